@@ -1,0 +1,38 @@
+/**
+ * Exit statuses, documented in the README, so scripts can branch on them. One function maps
+ * an error to its status; commands never pick numbers themselves.
+ */
+import {ErrorCode, RpcError} from '../protocol/errors.js'
+
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  Usage: 2,
+  DaemonNotRunning: 3,
+  NotFound: 4,
+  Conflict: 5,
+  Unavailable: 6,
+  UpstreamFailure: 7,
+} as const
+
+const BY_NAME: Record<string, number> = {
+  DaemonNotRunningError: ExitCode.DaemonNotRunning,
+  DaemonAlreadyRunningError: ExitCode.Conflict,
+  ConfigError: ExitCode.Usage,
+  SocketPathError: ExitCode.Usage,
+}
+
+const BY_RPC_CODE: Record<number, number> = {
+  [ErrorCode.InvalidParams]: ExitCode.Usage,
+  [ErrorCode.NotFound]: ExitCode.NotFound,
+  [ErrorCode.Conflict]: ExitCode.Conflict,
+  [ErrorCode.Unavailable]: ExitCode.Unavailable,
+  [ErrorCode.UpstreamFailure]: ExitCode.UpstreamFailure,
+}
+
+export function exitCodeFor(error: Error): number {
+  if (error instanceof RpcError) return BY_RPC_CODE[error.code] ?? ExitCode.Failure
+  const oclifExit = (error as {oclif?: {exit?: number}}).oclif?.exit
+  if (typeof oclifExit === 'number') return oclifExit
+  return BY_NAME[error.name] ?? ExitCode.Failure
+}

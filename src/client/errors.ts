@@ -1,0 +1,48 @@
+/** Errors the client raises, each saying what happened and what to do about it. */
+
+export class DaemonNotRunningError extends Error {
+  constructor(readonly socketPath: string) {
+    super(`No hld daemon is running at ${socketPath}. Start one with \`hld daemon start\`.`)
+    this.name = 'DaemonNotRunningError'
+  }
+}
+
+export class DaemonUnreachableError extends Error {
+  constructor(
+    readonly socketPath: string,
+    reason: string,
+  ) {
+    super(`Cannot talk to the hld daemon at ${socketPath}: ${reason}`)
+    this.name = 'DaemonUnreachableError'
+  }
+}
+
+export class CallTimeoutError extends Error {
+  constructor(method: string, timeoutMs: number, socketPath: string) {
+    super(
+      `The hld daemon at ${socketPath} did not answer ${method} within ${timeoutMs} ms. ` +
+        'It may be overloaded or stuck: check its log, or restart it with `hld daemon stop --force && hld daemon start`.',
+    )
+    this.name = 'CallTimeoutError'
+  }
+}
+
+export class DaemonAlreadyRunningError extends Error {
+  constructor(
+    readonly socketPath: string,
+    readonly pid: number | undefined,
+  ) {
+    super(
+      `Another hld daemon is already running at ${socketPath}${pid === undefined ? '' : ` (pid ${pid})`}. ` +
+        'Stop it with `hld daemon stop`, or choose another socket with --socket or HUMANLAYER_DAEMON_SOCKET.',
+    )
+    this.name = 'DaemonAlreadyRunningError'
+  }
+}
+
+export class SocketPathError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SocketPathError'
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The one JSON-RPC client for the daemon's socket: many concurrent calls on one connection,
+ * matched to their replies by id, each with its own timeout. Errors keep their JSON-RPC code
+ * (as `RpcError`) or become one of the errors in ./errors.ts, which say what to do.
+ */
+import net from 'node:net'
+
+import {RpcError, type RpcErrorObject} from '../protocol/errors.js'
+import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
+import type {Method, ParamsOf, ResultOf} from '../protocol/method.js'
+import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError} from './errors.js'
+
+export * from './errors.js'
+
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2000
+
+interface Pending {
+  method: string
+  resolve: (value: unknown) => void
+  reject: (error: Error) => void
+  timer: NodeJS.Timeout
+}
+
+interface Response {
+  id: number | string | null
+  result?: unknown
+  error?: RpcErrorObject
+}
+
+/** Connects to a Unix socket, turning the usual failures into errors a person can act on. */
+export function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection({path: socketPath})
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new DaemonUnreachableError(socketPath, `no connection within ${timeoutMs} ms`))
+    }, timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.removeAllListeners('error')
+      resolve(socket)
+    })
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      reject(toConnectError(socketPath, error))
+    })
+  })
+}
+
+function toConnectError(socketPath: string, error: NodeJS.ErrnoException): Error {
+  switch (error.code) {
+    case 'ENOENT':
+    case 'ECONNREFUSED': {
+      return new DaemonNotRunningError(socketPath)
+    }
+    case 'EACCES':
+    case 'EPERM': {
+      return new DaemonUnreachableError(socketPath, 'permission denied: the socket belongs to another user or its directory is not yours')
+    }
+    case 'ENOTSOCK':
+    case 'ENOTDIR': {
+      return new DaemonUnreachableError(socketPath, 'the path is not a socket; check --socket or HUMANLAYER_DAEMON_SOCKET')
+    }
+    default: {
+      return new DaemonUnreachableError(socketPath, error.message)
+    }
+  }
+}
+
+export class DaemonClient {
+  private nextId = 1
+  private readonly pending = new Map<number, Pending>()
+  private closedError: Error | undefined
+
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly socketPath: string,
+  ) {
+    const decoder = new LineDecoder({
+      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES * 4,
+      onLine: (line) => this.onFrame(line),
+    })
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk))
+    socket.on('error', (error) => this.failAll(new DaemonUnreachableError(socketPath, error.message)))
+    socket.on('close', () =>
+      this.failAll(new DaemonUnreachableError(socketPath, 'the daemon closed the connection (did it stop?)')),
+    )
+  }
+
+  static async connect(socketPath: string, options: {timeoutMs?: number} = {}): Promise<DaemonClient> {
+    const socket = await connectSocket(socketPath, options.timeoutMs)
+    return new DaemonClient(socket, socketPath)
+  }
+
+  call<M extends Method<unknown, unknown>>(
+    method: M,
+    params: ParamsOf<M>,
+    options: {timeoutMs?: number} = {},
+  ): Promise<ResultOf<M>> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const id = this.nextId++
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new CallTimeoutError(method.name, timeoutMs, this.socketPath))
+      }, timeoutMs)
+      this.pending.set(id, {method: method.name, resolve: resolve as (value: unknown) => void, reject, timer})
+      this.socket.write(encodeFrame({jsonrpc: '2.0', method: method.name, params: params ?? {}, id}))
+    })
+  }
+
+  close(): void {
+    this.failAll(new DaemonUnreachableError(this.socketPath, 'the client was closed'))
+    this.socket.end()
+    this.socket.destroy()
+  }
+
+  private onFrame(line: string): void {
+    let response: Response
+    try {
+      response = JSON.parse(line) as Response
+    } catch {
+      return // Not ours to answer; a well-behaved daemon never sends this.
+    }
+    if (typeof response.id !== 'number') return
+    const pending = this.pending.get(response.id)
+    if (!pending) return
+    this.pending.delete(response.id)
+    clearTimeout(pending.timer)
+    if (response.error) pending.reject(RpcError.from(response.error))
+    else pending.resolve(response.result)
+  }
+
+  private failAll(error: Error): void {
+    this.closedError ??= error
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer)
+      pending.reject(error)
+      this.pending.delete(id)
+    }
+  }
+}

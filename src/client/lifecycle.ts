@@ -1,0 +1,202 @@
+/**
+ * Starting and stopping the daemon from the CLI. A start forks the daemon detached, then
+ * polls `health` until it answers or a deadline passes (never a fixed sleep); if the child
+ * dies first, the error quotes the end of its log. A stop asks over the socket and waits
+ * until the socket stops answering.
+ */
+import {spawn} from 'node:child_process'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {unlink} from 'node:fs/promises'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {type Config, configEnv} from '../config/index.js'
+import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
+import {DaemonAlreadyRunningError, DaemonNotRunningError} from './errors.js'
+import {DaemonClient} from './index.js'
+import {checkSocketPathLength, probeDaemon} from './probe.js'
+
+export class DaemonStartError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DaemonStartError'
+  }
+}
+
+export class DaemonStopError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DaemonStopError'
+  }
+}
+
+const POLL_INTERVAL_MS = 25
+export const DEFAULT_START_TIMEOUT_MS = 15_000
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000
+
+/** The module to fork: built JS normally, the TS source (through tsx) in development. */
+function daemonEntry(): {script: string; execArgv: string[]} {
+  const here = fileURLToPath(import.meta.url)
+  const fromSource = here.endsWith('.ts')
+  const script = path.join(path.dirname(here), '..', 'daemon', fromSource ? 'entry.ts' : 'entry.js')
+  return {script, execArgv: fromSource ? ['--import', 'tsx'] : []}
+}
+
+/** The last lines of a log file, for error messages; empty when there is none. */
+export function logTail(file: string, lines = 20): string {
+  if (!existsSync(file)) return ''
+  const text = readFileSync(file, 'utf8').trimEnd()
+  return text.split('\n').slice(-lines).join('\n')
+}
+
+/** Refuses early when the socket is unusable or held by a live daemon. */
+export async function checkNotRunning(socketPath: string): Promise<void> {
+  checkSocketPathLength(socketPath)
+  const live = await probeDaemon(socketPath)
+  if (live) throw new DaemonAlreadyRunningError(socketPath, live.pid)
+}
+
+export interface SpawnedDaemon {
+  pid: number
+  /** Settles when the child exits; it should not, while the daemon runs. */
+  exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
+}
+
+export function spawnDaemon(config: Config): SpawnedDaemon {
+  mkdirSync(path.dirname(config.log_file), {recursive: true, mode: 0o700})
+  // The daemon's own stdout/stderr go to its log too, so even a crash before its logger
+  // exists leaves a trace that `daemon start` can quote.
+  const out = openSync(config.log_file, 'a', 0o600)
+  const {script, execArgv} = daemonEntry()
+  try {
+    const child = spawn(process.execPath, [...execArgv, script], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: {...process.env, ...configEnv(config)},
+    })
+    const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => {
+      child.once('exit', (code, signal) => resolve({code, signal}))
+      child.once('error', () => resolve({code: null, signal: null}))
+    })
+    child.unref()
+    if (child.pid === undefined) throw new DaemonStartError(`Could not fork ${process.execPath} ${script}`)
+    return {pid: child.pid, exited}
+  } finally {
+    closeSync(out)
+  }
+}
+
+export async function waitForHealth(
+  config: Config,
+  spawned: SpawnedDaemon,
+  timeoutMs = DEFAULT_START_TIMEOUT_MS,
+): Promise<HealthResult> {
+  let exit: {code: number | null; signal: NodeJS.Signals | null} | undefined
+  void spawned.exited.then((value) => (exit = value))
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (exit) {
+      const tail = logTail(config.log_file)
+      throw new DaemonStartError(
+        `The daemon exited during start (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}).` +
+          (tail ? `\nLast lines of ${config.log_file}:\n${tail}` : ` Its log ${config.log_file} is empty.`),
+      )
+    }
+    try {
+      const client = await DaemonClient.connect(config.socket_path, {timeoutMs: 1000})
+      try {
+        const health = await client.call(Health, {}, {timeoutMs: 2000})
+        if (health.pid === spawned.pid) return health
+      } finally {
+        client.close()
+      }
+    } catch (error) {
+      if (!(error instanceof DaemonNotRunningError)) throw error
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+  }
+  const tail = logTail(config.log_file)
+  throw new DaemonStartError(
+    `The daemon (pid ${spawned.pid}) did not answer health within ${timeoutMs} ms.` +
+      (tail ? `\nLast lines of ${config.log_file}:\n${tail}` : ''),
+  )
+}
+
+/** Forks the daemon and waits until it is healthy: what auto-start does. */
+export async function startDaemonInBackground(config: Config, timeoutMs?: number): Promise<HealthResult> {
+  await checkNotRunning(config.socket_path)
+  return waitForHealth(config, spawnDaemon(config), timeoutMs)
+}
+
+/** Whether the process still runs. A zombie (exited, not yet reaped by init) counts as gone. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return true // No procfs (macOS): trust kill(0).
+  }
+}
+
+async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+  }
+  return check()
+}
+
+export interface StopResult {
+  pid: number
+  forced: boolean
+}
+
+/**
+ * Asks the daemon to shut down and waits until its socket no longer answers. With `force`,
+ * a daemon still there after the timeout is killed and its socket removed.
+ */
+export async function stopDaemon(socketPath: string, options: {timeoutMs?: number; force?: boolean} = {}): Promise<StopResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS
+  const client = await DaemonClient.connect(socketPath)
+  let pid: number
+  try {
+    pid = (await client.call(Health, {}, {timeoutMs: 5000})).pid
+    await client.call(Shutdown, {}, {timeoutMs: 5000})
+  } finally {
+    client.close()
+  }
+
+  const gone = async (): Promise<boolean> => !isAlive(pid) && (await probeDaemon(socketPath)) === undefined
+  if (await waitUntil(gone, timeoutMs)) return {pid, forced: false}
+  if (!options.force) {
+    throw new DaemonStopError(
+      `The daemon (pid ${pid}) is still running ${timeoutMs} ms after it was asked to stop. ` +
+        'Run `hld daemon stop --force` to kill it.',
+    )
+  }
+  process.kill(pid, 'SIGKILL')
+  await waitUntil(() => !isAlive(pid), 2000)
+  await unlink(socketPath).catch(() => {})
+  return {pid, forced: true}
+}
+
+/**
+ * A connected client, starting the daemon first when none runs, unless
+ * HUMANLAYER_NO_AUTOSTART=1. Every command outside `hld daemon *` connects through this.
+ */
+export async function connectOrStart(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DaemonClient> {
+  try {
+    return await DaemonClient.connect(config.socket_path)
+  } catch (error) {
+    if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
+  }
+  await startDaemonInBackground(config)
+  return DaemonClient.connect(config.socket_path)
+}

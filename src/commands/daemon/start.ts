@@ -1,0 +1,65 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+
+export interface DaemonStartResult {
+  pid: number
+  version: string
+  socket_path: string
+  database_path: string
+  log_file: string | null
+}
+
+export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
+  static summary = 'Start the hld daemon in the background and wait until it is healthy.'
+  static description =
+    'Forks the daemon detached, waits (bounded) until it answers `health`, and prints its pid, socket, database and log file. ' +
+    'With --foreground it runs in this process instead, logging to stderr, for systemd, containers and CI.'
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json',
+    '<%= config.bin %> <%= command.id %> --foreground',
+    'HUMANLAYER_DATABASE_PATH=/tmp/hld.db <%= config.bin %> <%= command.id %> --socket /tmp/hld.sock',
+  ]
+
+  static flags = {
+    foreground: Flags.boolean({summary: 'Run the daemon in this process, logging to stderr, until SIGINT or SIGTERM.'}),
+    database: Flags.string({summary: 'Path of the SQLite database (or :memory:).'}),
+    'log-file': Flags.string({summary: 'Where the background daemon writes its logs.'}),
+    timeout: Flags.integer({summary: 'How long to wait for the daemon to become healthy, in ms.', default: 15_000, min: 1}),
+  }
+
+  async run(): Promise<DaemonStartResult> {
+    await this.parseFlags()
+    const config = await this.loadConfig({database_path: this.flags.database, log_file: this.flags['log-file']})
+
+    if (this.flags.foreground) {
+      const [{createLogger}, {runDaemon}] = await Promise.all([import('../../daemon/logger.js'), import('../../daemon/main.js')])
+      const code = await runDaemon(config, createLogger(config.log_level, {kind: 'stderr'}), {logFile: null})
+      if (code !== 0) this.exit(code)
+      return {pid: process.pid, version: this.config.version, socket_path: config.socket_path, database_path: config.database_path, log_file: null}
+    }
+
+    const [{Listr}, lifecycle] = await Promise.all([import('listr2'), import('../../client/lifecycle.js')])
+    const ctx: {spawned?: ReturnType<typeof lifecycle.spawnDaemon>; health?: Awaited<ReturnType<typeof lifecycle.waitForHealth>>} = {}
+    await new Listr(
+      [
+        {title: `Check ${config.socket_path}`, task: () => lifecycle.checkNotRunning(config.socket_path)},
+        {title: 'Fork the daemon', task: () => void (ctx.spawned = lifecycle.spawnDaemon(config))},
+        {
+          title: 'Wait until it answers health',
+          task: async () => void (ctx.health = await lifecycle.waitForHealth(config, ctx.spawned!, this.flags.timeout)),
+        },
+      ],
+      {renderer: this.jsonEnabled() ? 'silent' : 'default', exitOnError: true, rendererOptions: {collapseErrors: false}},
+    ).run()
+
+    const health = ctx.health!
+    this.log(`hld daemon ${health.version} running (pid ${health.pid})`)
+    this.log(`  socket:   ${health.socket_path}`)
+    this.log(`  database: ${health.database_path}`)
+    this.log(`  log:      ${health.log_file}`)
+    return {pid: health.pid, version: health.version, socket_path: health.socket_path, database_path: health.database_path, log_file: health.log_file}
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Configuration: flags > HUMANLAYER_* environment > config file > defaults.
+ *
+ * Every value is validated with the name of its key and where it came from, so a typo in
+ * `daemon.json` or a stray variable fails with a message that says what to fix. The api_key
+ * is loaded like any other value but never leaves this process's memory: `redactConfig` is
+ * what gets printed or logged.
+ */
+import {readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import path from 'node:path'
+
+import {z} from 'zod'
+
+import {DEFAULT_MAX_FRAME_BYTES} from '../protocol/framing.js'
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+const positiveInt = z.coerce.number().int().positive()
+const filePath = z.string().min(1)
+
+/** Each key: its validator, the environment variables that set it (first wins), its default. */
+const KEYS = {
+  socket_path: {schema: filePath, env: ['HUMANLAYER_DAEMON_SOCKET'], default: '~/.humanlayer/daemon.sock'},
+  database_path: {schema: filePath, env: ['HUMANLAYER_DATABASE_PATH'], default: '~/.humanlayer/daemon.db'},
+  api_key: {schema: z.string().min(1).optional(), env: ['HUMANLAYER_API_KEY'], default: undefined},
+  api_base_url: {
+    schema: z.url({protocol: /^https?$/}),
+    env: ['HUMANLAYER_API_BASE_URL', 'HUMANLAYER_API_BASE'],
+    default: 'https://api.humanlayer.dev/humanlayer/v1',
+  },
+  poll_interval_ms: {schema: positiveInt, env: ['HUMANLAYER_POLL_INTERVAL_MS'], default: 5000},
+  claude_path: {schema: filePath.optional(), env: ['HUMANLAYER_CLAUDE_PATH'], default: undefined},
+  log_level: {schema: z.enum(LOG_LEVELS), env: ['HUMANLAYER_LOG_LEVEL'], default: 'info'},
+  log_file: {schema: filePath, env: ['HUMANLAYER_LOG_FILE'], default: '~/.humanlayer/logs/daemon.log'},
+  max_frame_bytes: {schema: positiveInt, env: ['HUMANLAYER_MAX_FRAME_BYTES'], default: DEFAULT_MAX_FRAME_BYTES},
+} as const
+
+type Keys = typeof KEYS
+export type ConfigKey = keyof Keys
+export type Config = {[K in ConfigKey]: z.output<Keys[K]['schema']>} & {
+  /** Where each value came from, for error messages and `hld daemon status`. */
+  sources: Record<ConfigKey, ConfigSource>
+  config_file: string
+}
+export type ConfigSource = 'flag' | 'environment' | 'config file' | 'default'
+export type ConfigOverrides = Partial<Record<ConfigKey, string | number | undefined>>
+
+const PATH_KEYS = new Set<ConfigKey>(['socket_path', 'database_path', 'claude_path', 'log_file'])
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+export function expandHome(value: string, home = homedir()): string {
+  if (value === '~') return home
+  if (value.startsWith('~/')) return path.join(home, value.slice(2))
+  return value
+}
+
+export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HUMANLAYER_CONFIG_FILE) return expandHome(env.HUMANLAYER_CONFIG_FILE, env.HOME ?? homedir())
+  const base = env.XDG_CONFIG_HOME || path.join(env.HOME ?? homedir(), '.config')
+  return path.join(base, 'humanlayer', 'daemon.json')
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw new ConfigError(`Cannot read config file ${file}: ${(error as Error).message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`Config file ${file} is not valid JSON: ${(error as Error).message}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`Config file ${file} must hold a JSON object of settings`)
+  }
+  const unknown = Object.keys(parsed).filter((key) => !(key in KEYS))
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `Config file ${file} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${Object.keys(KEYS).join(', ')}`,
+    )
+  }
+  return parsed as Record<string, unknown>
+}
+
+/** The value of one key and where it came from, before validation. */
+function pick(
+  key: ConfigKey,
+  overrides: ConfigOverrides,
+  env: NodeJS.ProcessEnv,
+  file: Record<string, unknown>,
+): {value: unknown; source: ConfigSource; origin: string} {
+  const flag = overrides[key]
+  if (flag !== undefined) return {value: flag, source: 'flag', origin: `flag for ${key}`}
+  for (const name of KEYS[key].env) {
+    const value = env[name]
+    if (value !== undefined && value !== '') return {value, source: 'environment', origin: `environment variable ${name}`}
+  }
+  if (key === 'log_level' && env.HUMANLAYER_DEBUG === 'true') {
+    return {value: 'debug', source: 'environment', origin: 'environment variable HUMANLAYER_DEBUG'}
+  }
+  if (file[key] !== undefined) return {value: file[key], source: 'config file', origin: `key "${key}" in the config file`}
+  return {value: KEYS[key].default, source: 'default', origin: `default for ${key}`}
+}
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = configFilePath(env)
+  const fileValues = readConfigFile(file)
+  const home = env.HOME || homedir()
+  const out: Record<string, unknown> = {}
+  const sources = {} as Record<ConfigKey, ConfigSource>
+
+  for (const key of Object.keys(KEYS) as ConfigKey[]) {
+    const {value, source, origin} = pick(key, overrides, env, fileValues)
+    const result = KEYS[key].schema.safeParse(value)
+    if (!result.success) {
+      const shown = key === 'api_key' ? '<redacted>' : JSON.stringify(value)
+      const where = source === 'config file' ? `${origin} (${file})` : origin
+      throw new ConfigError(`Invalid ${key} from ${where}: ${shown}: ${result.error.issues[0]?.message ?? 'invalid value'}`)
+    }
+    let parsed = result.data
+    if (PATH_KEYS.has(key) && typeof parsed === 'string' && parsed !== ':memory:') {
+      parsed = path.resolve(expandHome(parsed, home))
+    }
+    out[key] = parsed
+    sources[key] = source
+  }
+  return {...(out as Omit<Config, 'sources' | 'config_file'>), sources, config_file: file}
+}
+
+/** The config as it may be shown: the api_key becomes whether one is set. */
+export function redactConfig(config: Config): Omit<Config, 'api_key'> & {api_key: 'set' | 'not set'} {
+  return {...config, api_key: config.api_key ? 'set' : 'not set'}
+}
+
+/**
+ * The environment that hands this config to a forked daemon, so the child resolves exactly
+ * the values this process did (flags included) without putting secrets on its command line.
+ */
+export function configEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const key of Object.keys(KEYS) as ConfigKey[]) {
+    const value = config[key]
+    if (value !== undefined) env[KEYS[key].env[0]] = String(value)
+  }
+  return env
+}

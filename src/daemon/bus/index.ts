@@ -1,0 +1,29 @@
+/**
+ * The in-process event bus: services publish, subscribers (the Subscribe stream, tests)
+ * listen. The bus stamps each event with a monotonic id and a timestamp.
+ */
+import type {DaemonEvent, NewEvent} from '../../protocol/events.js'
+
+export type EventListener = (event: DaemonEvent) => void
+
+export interface EventBus {
+  publish(event: NewEvent): DaemonEvent
+  /** Returns the function that unsubscribes. */
+  subscribe(listener: EventListener): () => void
+}
+
+export class MemoryBus implements EventBus {
+  private readonly listeners = new Set<EventListener>()
+  private lastId = 0
+
+  publish(event: NewEvent): DaemonEvent {
+    const stamped = {...event, id: ++this.lastId, timestamp: new Date().toISOString()} as DaemonEvent
+    for (const listener of this.listeners) listener(stamped)
+    return stamped
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * What `hld daemon start` forks, detached. Configuration arrives through HUMANLAYER_*
+ * variables set by the parent, so the child resolves exactly what the parent did.
+ */
+import {loadConfig} from '../config/index.js'
+import {createLogger} from './logger.js'
+import {runDaemon} from './main.js'
+
+let config
+try {
+  config = loadConfig()
+} catch (error) {
+  process.stderr.write(`hld daemon: ${(error as Error).message}\n`)
+  process.exit(1)
+}
+
+const log = createLogger(config.log_level, {kind: 'file', path: config.log_file})
+process.on('uncaughtException', (error) => {
+  log.error('uncaught exception; exiting', {error})
+  process.exit(1)
+})
+process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', {error: reason}))
+
+// Exit explicitly: a handle some library forgot to close must not keep a stopped daemon alive.
+process.exit(await runDaemon(config, log, {logFile: config.log_file}))

@@ -1,0 +1,110 @@
+/**
+ * The composition root: config → store → bus → services → RPC server, each given what it
+ * needs through its constructor. Shutdown runs the same list in reverse under a deadline.
+ */
+import type {Config} from '../config/index.js'
+import type {ComponentHealth} from '../protocol/daemon.js'
+import type {Logger} from './logger.js'
+import {packageVersion} from './package-root.js'
+import {Router} from './rpc/router.js'
+import {RpcServer} from './rpc/server.js'
+import {prepareSocketPath} from './rpc/socket.js'
+import {openStore} from './store/index.js'
+import {daemonMeta} from './store/schema/index.js'
+import {registerSystemHandlers} from './system.js'
+
+export interface Daemon {
+  readonly socketPath: string
+  /** Idempotent; resolves once everything is closed and the socket removed. */
+  shutdown(reason: string): Promise<void>
+  /** Resolves when the daemon has shut down, for whatever reason. */
+  readonly done: Promise<void>
+}
+
+export interface DaemonOptions {
+  /** Where logs go, for `health` (null in the foreground, where they go to stderr). */
+  logFile: string | null
+  shutdownTimeoutMs?: number
+}
+
+export async function startDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<Daemon> {
+  const version = packageVersion()
+  const startedAt = new Date()
+  await prepareSocketPath(config.socket_path)
+
+  const store = openStore(config.database_path)
+  store.db
+    .insert(daemonMeta)
+    .values({key: 'last_opened_by', value: version})
+    .onConflictDoUpdate({target: daemonMeta.key, set: {value: version}})
+    .run()
+
+  const router = new Router(log)
+  const components: Record<string, () => ComponentHealth> = {}
+
+  let resolveDone!: () => void
+  const done = new Promise<void>((resolve) => (resolveDone = resolve))
+  let stopping: Promise<void> | undefined
+
+  registerSystemHandlers(router, {
+    version,
+    startedAt,
+    socketPath: config.socket_path,
+    databasePath: config.database_path,
+    logFile: options.logFile,
+    components: () => Object.fromEntries(Object.entries(components).map(([name, probe]) => [name, probe()])),
+    requestShutdown: (reason) => void shutdown(reason),
+  })
+
+  const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, log})
+  try {
+    await server.listen()
+  } catch (error) {
+    store.close()
+    throw error
+  }
+  log.info('daemon started', {pid: process.pid, version, socket: config.socket_path, database: config.database_path})
+
+  async function shutdown(reason: string): Promise<void> {
+    stopping ??= (async () => {
+      log.info('daemon shutting down', {reason})
+      await server.close(options.shutdownTimeoutMs ?? 5000)
+      store.close()
+      log.info('daemon stopped')
+      resolveDone()
+    })()
+    return stopping
+  }
+
+  return {socketPath: config.socket_path, shutdown, done}
+}
+
+/**
+ * Runs the daemon until SIGINT, SIGTERM or the `shutdown` method; returns the exit code.
+ * Used by the forked entry point and by `hld daemon start --foreground`.
+ */
+export async function runDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<number> {
+  // Everything the daemon creates (database, logs, temp MCP configs) is for this user only.
+  process.umask(0o077)
+  let daemon: Daemon
+  try {
+    daemon = await startDaemon(config, log, options)
+  } catch (error) {
+    log.error('daemon failed to start', {error})
+    process.stderr.write(`hld daemon failed to start: ${(error as Error).message}\n`)
+    return 1
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info('signal received', {signal})
+    void daemon.shutdown(signal)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    await daemon.done
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  return 0
+}

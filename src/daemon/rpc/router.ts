@@ -1,0 +1,67 @@
+/**
+ * The method → handler table. Handlers are plain async functions of their validated params;
+ * they never see a socket. They throw `RpcError` to choose a code; any other throw becomes
+ * -32603 with the message, is logged, and the daemon carries on.
+ */
+import jayson from 'jayson'
+import type {z} from 'zod'
+
+import {ErrorCode, RpcError, type RpcErrorObject} from '../../protocol/errors.js'
+import type {Method, ParamsOf, ResultOf} from '../../protocol/method.js'
+import type {Logger} from '../logger.js'
+
+export interface HandlerContext {
+  /** Aborted when the caller disconnects; long waits should stop on it. */
+  signal: AbortSignal
+}
+
+export type Handler<M> = (params: ParamsOf<M>, ctx: HandlerContext) => Promise<ResultOf<M>> | ResultOf<M>
+
+/** The zod schema whose parsed output is what the handler receives. */
+type SchemaFor<M> = z.ZodType<ParamsOf<M>, unknown>
+
+/** What jayson calls with `useContext`: params, our context, a node-style callback. */
+type RawMethod = (params: unknown, ctx: HandlerContext, callback: (error: RpcErrorObject | null, result?: unknown) => void) => void
+
+export class Router {
+  private readonly methods: Record<string, RawMethod> = {}
+
+  constructor(private readonly log: Logger) {}
+
+  register<M extends Method<unknown, unknown>>(method: M, schema: SchemaFor<M>, handler: Handler<M>): this {
+    if (this.methods[method.name]) throw new Error(`Method ${method.name} is registered twice`)
+    this.methods[method.name] = (rawParams, ctx, callback) => {
+      const parsed = schema.safeParse(rawParams ?? {})
+      if (!parsed.success) {
+        const fields = parsed.error.issues.map((issue) => ({path: issue.path.join('.'), message: issue.message}))
+        const summary = fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ')
+        callback(new RpcError(ErrorCode.InvalidParams, `Invalid params for ${method.name}: ${summary}`, {fields}).toJSON())
+        return
+      }
+      Promise.resolve()
+        .then(() => handler(parsed.data, ctx))
+        .then(
+          (result) => callback(null, result ?? null),
+          (error: unknown) => callback(this.toErrorObject(method.name, error)),
+        )
+    }
+    return this
+  }
+
+  has(name: string): boolean {
+    return name in this.methods
+  }
+
+  /** jayson validates the envelope and routes; we keep the transport. */
+  dispatcher(): jayson.Server {
+    // jayson's typings want Error-shaped errors; at run time it expects {code, message, data}.
+    return new jayson.Server(this.methods as unknown as Record<string, jayson.MethodLike>, {useContext: true, version: 2})
+  }
+
+  private toErrorObject(name: string, error: unknown): RpcErrorObject {
+    if (error instanceof RpcError) return error.toJSON()
+    this.log.error('handler failed', {method: name, error})
+    const message = error instanceof Error ? error.message : String(error)
+    return {code: ErrorCode.InternalError, message: `Internal error in ${name}: ${message}`}
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The socket side of JSON-RPC: newline framing, per-connection ordering, stream methods that
+ * take a connection over (`Subscribe`), and a graceful close. jayson (through the Router)
+ * validates the envelope and dispatches; this file never looks inside a method.
+ */
+import {chmod, unlink} from 'node:fs/promises'
+import net from 'node:net'
+
+import type jayson from 'jayson'
+
+import {ErrorCode, RpcError} from '../../protocol/errors.js'
+import {LineDecoder, encodeFrame} from '../../protocol/framing.js'
+import type {Logger} from '../logger.js'
+import type {Router} from './router.js'
+
+/** A connection handed to a stream method: it may only be written to from now on. */
+export interface StreamConnection {
+  /** Writes one frame; false when the peer is not keeping up (the kernel buffer is full). */
+  send(message: unknown): boolean
+  /** Bytes queued for the peer and not yet taken by the kernel. */
+  readonly pendingBytes: number
+  close(): void
+  readonly signal: AbortSignal
+}
+
+export type StreamHandler = (params: unknown, connection: StreamConnection) => void
+
+export interface RpcServerOptions {
+  socketPath: string
+  maxFrameBytes: number
+  router: Router
+  /** Methods that own their connection after the first reply (hld's `Subscribe`). */
+  streams?: Record<string, StreamHandler>
+  log: Logger
+}
+
+/** Stop reading from a connection whose requests pile up faster than we answer them. */
+const MAX_QUEUED_REQUESTS = 64
+
+export class RpcServer {
+  private readonly server: net.Server
+  private readonly connections = new Set<net.Socket>()
+  private readonly inFlight = new Set<Promise<void>>()
+  private readonly dispatcher
+
+  constructor(private readonly options: RpcServerOptions) {
+    this.dispatcher = options.router.dispatcher()
+    // Half-open so a client may send its request, end its side, and still read the reply.
+    this.server = net.createServer({allowHalfOpen: true}, (socket) => this.accept(socket))
+  }
+
+  async listen(): Promise<void> {
+    // The socket must be 0600 from the moment it exists, so create it under a tight umask.
+    const previous = process.umask(0o177)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject)
+        this.server.listen(this.options.socketPath, () => {
+          this.server.off('error', reject)
+          resolve()
+        })
+      })
+    } finally {
+      process.umask(previous)
+    }
+    await chmod(this.options.socketPath, 0o600)
+  }
+
+  /** Stops accepting, lets requests in flight finish (bounded), closes every connection. */
+  async close(timeoutMs = 5000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    const drained = Promise.allSettled([...this.inFlight])
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
+    for (const socket of this.connections) socket.destroy()
+    await closed
+    await unlink(this.options.socketPath).catch(() => {})
+  }
+
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  private accept(socket: net.Socket): void {
+    this.connections.add(socket)
+    const abort = new AbortController()
+    let queue = Promise.resolve()
+    let queued = 0
+    let streaming = false
+
+    const write = (message: unknown): boolean => {
+      if (socket.destroyed || !socket.writable) return false
+      return socket.write(encodeFrame(message))
+    }
+
+    const enqueue = (work: () => Promise<void>): void => {
+      queued++
+      if (queued > MAX_QUEUED_REQUESTS) socket.pause()
+      const task = queue.then(work).finally(() => {
+        queued--
+        this.inFlight.delete(task)
+        if (queued <= MAX_QUEUED_REQUESTS / 4 && !streaming) socket.resume()
+      })
+      this.inFlight.add(task)
+      queue = task
+    }
+
+    const decoder = new LineDecoder({
+      maxFrameBytes: this.options.maxFrameBytes,
+      onLine: (line) => {
+        if (streaming) return // hld ignores what a subscriber writes after Subscribe
+        enqueue(async () => {
+          if (streaming) return
+          streaming = await this.handleLine(line, write, socket, abort.signal)
+        })
+      },
+      onOversize: (bytes) => {
+        const message = `Frame of ${bytes} bytes exceeds the limit of ${this.options.maxFrameBytes} bytes (max_frame_bytes); it was discarded`
+        enqueue(async () => {
+          write({jsonrpc: '2.0', error: new RpcError(ErrorCode.InvalidRequest, message).toJSON(), id: null})
+        })
+      },
+    })
+
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk))
+    socket.on('end', () => {
+      decoder.end()
+      // Answer everything already received, then finish our side, unless a stream owns it.
+      void queue.then(() => {
+        if (!streaming) socket.end()
+      })
+    })
+    socket.on('error', (error) => this.options.log.debug('connection error', {error: error.message}))
+    socket.on('close', () => {
+      abort.abort()
+      this.connections.delete(socket)
+    })
+  }
+
+  /** Answers one frame; returns true when a stream method took the connection over. */
+  private async handleLine(
+    line: string,
+    write: (message: unknown) => boolean,
+    socket: net.Socket,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    let request: unknown
+    try {
+      request = JSON.parse(line)
+    } catch {
+      write({jsonrpc: '2.0', error: {code: ErrorCode.ParseError, message: 'Parse error: the frame is not valid JSON'}, id: null})
+      return false
+    }
+
+    const stream = isObject(request) && typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
+    if (stream && isObject(request)) {
+      stream(request.params, {
+        send: write,
+        get pendingBytes() {
+          return socket.writableLength
+        },
+        close: () => socket.end(),
+        signal,
+      })
+      return true
+    }
+
+    const reply = await new Promise<unknown>((resolve) => {
+      this.dispatcher.call(request as jayson.JSONRPCRequestLike, {signal}, (error: unknown, response: unknown) => resolve(error ?? response))
+    })
+    if (reply !== undefined) write(withMethodName(reply, request))
+    return false
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** jayson says only "Method not found"; name the method, as hld does. */
+function withMethodName(reply: unknown, request: unknown): unknown {
+  if (isObject(reply) && isObject(reply.error) && reply.error.code === ErrorCode.MethodNotFound && isObject(request)) {
+    return {...reply, error: {...reply.error, message: `Method not found: ${String(request.method)}`}}
+  }
+  return reply
+}

@@ -1,0 +1,34 @@
+/**
+ * Making the socket path ours before listening: short enough for the OS, in a 0700
+ * directory, not a symlink or a stray file, and not held by a live daemon. A socket file
+ * nobody answers on is what a crash leaves behind; it is removed.
+ */
+import {lstat, mkdir, unlink} from 'node:fs/promises'
+import path from 'node:path'
+
+import {DaemonAlreadyRunningError, SocketPathError} from '../../client/errors.js'
+import {checkSocketPathLength, probeDaemon} from '../../client/probe.js'
+
+export async function prepareSocketPath(socketPath: string): Promise<void> {
+  checkSocketPathLength(socketPath)
+  await mkdir(path.dirname(socketPath), {recursive: true, mode: 0o700})
+
+  let stats
+  try {
+    stats = await lstat(socketPath)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  if (stats.isSymbolicLink()) {
+    throw new SocketPathError(`The socket path ${socketPath} is a symbolic link; refusing to use it. Remove it or choose another path.`)
+  }
+  if (!stats.isSocket()) {
+    throw new SocketPathError(`The socket path ${socketPath} exists and is not a socket; refusing to replace it. Remove it or choose another path.`)
+  }
+  const live = await probeDaemon(socketPath)
+  if (live) throw new DaemonAlreadyRunningError(socketPath, live.pid)
+  await unlink(socketPath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error
+  })
+}

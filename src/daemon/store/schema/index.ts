@@ -1,0 +1,2 @@
+// Every table the daemon owns. drizzle-kit reads this file to generate migrations into drizzle/.
+export * from './meta.js'

@@ -1,0 +1,36 @@
+/** The daemon's own methods: `health` and `shutdown`. */
+import type {ComponentHealth, HealthResult} from '../protocol/daemon.js'
+import {Health, Shutdown} from '../protocol/daemon.js'
+import * as schema from '../protocol/daemon.schema.js'
+import type {Router} from './rpc/router.js'
+
+export interface SystemDeps {
+  version: string
+  startedAt: Date
+  socketPath: string
+  databasePath: string
+  logFile: string | null
+  /** Optional capabilities reported by services, e.g. whether `claude` was found. */
+  components: () => Record<string, ComponentHealth>
+  requestShutdown: (reason: string) => void
+}
+
+export function registerSystemHandlers(router: Router, deps: SystemDeps): void {
+  router.register(Health, schema.HealthParams, (): HealthResult => ({
+    status: 'ok',
+    version: deps.version,
+    pid: process.pid,
+    started_at: deps.startedAt.toISOString(),
+    uptime_ms: Date.now() - deps.startedAt.getTime(),
+    socket_path: deps.socketPath,
+    database_path: deps.databasePath,
+    log_file: deps.logFile,
+    components: deps.components(),
+  }))
+
+  router.register(Shutdown, schema.ShutdownParams, () => {
+    // Answer first; the shutdown starts once this reply is on its way.
+    setImmediate(() => deps.requestShutdown('shutdown requested over RPC'))
+    return {shutting_down: true as const}
+  })
+}
