@@ -55,12 +55,12 @@ function refuseNewerSchema(sqlite: Database.Database, folder: string, file: stri
 }
 
 export function openStore(file: string): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
   let sqlite: Database.Database
   try {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
     sqlite = new Database(file)
   } catch (error) {
-    throw new StoreError(`Cannot open the database ${file}: ${(error as Error).message}`)
+    throw new StoreError(`Cannot open the database ${file}: ${(error as Error).message}. Check database_path (HUMANLAYER_DATABASE_PATH).`)
   }
   try {
     if (file !== ':memory:') sqlite.pragma('journal_mode = WAL')
