@@ -62,7 +62,8 @@ export interface SpawnedDaemon {
   exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
 }
 
-export function spawnDaemon(config: Config): SpawnedDaemon {
+/** Forks the daemon with `env` (the caller's environment) plus the resolved config. */
+export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env): SpawnedDaemon {
   mkdirSync(path.dirname(config.log_file), {recursive: true, mode: 0o700})
   // The daemon's own stdout/stderr go to its log too, so even a crash before its logger
   // exists leaves a trace that `daemon start` can quote.
@@ -72,7 +73,7 @@ export function spawnDaemon(config: Config): SpawnedDaemon {
     const child = spawn(process.execPath, [...execArgv, script], {
       detached: true,
       stdio: ['ignore', out, out],
-      env: {...process.env, ...configEnv(config)},
+      env: {...env, ...configEnv(config)},
     })
     const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => {
       child.once('exit', (code, signal) => resolve({code, signal}))
@@ -123,9 +124,9 @@ export async function waitForHealth(
 }
 
 /** Forks the daemon and waits until it is healthy: what auto-start does. */
-export async function startDaemonInBackground(config: Config, timeoutMs?: number): Promise<HealthResult> {
+export async function startDaemonInBackground(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult> {
   await checkNotRunning(config.socket_path)
-  return waitForHealth(config, spawnDaemon(config), timeoutMs)
+  return waitForHealth(config, spawnDaemon(config, env))
 }
 
 /** Whether the process still runs. A zombie (exited, not yet reaped by init) counts as gone. */
@@ -197,6 +198,6 @@ export async function connectOrStart(config: Config, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
-  await startDaemonInBackground(config)
+  await startDaemonInBackground(config, env)
   return DaemonClient.connect(config.socket_path)
 }
