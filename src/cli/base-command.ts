@@ -63,16 +63,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       error.oclif.exit ??= exit
       return super.catch(Object.assign(error, {exitCode: error.oclif.exit}))
     }
+    // oclif prints "Error: <message>" for people; the original name is kept for --json.
     const cliError = new Errors.CLIError(error.message, {exit})
-    cliError.name = error.name
-    return super.catch(Object.assign(cliError, {exitCode: exit, ...(error instanceof RpcError ? {code: error.code, data: error.data} : {})}))
+    return super.catch(
+      Object.assign(cliError, {
+        exitCode: exit,
+        errorName: error.name,
+        ...(error instanceof RpcError ? {code: error.code, data: error.data} : {}),
+      }),
+    )
   }
 
   protected toErrorJson(error: unknown): unknown {
-    const e = error as Error & {exitCode?: number; code?: number; data?: unknown}
+    const e = error as Error & {errorName?: string; exitCode?: number; code?: number; data?: unknown}
     return {
       error: {
-        name: e.name,
+        name: e.errorName ?? e.name,
         message: e.message,
         exitCode: e.exitCode ?? 1,
         ...(e.code === undefined ? {} : {code: e.code}),
