@@ -47,12 +47,12 @@ export function newSubscriptionId(now = new Date()): string {
   return `${stamp}-${randomBytes(8).toString('hex')}`
 }
 
-/** Unfiltered subscribers all send the same bytes for a batch: encode them once. */
-const encodedBatches = new WeakMap<readonly LoggedEvent[], string>()
-function encodeAll(batch: readonly LoggedEvent[]): string {
+/** Unfiltered subscribers all send the same bytes for a batch: encode them once, to one buffer. */
+const encodedBatches = new WeakMap<readonly LoggedEvent[], Buffer>()
+function encodeAll(batch: readonly LoggedEvent[]): Buffer {
   let frames = encodedBatches.get(batch)
   if (frames === undefined) {
-    frames = batch.map((event) => eventFrameLine(event.json)).join('')
+    frames = Buffer.from(batch.map((event) => eventFrameLine(event.json)).join(''))
     encodedBatches.set(batch, frames)
   }
   return frames
@@ -128,7 +128,7 @@ class Subscription {
     // Still behind by more than the bound when new events come: cut off. Checking before the
     // write (not after) lets one large burst through to subscribers that keep reading.
     if (this.connection.pendingBytes > this.options.bufferBytes) return this.overflow()
-    let frames: string
+    let frames: string | Buffer
     if (this.unfiltered && batch[0].id > this.cursor) {
       frames = encodeAll(batch)
     } else {
@@ -136,10 +136,10 @@ class Subscription {
       for (const event of batch) if (event.id > this.cursor && matches(event, this.filter)) frames += eventFrameLine(event.json)
     }
     this.cursor = batch.at(-1)!.id
-    if (frames !== '') this.write(frames)
+    if (frames.length > 0) this.write(frames)
   }
 
-  private write(frames: string): void {
+  private write(frames: string | Buffer): void {
     this.connection.sendEncoded(frames)
     this.heartbeat?.refresh()
   }

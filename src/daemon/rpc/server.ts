@@ -18,7 +18,7 @@ export interface StreamConnection {
   /** Writes one frame; false when the peer is not keeping up (the kernel buffer is full). */
   send(message: unknown): boolean
   /** Writes frames already encoded (each ending in `\n`), so a fan-out encodes once. */
-  sendEncoded(frames: string): boolean
+  sendEncoded(frames: string | Buffer): boolean
   /** Calls back once, when everything queued has been handed to the kernel. */
   onDrain(listener: () => void): void
   /** Bytes queued for the peer and not yet taken by the kernel. */

@@ -151,19 +151,19 @@ describe('Subscribe stream', () => {
     await waitFor(() => world.bus.batchListenerCount === 5, 5000, 'the stalled subscriber to be cut off')
     stalled.connection.socket.resume()
     const got: number[] = []
-    let final: {error: {code: number; data: {last_event_id: number}}} | undefined
+    let final: {code: number; data: {last_event_id: number}} | undefined
     while (!final) {
       const frame = await stalled.connection.next<{result?: {event: {id: number}}; error?: {code: number; data: {last_event_id: number}}}>()
       if (frame.result) got.push(frame.result.event.id)
-      else final = frame as typeof final
+      else final = frame.error
     }
-    expect(final!.error.code).to.equal(ErrorCode.SubscriberOverflow)
-    expect(final!.error.data.last_event_id).to.equal(got.at(-1))
+    expect(final.code).to.equal(ErrorCode.SubscriberOverflow)
+    expect(final.data.last_event_id).to.equal(got.at(-1))
     expect(got).to.deep.equal(range(1, got.length))
     expect(got.length).to.be.below(total)
     await waitFor(() => stalled.connection.closed, 5000, 'the stalled connection to close')
 
-    const resumed = await world.subscribe({since: final!.error.data.last_event_id})
+    const resumed = await world.subscribe({since: final.data.last_event_id})
     expect(await readEvents(resumed.connection, total - got.length)).to.deep.equal(range(got.length + 1, total))
   })
 })
