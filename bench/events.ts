@@ -8,6 +8,7 @@
  * - the daemon's RSS before and after 10,000 Subscribe connect/disconnect cycles (and after
  *   10,000 more, to tell a leak from the heap settling).
  * Events come from the daemon's test hook (HUMANLAYER_TEST_EVENTS=1). Every loop is bounded.
+ * Plus, in-process: what `publish` costs a service, and the log's sustained append rate.
  *
  * Alone: `node --import tsx bench/events.ts`; bench/index.ts calls benchEvents().
  */
@@ -20,6 +21,9 @@ import {performance} from 'node:perf_hooks'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {DaemonClient} from '../src/client/index.js'
+import {EventLog} from '../src/daemon/bus/log.js'
+import {createLogger} from '../src/daemon/logger.js'
+import {openStore} from '../src/daemon/store/index.js'
 import {Health} from '../src/protocol/daemon.js'
 import {LineDecoder} from '../src/protocol/framing.js'
 import {DebugPublish} from '../src/protocol/subscribe.js'
@@ -142,6 +146,27 @@ async function cycles(socketPath: string, total: number, lanes: number): Promise
   await Promise.all(Array.from({length: lanes}, lane))
 }
 
+/** 100,000 conversation_updated events, 1,000 per turn of the event loop (so flushes run between). */
+async function publishRate(root: string): Promise<{callUs: number; perSecond: number}> {
+  const store = openStore(path.join(root, 'publish.db'))
+  const bus = new EventLog(store, createLogger('error', {kind: 'none'}), {maxCount: 1_000_000, maxAgeMs: 3600_000})
+  const content = 'z'.repeat(200)
+  let inCalls = 0
+  const start = performance.now()
+  for (let turn = 0; turn < 100; turn++) {
+    const before = performance.now()
+    for (let i = 0; i < 1000; i++) {
+      bus.publish({type: 'conversation_updated', data: {session_id: 's', claude_session_id: 'c', event_type: 'message', content_type: 'text', role: 'assistant', content}})
+    }
+    inCalls += performance.now() - before
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  bus.close()
+  const total = performance.now() - start
+  store.close()
+  return {callUs: round((inCalls / 100_000) * 1000, 2), perSecond: round(100_000 / (total / 1000), 0)}
+}
+
 export async function benchEvents(): Promise<Record<string, number>> {
   if (!existsSync(ENTRY)) throw new Error(`bench: ${ENTRY} is missing; run \`npm run build\` first`)
   if (openFilesLimit() < 2 * MANY + 200) throw new Error(`bench: needs ~${2 * MANY + 200} open files; raise it with \`ulimit -n 4096\``)
@@ -162,6 +187,9 @@ export async function benchEvents(): Promise<Record<string, number>> {
   const results: Record<string, number> = {}
   let client: DaemonClient | undefined
   try {
+    const rate = await publishRate(root)
+    results.events_publish_call_us = rate.callUs
+    results.events_logged_per_s = rate.perSecond
     const deadline = Date.now() + 15_000
     for (;;) {
       try {

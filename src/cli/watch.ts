@@ -99,7 +99,7 @@ function drained(out: Writable, signal: AbortSignal): Promise<void> {
 function statusLine(status: StreamStatus): string | undefined {
   switch (status.state) {
     case 'disconnected': {
-      return `${status.reason}; reconnecting in ${status.retryInMs} ms`
+      return `${status.reason.replace(/\.$/, '')}; reconnecting in ${status.retryInMs} ms`
     }
     case 'gap': {
       return `events up to id ${status.prunedThrough} were removed by retention before they could be replayed`
