@@ -36,16 +36,18 @@ export default class Watch extends BaseCommand<typeof Watch> {
     await this.parseFlags()
     const {since} = this.flags
     if (since !== 'now' && !/^\d+$/.test(since)) this.error(`--since takes an event id or "now", not "${since}"`, {exit: 2})
+    const {type, until} = this.flags
+    if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: 2})
     const config = await this.loadConfig()
     await this.client({config}) // starts the daemon if it is not running (auto-start rules)
     const {runWatch} = await import('../cli/watch.js')
     await runWatch({
       socketPath: config.socket_path,
-      filter: {event_types: this.flags.type, session_id: this.flags.session, run_id: this.flags.run},
+      filter: {event_types: type, session_id: this.flags.session, run_id: this.flags.run},
       since: since === 'now' ? undefined : Number(since),
       json: this.jsonEnabled(),
       count: this.flags.count,
-      until: this.flags.until,
+      until,
       timeoutMs: this.flags.timeout,
     })
   }
