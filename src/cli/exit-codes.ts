@@ -13,6 +13,8 @@ export const ExitCode = {
   Conflict: 5,
   Unavailable: 6,
   UpstreamFailure: 7,
+  /** `hld watch --timeout` ran out before its exit condition. */
+  Timeout: 8,
 } as const
 
 const BY_NAME: Record<string, number> = {
@@ -20,6 +22,7 @@ const BY_NAME: Record<string, number> = {
   DaemonAlreadyRunningError: ExitCode.Conflict,
   ConfigError: ExitCode.Usage,
   SocketPathError: ExitCode.Usage,
+  WatchTimeoutError: ExitCode.Timeout,
 }
 
 const BY_RPC_CODE: Record<number, number> = {

@@ -35,6 +35,10 @@ const KEYS = {
   log_level: {schema: z.enum(LOG_LEVELS), env: ['HUMANLAYER_LOG_LEVEL'], default: 'info'},
   log_file: {schema: filePath, env: ['HUMANLAYER_LOG_FILE'], default: '~/.humanlayer/logs/daemon.log'},
   max_frame_bytes: {schema: positiveInt, env: ['HUMANLAYER_MAX_FRAME_BYTES'], default: DEFAULT_MAX_FRAME_BYTES},
+  heartbeat_interval_ms: {schema: positiveInt, env: ['HUMANLAYER_HEARTBEAT_INTERVAL_MS'], default: 30_000},
+  event_retention_count: {schema: positiveInt, env: ['HUMANLAYER_EVENT_RETENTION_COUNT'], default: 100_000},
+  event_retention_ms: {schema: positiveInt, env: ['HUMANLAYER_EVENT_RETENTION_MS'], default: 7 * 24 * 3600 * 1000},
+  subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
 } as const
 
 type Keys = typeof KEYS

@@ -4,6 +4,10 @@
  */
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
+import {Subscribe} from '../protocol/subscribe.js'
+import {EventLog} from './bus/log.js'
+import {createSubscribeStream} from './bus/subscription.js'
+import {registerTestEventHooks} from './bus/test-hooks.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
 import {Router} from './rpc/router.js'
@@ -39,6 +43,11 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     .onConflictDoUpdate({target: daemonMeta.key, set: {value: version}})
     .run()
 
+  const bus = new EventLog(store, log.child({component: 'events'}), {
+    maxCount: config.event_retention_count,
+    maxAgeMs: config.event_retention_ms,
+  }).start()
+
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
 
@@ -56,10 +65,23 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     requestShutdown: (reason) => void shutdown(reason),
   })
 
-  const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, log})
+  if (process.env.HUMANLAYER_TEST_EVENTS === '1') {
+    registerTestEventHooks(router, bus)
+    log.warn('test hook debugPublish is enabled (HUMANLAYER_TEST_EVENTS=1)')
+  }
+
+  const streams = {
+    [Subscribe.name]: createSubscribeStream(bus, {
+      heartbeatIntervalMs: config.heartbeat_interval_ms,
+      bufferBytes: config.subscriber_buffer_bytes,
+      log: log.child({component: 'subscribe'}),
+    }),
+  }
+  const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {
     await server.listen()
   } catch (error) {
+    bus.close()
     store.close()
     throw error
   }
@@ -69,6 +91,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     stopping ??= (async () => {
       log.info('daemon shutting down', {reason})
       await server.close(options.shutdownTimeoutMs ?? 5000)
+      bus.close()
       store.close()
       log.info('daemon stopped')
       resolveDone()

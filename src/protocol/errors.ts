@@ -17,6 +17,8 @@ export const ErrorCode = {
   UpstreamFailure: -32_003,
   /** A capability is missing right now (no `claude` binary, no API key, shutting down). */
   Unavailable: -32_004,
+  /** A subscriber fell too far behind and was cut off; it resumes with `since` = `data.last_event_id`. */
+  SubscriberOverflow: -32_005,
 } as const
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -1,6 +1,7 @@
 /**
  * The in-process event bus: services publish, subscribers (the Subscribe stream, tests)
- * listen. The bus stamps each event with a monotonic id and a timestamp.
+ * listen. The bus stamps each event with a monotonic id and a timestamp. The daemon's bus
+ * is the durable `EventLog` (./log.ts); `MemoryBus` is for unit tests of services.
  */
 import type {DaemonEvent, NewEvent} from '../../protocol/events.js'
 

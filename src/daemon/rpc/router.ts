@@ -33,9 +33,7 @@ export class Router {
     this.methods[method.name] = (rawParams, ctx, callback) => {
       const parsed = schema.safeParse(rawParams ?? {})
       if (!parsed.success) {
-        const fields = parsed.error.issues.map((issue) => ({path: issue.path.join('.'), message: issue.message}))
-        const summary = fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ')
-        callback(new RpcError(ErrorCode.InvalidParams, `Invalid params for ${method.name}: ${summary}`, {fields}).toJSON())
+        callback(invalidParams(method.name, parsed.error).toJSON())
         return
       }
       Promise.resolve()
@@ -64,4 +62,11 @@ export class Router {
     const message = error instanceof Error ? error.message : String(error)
     return {code: ErrorCode.InternalError, message: `Internal error in ${name}: ${message}`}
   }
+}
+
+/** -32602 with one entry per bad field, for every method (and the Subscribe stream). */
+export function invalidParams(methodName: string, error: z.ZodError): RpcError {
+  const fields = error.issues.map((issue) => ({path: issue.path.join('.'), message: issue.message}))
+  const summary = fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ')
+  return new RpcError(ErrorCode.InvalidParams, `Invalid params for ${methodName}: ${summary}`, {fields})
 }

@@ -17,8 +17,13 @@ import type {Router} from './router.js'
 export interface StreamConnection {
   /** Writes one frame; false when the peer is not keeping up (the kernel buffer is full). */
   send(message: unknown): boolean
+  /** Writes frames already encoded (each ending in `\n`), so a fan-out encodes once. */
+  sendEncoded(frames: string | Buffer): boolean
+  /** Calls back once, when everything queued has been handed to the kernel. */
+  onDrain(listener: () => void): void
   /** Bytes queued for the peer and not yet taken by the kernel. */
   readonly pendingBytes: number
+  /** Ends the stream after what is queued; a peer that does not read it within a grace period is cut off. */
   close(): void
   readonly signal: AbortSignal
 }
@@ -36,6 +41,8 @@ export interface RpcServerOptions {
 
 /** Stop reading from a connection whose requests pile up faster than we answer them. */
 const MAX_QUEUED_REQUESTS = 64
+/** How long a closed stream may take to hand its last frames to a peer that is not reading. */
+const STREAM_CLOSE_GRACE_MS = 5000
 
 export class RpcServer {
   private readonly server: net.Server
@@ -125,8 +132,10 @@ export class RpcServer {
     socket.on('end', () => {
       decoder.end()
       // Answer everything already received, then finish our side, unless a stream owns it.
+      // A stream ends when its peer hangs up (hld treats EOF as the end of a subscription).
       void queue.then(() => {
-        if (!streaming) socket.end()
+        if (streaming) socket.destroy()
+        else socket.end()
       })
     })
     socket.on('error', (error) => this.options.log.debug('connection error', {error: error.message}))
@@ -155,10 +164,15 @@ export class RpcServer {
     if (stream && isObject(request)) {
       stream(request.params, {
         send: write,
+        sendEncoded: (frames) => !socket.destroyed && socket.writable && socket.write(frames),
+        onDrain: (listener) => void socket.once('drain', listener),
         get pendingBytes() {
           return socket.writableLength
         },
-        close: () => socket.end(),
+        close: () => {
+          socket.end()
+          setTimeout(() => socket.destroy(), STREAM_CLOSE_GRACE_MS).unref()
+        },
         signal,
       })
       return true

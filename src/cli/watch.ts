@@ -1,0 +1,177 @@
+/**
+ * What `hld watch` does once its flags are parsed: follow the event stream (reconnecting
+ * and resuming on its own), print each event, and stop on --count, --until, --timeout,
+ * SIGINT, or a reader that went away (`hld watch | head`).
+ */
+import type {Writable} from 'node:stream'
+
+import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
+import type {DaemonEvent, EventType} from '../protocol/events.js'
+
+export interface WatchOptions {
+  socketPath: string
+  filter: SubscribeFilter
+  /** Events after this id; undefined = from now on. */
+  since: number | undefined
+  json: boolean
+  count?: number
+  until?: EventType
+  timeoutMs?: number
+}
+
+export interface WatchSummary {
+  events: number
+  last_event_id: number | null
+  ended: 'count' | 'until' | 'interrupted' | 'output closed' | 'timeout'
+}
+
+export class WatchTimeoutError extends Error {
+  constructor(timeoutMs: number, summary: WatchSummary) {
+    super(`hld watch stopped after ${timeoutMs} ms (--timeout) having seen ${summary.events} event(s), before its exit condition was met.`)
+    this.name = 'WatchTimeoutError'
+  }
+}
+
+export async function runWatch(options: WatchOptions, out: Writable = process.stdout, err: Writable = process.stderr): Promise<WatchSummary> {
+  const abort = new AbortController()
+  const summary: WatchSummary = {events: 0, last_event_id: null, ended: 'interrupted'}
+  const stop = (why: WatchSummary['ended']) => () => {
+    if (!abort.signal.aborted) summary.ended = why
+    abort.abort()
+  }
+  const onSigint = stop('interrupted')
+  process.on('SIGINT', onSigint)
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(stop('timeout'), options.timeoutMs)
+  let outputError: Error | undefined
+  // Left attached on purpose: a broken pipe may report more than once.
+  out.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') outputError ??= error
+    stop('output closed')()
+  })
+
+  const render = options.json ? (event: DaemonEvent) => `${JSON.stringify(event)}\n` : await humanRenderer()
+  try {
+    const events = streamEvents({
+      socketPath: options.socketPath,
+      filter: options.filter,
+      since: options.since,
+      signal: abort.signal,
+      onStatus: (status) => {
+        const line = statusLine(status)
+        if (line) err.write(`hld watch: ${line}\n`)
+      },
+    })
+    for await (const event of events) {
+      summary.events++
+      summary.last_event_id = event.id
+      if (!out.write(render(event))) await drained(out, abort.signal)
+      if (abort.signal.aborted) break
+      if (options.count !== undefined && summary.events >= options.count) {
+        summary.ended = 'count'
+        break
+      }
+      if (options.until === event.type) {
+        summary.ended = 'until'
+        break
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint)
+    clearTimeout(timer)
+  }
+  if (outputError) throw outputError
+  if (summary.ended === 'timeout') throw new WatchTimeoutError(options.timeoutMs!, summary)
+  return summary
+}
+
+function drained(out: Writable, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    out.once('drain', done)
+    signal.addEventListener('abort', done, {once: true})
+  })
+}
+
+function statusLine(status: StreamStatus): string | undefined {
+  switch (status.state) {
+    case 'disconnected': {
+      return `${status.reason.replace(/\.$/, '')}; reconnecting in ${status.retryInMs} ms`
+    }
+    case 'gap': {
+      return `events up to id ${status.prunedThrough} were removed by retention before they could be replayed`
+    }
+    case 'subscribed': {
+      return status.reconnected ? `subscribed again, resuming after event ${status.resumedAfter}` : undefined
+    }
+  }
+}
+
+/** One line per event: time, type, session, gist; coloured when stdout is a terminal (chalk decides). */
+async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
+  const {default: chalk} = await import('chalk')
+  const colour = (event: DaemonEvent): ((text: string) => string) => {
+    switch (event.type) {
+      case 'new_approval': {
+        return chalk.yellow
+      }
+      case 'approval_resolved': {
+        return event.data.approved ? chalk.green : chalk.red
+      }
+      case 'session_status_changed': {
+        return chalk.cyan
+      }
+      case 'conversation_updated': {
+        return chalk.white
+      }
+    }
+  }
+  return (event) => {
+    const time = chalk.dim(event.timestamp.slice(11, 23))
+    const session = event.data.session_id ? event.data.session_id.slice(0, 8) : '-'
+    return `${time} ${colour(event)(event.type.padEnd(22))} ${chalk.bold(session.padEnd(8))} ${oneLine(gist(event))}\n`
+  }
+}
+
+export function gist(event: DaemonEvent): string {
+  switch (event.type) {
+    case 'new_approval': {
+      return `${event.data.tool_name} is waiting for approval ${event.data.approval_id}`
+    }
+    case 'approval_resolved': {
+      const {approved, approval_id: id, response_text: text} = event.data
+      return `${approved ? 'approved' : 'denied'} ${id}${text ? `: ${text}` : ''}`
+    }
+    case 'session_status_changed': {
+      const data = event.data as typeof event.data & {title?: string}
+      if (data.title !== undefined && data.new_status === undefined) return `title: ${data.title}`
+      return `${data.old_status} → ${data.new_status}${data.error ? ` (${data.error})` : ''}`
+    }
+    case 'conversation_updated': {
+      const data = event.data
+      switch (data.event_type) {
+        case 'tool_call': {
+          return `tool ${data.tool_name ?? '?'} ${JSON.stringify(data.tool_input ?? {})}`
+        }
+        case 'tool_result': {
+          return `result of ${data.tool_result_for_id ?? '?'}: ${data.tool_result_content ?? ''}`
+        }
+        case 'system': {
+          return `system${data.subtype ? ` ${data.subtype}` : ''}${data.content ? `: ${data.content}` : ''}`
+        }
+        default: {
+          return `${data.event_type === 'thinking' ? 'thinking' : (data.role ?? 'message')}: ${data.content ?? ''}`
+        }
+      }
+    }
+  }
+}
+
+const MAX_GIST = 120
+function oneLine(text: string): string {
+  const flat = text.replaceAll(/\s+/g, ' ').trim()
+  return flat.length > MAX_GIST ? `${flat.slice(0, MAX_GIST - 1)}…` : flat
+}

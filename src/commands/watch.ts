@@ -1,0 +1,59 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {EVENT_TYPES} from '../protocol/events.js'
+
+/**
+ * `--json` here means NDJSON: one compact event per line, flushed as it arrives, so `jq`,
+ * `head` and scripts can consume the stream. run() therefore returns nothing (oclif would
+ * print a pretty JSON blob after the stream), and errors under --json go to stderr.
+ */
+export default class Watch extends BaseCommand<typeof Watch> {
+  static summary = 'Print daemon events as they happen: approvals, decisions, session status and conversation updates.'
+  static description =
+    'One coloured line per event (time, type, session, gist), or NDJSON with --json. Reconnects and resumes from the last event ' +
+    'if the daemon restarts, so nothing is lost or repeated. Exits 0 on SIGINT or when the reader goes away (`| head`), ' +
+    'after --count events or the first --until event; --timeout exits 8 when neither came in time.'
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json --type new_approval | jq .data.tool_name',
+    '<%= config.bin %> <%= command.id %> --session <session-id> --until session_status_changed --timeout 60000',
+    '<%= config.bin %> <%= command.id %> --since 0 --count 100 --json',
+  ]
+
+  static flags = {
+    type: Flags.option({summary: 'Only events of this type (repeatable).', options: EVENT_TYPES, multiple: true})(),
+    session: Flags.string({summary: 'Only events of this session (events without a session_id are left out).'}),
+    run: Flags.string({summary: 'Only events of this run_id (events without a run_id are left out).'}),
+    since: Flags.string({summary: 'Start after this event id (replayed from the log), or "now".', default: 'now'}),
+    count: Flags.integer({summary: 'Exit 0 after this many events.', min: 1}),
+    until: Flags.option({summary: 'Exit 0 after the first event of this type.', options: EVENT_TYPES})(),
+    timeout: Flags.integer({summary: 'Give up after this many ms, exiting 8.', min: 1}),
+  }
+
+  async run(): Promise<void> {
+    await this.parseFlags()
+    const {since} = this.flags
+    if (since !== 'now' && !/^\d+$/.test(since)) this.error(`--since takes an event id or "now", not "${since}"`, {exit: 2})
+    const {type, until} = this.flags
+    if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: 2})
+    const config = await this.loadConfig()
+    await this.client({config}) // starts the daemon if it is not running (auto-start rules)
+    const {runWatch} = await import('../cli/watch.js')
+    await runWatch({
+      socketPath: config.socket_path,
+      filter: {event_types: type, session_id: this.flags.session, run_id: this.flags.run},
+      since: since === 'now' ? undefined : Number(since),
+      json: this.jsonEnabled(),
+      count: this.flags.count,
+      until,
+      timeoutMs: this.flags.timeout,
+    })
+  }
+
+  /** Under --json stdout carries only events: the error object goes to stderr, on one line. */
+  logJson(json: unknown): void {
+    process.stderr.write(`${JSON.stringify(json)}\n`)
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The `Subscribe` stream: one subscriber per connection, fed from the event log.
+ *
+ * A subscription with `since` first replays the log page by page, reading the next page
+ * only when the peer has taken the last one (so a replay of a million events costs one page
+ * of memory), and switches to live delivery in the same synchronous step as its last page
+ * read: live batches come from the log's flushes, which cannot interleave with it.
+ *
+ * Live delivery never waits for a subscriber. Frames go to the connection's buffer; one
+ * that still has more than `bufferBytes` waiting when the next batch comes (it stopped
+ * reading, or reads slower than events arrive) gets a final overflow frame with the last id
+ * it was sent and is closed, so it holds at most `bufferBytes` plus one batch. It loses
+ * nothing by subscribing again with that id as `since`.
+ */
+import {randomBytes} from 'node:crypto'
+
+import {ErrorCode} from '../../protocol/errors.js'
+import {
+  HEARTBEAT_MESSAGE,
+  SUBSCRIBED_MESSAGE,
+  Subscribe,
+  type OverflowData,
+  type SubscribeConfirmation,
+  eventFrameLine,
+} from '../../protocol/subscribe.js'
+import * as schema from '../../protocol/subscribe.schema.js'
+import type {Logger} from '../logger.js'
+import {invalidParams} from '../rpc/router.js'
+import type {StreamConnection, StreamHandler} from '../rpc/server.js'
+import {type EventFilter, type EventLog, type LoggedEvent, matches} from './log.js'
+
+export interface SubscribeStreamOptions {
+  heartbeatIntervalMs: number
+  /** Bytes that may wait for one subscriber before it is cut off. */
+  bufferBytes: number
+  log: Logger
+}
+
+/** Events read from the log per replay step. */
+const REPLAY_PAGE_EVENTS = 500
+/** A replay reads its next page once less than this is waiting for the peer. */
+const REPLAY_LOW_WATER_BYTES = 64 * 1024
+
+/** hld's format: `<yyyymmddHHMMSS>-<16 hex>` (UTC here). */
+export function newSubscriptionId(now = new Date()): string {
+  const stamp = now.toISOString().replaceAll(/[-:T]/g, '').slice(0, 14)
+  return `${stamp}-${randomBytes(8).toString('hex')}`
+}
+
+/** Unfiltered subscribers all send the same bytes for a batch: encode them once, to one buffer. */
+const encodedBatches = new WeakMap<readonly LoggedEvent[], Buffer>()
+function encodeAll(batch: readonly LoggedEvent[]): Buffer {
+  let frames = encodedBatches.get(batch)
+  if (frames === undefined) {
+    frames = Buffer.from(batch.map((event) => eventFrameLine(event.json)).join(''))
+    encodedBatches.set(batch, frames)
+  }
+  return frames
+}
+
+export function createSubscribeStream(bus: EventLog, options: SubscribeStreamOptions): StreamHandler {
+  return (rawParams, connection) => {
+    const parsed = schema.SubscribeParams.safeParse(rawParams ?? {})
+    if (!parsed.success) {
+      connection.send({jsonrpc: '2.0', error: invalidParams(Subscribe.name, parsed.error).toJSON(), id: null})
+      connection.close()
+      return
+    }
+    const {event_types: types, session_id: sessionId, run_id: runId, since} = parsed.data
+    const filter: EventFilter = {types: types && types.length > 0 ? new Set(types) : undefined, sessionId, runId}
+    new Subscription(bus, connection, filter, options).start(since)
+  }
+}
+
+class Subscription {
+  /** Every event up to this id has been sent (or filtered out). */
+  private cursor = 0
+  private live = false
+  private stopped = false
+  private heartbeat: NodeJS.Timeout | undefined
+  private detach: (() => void) | undefined
+  private readonly unfiltered: boolean
+
+  constructor(
+    private readonly bus: EventLog,
+    private readonly connection: StreamConnection,
+    private readonly filter: EventFilter,
+    private readonly options: SubscribeStreamOptions,
+  ) {
+    this.unfiltered = !filter.types && filter.sessionId === undefined && filter.runId === undefined
+  }
+
+  start(since: number | undefined): void {
+    const head = this.bus.flushedId
+    const confirmation: SubscribeConfirmation = {subscription_id: newSubscriptionId(), message: SUBSCRIBED_MESSAGE, last_event_id: head}
+    if (since !== undefined && since < this.bus.prunedThrough) confirmation.pruned_through = this.bus.prunedThrough
+    this.connection.send({jsonrpc: '2.0', result: confirmation, id: null})
+
+    this.heartbeat = setTimeout(() => this.beat(), this.options.heartbeatIntervalMs).unref()
+    this.connection.signal.addEventListener('abort', () => this.stop(), {once: true})
+    this.detach = this.bus.onBatch((batch) => this.deliver(batch))
+    // An id beyond the head comes from another log (a wiped database): start from now.
+    this.cursor = Math.min(since ?? head, head)
+    this.replay()
+  }
+
+  private replay(): void {
+    while (!this.stopped && !this.live) {
+      if (this.connection.pendingBytes > REPLAY_LOW_WATER_BYTES) {
+        this.connection.onDrain(() => this.replay())
+        return
+      }
+      const page = this.bus.readPage(this.cursor, this.filter, REPLAY_PAGE_EVENTS)
+      if (page.length > 0) {
+        this.cursor = page.at(-1)!.id
+        this.write(page.map((event) => eventFrameLine(event.json)).join(''))
+      }
+      if (page.length < REPLAY_PAGE_EVENTS) {
+        // The log holds everything up to flushedId, and no flush can run before this returns.
+        this.cursor = this.bus.flushedId
+        this.live = true
+      }
+    }
+  }
+
+  private deliver(batch: readonly LoggedEvent[]): void {
+    if (!this.live || this.stopped) return
+    // Still behind by more than the bound when new events come: cut off. Checking before the
+    // write (not after) lets one large burst through to subscribers that keep reading.
+    if (this.connection.pendingBytes > this.options.bufferBytes) return this.overflow()
+    let frames: string | Buffer
+    if (this.unfiltered && batch[0].id > this.cursor) {
+      frames = encodeAll(batch)
+    } else {
+      frames = ''
+      for (const event of batch) if (event.id > this.cursor && matches(event, this.filter)) frames += eventFrameLine(event.json)
+    }
+    this.cursor = batch.at(-1)!.id
+    if (frames.length > 0) this.write(frames)
+  }
+
+  private write(frames: string | Buffer): void {
+    this.connection.sendEncoded(frames)
+    this.heartbeat?.refresh()
+  }
+
+  private beat(): void {
+    if (this.stopped) return
+    this.connection.send({jsonrpc: '2.0', result: {type: 'heartbeat', message: HEARTBEAT_MESSAGE}, id: null})
+    this.heartbeat?.refresh()
+  }
+
+  private overflow(): void {
+    const pending = this.connection.pendingBytes
+    const data: OverflowData = {last_event_id: this.cursor}
+    this.options.log.warn('subscriber fell behind; closing it', {pending_bytes: pending, last_event_id: this.cursor})
+    this.stop()
+    this.connection.send({
+      jsonrpc: '2.0',
+      error: {
+        code: ErrorCode.SubscriberOverflow,
+        message:
+          `This subscriber fell behind: ${pending} bytes were waiting for it (subscriber_buffer_bytes is ${this.options.bufferBytes}). ` +
+          `Subscribe again with since=${this.cursor} to continue without loss.`,
+        data,
+      },
+      id: null,
+    })
+    this.connection.close()
+  }
+
+  private stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.detach?.()
+    clearTimeout(this.heartbeat)
+  }
+}

@@ -1,0 +1,27 @@
+import {z} from 'zod'
+
+import {EVENT_TYPES} from './events.js'
+
+/** hld sends "" for an unset filter (Go zero values): treat it as absent. */
+const optionalFilter = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value))
+
+export const SubscribeParams = z
+  .object({
+    event_types: z.array(z.enum(EVENT_TYPES)).optional(),
+    session_id: optionalFilter,
+    run_id: optionalFilter,
+    /** Replay every event with a larger id from the log, then go live. */
+    since: z.number().int().nonnegative().optional(),
+  })
+  .strict()
+
+export const DebugPublishParams = z
+  .object({
+    type: z.enum(EVENT_TYPES),
+    data: z.record(z.string(), z.unknown()),
+    count: z.number().int().min(1).max(100_000).optional(),
+  })
+  .strict()
