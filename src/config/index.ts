@@ -35,6 +35,8 @@ const KEYS = {
   log_level: {schema: z.enum(LOG_LEVELS), env: ['HUMANLAYER_LOG_LEVEL'], default: 'info'},
   log_file: {schema: filePath, env: ['HUMANLAYER_LOG_FILE'], default: '~/.humanlayer/logs/daemon.log'},
   max_frame_bytes: {schema: positiveInt, env: ['HUMANLAYER_MAX_FRAME_BYTES'], default: DEFAULT_MAX_FRAME_BYTES},
+  /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
+  session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
 } as const
 
 type Keys = typeof KEYS

@@ -4,11 +4,16 @@
  */
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
+import {MemoryBus} from './bus/index.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
+import {locateClaude} from './sessions/claude-locator.js'
+import {registerSessionHandlers} from './sessions/handlers.js'
+import {reconcileSessions} from './sessions/reconcile.js'
+import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
 import {daemonMeta} from './store/schema/index.js'
 import {registerSystemHandlers} from './system.js'
@@ -39,8 +44,20 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     .onConflictDoUpdate({target: daemonMeta.key, set: {value: version}})
     .run()
 
+  const bus = new MemoryBus()
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
+
+  const sessions = new SessionService({
+    store,
+    bus,
+    log: log.child({component: 'sessions'}),
+    socketPath: config.socket_path,
+    stopTimeoutMs: config.session_stop_timeout_ms,
+    locateClaude: () => locateClaude(config.claude_path),
+  })
+  registerSessionHandlers(router, sessions)
+  components.claude = () => sessions.claudeHealth()
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))
@@ -56,6 +73,10 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     requestShutdown: (reason) => void shutdown(reason),
   })
 
+  // Before anyone can connect, and after every bus subscriber is wired, so the final status
+  // events of sessions a previous daemon left behind reach them all.
+  reconcileSessions(sessions, log)
+
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, log})
   try {
     await server.listen()
@@ -69,6 +90,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     stopping ??= (async () => {
       log.info('daemon shutting down', {reason})
       await server.close(options.shutdownTimeoutMs ?? 5000)
+      await sessions.stop()
       store.close()
       log.info('daemon stopped')
       resolveDone()
