@@ -77,13 +77,20 @@ async function readMcpConfig(file: string): Promise<{mcpServers: Record<string, 
 
 const POLL_INTERVAL_MS = 250
 
-/** Polls the session until it reaches a terminal status; calls onChange on each new status. */
-export async function waitForSession(client: DaemonClient, sessionId: string, onChange: (status: SessionStatus) => void): Promise<Session> {
+/**
+ * `--wait`: polls the session until it reaches a terminal status, logging each new status,
+ * and sets exit status 1 unless it completed.
+ */
+export async function followSession(client: DaemonClient, sessionId: string, log: (line: string) => void): Promise<Session> {
   let last: SessionStatus | undefined
   for (;;) {
     const {session} = await client.call(GetSessionState, {session_id: sessionId})
-    if (session.status !== last) onChange((last = session.status))
-    if (TERMINAL_STATUSES.includes(session.status)) return session
+    if (session.status !== last) log(`  ${(last = session.status)}`)
+    if (TERMINAL_STATUSES.includes(session.status)) {
+      if (session.error_message) log(`  ${session.error_message}`)
+      if (session.status !== 'completed') process.exitCode = ExitCode.Failure
+      return session
+    }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
   }
 }

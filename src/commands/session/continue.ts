@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {sessionSettings, sessionSettingsFlags, waitForSession} from '../../cli/sessions.js'
+import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {ContinueSession, type ContinueSessionResult, type Session} from '../../protocol/sessions.js'
 
 export type SessionContinueResult = ContinueSessionResult & {session?: Session}
@@ -30,9 +30,6 @@ export default class SessionContinue extends BaseCommand<typeof SessionContinue>
     const child = await client.call(ContinueSession, {session_id: args.id, query: args.query, ...(await sessionSettings(this.flags))})
     this.log(`Session ${child.session_id} continues ${child.parent_session_id} (run ${child.run_id})`)
     if (!this.flags.wait) return child
-    const session = await waitForSession(client, child.session_id, (status) => this.log(`  ${status}`))
-    if (session.error_message) this.log(`  ${session.error_message}`)
-    if (session.status !== 'completed') process.exitCode = 1
-    return {...child, session}
+    return {...child, session: await followSession(client, child.session_id, (line) => this.log(line))}
   }
 }

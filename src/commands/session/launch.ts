@@ -3,7 +3,7 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {sessionSettings, sessionSettingsFlags, waitForSession} from '../../cli/sessions.js'
+import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {LaunchSession, type Session} from '../../protocol/sessions.js'
 
 export interface SessionLaunchResult {
@@ -44,9 +44,6 @@ export default class SessionLaunch extends BaseCommand<typeof SessionLaunch> {
     })
     this.log(`Session ${launched.session_id} launched (run ${launched.run_id})`)
     if (!this.flags.wait) return launched
-    const session = await waitForSession(client, launched.session_id, (status) => this.log(`  ${status}`))
-    if (session.error_message) this.log(`  ${session.error_message}`)
-    if (session.status !== 'completed') process.exitCode = 1
-    return {...launched, session}
+    return {...launched, session: await followSession(client, launched.session_id, (line) => this.log(line))}
   }
 }

@@ -3,7 +3,7 @@
  * (one raw row and up to a few conversation rows per stdout line) uses prepared statements;
  * the service wraps each batch of lines in one transaction.
  */
-import {and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
+import {type SQL, and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
 
 import type {ApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionStatus} from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
@@ -119,21 +119,15 @@ export class SessionRepository {
   }
 
   events(sessionId: string): EventRow[] {
-    return this.store.db
-      .select()
-      .from(conversationEvents)
-      .where(eq(conversationEvents.sessionId, sessionId))
-      .orderBy(asc(conversationEvents.sequence))
-      .all()
+    return this.eventsWhere(eq(conversationEvents.sessionId, sessionId))
   }
 
   eventsByClaudeSession(claudeSessionId: string): EventRow[] {
-    return this.store.db
-      .select()
-      .from(conversationEvents)
-      .where(eq(conversationEvents.claudeSessionId, claudeSessionId))
-      .orderBy(asc(conversationEvents.sequence), asc(conversationEvents.id))
-      .all()
+    return this.eventsWhere(eq(conversationEvents.claudeSessionId, claudeSessionId))
+  }
+
+  private eventsWhere(where: SQL): EventRow[] {
+    return this.store.db.select().from(conversationEvents).where(where).orderBy(asc(conversationEvents.sequence), asc(conversationEvents.id)).all()
   }
 
   /**
@@ -169,67 +163,66 @@ export class SessionRepository {
 }
 
 /** Drops null and undefined members: hld omits empty optional keys. */
-function compact<T extends Record<string, unknown>>(value: T): T {
+function compact<T>(value: {[K in keyof T]: T[K] | null}): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T
 }
 
-const iso = (date: Date | null | undefined): string | undefined => date?.toISOString()
-const nonEmpty = <T>(list: T[] | null): T[] | undefined => (list && list.length > 0 ? list : undefined)
+const nonEmpty = <T>(list: T[] | null): T[] | null => (list && list.length > 0 ? list : null)
 
 export function toWireSession(row: SessionRow): Session {
-  return compact({
+  return compact<Session>({
     id: row.id,
     run_id: row.runId,
-    claude_session_id: row.claudeSessionId ?? undefined,
-    parent_session_id: row.parentSessionId ?? undefined,
+    claude_session_id: row.claudeSessionId,
+    parent_session_id: row.parentSessionId,
     status: row.status as SessionStatus,
     query: row.query,
     summary: row.summary,
     title: row.title ?? '',
-    model: row.model ?? undefined,
-    model_id: row.modelId ?? undefined,
+    model: row.model,
+    model_id: row.modelId,
     working_dir: row.workingDir,
-    max_turns: row.maxTurns ?? undefined,
-    system_prompt: row.systemPrompt ?? undefined,
-    append_system_prompt: row.appendSystemPrompt ?? undefined,
-    permission_prompt_tool: row.permissionPromptTool ?? undefined,
+    max_turns: row.maxTurns,
+    system_prompt: row.systemPrompt,
+    append_system_prompt: row.appendSystemPrompt,
+    permission_prompt_tool: row.permissionPromptTool,
     allowed_tools: nonEmpty(row.allowedTools),
     disallowed_tools: nonEmpty(row.disallowedTools),
     additional_directories: nonEmpty(row.additionalDirectories),
     approvals_enabled: row.approvalsEnabled,
     created_at: row.createdAt.toISOString(),
     last_activity_at: row.lastActivityAt.toISOString(),
-    completed_at: iso(row.completedAt),
-    error_message: row.errorMessage ?? undefined,
-    cost_usd: row.costUsd ?? undefined,
-    input_tokens: row.inputTokens ?? undefined,
-    output_tokens: row.outputTokens ?? undefined,
-    cache_creation_input_tokens: row.cacheCreationInputTokens ?? undefined,
-    cache_read_input_tokens: row.cacheReadInputTokens ?? undefined,
-    duration_ms: row.durationMs ?? undefined,
-    num_turns: row.numTurns ?? undefined,
-    result: row.resultContent ?? undefined,
+    completed_at: row.completedAt?.toISOString(),
+    error_message: row.errorMessage,
+    cost_usd: row.costUsd,
+    input_tokens: row.inputTokens,
+    output_tokens: row.outputTokens,
+    cache_creation_input_tokens: row.cacheCreationInputTokens,
+    cache_read_input_tokens: row.cacheReadInputTokens,
+    duration_ms: row.durationMs,
+    num_turns: row.numTurns,
+    result: row.resultContent,
   })
 }
 
 export function toWireEvent(row: EventRow): ConversationEvent {
-  return compact({
+  return compact<ConversationEvent>({
     id: row.id,
     session_id: row.sessionId,
-    claude_session_id: row.claudeSessionId ?? undefined,
+    claude_session_id: row.claudeSessionId,
     sequence: row.sequence,
     event_type: row.eventType as ConversationEventType,
     created_at: row.createdAt.toISOString(),
-    role: (row.role ?? undefined) as ConversationEvent['role'],
-    content: row.content ?? undefined,
-    tool_id: row.toolId ?? undefined,
-    tool_name: row.toolName ?? undefined,
-    tool_input_json: row.toolInputJson ?? undefined,
-    parent_tool_use_id: row.parentToolUseId ?? undefined,
-    tool_result_for_id: row.toolResultForId ?? undefined,
-    tool_result_content: row.toolResultContent ?? undefined,
+    role: row.role as ConversationEvent['role'],
+    content: row.content,
+    tool_id: row.toolId,
+    tool_name: row.toolName,
+    tool_input_json: row.toolInputJson,
+    parent_tool_use_id: row.parentToolUseId,
+    tool_result_for_id: row.toolResultForId,
+    tool_result_content: row.toolResultContent,
     is_completed: row.isCompleted,
-    approval_status: (row.approvalStatus ?? undefined) as ApprovalStatus | undefined,
-    approval_id: row.approvalId ?? undefined,
+    approval_status: row.approvalStatus as ApprovalStatus | null,
+    approval_id: row.approvalId,
   })
 }
