@@ -35,6 +35,8 @@ describe('sessions (fake claude, real daemon)', function () {
       HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
       FAKE_CLAUDE_RECORD_DIR: recordDir,
       HUMANLAYER_SESSION_STOP_TIMEOUT_MS: '1000',
+      HUMANLAYER_API_KEY: 'hl-secret',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
     })
     client = await sandbox.client()
   })
@@ -82,6 +84,9 @@ describe('sessions (fake claude, real daemon)', function () {
     })
     const run = await recordedRun(recordDir, 'flags')
     expect(run.cwd).to.equal(workDir)
+    // claude inherits the daemon's environment, except the HumanLayer API key.
+    expect(run.env).to.include({ANTHROPIC_BASE_URL: 'http://127.0.0.1:9', HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath})
+    expect(run.env).to.not.have.property('HUMANLAYER_API_KEY')
     expect(run.argv.slice(-3)).to.deep.equal(['--print', '--', 'flags [fake:slow=300]'])
     const flag = (name: string) => run.argv[run.argv.indexOf(name) + 1]
     expect(flag('--model')).to.equal('sonnet')

@@ -24,7 +24,12 @@ export interface ClaudeProcessOptions {
   command: string
   args: string[]
   cwd: string
-  /** Every complete stdout line of one read, in order. Synchronous, so reading waits for it. */
+  /** Changes to the daemon's environment, which claude inherits; undefined removes a variable. */
+  env?: Record<string, string | undefined>
+  /**
+   * Every complete stdout line of one read, in order. Synchronous, so reading waits for it. A
+   * line over the size limit arrives as `{"type":"hld_line_too_long","bytes":N}` in its place.
+   */
   onLines: (lines: string[]) => void
   onOversize: (bytes: number) => void
   maxLineBytes?: number
@@ -48,6 +53,7 @@ export class SpawnError extends Error {
 export async function startClaude(options: ClaudeProcessOptions): Promise<ClaudeProcess> {
   const child = execa(options.command, options.args, {
     cwd: options.cwd,
+    env: options.env,
     detached: true,
     cleanup: false,
     stdin: 'ignore',
@@ -65,7 +71,10 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
   const decoder = new LineDecoder({
     maxFrameBytes: options.maxLineBytes ?? MAX_STREAM_LINE_BYTES,
     onLine: (line) => batch.push(line),
-    onOversize: options.onOversize,
+    onOversize: (bytes) => {
+      batch.push(JSON.stringify({type: 'hld_line_too_long', bytes}))
+      options.onOversize(bytes)
+    },
   })
   const flush = (): void => {
     if (batch.length === 0) return

@@ -92,6 +92,8 @@ interface ActiveRun {
   result?: StreamResult
   process?: ClaudeProcess
   mcpFile?: McpConfigFile
+  /** Set when the daemon itself failed the session (its output could not be stored). */
+  failure?: string
   /** The error_message an interrupted session ends with, when the interrupt had a reason. */
   stopReason?: string
   killTimer?: NodeJS.Timeout
@@ -342,7 +344,9 @@ export class SessionService {
         command: claude.path,
         args,
         cwd: where.workingDir,
-        onLines: (lines) => this.ingest(run, lines),
+        // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
+        env: {HUMANLAYER_API_KEY: undefined},
+        onLines: (lines) => this.ingestOrFail(run, lines),
         onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
       })
     } catch (error) {
@@ -357,10 +361,13 @@ export class SessionService {
     this.repo.update(run.id, {pid: run.process.pid})
     this.transition(run, 'running')
     this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid: run.process.pid, resume: where.resume})
-    run.done = run.process.exited.then(
-      (outcome) => this.finish(run, outcome),
-      (error: unknown) => this.finish(run, {exitCode: null, signal: null, stderrTail: `daemon error while reading claude: ${(error as Error).message}`}),
-    )
+    run.done = run.process.exited
+      .then((outcome) => this.finish(run, outcome))
+      .catch((error: unknown) => {
+        // Never reject: shutdown waits on this. The row is reconciled at the next start.
+        this.active.delete(run.id)
+        this.deps.log.error('could not record the end of a session', {session_id: run.id, error})
+      })
     // A shutdown that began while this launch was in flight must not leave it running.
     if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
     return run
@@ -374,6 +381,18 @@ export class SessionService {
       this.deps.log.warn('claude ignored SIGINT; killing its process group', {session_id: run.id, pid: run.process!.pid})
       run.process!.signal('SIGKILL')
     }, this.deps.stopTimeoutMs)
+  }
+
+  /** A session whose output cannot be stored must not run on unrecorded: it is killed and failed. */
+  private ingestOrFail(run: ActiveRun, lines: string[]): void {
+    if (run.failure) return
+    try {
+      this.ingest(run, lines)
+    } catch (error) {
+      run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
+      this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
+      run.process?.signal('SIGKILL')
+    }
   }
 
   /** One read's worth of stdout lines: stored and mapped in one transaction, then published. */
@@ -449,7 +468,10 @@ export class SessionService {
     const result = run.result
     let status: SessionStatus
     let error: string | undefined
-    if (run.status === 'interrupting') {
+    if (run.failure) {
+      status = 'failed'
+      error = run.failure
+    } else if (run.status === 'interrupting') {
       status = 'interrupted'
       error = run.stopReason
     } else if (result && !result.isError && outcome.exitCode === 0) {
