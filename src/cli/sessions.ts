@@ -17,9 +17,9 @@ export const sessionSettingsFlags = {
   'max-turns': Flags.integer({summary: 'Stop after this many agent turns (not inherited by continue).', min: 1}),
   'system-prompt': Flags.string({summary: "Replace claude's system prompt."}),
   'append-system-prompt': Flags.string({summary: "Append to claude's system prompt."}),
-  'allowed-tools': Flags.string({summary: 'Tools claude may use without asking, comma-separated or repeated.', multiple: true}),
-  'disallowed-tools': Flags.string({summary: 'Tools claude may not use, comma-separated or repeated.', multiple: true}),
-  'add-dir': Flags.string({summary: 'Another directory claude may work in (repeatable).', multiple: true}),
+  'allowed-tools': Flags.string({summary: 'Tools claude may use without asking, comma-separated or repeated.', multiple: true, multipleNonGreedy: true}),
+  'disallowed-tools': Flags.string({summary: 'Tools claude may not use, comma-separated or repeated.', multiple: true, multipleNonGreedy: true}),
+  'add-dir': Flags.string({summary: 'Another directory claude may work in (repeatable).', multiple: true, multipleNonGreedy: true}),
   title: Flags.string({summary: 'A title for the session.'}),
   'mcp-config': Flags.string({summary: 'A JSON file with {"mcpServers": {...}} to give claude.'}),
   approvals: Flags.boolean({

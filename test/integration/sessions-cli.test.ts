@@ -52,8 +52,9 @@ describe('hld session commands', function () {
     writeFileSync(mcpFile, JSON.stringify({mcpServers: {docs: {command: 'docs'}}}))
     const failed = await sandbox.cli([
       'session', 'launch', '--wait', '--no-approvals', '--model', 'haiku', '--max-turns', '2', '--allowed-tools', 'Read,Grep',
-      '--allowed-tools', 'Bash(ls:*)', '--add-dir', sandbox.home, '--mcp-config', mcpFile, '--title', 'T', '-w', sandbox.root,
-      'flagged [fake:crash]',
+      '--allowed-tools', 'Bash(ls:*)', '--mcp-config', mcpFile, '--title', 'T', '-w', sandbox.root,
+      // A repeatable flag right before the query must not swallow it.
+      '--add-dir', sandbox.home, 'flagged [fake:crash]',
     ])
     expect(failed.exitCode).to.equal(1)
     expect(failed.stdout).to.include('failed').and.include('simulated crash')

@@ -187,7 +187,7 @@ describe('sessions (fake claude, real daemon)', function () {
     // The parent needs its claude session id (from init) before it can be resumed.
     await waitFor(async () => (await client.call(GetSessionState, {session_id: parent.session_id})).session.claude_session_id !== undefined)
     const child = await client.call(ContinueSession, {session_id: parent.session_id, query: 'change of plan'})
-    expect((await waitForStatus(client, parent.session_id, 'interrupted')).status).to.equal('interrupted')
+    expect((await waitForStatus(client, parent.session_id, 'interrupted')).error_message).to.equal('Interrupted to be continued by a new session.')
     await waitForStatus(client, child.session_id, 'completed')
   })
 

@@ -131,7 +131,7 @@ export class SessionService {
     const run = this.active.get(parent.id)
     if (run) {
       // Resume needs the parent's claude to have let go of its conversation.
-      if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run)
+      if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted to be continued by a new session.')
       await run.done
       parent = this.repo.get(parent.id)!
     }
