@@ -74,8 +74,8 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(queryDb<{n: number}>(sandbox.databasePath, 'SELECT COUNT(*) AS n FROM raw_events WHERE session_id = ?', session_id)[0].n).to.equal(3)
   })
 
-  it('gives claude the flags, the MCP config with the approvals server, and removes the config at the end', async () => {
-    const {session_id, run_id} = await launch('flags [fake:slow=300]', {
+  it('gives claude the flags, the MCP config with the approvals server, and removes the config when it ends', async () => {
+    const {session_id, run_id} = await launch('flags [fake:slow=60000]', {
       model: 'sonnet',
       max_turns: 4,
       allowed_tools: ['Read', 'Grep'],
@@ -87,7 +87,7 @@ describe('sessions (fake claude, real daemon)', function () {
     // claude inherits the daemon's environment, except the HumanLayer API key.
     expect(run.env).to.include({ANTHROPIC_BASE_URL: 'http://127.0.0.1:9', HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath})
     expect(run.env).to.not.have.property('HUMANLAYER_API_KEY')
-    expect(run.argv.slice(-3)).to.deep.equal(['--print', '--', 'flags [fake:slow=300]'])
+    expect(run.argv.slice(-3)).to.deep.equal(['--print', '--', 'flags [fake:slow=60000]'])
     const flag = (name: string) => run.argv[run.argv.indexOf(name) + 1]
     expect(flag('--model')).to.equal('sonnet')
     expect(flag('--max-turns')).to.equal('4')
@@ -107,8 +107,10 @@ describe('sessions (fake claude, real daemon)', function () {
       },
     })
     const configFile = flag('--mcp-config')
+    // The session is still running (slow), so its config must still be there.
     expect(existsSync(configFile)).to.equal(true)
-    await waitForStatus(client, session_id, 'completed')
+    await client.call(InterruptSession, {session_id})
+    await waitForStatus(client, session_id, 'interrupted')
     expect(existsSync(configFile)).to.equal(false)
   })
 
