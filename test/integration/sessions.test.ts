@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, realpathSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -153,9 +153,12 @@ describe('sessions (fake claude, real daemon)', function () {
   it('kills a claude that ignores SIGINT once the stop timeout passes', async () => {
     const {session_id} = await launch('stubborn [fake:ignore-sigint]')
     const run = await recordedRun(recordDir, 'stubborn')
+    // Its "working" message comes after it started ignoring SIGINT.
+    await waitFor(async () => (await client.call(GetConversation, {session_id})).events.length === 2)
     await client.call(InterruptSession, {session_id})
     await waitForStatus(client, session_id, 'interrupted')
     expect(isRunning(run.pid)).to.equal(false)
+    expect(readFileSync(sandbox.logFile, 'utf8')).to.match(new RegExp(`claude ignored SIGINT; killing its process group.*${session_id}`))
   })
 
   it('continues a session as a child that resumes it in the same directory, inheriting settings', async () => {
