@@ -1,10 +1,11 @@
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
 import {Health} from '../../src/protocol/daemon.js'
 import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
-import {GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
+import {GetConversation, GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, isRunning, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
@@ -73,12 +74,16 @@ describe('sessions across daemon restarts', function () {
     const polite = await client.call(LaunchSession, {query: 'polite [fake:slow=60000]', working_dir: sandbox.root})
     const stubborn = await client.call(LaunchSession, {query: 'stubborn [fake:ignore-sigint]', working_dir: sandbox.root})
     const runs = [await recordedRun(recordDir(), 'polite'), await recordedRun(recordDir(), 'stubborn')]
-    await waitForStatus(client, stubborn.session_id, 'running')
+    // Each says it is working once its signal handling is in place.
+    for (const {session_id} of [polite, stubborn]) {
+      await waitFor(async () => (await client.call(GetConversation, {session_id})).events.length === 2)
+    }
     client.close()
 
     const stop = await sandbox.cli(['daemon', 'stop'])
     expect(stop.exitCode, stop.stderr).to.equal(0)
     for (const run of runs) expect(isRunning(run.pid), `claude ${run.pid} after shutdown`).to.equal(false)
+    expect(readFileSync(sandbox.logFile, 'utf8')).to.match(new RegExp(`claude ignored SIGINT; killing its process group.*${stubborn.session_id}`))
 
     await sandbox.startDaemon()
     client = await sandbox.client()
