@@ -12,7 +12,6 @@ import path from 'node:path'
 
 import {expandHome} from '../../config/index.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
-import type {NewEvent} from '../../protocol/events.js'
 import type {
   ApprovalStatus,
   ContinueSessionResult,
@@ -28,12 +27,11 @@ import type {Store} from '../store/index.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpConfigFile, type McpServers, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
-import {SessionRepository, type SessionRow, type SessionUpdate, toWireEvent, toWireSession} from './repository.js'
+import {type RecordingRun, recordLines} from './recorder.js'
+import {SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
 import {type ClaudeProcess, type RunOutcome, startClaude} from './runner.js'
-import {type ConversationDraft, type StreamResult, parseStreamLine, summarize} from './stream-parser.js'
+import {summarize} from './stream-parser.js'
 
-/** Published conversation text is capped; getConversation has the full text. */
-const MAX_EVENT_TEXT = 64 * 1024
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
 const KILL_GRACE_MS = 3000
 
@@ -81,15 +79,10 @@ export interface SessionServiceDeps {
 }
 
 /** What the daemon holds in memory for a session whose claude process it owns. */
-interface ActiveRun {
-  id: string
-  runId: string
+interface ActiveRun extends RecordingRun {
   parentSessionId?: string
   status: SessionStatus
   startedAt: number
-  nextSequence: number
-  claudeSessionId?: string
-  result?: StreamResult
   process?: ClaudeProcess
   mcpFile?: McpConfigFile
   /** Set when the daemon itself failed the session (its output could not be stored). */
@@ -397,69 +390,8 @@ export class SessionService {
 
   /** One read's worth of stdout lines: stored and mapped in one transaction, then published. */
   private ingest(run: ActiveRun, lines: string[]): void {
-    const published: NewEvent[] = []
-    const now = Date.now()
-    const update: SessionUpdate = {}
-    this.repo.transaction(() => {
-      for (const line of lines) {
-        this.repo.insertRaw(run.id, line, now)
-        const parsed = parseStreamLine(line)
-        if (!parsed) {
-          this.deps.log.debug('claude stdout line is not JSON', {session_id: run.id, line: line.slice(0, 200)})
-          continue
-        }
-        if (parsed.claudeSessionId && !run.claudeSessionId) {
-          run.claudeSessionId = parsed.claudeSessionId
-          update.claudeSessionId = parsed.claudeSessionId
-          this.repo.backfillClaudeSessionId(run.id, parsed.claudeSessionId)
-        }
-        if (parsed.modelId) update.modelId = parsed.modelId
-        if (parsed.usage) {
-          update.inputTokens = parsed.usage.input_tokens
-          update.outputTokens = parsed.usage.output_tokens
-          update.cacheCreationInputTokens = parsed.usage.cache_creation_input_tokens
-          update.cacheReadInputTokens = parsed.usage.cache_read_input_tokens
-        }
-        for (const draft of parsed.conversation) {
-          this.repo.insertEvent(run.id, run.claudeSessionId, run.nextSequence++, draft, now)
-          published.push(this.conversationEvent(run, draft))
-        }
-        if (parsed.result) {
-          run.result = parsed.result
-          Object.assign(update, {
-            costUsd: parsed.result.costUsd,
-            numTurns: parsed.result.numTurns,
-            durationMs: parsed.result.durationMs,
-            resultContent: parsed.result.result,
-          })
-        }
-      }
-      update.lastActivityAt = new Date(now)
-      this.repo.update(run.id, update)
-    })
+    const published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log))
     for (const event of published) this.deps.bus.publish(event)
-  }
-
-  private conversationEvent(run: ActiveRun, draft: ConversationDraft): NewEvent {
-    const contentType = {message: 'text', tool_call: 'tool_use', tool_result: 'tool_result', thinking: 'thinking', system: 'system'} as const
-    return {
-      type: 'conversation_updated',
-      data: {
-        session_id: run.id,
-        run_id: run.runId,
-        claude_session_id: run.claudeSessionId ?? '',
-        event_type: draft.event_type,
-        content_type: contentType[draft.event_type],
-        parent_tool_use_id: draft.parent_tool_use_id ?? null,
-        ...(draft.role === undefined ? {} : {role: draft.role}),
-        ...(draft.content === undefined ? {} : {content: capText(draft.content)}),
-        ...(draft.tool_id === undefined ? {} : {tool_id: draft.tool_id}),
-        ...(draft.tool_name === undefined ? {} : {tool_name: draft.tool_name}),
-        ...(draft.event_type === 'tool_call' ? {tool_input: draft.tool_input} : {}),
-        ...(draft.tool_result_for_id === undefined ? {} : {tool_result_for_id: draft.tool_result_for_id}),
-        ...(draft.tool_result_content === undefined ? {} : {tool_result_content: capText(draft.tool_result_content)}),
-      },
-    }
   }
 
   /** claude has exited: the final status follows from how the run went. */
@@ -523,10 +455,6 @@ export class SessionService {
 
 function toRef(row: SessionRow): SessionRef {
   return {id: row.id, run_id: row.runId, title: row.title, summary: row.summary, status: row.status}
-}
-
-function capText(text: string): string {
-  return text.length <= MAX_EVENT_TEXT ? text : `${text.slice(0, MAX_EVENT_TEXT)}… [${text.length - MAX_EVENT_TEXT} more characters; getConversation has the full text]`
 }
 
 function describeExit(outcome: RunOutcome, hadResult: boolean): string {
