@@ -85,10 +85,6 @@ export class SessionRepository {
     this.insertRawStmt.run(sessionId, line, at)
   }
 
-  countRaw(sessionId: string): number {
-    return (this.store.sqlite.prepare('SELECT COUNT(*) AS n FROM raw_events WHERE session_id = ?').get(sessionId) as {n: number}).n
-  }
-
   insertEvent(sessionId: string, claudeSessionId: string | undefined, sequence: number, draft: ConversationDraft, at: number): number {
     const info = this.insertEventStmt.run({
       session_id: sessionId,

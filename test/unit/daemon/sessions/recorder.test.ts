@@ -39,7 +39,7 @@ describe('recordLines', () => {
       ],
       log,
     )
-    expect(repo.countRaw('s')).to.equal(5)
+    expect(store.sqlite.prepare('SELECT COUNT(*) AS n FROM raw_events WHERE session_id = ?').get('s')).to.deep.equal({n: 5})
     const events = repo.events('s').map(toWireEvent)
     // The injected query got the claude session id once claude said it.
     expect(events.map((e) => [e.sequence, e.event_type, e.claude_session_id])).to.deep.equal([
