@@ -89,8 +89,8 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   async function shutdown(reason: string): Promise<void> {
     stopping ??= (async () => {
       log.info('daemon shutting down', {reason})
-      await server.close(options.shutdownTimeoutMs ?? 5000)
-      await sessions.stop()
+      // In parallel, as hld does: requests waiting on a session (continue) end as it is interrupted.
+      await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), sessions.stop()])
       store.close()
       log.info('daemon stopped')
       resolveDone()

@@ -397,6 +397,8 @@ export class SessionService {
   /** claude has exited: the final status follows from how the run went. */
   private async finish(run: ActiveRun, outcome: RunOutcome): Promise<void> {
     clearTimeout(run.killTimer)
+    // Gone before the session is seen to end.
+    await run.mcpFile?.remove().catch((error: unknown) => this.deps.log.warn('could not remove MCP config', {error}))
     const result = run.result
     let status: SessionStatus
     let error: string | undefined
@@ -422,7 +424,6 @@ export class SessionService {
     })
     this.transition(run, status, error)
     this.active.delete(run.id)
-    await run.mcpFile?.remove().catch((removeError: unknown) => this.deps.log.warn('could not remove MCP config', {error: removeError}))
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
   }
 
