@@ -38,7 +38,7 @@ export interface ClaudeProcessOptions {
 export interface ClaudeProcess {
   /** The process-group leader's pid. */
   readonly pid: number
-  /** Signals the whole process group; a group already gone is not an error. */
+  /** Signals the whole process group; does nothing once claude has exited. */
   signal(signal: NodeJS.Signals): void
   readonly exited: Promise<RunOutcome>
 }
@@ -99,9 +99,16 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
     stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES)
   })
 
+  let hasExited = false
   const exited = (async (): Promise<RunOutcome> => {
     const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.once('exit', (code, sig) => resolve([code, sig])),
+      child.once('exit', (code, sig) => {
+        // What claude left running in its group (tools, MCP servers) ends with it (upstream
+        // #1097). Afterwards its pid may be reused, so from then on signals go nowhere.
+        killGroup(pid, 'SIGKILL')
+        hasExited = true
+        resolve([code, sig])
+      }),
     )
     let timer: NodeJS.Timeout | undefined
     const drained = await Promise.race([
@@ -123,11 +130,16 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
     pid,
     exited,
     signal(sig) {
-      try {
-        process.kill(-pid, sig)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
-      }
+      if (!hasExited) killGroup(pid, sig)
     },
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal)
+  } catch (error) {
+    // ESRCH: the group is already gone.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
   }
 }

@@ -20,6 +20,14 @@ async function run(script: string, maxLineBytes?: number) {
 }
 
 describe('startClaude (runner)', () => {
+  /** Grandchildren a failing test could leave behind. */
+  const spawned: number[] = []
+  afterEach(() => {
+    for (const pid of spawned.splice(0)) {
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL')
+    }
+  })
+
   it('delivers stdout lines in order, a last line without newline, and stderr tail and exit code', async () => {
     const {child, lines} = await run(`
       process.stdout.write('{"n":1}\\n{"n":' + '2}\\n\\n');
@@ -48,6 +56,7 @@ describe('startClaude (runner)', () => {
     `)
     await waitFor(() => lines.length === 1, 5000, 'the grandchild pid')
     const grandchild = Number(lines[0])
+    spawned.push(grandchild)
     expect(isRunning(grandchild)).to.equal(true)
     child.signal('SIGKILL')
     const outcome = await child.exited
@@ -55,6 +64,19 @@ describe('startClaude (runner)', () => {
     await waitFor(() => !isRunning(grandchild), 5000, 'the grandchild to die')
     // A group that is already gone is not an error.
     child.signal('SIGINT')
+  })
+
+  it('ends what claude left running in its group when it exits', async () => {
+    const {child, lines} = await run(`
+      const {spawn} = require('node:child_process');
+      const grandchild = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {stdio: 'ignore'});
+      grandchild.unref();
+      console.log(String(grandchild.pid));
+    `)
+    const outcome = await child.exited
+    spawned.push(Number(lines[0]))
+    expect(outcome.exitCode).to.equal(0)
+    await waitFor(() => !isRunning(Number(lines[0])), 5000, 'the left-behind grandchild to die')
   })
 
   it('fails to start a missing command with a SpawnError', async () => {
