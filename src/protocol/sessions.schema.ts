@@ -6,6 +6,15 @@ import {SESSION_STATUSES} from './sessions.js'
 const sessionId = z.string().trim().min(1, 'session_id is required')
 const toolList = z.array(z.string().min(1))
 
+/** What claude is asked. `/clear` and `/compact` hang a print-mode claude (upstream #507). */
+const query = z
+  .string()
+  .refine((q) => q.trim() !== '', 'query is required')
+  .refine(
+    (q) => !/^\/(clear|compact)\b/.test(q.trim()),
+    '/clear and /compact hang a claude session run by hld; launch a new session instead of clearing, or continue this one',
+  )
+
 /** `{mcpServers: {...}}`, as claude's --mcp-config takes it. */
 export const McpConfig = z.looseObject({mcpServers: z.record(z.string(), z.looseObject({}))})
 
@@ -35,7 +44,7 @@ const inheritable = {
 }
 
 export const LaunchSessionParams = z.object({
-  query: z.string().refine((q) => q.trim() !== '', 'query is required'),
+  query,
   model: z.string().min(1).optional(),
   /** Defaults to the daemon's own directory; the CLI always sends the caller's. */
   working_dir: z.string().min(1).optional(),
@@ -52,7 +61,7 @@ export const GetConversationParams = z
 
 export const ContinueSessionParams = z.object({
   session_id: sessionId,
-  query: z.string().refine((q) => q.trim() !== '', 'query is required'),
+  query,
   ...inheritable,
 })
 

@@ -217,7 +217,7 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(rows.map((r) => r.len)).to.include(12 * 1024 * 1024)
   })
 
-  it('rejects a missing working directory, an unknown session and a blank query with clear errors', async () => {
+  it('rejects a missing working directory, an unknown session, a blank query and /compact with clear errors', async () => {
     const missing = await rejection(client.call(LaunchSession, {query: 'x', working_dir: path.join(workDir, 'nope')}))
     expect(missing.code).to.equal(ErrorCode.InvalidParams)
     expect(missing.message).to.match(/working_dir .*nope is not an existing directory/)
@@ -225,5 +225,8 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(unknown.code).to.equal(ErrorCode.NotFound)
     const blank = await rejection(client.call(LaunchSession, {query: '  '}))
     expect(blank.code).to.equal(ErrorCode.InvalidParams)
+    const compact = await rejection(client.call(ContinueSession, {session_id: 'whatever', query: ' /compact'}))
+    expect(compact.code).to.equal(ErrorCode.InvalidParams)
+    expect(compact.message).to.match(/\/clear and \/compact hang/)
   })
 })
