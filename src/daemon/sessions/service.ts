@@ -90,8 +90,8 @@ interface ActiveRun extends RecordingRun {
   /** The error_message an interrupted session ends with, when the interrupt had a reason. */
   stopReason?: string
   killTimer?: NodeJS.Timeout
-  /** Settles once the session is finished and persisted. */
-  done?: Promise<void>
+  /** Settles once the session is finished and persisted (or failed to start); never rejects. */
+  done: Promise<void>
 }
 
 const ACTIVE_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'waiting_input', 'interrupting']
@@ -290,7 +290,16 @@ export class SessionService {
     const approvalsEnabled = params.disable_approvals !== true
     const permissionPromptTool = params.permission_prompt_tool ?? (approvalsEnabled ? APPROVALS_PERMISSION_TOOL : undefined)
     const now = new Date()
-    const run: ActiveRun = {id: randomUUID(), runId: randomUUID(), parentSessionId: where.parentId, status: 'starting', startedAt: now.getTime(), nextSequence: 1}
+    let settle!: () => void
+    const run: ActiveRun = {
+      id: randomUUID(),
+      runId: randomUUID(),
+      parentSessionId: where.parentId,
+      status: 'starting',
+      startedAt: now.getTime(),
+      nextSequence: 1,
+      done: new Promise<void>((resolve) => (settle = resolve)),
+    }
     this.repo.insert({
       id: run.id,
       runId: run.runId,
@@ -348,19 +357,21 @@ export class SessionService {
       await run.mcpFile?.remove()
       this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date()})
       this.publishStatus(run, 'starting', 'failed', message)
+      settle()
       throw new RpcError(ErrorCode.Unavailable, `${message}. Check claude_path (HUMANLAYER_CLAUDE_PATH) and the daemon log.`)
     }
 
     this.repo.update(run.id, {pid: run.process.pid})
     this.transition(run, 'running')
     this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid: run.process.pid, resume: where.resume})
-    run.done = run.process.exited
+    void run.process.exited
       .then((outcome) => this.finish(run, outcome))
       .catch((error: unknown) => {
-        // Never reject: shutdown waits on this. The row is reconciled at the next start.
+        // The row is reconciled at the next start.
         this.active.delete(run.id)
         this.deps.log.error('could not record the end of a session', {session_id: run.id, error})
       })
+      .finally(settle)
     // A shutdown that began while this launch was in flight must not leave it running.
     if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
     return run
