@@ -46,9 +46,15 @@ export function recordedRuns(dir: string): ClaudeRun[] {
   } catch {
     return []
   }
-  return files
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => ({pid: Number(f.replace('.json', '')), ...(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Omit<ClaudeRun, 'pid'>)}))
+  const runs: ClaudeRun[] = []
+  for (const file of files.filter((f) => f.endsWith('.json'))) {
+    try {
+      runs.push({pid: Number(file.replace('.json', '')), ...(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Omit<ClaudeRun, 'pid'>)})
+    } catch {
+      // Still being written; the next poll reads it whole.
+    }
+  }
+  return runs
 }
 
 /** The recorded run whose query (the last argument) contains `marker`. */

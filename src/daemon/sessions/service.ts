@@ -21,6 +21,7 @@ import type {
   Session,
   SessionStatus,
 } from '../../protocol/sessions.js'
+import type {NewEvent} from '../../protocol/events.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
 import type {Store} from '../store/index.js'
@@ -348,7 +349,7 @@ export class SessionService {
         cwd: where.workingDir,
         // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
         env: {HUMANLAYER_API_KEY: undefined},
-        onLines: (lines) => this.ingestOrFail(run, lines),
+        onLines: (lines) => this.ingest(run, lines),
         onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
       })
     } catch (error) {
@@ -387,22 +388,22 @@ export class SessionService {
     }, this.deps.stopTimeoutMs)
   }
 
-  /** A session whose output cannot be stored must not run on unrecorded: it is killed and failed. */
-  private ingestOrFail(run: ActiveRun, lines: string[]): void {
+  /**
+   * One read's worth of stdout lines: stored and mapped in one transaction, then published. A
+   * session whose output cannot be stored must not run on unrecorded: it is killed and failed.
+   */
+  private ingest(run: ActiveRun, lines: string[]): void {
     if (run.failure) return
+    let published: NewEvent[]
     try {
-      this.ingest(run, lines)
+      published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log))
     } catch (error) {
       run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
       this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
       run.process?.signal('SIGKILL')
+      return
     }
-  }
-
-  /** One read's worth of stdout lines: stored and mapped in one transaction, then published. */
-  private ingest(run: ActiveRun, lines: string[]): void {
-    const published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log))
-    for (const event of published) this.deps.bus.publish(event)
+    for (const event of published) this.publish(event)
   }
 
   /** claude has exited: the final status follows from how the run went. */
@@ -451,7 +452,7 @@ export class SessionService {
     newStatus: SessionStatus,
     error?: string,
   ): void {
-    this.deps.bus.publish({
+    this.publish({
       type: 'session_status_changed',
       data: {
         session_id: session.id,
@@ -462,6 +463,15 @@ export class SessionService {
         ...(error ? {error} : {}),
       },
     })
+  }
+
+  /** What is stored stands even if a subscriber fails; the failure is logged, not spread. */
+  private publish(event: NewEvent): void {
+    try {
+      this.deps.bus.publish(event)
+    } catch (error) {
+      this.deps.log.error('publishing an event failed', {type: event.type, error})
+    }
   }
 }
 

@@ -20,10 +20,11 @@ describe('SessionService', () => {
   let repo: SessionRepository
   let events: DaemonEvent[]
   let dir: string
+  let bus: MemoryBus
 
   beforeEach(() => {
     store = openStore(':memory:')
-    const bus = new MemoryBus()
+    bus = new MemoryBus()
     events = []
     bus.subscribe((event) => events.push(event))
     dir = mkdtempSync(path.join(os.tmpdir(), 'hld-svc-'))
@@ -125,5 +126,22 @@ describe('SessionService', () => {
     ])
     const update = events.find((e) => e.type === 'conversation_updated')
     expect(update?.data).to.include({session_id, event_type: 'message', content_type: 'text', role: 'assistant', content: 'Working on it…'})
+  })
+
+  it('a subscriber that throws does not disturb a session', async () => {
+    bus.subscribe(() => {
+      throw new Error('subscriber bug')
+    })
+    const {session_id} = await service.launch({query: 'fine', working_dir: dir})
+    await waitFor(() => service.state(session_id).status === 'completed', 10_000, 'the session to complete')
+    expect(service.conversation({session_id})).to.have.length(2)
+  })
+
+  it('kills and fails a session whose output can no longer be stored', async () => {
+    const {session_id} = await service.launch({query: 'flood [fake:events=200000]', working_dir: dir})
+    await waitFor(() => events.some((e) => e.type === 'conversation_updated'), 10_000, 'the first conversation event')
+    store.sqlite.exec('DROP TABLE raw_events')
+    await waitFor(() => service.state(session_id).status === 'failed', 10_000, 'the session to fail')
+    expect(service.state(session_id).error_message).to.match(/^hld could not store claude's output, so it stopped the session: .*raw_events/)
   })
 })
