@@ -55,6 +55,7 @@ CREATE TABLE `sessions` (
 	`mcp_config` text,
 	`approvals_enabled` integer DEFAULT true NOT NULL,
 	`pid` integer,
+	`mcp_config_path` text,
 	`created_at` integer NOT NULL,
 	`last_activity_at` integer NOT NULL,
 	`completed_at` integer,

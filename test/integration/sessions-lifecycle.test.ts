@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -63,6 +63,7 @@ describe('sessions across daemon restarts', function () {
       expect(session.status).to.equal('failed')
       expect(session.error_message).to.match(/daemon stopped while the session was running/)
       await waitFor(() => !isRunning(run.pid), 5000, 'the orphaned claude to be killed')
+      expect(existsSync(run.argv[run.argv.indexOf('--mcp-config') + 1]), 'its MCP config file').to.equal(false)
     } finally {
       client.close()
     }

@@ -4,7 +4,8 @@
  * session through HUMANLAYER_RUN_ID and reaches this daemon through HUMANLAYER_DAEMON_SOCKET.
  * It is written to a private temp file (0600 in a 0700 directory) removed when the session ends.
  */
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {rmSync} from 'node:fs'
+import {mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -38,14 +39,28 @@ export function sessionMcpServers(user: McpServers | undefined, approvals: Appro
   return Object.keys(servers).length === 0 ? undefined : {mcpServers: servers}
 }
 
-export interface McpConfigFile {
-  path: string
-  remove(): Promise<void>
+const CONFIG_NAME = 'mcp-config.json'
+const DIR_PREFIX = 'hld-mcp-'
+
+/** Writes the config into a new private directory; returns the file's path. */
+export async function writeMcpConfigFile(config: McpServers): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), DIR_PREFIX))
+  const file = path.join(dir, CONFIG_NAME)
+  await writeFile(file, JSON.stringify(config), {mode: 0o600})
+  return file
 }
 
-export async function writeMcpConfigFile(config: McpServers): Promise<McpConfigFile> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hld-mcp-'))
-  const file = path.join(dir, 'mcp-config.json')
-  await writeFile(file, JSON.stringify(config), {mode: 0o600})
-  return {path: file, remove: () => rm(dir, {recursive: true, force: true})}
+/**
+ * Removes a config that writeMcpConfigFile wrote, with its directory; any other path (say, from
+ * a database someone edited) is left alone. Best effort: returns the error instead of throwing.
+ */
+export function removeMcpConfigFile(file: string): Error | undefined {
+  const dir = path.dirname(file)
+  if (path.basename(file) !== CONFIG_NAME || !path.basename(dir).startsWith(DIR_PREFIX)) return undefined
+  try {
+    rmSync(dir, {recursive: true, force: true})
+    return undefined
+  } catch (error) {
+    return error as Error
+  }
 }

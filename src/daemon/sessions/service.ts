@@ -27,7 +27,7 @@ import type {Logger} from '../logger.js'
 import type {Store} from '../store/index.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
-import {APPROVALS_PERMISSION_TOOL, type McpConfigFile, type McpServers, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
+import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
 import {type RecordingRun, recordLines} from './recorder.js'
 import {SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
 import {type ClaudeProcess, type RunOutcome, startClaude} from './runner.js'
@@ -85,7 +85,8 @@ interface ActiveRun extends RecordingRun {
   status: SessionStatus
   startedAt: number
   process?: ClaudeProcess
-  mcpFile?: McpConfigFile
+  /** The private MCP config file given to claude. */
+  mcpConfigPath?: string
   /** Set when the daemon itself failed the session (its output could not be stored). */
   failure?: string
   /** The error_message an interrupted session ends with, when the interrupt had a reason. */
@@ -256,7 +257,8 @@ export class SessionService {
   /** Ends a session whose daemon is gone: persists the terminal status and publishes it. */
   endOrphan(row: SessionRow, status: 'failed' | 'interrupted', reason: string): void {
     const now = new Date()
-    this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null})
+    this.removeMcpConfig(row, row.mcpConfigPath)
+    this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null, mcpConfigPath: null})
     this.publishStatus({id: row.id, runId: row.runId, parentSessionId: row.parentSessionId ?? undefined}, row.status, status, reason)
   }
 
@@ -329,12 +331,16 @@ export class SessionService {
 
     try {
       const servers = sessionMcpServers(params.mcp_config, approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath} : undefined)
-      if (servers) run.mcpFile = await writeMcpConfigFile(servers)
+      if (servers) {
+        run.mcpConfigPath = await writeMcpConfigFile(servers)
+        // Recorded so that a restart can remove it if this daemon dies first.
+        this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
+      }
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,
         model: params.model,
-        mcpConfigFile: run.mcpFile?.path,
+        mcpConfigFile: run.mcpConfigPath,
         permissionPromptTool,
         maxTurns: params.max_turns,
         systemPrompt: params.system_prompt,
@@ -355,8 +361,8 @@ export class SessionService {
     } catch (error) {
       const message = (error as Error).message
       this.active.delete(run.id)
-      await run.mcpFile?.remove()
-      this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date()})
+      this.removeMcpConfig(run, run.mcpConfigPath)
+      this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
       this.publishStatus(run, 'starting', 'failed', message)
       settle()
       throw new RpcError(ErrorCode.Unavailable, `${message}. Check claude_path (HUMANLAYER_CLAUDE_PATH) and the daemon log.`)
@@ -407,10 +413,10 @@ export class SessionService {
   }
 
   /** claude has exited: the final status follows from how the run went. */
-  private async finish(run: ActiveRun, outcome: RunOutcome): Promise<void> {
+  private finish(run: ActiveRun, outcome: RunOutcome): void {
     clearTimeout(run.killTimer)
     // Gone before the session is seen to end.
-    await run.mcpFile?.remove().catch((error: unknown) => this.deps.log.warn('could not remove MCP config', {error}))
+    this.removeMcpConfig(run, run.mcpConfigPath)
     const result = run.result
     let status: SessionStatus
     let error: string | undefined
@@ -433,6 +439,7 @@ export class SessionService {
       durationMs: result?.durationMs ?? now.getTime() - run.startedAt,
       errorMessage: error ?? null,
       pid: null,
+      mcpConfigPath: null,
     })
     this.transition(run, status, error)
     this.active.delete(run.id)
@@ -463,6 +470,11 @@ export class SessionService {
         ...(error ? {error} : {}),
       },
     })
+  }
+
+  private removeMcpConfig(session: {id: string}, file: string | null | undefined): void {
+    const error = file ? removeMcpConfigFile(file) : undefined
+    if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})
   }
 
   /** What is stored stands even if a subscriber fails; the failure is logged, not spread. */

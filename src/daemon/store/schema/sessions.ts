@@ -29,6 +29,8 @@ export const sessions = sqliteTable(
     approvalsEnabled: integer('approvals_enabled', {mode: 'boolean'}).notNull().default(true),
     /** claude's pid, leader of its process group: what a restarted daemon terminates. */
     pid: integer('pid'),
+    /** The private MCP config file given to claude, removed when the session ends. */
+    mcpConfigPath: text('mcp_config_path'),
     createdAt: integer('created_at', {mode: 'timestamp_ms'}).notNull(),
     lastActivityAt: integer('last_activity_at', {mode: 'timestamp_ms'}).notNull(),
     completedAt: integer('completed_at', {mode: 'timestamp_ms'}),

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {sessionMcpServers, writeMcpConfigFile} from '../../../../src/daemon/sessions/mcp-config.js'
+import {removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from '../../../../src/daemon/sessions/mcp-config.js'
 import {CLI} from '../../../helpers/sandbox.js'
 
 describe('MCP config', () => {
@@ -27,15 +27,19 @@ describe('MCP config', () => {
     expect(sessionMcpServers(undefined, undefined)).to.equal(undefined)
   })
 
-  it('writes a private file and removes it', async () => {
+  it('writes a private file and removes it, but nothing it did not write', async () => {
     const file = await writeMcpConfigFile({mcpServers: {a: {command: 'x'}}})
     try {
-      expect(statSync(file.path).mode & 0o777).to.equal(0o600)
-      expect(statSync(path.dirname(file.path)).mode & 0o777).to.equal(0o700)
-      expect(JSON.parse(readFileSync(file.path, 'utf8'))).to.deep.equal({mcpServers: {a: {command: 'x'}}})
+      expect(statSync(file).mode & 0o777).to.equal(0o600)
+      expect(statSync(path.dirname(file)).mode & 0o777).to.equal(0o700)
+      expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal({mcpServers: {a: {command: 'x'}}})
+      const elsewhere = path.join(path.dirname(file), '..', 'not-hld', 'mcp-config.json')
+      expect(removeMcpConfigFile(elsewhere)).to.equal(undefined)
+      expect(removeMcpConfigFile(path.join(path.dirname(file), 'other.json'))).to.equal(undefined)
+      expect(existsSync(file)).to.equal(true)
     } finally {
-      await file.remove()
+      expect(removeMcpConfigFile(file)).to.equal(undefined)
     }
-    expect(existsSync(path.dirname(file.path))).to.equal(false)
+    expect(existsSync(path.dirname(file))).to.equal(false)
   })
 })
