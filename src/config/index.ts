@@ -39,6 +39,8 @@ const KEYS = {
   event_retention_count: {schema: positiveInt, env: ['HUMANLAYER_EVENT_RETENTION_COUNT'], default: 100_000},
   event_retention_ms: {schema: positiveInt, env: ['HUMANLAYER_EVENT_RETENTION_MS'], default: 7 * 24 * 3600 * 1000},
   subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
+  /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
+  session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
 } as const
 
 type Keys = typeof KEYS

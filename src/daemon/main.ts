@@ -13,6 +13,10 @@ import {packageVersion} from './package-root.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
+import {locateClaude} from './sessions/claude-locator.js'
+import {registerSessionHandlers} from './sessions/handlers.js'
+import {reconcileSessions} from './sessions/reconcile.js'
+import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
 import {daemonMeta} from './store/schema/index.js'
 import {registerSystemHandlers} from './system.js'
@@ -51,6 +55,17 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
 
+  const sessions = new SessionService({
+    store,
+    bus,
+    log: log.child({component: 'sessions'}),
+    socketPath: config.socket_path,
+    stopTimeoutMs: config.session_stop_timeout_ms,
+    locateClaude: () => locateClaude(config.claude_path),
+  })
+  registerSessionHandlers(router, sessions)
+  components.claude = () => sessions.claudeHealth()
+
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))
   let stopping: Promise<void> | undefined
@@ -77,6 +92,10 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
       log: log.child({component: 'subscribe'}),
     }),
   }
+  // Before anyone can connect, and after every bus subscriber is wired, so the final status
+  // events of sessions a previous daemon left behind reach them all.
+  reconcileSessions(sessions, log)
+
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {
     await server.listen()
@@ -90,7 +109,9 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   async function shutdown(reason: string): Promise<void> {
     stopping ??= (async () => {
       log.info('daemon shutting down', {reason})
-      await server.close(options.shutdownTimeoutMs ?? 5000)
+      // In parallel, as hld does: requests waiting on a session (continue) end as it is interrupted.
+      await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), sessions.stop()])
+      // After the sessions: stopping them publishes their final status events.
       bus.close()
       store.close()
       log.info('daemon stopped')

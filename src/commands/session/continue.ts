@@ -1,0 +1,35 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
+import {ContinueSession, type ContinueSessionResult, type Session} from '../../protocol/sessions.js'
+
+export type SessionContinueResult = ContinueSessionResult & {session?: Session}
+
+export default class SessionContinue extends BaseCommand<typeof SessionContinue> {
+  static summary = 'Continue a session with a new query, as a child session that resumes its conversation.'
+  static description =
+    'The child gets new ids, runs in the parent\'s working directory and inherits its settings (except --max-turns) ' +
+    'unless flags override them. A running parent is interrupted first. The id may be a unique prefix.'
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %> 3f2a "Now add tests for it"',
+    '<%= config.bin %> <%= command.id %> 3f2a --wait --json "Explain the change"',
+  ]
+
+  static args = {
+    id: Args.string({description: 'Session id (or a unique prefix) to continue.', required: true}),
+    query: Args.string({description: 'What to ask next.', required: true}),
+  }
+
+  static flags = sessionSettingsFlags
+
+  async run(): Promise<SessionContinueResult> {
+    const {args} = await this.parseFlags()
+    const client = await this.client()
+    const child = await client.call(ContinueSession, {session_id: args.id, query: args.query, ...(await sessionSettings(this.flags))})
+    this.log(`Session ${child.session_id} continues ${child.parent_session_id} (run ${child.run_id})`)
+    if (!this.flags.wait) return child
+    return {...child, session: await followSession(client, child.session_id, (line) => this.log(line))}
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The session tables' queries, and the mapping from rows to hld's wire shapes. The hot path
+ * (one raw row and up to a few conversation rows per stdout line) uses prepared statements;
+ * the service wraps each batch of lines in one transaction.
+ */
+import {type SQL, and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
+
+import type {ApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionStatus} from '../../protocol/sessions.js'
+import type {Store} from '../store/index.js'
+import {conversationEvents, sessions} from '../store/schema/index.js'
+import type {ConversationDraft} from './stream-parser.js'
+
+export type SessionRow = typeof sessions.$inferSelect
+export type NewSessionRow = typeof sessions.$inferInsert
+export type SessionUpdate = Partial<Omit<NewSessionRow, 'id' | 'runId'>>
+type EventRow = typeof conversationEvents.$inferSelect
+
+export class SessionRepository {
+  private readonly insertRawStmt
+  private readonly insertEventStmt
+  private readonly completeToolStmt
+
+  constructor(private readonly store: Store) {
+    const {sqlite} = store
+    this.insertRawStmt = sqlite.prepare('INSERT INTO raw_events (session_id, event_json, created_at) VALUES (?, ?, ?)')
+    this.insertEventStmt = sqlite.prepare(
+      `INSERT INTO conversation_events (session_id, claude_session_id, sequence, event_type, created_at, role, content,
+         tool_id, tool_name, tool_input_json, parent_tool_use_id, tool_result_for_id, tool_result_content)
+       VALUES (@session_id, @claude_session_id, @sequence, @event_type, @created_at, @role, @content,
+         @tool_id, @tool_name, @tool_input_json, @parent_tool_use_id, @tool_result_for_id, @tool_result_content)`,
+    )
+    this.completeToolStmt = sqlite.prepare(
+      "UPDATE conversation_events SET is_completed = 1 WHERE session_id = ? AND event_type = 'tool_call' AND tool_id = ?",
+    )
+  }
+
+  /** Runs `work` in one transaction (IMMEDIATE: it writes). */
+  transaction<T>(work: () => T): T {
+    return this.store.sqlite.transaction(work).immediate()
+  }
+
+  insert(row: NewSessionRow): void {
+    this.store.db.insert(sessions).values(row).run()
+  }
+
+  update(id: string, fields: SessionUpdate): void {
+    if (Object.keys(fields).length > 0) this.store.db.update(sessions).set(fields).where(eq(sessions.id, id)).run()
+  }
+
+  get(id: string): SessionRow | undefined {
+    return this.store.db.select().from(sessions).where(eq(sessions.id, id)).get()
+  }
+
+  getByRunId(runId: string): SessionRow | undefined {
+    return this.store.db.select().from(sessions).where(eq(sessions.runId, runId)).get()
+  }
+
+  hasClaudeSession(claudeSessionId: string): boolean {
+    return this.store.db.select({id: sessions.id}).from(sessions).where(eq(sessions.claudeSessionId, claudeSessionId)).get() !== undefined
+  }
+
+  /** Up to `limit` ids starting with `prefix`. */
+  idsWithPrefix(prefix: string, limit: number): string[] {
+    const pattern = `${prefix.replaceAll(/[\\%_]/g, (c) => `\\${c}`)}%`
+    return this.store.db
+      .select({id: sessions.id})
+      .from(sessions)
+      .where(sql`${sessions.id} LIKE ${pattern} ESCAPE '\\'`)
+      .orderBy(asc(sessions.id))
+      .limit(limit)
+      .all()
+      .map((r) => r.id)
+  }
+
+  list(status?: SessionStatus): SessionRow[] {
+    const query = this.store.db.select().from(sessions)
+    return (status ? query.where(eq(sessions.status, status)) : query).orderBy(asc(sessions.createdAt), asc(sessions.id)).all()
+  }
+
+  listByStatus(statuses: readonly SessionStatus[]): SessionRow[] {
+    return this.store.db.select().from(sessions).where(inArray(sessions.status, [...statuses])).all()
+  }
+
+  insertRaw(sessionId: string, line: string, at: number): void {
+    this.insertRawStmt.run(sessionId, line, at)
+  }
+
+  insertEvent(sessionId: string, claudeSessionId: string | undefined, sequence: number, draft: ConversationDraft, at: number): number {
+    const info = this.insertEventStmt.run({
+      session_id: sessionId,
+      claude_session_id: claudeSessionId ?? null,
+      sequence,
+      event_type: draft.event_type,
+      created_at: at,
+      role: draft.role ?? null,
+      content: draft.content ?? null,
+      tool_id: draft.tool_id ?? null,
+      tool_name: draft.tool_name ?? null,
+      tool_input_json: draft.event_type === 'tool_call' ? JSON.stringify(draft.tool_input ?? {}) : null,
+      parent_tool_use_id: draft.parent_tool_use_id ?? null,
+      tool_result_for_id: draft.tool_result_for_id ?? null,
+      tool_result_content: draft.tool_result_content ?? null,
+    })
+    if (draft.event_type === 'tool_result' && draft.tool_result_for_id) this.completeToolStmt.run(sessionId, draft.tool_result_for_id)
+    return Number(info.lastInsertRowid)
+  }
+
+  /** Events written before claude said its session id (the injected query) get it now. */
+  backfillClaudeSessionId(sessionId: string, claudeSessionId: string): void {
+    this.store.db
+      .update(conversationEvents)
+      .set({claudeSessionId})
+      .where(and(eq(conversationEvents.sessionId, sessionId), isNull(conversationEvents.claudeSessionId)))
+      .run()
+  }
+
+  events(sessionId: string): EventRow[] {
+    return this.eventsWhere(eq(conversationEvents.sessionId, sessionId))
+  }
+
+  eventsByClaudeSession(claudeSessionId: string): EventRow[] {
+    return this.eventsWhere(eq(conversationEvents.claudeSessionId, claudeSessionId))
+  }
+
+  private eventsWhere(where: SQL): EventRow[] {
+    return this.store.db.select().from(conversationEvents).where(where).orderBy(asc(conversationEvents.sequence), asc(conversationEvents.id)).all()
+  }
+
+  /**
+   * The tool_call an approval belongs to: the one already carrying this approval, else the
+   * one with this tool_use_id, else the newest unfinished call of that tool with no approval.
+   */
+  findToolCallForApproval(sessionId: string, approvalId: string, match: {tool_use_id?: string; tool_name: string}): number | undefined {
+    const calls = and(eq(conversationEvents.sessionId, sessionId), eq(conversationEvents.eventType, 'tool_call'))
+    const pick = (where: ReturnType<typeof and>): number | undefined =>
+      this.store.db.select({id: conversationEvents.id}).from(conversationEvents).where(where).orderBy(desc(conversationEvents.id)).limit(1).get()?.id
+    return (
+      pick(and(calls, eq(conversationEvents.approvalId, approvalId))) ??
+      (match.tool_use_id === undefined
+        ? pick(
+            and(
+              calls,
+              eq(conversationEvents.toolName, match.tool_name),
+              eq(conversationEvents.isCompleted, false),
+              isNull(conversationEvents.approvalStatus),
+            ),
+          )
+        : pick(and(calls, eq(conversationEvents.toolId, match.tool_use_id))))
+    )
+  }
+
+  setApproval(eventId: number, approvalId: string, status: ApprovalStatus): void {
+    this.store.db
+      .update(conversationEvents)
+      .set({approvalId, approvalStatus: status})
+      .where(eq(conversationEvents.id, eventId))
+      .run()
+  }
+}
+
+/** Drops null and undefined members: hld omits empty optional keys. */
+function compact<T>(value: {[K in keyof T]: T[K] | null}): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T
+}
+
+const nonEmpty = <T>(list: T[] | null): T[] | null => (list && list.length > 0 ? list : null)
+
+export function toWireSession(row: SessionRow): Session {
+  return compact<Session>({
+    id: row.id,
+    run_id: row.runId,
+    claude_session_id: row.claudeSessionId,
+    parent_session_id: row.parentSessionId,
+    status: row.status as SessionStatus,
+    query: row.query,
+    summary: row.summary,
+    title: row.title ?? '',
+    model: row.model,
+    model_id: row.modelId,
+    working_dir: row.workingDir,
+    max_turns: row.maxTurns,
+    system_prompt: row.systemPrompt,
+    append_system_prompt: row.appendSystemPrompt,
+    permission_prompt_tool: row.permissionPromptTool,
+    allowed_tools: nonEmpty(row.allowedTools),
+    disallowed_tools: nonEmpty(row.disallowedTools),
+    additional_directories: nonEmpty(row.additionalDirectories),
+    approvals_enabled: row.approvalsEnabled,
+    created_at: row.createdAt.toISOString(),
+    last_activity_at: row.lastActivityAt.toISOString(),
+    completed_at: row.completedAt?.toISOString(),
+    error_message: row.errorMessage,
+    cost_usd: row.costUsd,
+    input_tokens: row.inputTokens,
+    output_tokens: row.outputTokens,
+    cache_creation_input_tokens: row.cacheCreationInputTokens,
+    cache_read_input_tokens: row.cacheReadInputTokens,
+    duration_ms: row.durationMs,
+    num_turns: row.numTurns,
+    result: row.resultContent,
+  })
+}
+
+export function toWireEvent(row: EventRow): ConversationEvent {
+  return compact<ConversationEvent>({
+    id: row.id,
+    session_id: row.sessionId,
+    claude_session_id: row.claudeSessionId,
+    sequence: row.sequence,
+    event_type: row.eventType as ConversationEventType,
+    created_at: row.createdAt.toISOString(),
+    role: row.role as ConversationEvent['role'],
+    content: row.content,
+    tool_id: row.toolId,
+    tool_name: row.toolName,
+    tool_input_json: row.toolInputJson,
+    parent_tool_use_id: row.parentToolUseId,
+    tool_result_for_id: row.toolResultForId,
+    tool_result_content: row.toolResultContent,
+    is_completed: row.isCompleted,
+    approval_status: row.approvalStatus as ApprovalStatus | null,
+    approval_id: row.approvalId,
+  })
+}

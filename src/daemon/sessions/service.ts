@@ -1,0 +1,515 @@
+/**
+ * Sessions: launching claude, following its stream into the store, and the status machine
+ *   starting → running ⇄ waiting_input → completed | failed
+ *                      ↘ interrupting → interrupted
+ * Every change of status is persisted, then published as session_status_changed; every
+ * conversation event as conversation_updated. A session always ends with a terminal status
+ * event (upstream #923), whatever killed it.
+ */
+import {randomUUID} from 'node:crypto'
+import {statSync} from 'node:fs'
+import path from 'node:path'
+
+import {expandHome} from '../../config/index.js'
+import {ErrorCode, RpcError} from '../../protocol/errors.js'
+import type {
+  ApprovalStatus,
+  ContinueSessionResult,
+  ConversationEvent,
+  InterruptSessionResult,
+  LaunchSessionResult,
+  Session,
+  SessionStatus,
+} from '../../protocol/sessions.js'
+import type {NewEvent} from '../../protocol/events.js'
+import type {EventBus} from '../bus/index.js'
+import type {Logger} from '../logger.js'
+import type {Store} from '../store/index.js'
+import {buildClaudeArgs} from './args.js'
+import type {ClaudeLocation} from './claude-locator.js'
+import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
+import {type RecordingRun, recordLines} from './recorder.js'
+import {SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
+import {type ClaudeProcess, type RunOutcome, startClaude} from './runner.js'
+import {summarize} from './stream-parser.js'
+
+/** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
+const KILL_GRACE_MS = 3000
+
+export interface SessionRef {
+  id: string
+  run_id: string
+  title: string | null
+  summary: string
+  status: string
+}
+
+export interface SessionSettings {
+  model?: string
+  system_prompt?: string
+  append_system_prompt?: string
+  allowed_tools?: string[]
+  disallowed_tools?: string[]
+  additional_directories?: string[]
+  mcp_config?: McpServers
+  permission_prompt_tool?: string
+  title?: string
+  max_turns?: number
+  disable_approvals?: boolean
+}
+
+export interface LaunchParams extends SessionSettings {
+  query: string
+  working_dir?: string
+}
+
+export interface ContinueParams extends SessionSettings {
+  session_id: string
+  query: string
+}
+
+export interface SessionServiceDeps {
+  store: Store
+  bus: EventBus
+  log: Logger
+  /** The daemon's socket, for the approvals MCP server. */
+  socketPath: string
+  /** How long claude gets after SIGINT before SIGKILL. */
+  stopTimeoutMs: number
+  locateClaude: () => ClaudeLocation
+}
+
+/** What the daemon holds in memory for a session whose claude process it owns. */
+interface ActiveRun extends RecordingRun {
+  parentSessionId?: string
+  status: SessionStatus
+  startedAt: number
+  process?: ClaudeProcess
+  /** The private MCP config file given to claude. */
+  mcpConfigPath?: string
+  /** Set when the daemon itself failed the session (its output could not be stored). */
+  failure?: string
+  /** The error_message an interrupted session ends with, when the interrupt had a reason. */
+  stopReason?: string
+  killTimer?: NodeJS.Timeout
+  /** Settles once the session is finished and persisted (or failed to start); never rejects. */
+  done: Promise<void>
+}
+
+const ACTIVE_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'waiting_input', 'interrupting']
+
+export class SessionService {
+  private readonly repo: SessionRepository
+  private readonly active = new Map<string, ActiveRun>()
+  private stopping = false
+
+  constructor(private readonly deps: SessionServiceDeps) {
+    this.repo = new SessionRepository(deps.store)
+  }
+
+  // ── RPC-facing ──────────────────────────────────────────────────────────────
+
+  async launch(params: LaunchParams): Promise<LaunchSessionResult> {
+    const workingDir = resolveWorkingDir(params.working_dir ?? process.cwd())
+    const {id, runId} = await this.start(params, {workingDir})
+    return {session_id: id, run_id: runId}
+  }
+
+  async continue(params: ContinueParams): Promise<ContinueSessionResult> {
+    let parent = this.resolve(params.session_id)
+    if (!parent.claudeSessionId) {
+      throw new RpcError(
+        ErrorCode.Conflict,
+        `Session ${parent.id} (${parent.status}) never got a claude session id, so there is nothing to resume; launch a new session instead.`,
+      )
+    }
+    const run = this.active.get(parent.id)
+    if (run) {
+      // Resume needs the parent's claude to have let go of its conversation.
+      if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted to be continued by a new session.')
+      await run.done
+      parent = this.repo.get(parent.id)!
+    }
+    const inherited: LaunchParams = {
+      query: params.query,
+      model: parent.model ?? undefined,
+      system_prompt: params.system_prompt ?? parent.systemPrompt ?? undefined,
+      append_system_prompt: params.append_system_prompt ?? parent.appendSystemPrompt ?? undefined,
+      allowed_tools: params.allowed_tools ?? parent.allowedTools ?? undefined,
+      disallowed_tools: params.disallowed_tools ?? parent.disallowedTools ?? undefined,
+      additional_directories: params.additional_directories ?? parent.additionalDirectories ?? undefined,
+      mcp_config: params.mcp_config ?? parent.mcpConfig ?? undefined,
+      permission_prompt_tool: params.permission_prompt_tool ?? parent.permissionPromptTool ?? undefined,
+      title: params.title ?? parent.title ?? undefined,
+      disable_approvals: params.disable_approvals ?? !parent.approvalsEnabled,
+      // Not inherited, as in hld: a turn budget belongs to one run.
+      max_turns: params.max_turns,
+    }
+    const {id, runId} = await this.start(inherited, {
+      // Resume only finds the conversation from the directory it was started in.
+      workingDir: parent.workingDir,
+      resume: parent.claudeSessionId ?? undefined,
+      parentId: parent.id,
+    })
+    return {session_id: id, run_id: runId, claude_session_id: '', parent_session_id: parent.id}
+  }
+
+  interrupt(sessionId: string): InterruptSessionResult {
+    const row = this.resolve(sessionId)
+    const run = this.active.get(row.id)
+    if (run?.status === 'interrupting') return {success: true, session_id: row.id, status: 'interrupting'}
+    if (!run || (run.status !== 'running' && run.status !== 'waiting_input')) {
+      throw new RpcError(
+        ErrorCode.Conflict,
+        `Cannot interrupt session ${row.id}: its status is ${row.status}; only running or waiting_input sessions can be interrupted.`,
+      )
+    }
+    this.beginInterrupt(run)
+    return {success: true, session_id: row.id, status: 'interrupting'}
+  }
+
+  list(status?: SessionStatus): Session[] {
+    return this.repo.list(status).map(toWireSession)
+  }
+
+  state(sessionId: string): Session {
+    return toWireSession(this.resolve(sessionId))
+  }
+
+  /** By session: its ancestors' events first (a continued session's history), then its own. */
+  conversation(by: {session_id?: string; claude_session_id?: string}): ConversationEvent[] {
+    if (by.session_id !== undefined) {
+      const chain: SessionRow[] = []
+      for (let row: SessionRow | undefined = this.resolve(by.session_id); row; ) {
+        chain.unshift(row)
+        row = row.parentSessionId ? this.repo.get(row.parentSessionId) : undefined
+      }
+      return chain.flatMap((row) => this.repo.events(row.id).map(toWireEvent))
+    }
+    const claudeSessionId = by.claude_session_id!
+    if (!this.repo.hasClaudeSession(claudeSessionId)) {
+      throw new RpcError(ErrorCode.NotFound, `No session has claude session id ${claudeSessionId}; \`hld session list\` shows the sessions.`)
+    }
+    return this.repo.eventsByClaudeSession(claudeSessionId).map(toWireEvent)
+  }
+
+  /** A full session id, or a unique prefix of one. */
+  resolve(idOrPrefix: string): SessionRow {
+    const exact = this.repo.get(idOrPrefix)
+    if (exact) return exact
+    const matches = this.repo.idsWithPrefix(idOrPrefix, 5)
+    if (matches.length === 1) return this.repo.get(matches[0])!
+    if (matches.length === 0) {
+      throw new RpcError(ErrorCode.NotFound, `No session ${idOrPrefix}; \`hld session list\` shows the sessions.`)
+    }
+    throw new RpcError(
+      ErrorCode.InvalidParams,
+      `Session id ${idOrPrefix} is ambiguous: it starts ${matches.length === 5 ? 'at least 5' : matches.length} sessions (${matches.join(', ')}). Give more characters.`,
+      {candidates: matches},
+    )
+  }
+
+  // ── For the approvals service (its SessionLink) ────────────────────────────
+
+  findByRunId(runId: string): SessionRef | undefined {
+    const row = this.repo.getByRunId(runId)
+    return row && toRef(row)
+  }
+
+  findById(sessionId: string): SessionRef | undefined {
+    const row = this.repo.get(sessionId)
+    return row && toRef(row)
+  }
+
+  /** Pending approvals appeared or all were decided: running ⇄ waiting_input, nothing else. */
+  setWaitingForApproval(sessionId: string, waiting: boolean): void {
+    const run = this.active.get(sessionId)
+    if (!run) return
+    if (waiting && run.status === 'running') this.transition(run, 'waiting_input')
+    else if (!waiting && run.status === 'waiting_input') this.transition(run, 'running')
+  }
+
+  markToolCallApproval(
+    sessionId: string,
+    match: {tool_use_id?: string; tool_name: string},
+    approval: {approval_id: string; approval_status: ApprovalStatus},
+  ): void {
+    const eventId = this.repo.findToolCallForApproval(sessionId, approval.approval_id, match)
+    if (eventId === undefined) {
+      this.deps.log.warn('no tool call found for approval', {session_id: sessionId, ...match, approval_id: approval.approval_id})
+      return
+    }
+    this.repo.setApproval(eventId, approval.approval_id, approval.approval_status)
+  }
+
+  // ── Health, start-up and shutdown ──────────────────────────────────────────
+
+  claudeHealth(): {available: boolean; detail: string} {
+    const found = this.deps.locateClaude()
+    return found.available ? {available: true, detail: found.path} : {available: false, detail: found.reason}
+  }
+
+  /** Rows a previous daemon left active become terminal; see reconcile.ts. */
+  activeRowsFromBefore(): SessionRow[] {
+    return this.repo.listByStatus(ACTIVE_STATUSES).filter((row) => !this.active.has(row.id))
+  }
+
+  /** Ends a session whose daemon is gone: persists the terminal status and publishes it. */
+  endOrphan(row: SessionRow, status: 'failed' | 'interrupted', reason: string): void {
+    const now = new Date()
+    this.removeMcpConfig(row, row.mcpConfigPath)
+    this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null, mcpConfigPath: null})
+    this.publishStatus({id: row.id, runId: row.runId, parentSessionId: row.parentSessionId ?? undefined}, row.status, status, reason)
+  }
+
+  /** Interrupts every live session, SIGKILLs what outlives the stop timeout, waits for all. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    const runs = [...this.active.values()]
+    for (const run of runs) {
+      if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
+    }
+    const all = Promise.all(runs.map((run) => run.done))
+    let timer: NodeJS.Timeout | undefined
+    const finished = await Promise.race([
+      all.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.deps.stopTimeoutMs + KILL_GRACE_MS))),
+    ])
+    clearTimeout(timer)
+    if (!finished) this.deps.log.error('sessions still running after shutdown timeout', {sessions: [...this.active.keys()]})
+  }
+
+  // ── Internals ──────────────────────────────────────────────────────────────
+
+  private async start(
+    params: LaunchParams,
+    where: {workingDir: string; resume?: string; parentId?: string},
+  ): Promise<{id: string; runId: string}> {
+    if (this.stopping) throw new RpcError(ErrorCode.Unavailable, 'The daemon is shutting down; start it again and retry.')
+    const claude = this.deps.locateClaude()
+    if (!claude.available) throw new RpcError(ErrorCode.Unavailable, `Cannot launch a session: ${claude.reason}`)
+
+    const additionalDirectories = params.additional_directories?.map((dir) => path.resolve(where.workingDir, expandHome(dir)))
+    const approvalsEnabled = params.disable_approvals !== true
+    const permissionPromptTool = params.permission_prompt_tool ?? (approvalsEnabled ? APPROVALS_PERMISSION_TOOL : undefined)
+    const now = new Date()
+    let settle!: () => void
+    const run: ActiveRun = {
+      id: randomUUID(),
+      runId: randomUUID(),
+      parentSessionId: where.parentId,
+      status: 'starting',
+      startedAt: now.getTime(),
+      nextSequence: 1,
+      done: new Promise<void>((resolve) => (settle = resolve)),
+    }
+    this.repo.insert({
+      id: run.id,
+      runId: run.runId,
+      parentSessionId: where.parentId,
+      status: 'starting',
+      query: params.query,
+      summary: summarize(params.query),
+      title: params.title,
+      model: params.model,
+      workingDir: where.workingDir,
+      maxTurns: params.max_turns,
+      systemPrompt: params.system_prompt,
+      appendSystemPrompt: params.append_system_prompt,
+      permissionPromptTool,
+      allowedTools: params.allowed_tools,
+      disallowedTools: params.disallowed_tools,
+      additionalDirectories,
+      mcpConfig: params.mcp_config,
+      approvalsEnabled,
+      createdAt: now,
+      lastActivityAt: now,
+    })
+    // The user's query opens the conversation, as hld injects it.
+    this.repo.insertEvent(run.id, undefined, run.nextSequence++, {event_type: 'message', role: 'user', content: params.query}, now.getTime())
+    this.active.set(run.id, run)
+
+    try {
+      const servers = sessionMcpServers(params.mcp_config, approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath} : undefined)
+      if (servers) {
+        run.mcpConfigPath = await writeMcpConfigFile(servers)
+        // Recorded so that a restart can remove it if this daemon dies first.
+        this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
+      }
+      const args = buildClaudeArgs({
+        query: params.query,
+        resume: where.resume,
+        model: params.model,
+        mcpConfigFile: run.mcpConfigPath,
+        permissionPromptTool,
+        maxTurns: params.max_turns,
+        systemPrompt: params.system_prompt,
+        appendSystemPrompt: params.append_system_prompt,
+        allowedTools: params.allowed_tools,
+        disallowedTools: params.disallowed_tools,
+        additionalDirectories,
+      })
+      run.process = await startClaude({
+        command: claude.path,
+        args,
+        cwd: where.workingDir,
+        // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
+        env: {HUMANLAYER_API_KEY: undefined},
+        onLines: (lines) => this.ingest(run, lines),
+        onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
+      })
+    } catch (error) {
+      const message = (error as Error).message
+      this.active.delete(run.id)
+      this.removeMcpConfig(run, run.mcpConfigPath)
+      this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
+      this.publishStatus(run, 'starting', 'failed', message)
+      settle()
+      throw new RpcError(ErrorCode.Unavailable, `${message}. Check claude_path (HUMANLAYER_CLAUDE_PATH) and the daemon log.`)
+    }
+
+    this.repo.update(run.id, {pid: run.process.pid})
+    this.transition(run, 'running')
+    this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid: run.process.pid, resume: where.resume})
+    void run.process.exited
+      .then((outcome) => this.finish(run, outcome))
+      .catch((error: unknown) => {
+        // The row is reconciled at the next start.
+        this.active.delete(run.id)
+        this.deps.log.error('could not record the end of a session', {session_id: run.id, error})
+      })
+      .finally(settle)
+    // A shutdown that began while this launch was in flight must not leave it running.
+    if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
+    return run
+  }
+
+  private beginInterrupt(run: ActiveRun, reason?: string): void {
+    run.stopReason = reason
+    this.transition(run, 'interrupting')
+    run.process!.signal('SIGINT')
+    run.killTimer = setTimeout(() => {
+      this.deps.log.warn('claude ignored SIGINT; killing its process group', {session_id: run.id, pid: run.process!.pid})
+      run.process!.signal('SIGKILL')
+    }, this.deps.stopTimeoutMs)
+  }
+
+  /**
+   * One read's worth of stdout lines: stored and mapped in one transaction, then published. A
+   * session whose output cannot be stored must not run on unrecorded: it is killed and failed.
+   */
+  private ingest(run: ActiveRun, lines: string[]): void {
+    if (run.failure) return
+    let published: NewEvent[]
+    try {
+      published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log))
+    } catch (error) {
+      run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
+      this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
+      run.process?.signal('SIGKILL')
+      return
+    }
+    for (const event of published) this.publish(event)
+  }
+
+  /** claude has exited: the final status follows from how the run went. */
+  private finish(run: ActiveRun, outcome: RunOutcome): void {
+    clearTimeout(run.killTimer)
+    // Gone before the session is seen to end.
+    this.removeMcpConfig(run, run.mcpConfigPath)
+    const result = run.result
+    let status: SessionStatus
+    let error: string | undefined
+    if (run.failure) {
+      status = 'failed'
+      error = run.failure
+    } else if (run.status === 'interrupting') {
+      status = 'interrupted'
+      error = run.stopReason
+    } else if (result && !result.isError && outcome.exitCode === 0) {
+      status = 'completed'
+    } else {
+      status = 'failed'
+      error = result?.isError ? `claude reported ${result.subtype}: ${result.error}` : describeExit(outcome, result !== undefined)
+    }
+    const now = new Date()
+    this.repo.update(run.id, {
+      completedAt: now,
+      lastActivityAt: now,
+      durationMs: result?.durationMs ?? now.getTime() - run.startedAt,
+      errorMessage: error ?? null,
+      pid: null,
+      mcpConfigPath: null,
+    })
+    this.transition(run, status, error)
+    this.active.delete(run.id)
+    this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
+  }
+
+  private transition(run: ActiveRun, status: SessionStatus, error?: string): void {
+    const old = run.status
+    run.status = status
+    this.repo.update(run.id, {status})
+    this.publishStatus(run, old, status, error)
+  }
+
+  private publishStatus(
+    session: {id: string; runId: string; parentSessionId?: string},
+    oldStatus: string,
+    newStatus: SessionStatus,
+    error?: string,
+  ): void {
+    this.publish({
+      type: 'session_status_changed',
+      data: {
+        session_id: session.id,
+        run_id: session.runId,
+        old_status: oldStatus,
+        new_status: newStatus,
+        ...(session.parentSessionId ? {parent_session_id: session.parentSessionId} : {}),
+        ...(error ? {error} : {}),
+      },
+    })
+  }
+
+  private removeMcpConfig(session: {id: string}, file: string | null | undefined): void {
+    const error = file ? removeMcpConfigFile(file) : undefined
+    if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})
+  }
+
+  /** What is stored stands even if a subscriber fails; the failure is logged, not spread. */
+  private publish(event: NewEvent): void {
+    try {
+      this.deps.bus.publish(event)
+    } catch (error) {
+      this.deps.log.error('publishing an event failed', {type: event.type, error})
+    }
+  }
+}
+
+function toRef(row: SessionRow): SessionRef {
+  return {id: row.id, run_id: row.runId, title: row.title, summary: row.summary, status: row.status}
+}
+
+function describeExit(outcome: RunOutcome, hadResult: boolean): string {
+  const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
+  const stderr = outcome.stderrTail ? `: ${outcome.stderrTail}` : ' (stderr was empty)'
+  return `claude ${how} ${hadResult ? 'after its result' : 'before sending a result'}${stderr}`
+}
+
+/** `~` expanded, absolute, and an existing directory, else invalid params. */
+function resolveWorkingDir(dir: string): string {
+  const resolved = path.resolve(expandHome(dir))
+  let isDir = false
+  try {
+    isDir = statSync(resolved).isDirectory()
+  } catch {
+    // reported below
+  }
+  if (!isDir) {
+    throw new RpcError(ErrorCode.InvalidParams, `Invalid params for launchSession: working_dir ${resolved} is not an existing directory.`, {
+      fields: [{path: 'working_dir', message: 'not an existing directory'}],
+    })
+  }
+  return resolved
+}

@@ -1,0 +1,68 @@
+import {z} from 'zod'
+
+import {SESSION_STATUSES} from './sessions.js'
+
+/** A session id, or a unique prefix of one (the daemon resolves it). */
+const sessionId = z.string().trim().min(1, 'session_id is required')
+const toolList = z.array(z.string().min(1))
+
+/** What claude is asked. `/clear` and `/compact` hang a print-mode claude (upstream #507). */
+const query = z
+  .string()
+  .refine((q) => q.trim() !== '', 'query is required')
+  .refine(
+    (q) => !/^\/(clear|compact)\b/.test(q.trim()),
+    '/clear and /compact hang a claude session run by hld; launch a new session instead of clearing, or continue this one',
+  )
+
+/** `{mcpServers: {...}}`, as claude's --mcp-config takes it. */
+export const McpConfig = z.looseObject({mcpServers: z.record(z.string(), z.looseObject({}))})
+
+/** hld sends continueSession's mcp_config as a JSON string (a quirk); accept both forms. */
+const mcpConfigParam = z.preprocess((value) => {
+  if (typeof value !== 'string') return value
+  try {
+    return JSON.parse(value) as unknown
+  } catch {
+    return value
+  }
+}, McpConfig)
+
+/** Settings a continued session inherits from its parent unless the request overrides them. */
+const inheritable = {
+  system_prompt: z.string().optional(),
+  append_system_prompt: z.string().optional(),
+  allowed_tools: toolList.optional(),
+  disallowed_tools: toolList.optional(),
+  additional_directories: z.array(z.string().min(1)).optional(),
+  mcp_config: mcpConfigParam.optional(),
+  permission_prompt_tool: z.string().min(1).optional(),
+  title: z.string().optional(),
+  max_turns: z.number().int().positive().optional(),
+  /** Ours: do not inject the approvals MCP server (`--no-approvals`). */
+  disable_approvals: z.boolean().optional(),
+}
+
+export const LaunchSessionParams = z.object({
+  query,
+  model: z.string().min(1).optional(),
+  /** Defaults to the daemon's own directory; the CLI always sends the caller's. */
+  working_dir: z.string().min(1).optional(),
+  ...inheritable,
+})
+
+export const ListSessionsParams = z.object({status: z.enum(SESSION_STATUSES).optional()})
+
+export const GetSessionStateParams = z.object({session_id: sessionId})
+
+export const GetConversationParams = z
+  .object({session_id: sessionId.optional(), claude_session_id: z.string().min(1).optional()})
+  .refine((p) => p.session_id !== undefined || p.claude_session_id !== undefined, 'session_id or claude_session_id is required')
+
+export const ContinueSessionParams = z.object({
+  session_id: sessionId,
+  query,
+  ...inheritable,
+})
+
+export const InterruptSessionParams = z.object({session_id: sessionId})
