@@ -4,6 +4,9 @@
  */
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
+import {startApprovals} from './approvals/index.js'
+import {noSessions, type SessionLink} from './approvals/session-link.js'
+import {MemoryBus} from './bus/index.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
 import {Router} from './rpc/router.js'
@@ -25,6 +28,8 @@ export interface DaemonOptions {
   /** Where logs go, for `health` (null in the foreground, where they go to stderr). */
   logFile: string | null
   shutdownTimeoutMs?: number
+  /** What approvals know of sessions; until the sessions service is wired, tests pass one. */
+  sessionLink?: SessionLink
 }
 
 export async function startDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<Daemon> {
@@ -41,6 +46,9 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
 
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
+  const bus = new MemoryBus()
+  const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? noSessions, router, log})
+  components.humanlayer = approvals.health
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))
@@ -60,6 +68,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   try {
     await server.listen()
   } catch (error) {
+    await approvals.stop()
     store.close()
     throw error
   }
@@ -68,7 +77,9 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   async function shutdown(reason: string): Promise<void> {
     stopping ??= (async () => {
       log.info('daemon shutting down', {reason})
+      approvals.releaseWaiters()
       await server.close(options.shutdownTimeoutMs ?? 5000)
+      await approvals.stop()
       store.close()
       log.info('daemon stopped')
       resolveDone()

@@ -1,2 +1,3 @@
 // Every table the daemon owns. drizzle-kit reads this file to generate migrations into drizzle/.
 export * from './meta.js'
+export * from './approvals.js'
