@@ -48,7 +48,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const components: Record<string, () => ComponentHealth> = {}
   const bus = new MemoryBus()
   const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? noSessions, router, log})
-  components.humanlayer = approvals.health
+  components.cloud = approvals.health
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))

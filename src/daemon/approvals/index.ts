@@ -27,7 +27,7 @@ export interface ApprovalsDeps {
 
 export interface Approvals {
   service: ApprovalService
-  /** For `health.components.humanlayer`. */
+  /** For `health.components.cloud`. */
   health(): ComponentHealth
   /** First step of shutdown: answer the long-polls so the socket server can drain. */
   releaseWaiters(): void
