@@ -15,12 +15,13 @@ export class ApprovalRepository {
   private readonly pendingBySession
 
   constructor(private readonly db: Db) {
-    this.pendingAll = db.select().from(approvals).where(eq(approvals.status, 'pending')).orderBy(asc(approvals.createdAt)).prepare()
+    // rowid breaks ties in insertion order; the partial index carries it, so no sort step.
+    this.pendingAll = db.select().from(approvals).where(eq(approvals.status, 'pending')).orderBy(asc(approvals.createdAt), asc(sql`rowid`)).prepare()
     this.pendingBySession = db
       .select()
       .from(approvals)
       .where(and(eq(approvals.sessionId, sql.placeholder('session')), eq(approvals.status, 'pending')))
-      .orderBy(asc(approvals.createdAt))
+      .orderBy(asc(approvals.createdAt), asc(sql`rowid`))
       .prepare()
   }
 
