@@ -1,0 +1,138 @@
+/**
+ * Cloud approvals through real parts: the real @humanlayer/sdk talks to the fake HumanLayer API,
+ * a real daemon process polls it, and the built CLI decides.
+ */
+import {readdirSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
+import {humanlayer} from '@humanlayer/sdk'
+import {expect} from 'chai'
+
+import {type Approval, SendDecision} from '../../src/protocol/approvals.js'
+import {type FakeHumanLayerApi, startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
+import {waitForApproval} from '../helpers/approvals.js'
+import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
+
+const fastSleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10))
+
+describe('cloud approvals', function () {
+  this.timeout(60_000)
+  let fake: FakeHumanLayerApi
+  let sandbox: Sandbox
+  let pid: number
+
+  before(async () => {
+    fake = await startFakeHumanLayerApi()
+    sandbox = new Sandbox({HUMANLAYER_API_KEY: fake.apiKey, HUMANLAYER_API_BASE_URL: fake.baseUrl, HUMANLAYER_POLL_INTERVAL_MS: '50'})
+    ;({pid} = await sandbox.startDaemon())
+  })
+
+  after(async () => {
+    await sandbox.cleanup()
+    await fake.close()
+  })
+
+  const sdk = (runId: string) => humanlayer({apiKey: fake.apiKey, apiBaseUrl: fake.baseUrl, runId, sleep: fastSleep})
+  const listed = (result: {stdout: string; stderr: string}) => Sandbox.json<{approvals: Approval[]}>(result as never).approvals
+
+  it('shows a function call the SDK created, unassociated; approve reaches the SDK', async () => {
+    const waiting = sdk('run-elsewhere').fetchHumanApproval({spec: {fn: 'deploy', kwargs: {env: 'prod'}}})
+    const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.tool_name === 'deploy'))
+    expect(approval).to.include({source: 'cloud', type: 'function_call', run_id: 'run-elsewhere', session_id: null, unassociated: true})
+    expect(approval.tool_input).to.deep.equal({env: 'prod'})
+
+    const list = await sandbox.cli(['approvals', 'list'])
+    expect(list.stdout).to.contain('unassociated').and.contain(approval.id)
+    const approve = await sandbox.cli(['approvals', 'approve', approval.id, '--comment', 'ship it'])
+    expect(approve.exitCode, approve.stderr).to.equal(0)
+    const status = await waiting
+    expect(status).to.include({approved: true, comment: 'ship it'})
+  })
+
+  it('denies with the comment the SDK reports', async () => {
+    const waiting = sdk('run-x').fetchHumanApproval({spec: {fn: 'drop_table', kwargs: {}}})
+    const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.tool_name === 'drop_table'))
+    expect((await sandbox.cli(['approvals', 'deny', approval.id, '--comment', 'not on a Friday'])).exitCode).to.equal(0)
+    expect(await waiting).to.include({approved: false, comment: 'not on a Friday'})
+  })
+
+  it('answers a human contact with respond', async () => {
+    const contact = fake.addHumanContact({run_id: 'run-y', msg: 'Which region?'})
+    const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.id === contact.call_id))
+    expect(approval).to.include({type: 'human_contact', message: 'Which region?'})
+    expect((await sandbox.cli(['approvals', 'approve', approval.id])).exitCode).to.equal(2)
+    expect((await sandbox.cli(['approvals', 'respond', approval.id, 'eu-west-1'])).exitCode).to.equal(0)
+    expect(fake.humanContacts.get(contact.call_id)!.status.response).to.equal('eu-west-1')
+  })
+
+  it('marks an item answered in Slack as resolved_externally; deciding it then is a conflict', async () => {
+    const call = fake.addFunctionCall({run_id: 'run-z', fn: 'rotate_keys', kwargs: {}})
+    await waitForApproval(sandbox, (list) => list.find((a) => a.id === call.call_id))
+    fake.respondOutOfBand(call.call_id, {approved: true, comment: 'done in slack'})
+    const approve = await sandbox.cli(['approvals', 'approve', call.call_id])
+    // Either the poller saw it first (already decided) or the API answered 409: both are conflicts.
+    expect(approve.exitCode).to.equal(5)
+    await waitFor(async () => {
+      const all = listed(await sandbox.cli(['approvals', 'list', '--all', '--json']))
+      return all.find((a) => a.id === call.call_id)?.status === 'resolved_externally'
+    }, 15_000, 'resolved_externally')
+  })
+
+  it('in cloud mode, the MCP server creates the function call with the run_id and answers what the reviewer decided', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp', 'claude-approvals'],
+      env: sandbox.env({HUMANLAYER_RUN_ID: 'run-mcp'}),
+      stderr: 'pipe',
+    })
+    const client = new Client({name: 'test', version: '0'})
+    await client.connect(transport)
+    try {
+      const answer = client.callTool({name: 'request_permission', arguments: {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_9'}})
+      const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.run_id === 'run-mcp'))
+      expect(approval).to.include({source: 'cloud', tool_name: 'Bash'})
+      expect((await sandbox.cli(['approvals', 'approve', approval.id])).exitCode).to.equal(0)
+      const result = await answer
+      const text = (result.content as {text: string}[])[0].text
+      expect(JSON.parse(text)).to.deep.equal({behavior: 'allow', updatedInput: {command: 'touch x'}})
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('processes 100 approvals with the daemon\'s memory flat', async () => {
+    const round = async (n: number): Promise<void> => {
+      const calls = Array.from({length: n}, (_, i) => fake.addFunctionCall({run_id: `run-bulk-${i}`, fn: 'bulk', kwargs: {i}}))
+      const ids = new Set(calls.map((c) => c.call_id))
+      await waitForApproval(sandbox, (list) => (list.filter((a) => ids.has(a.id)).length === n ? list[0] : undefined), `${n} approvals`)
+      const client = await sandbox.client()
+      try {
+        for (const call of calls) await client.call(SendDecision, {approval_id: call.call_id, decision: 'approve'})
+      } finally {
+        client.close()
+      }
+    }
+    await round(100) // warm-up: caches, JIT, SQLite pages
+    const before = rssKb(pid)
+    for (let i = 0; i < 3; i++) await round(100)
+    const growthMb = (rssKb(pid) - before) / 1024
+    expect(growthMb, `RSS grew by ${growthMb.toFixed(1)} MB over 300 approvals`).to.be.lessThan(20)
+  })
+
+  it('never prints, logs or returns the api key', async () => {
+    const status = await sandbox.cli(['daemon', 'status', '--json'])
+    expect(status.stdout).to.not.contain(fake.apiKey)
+    expect(readFileSync(sandbox.logFile, 'utf8')).to.not.contain(fake.apiKey)
+    for (const file of readdirSync(sandbox.root).filter((f) => f.startsWith('mcp-claude-approvals-'))) {
+      expect(readFileSync(path.join(sandbox.root, file), 'utf8')).to.not.contain(fake.apiKey)
+    }
+  })
+})
+
+function rssKb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(match[1])
+}
