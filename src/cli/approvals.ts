@@ -19,11 +19,11 @@ export function sessionLabel(approval: Approval): string {
 
 /** One line saying what is asked: the command for Bash, the question for a contact, else the input. */
 export function describeRequest(approval: Approval, width = 60): string {
-  const input = approval.tool_input as Record<string, unknown> | null
+  const input = approval.tool_input as Record<string, unknown> | undefined
   const text =
     approval.type === 'human_contact'
       ? (approval.message ?? '')
-      : `${approval.tool_name}: ${typeof input?.command === 'string' ? input.command : JSON.stringify(approval.tool_input)}`
+      : `${approval.tool_name ?? ''}: ${typeof input?.command === 'string' ? input.command : JSON.stringify(approval.tool_input)}`
   const flat = text.replace(/\s+/g, ' ').trim()
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
 }

@@ -19,7 +19,7 @@ export interface ApprovalSession {
 /**
  * One approval, local or cloud. hld's local-era keys (`id`, `run_id`, `session_id`,
  * `tool_use_id`, `status`, `created_at`, `responded_at`, `tool_name`, `tool_input`, `comment`)
- * keep their meaning; the rest is ours.
+ * keep their meaning; the rest is ours. As in hld, optional keys are left out when empty.
  */
 export interface Approval {
   /** `local-<uuid>` for local approvals, the HumanLayer `call_id` for cloud ones. */
@@ -29,23 +29,23 @@ export interface Approval {
   run_id: string
   /** null: no session has this run_id (a cloud item from elsewhere). */
   session_id: string | null
-  tool_use_id: string | null
-  /** The tool (local) or `spec.fn` (cloud function call); null for a human contact. */
-  tool_name: string | null
-  /** The tool input or `spec.kwargs`; null for a human contact. */
-  tool_input: unknown
+  tool_use_id?: string
+  /** The tool (local) or `spec.fn` (cloud function call); absent for a human contact. */
+  tool_name?: string
+  /** The tool input or `spec.kwargs`; absent for a human contact. */
+  tool_input?: unknown
   /** A human contact's question (`spec.msg`). */
-  message: string | null
+  message?: string
   status: ApprovalStatus
-  /** The reviewer's comment (approve/deny) or why the approval ended (expired). */
-  comment: string | null
+  /** The reviewer's comment (approve/deny), or why the approval ended (expired). */
+  comment?: string
   /** A human contact's answer. */
-  response: string | null
+  response?: string
   created_at: string
-  decided_at: string | null
+  decided_at?: string
   /** hld's name for `decided_at`. */
-  responded_at: string | null
-  /** The session's context; null for an unassociated approval. */
+  responded_at?: string
+  /** The session's context; null for an unassociated approval (or a session since deleted). */
   session: ApprovalSession | null
   unassociated: boolean
 }

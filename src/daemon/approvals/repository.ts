@@ -1,41 +1,58 @@
-/** The approvals table's queries. Everything here is synchronous: one SQLite statement each. */
-import {and, asc, desc, eq, gte, lt, ne, sql} from 'drizzle-orm'
+/**
+ * The approvals table's queries. Everything here is synchronous, one SQLite statement each;
+ * the frequent ones are prepared once, because building a drizzle query costs more than
+ * running it.
+ */
+import {and, asc, desc, eq, getTableColumns, gte, lt, ne, sql} from 'drizzle-orm'
 
 import type {ApprovalStatus} from '../../protocol/approvals.js'
 import type {Db} from '../store/index.js'
 import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
 
-export type NewApprovalRow = typeof approvals.$inferInsert
-
 /** Sorts after every character an id can hold, so `[p, p + END)` is "starts with p". */
 const PREFIX_END = '\uFFFF'
 
+const pendingStatus = eq(approvals.status, 'pending')
+
 export class ApprovalRepository {
+  private readonly byId
   private readonly pendingAll
-  private readonly pendingBySession
+  private readonly insertRow
+  private readonly insertNew
+  private readonly finish
+  private readonly countPendingOf
 
   constructor(private readonly db: Db) {
+    this.byId = db.select().from(approvals).where(eq(approvals.id, sql.placeholder('id'))).prepare()
     // rowid breaks ties in insertion order; the partial index carries it, so no sort step.
-    this.pendingAll = db.select().from(approvals).where(eq(approvals.status, 'pending')).orderBy(asc(approvals.createdAt), asc(sql`rowid`)).prepare()
-    this.pendingBySession = db
-      .select()
+    this.pendingAll = db.select().from(approvals).where(pendingStatus).orderBy(asc(approvals.createdAt), asc(sql`rowid`)).prepare()
+    // Every column from the row object of the same key.
+    const placeholders = Object.fromEntries(Object.keys(getTableColumns(approvals)).map((key) => [key, sql.placeholder(key)]))
+    this.insertRow = db.insert(approvals).values(placeholders as never).prepare()
+    this.insertNew = db.insert(approvals).values(placeholders as never).onConflictDoNothing().prepare()
+    this.finish = db
+      .update(approvals)
+      .set({status: sql.placeholder('status') as never, comment: sql.placeholder('comment') as never, decidedAt: sql.placeholder('at') as never})
+      .where(and(eq(approvals.id, sql.placeholder('id')), pendingStatus))
+      .prepare()
+    this.countPendingOf = db
+      .select({n: sql<number>`count(*)`})
       .from(approvals)
-      .where(and(eq(approvals.sessionId, sql.placeholder('session')), eq(approvals.status, 'pending')))
-      .orderBy(asc(approvals.createdAt), asc(sql`rowid`))
+      .where(and(eq(approvals.sessionId, sql.placeholder('session')), pendingStatus))
       .prepare()
   }
 
-  insert(row: NewApprovalRow): void {
-    this.db.insert(approvals).values(row).run()
+  insert(row: ApprovalRow): void {
+    this.insertRow.run(row)
   }
 
   /** Inserts unless the id exists; true when inserted. */
-  insertIfNew(row: NewApprovalRow): boolean {
-    return this.db.insert(approvals).values(row).onConflictDoNothing().run().changes === 1
+  insertIfNew(row: ApprovalRow): boolean {
+    return this.insertNew.run(row).changes === 1
   }
 
   get(id: string): ApprovalRow | undefined {
-    return this.db.select().from(approvals).where(eq(approvals.id, id)).get()
+    return this.byId.get({id})
   }
 
   /** Up to `limit` ids that start with `prefix`, in id order. */
@@ -50,8 +67,10 @@ export class ApprovalRepository {
       .map((row) => row.id)
   }
 
+  /** Every pending approval, oldest first, or one session's. */
   pending(sessionId?: string): ApprovalRow[] {
-    return sessionId === undefined ? this.pendingAll.all() : this.pendingBySession.all({session: sessionId})
+    const rows = this.pendingAll.all()
+    return sessionId === undefined ? rows : rows.filter((row) => row.sessionId === sessionId)
   }
 
   /** Decided approvals, newest first. */
@@ -70,18 +89,13 @@ export class ApprovalRepository {
     return this.db
       .select({id: approvals.id})
       .from(approvals)
-      .where(and(eq(approvals.status, 'pending'), eq(approvals.source, 'cloud')))
+      .where(and(pendingStatus, eq(approvals.source, 'cloud')))
       .all()
       .map((row) => row.id)
   }
 
   countPending(sessionId: string): number {
-    const row = this.db
-      .select({n: sql<number>`count(*)`})
-      .from(approvals)
-      .where(and(eq(approvals.sessionId, sessionId), eq(approvals.status, 'pending')))
-      .get()
-    return row?.n ?? 0
+    return this.countPendingOf.get({session: sessionId})?.n ?? 0
   }
 
   /**
@@ -89,11 +103,6 @@ export class ApprovalRepository {
    * guard is what makes exactly one of two racing decisions win.
    */
   decide(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null, at: number): boolean {
-    const result = this.db
-      .update(approvals)
-      .set({status, comment, decidedAt: at})
-      .where(and(eq(approvals.id, id), eq(approvals.status, 'pending')))
-      .run()
-    return result.changes === 1
+    return this.finish.run({id, status, comment, at}).changes === 1
   }
 }

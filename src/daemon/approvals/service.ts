@@ -52,11 +52,17 @@ export class ApprovalService {
   private readonly waiters = new DecisionWaiters()
   /** Cloud approvals whose decision is on its way to the API: one at a time, and the poller keeps off. */
   private readonly deciding = new Set<string>()
+  /**
+   * The pending approvals in their wire shape (minus session context), so fetchApprovals reads
+   * no SQL. Rows enter and leave it only right after the store accepted the change.
+   */
+  private readonly pendingWire = new Map<string, PendingEntry>()
   private unsubscribe: (() => void) | undefined
   private stopping = false
 
   constructor(private readonly deps: ApprovalServiceDeps) {
     this.repo = new ApprovalRepository(deps.db)
+    for (const row of this.repo.pending()) this.remember(row)
   }
 
   /**
@@ -126,6 +132,7 @@ export class ApprovalService {
       decidedAt: null,
     }
     this.repo.insert(row)
+    this.remember(row)
     this.announce(row, session)
     return {approval_id: row.id}
   }
@@ -135,16 +142,27 @@ export class ApprovalService {
   }
 
   fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): Approval[] {
-    const cache = new Map<string, SessionRef | undefined>()
-    const rows = this.repo.pending(params.session_id)
-    if (params.include_decided) rows.push(...this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, params.session_id))
-    if (params.session_id !== undefined) {
-      const session = this.deps.sessions.findById(params.session_id)
-      // An unknown session is an error, unless approvals are stored for it (a session since deleted).
-      if (!session && rows.length === 0) throw new RpcError(ErrorCode.NotFound, `No session has the id ${params.session_id}.`)
-      cache.set(params.session_id, session)
+    const contexts = new Map<string, SessionContext>()
+    const {session_id: sessionId} = params
+    const pending = [...this.pendingWire.values()].filter((entry) => sessionId === undefined || entry.row.sessionId === sessionId)
+    pending.sort((a, b) => a.row.createdAt - b.row.createdAt)
+    const approvals = pending.map((entry) => {
+      const context = this.contextOf(entry.row.sessionId, contexts)
+      // Rebuilt only when the session's context changed since the last fetch.
+      if (entry.approval === undefined || entry.contextKey !== context.key) {
+        entry.approval = {...entry.wire, session: context.session}
+        entry.contextKey = context.key
+      }
+      return entry.approval
+    })
+    if (params.include_decided) {
+      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) approvals.push(this.view(row, contexts))
     }
-    return rows.map((row) => this.view(row, cache))
+    if (sessionId !== undefined && approvals.length === 0 && !this.deps.sessions.findById(sessionId)) {
+      // Unknown session: an error, unless approvals are stored for it (a session since deleted).
+      throw new RpcError(ErrorCode.NotFound, `No session has the id ${sessionId}.`)
+    }
+    return approvals
   }
 
   async decide(params: DecideParams): Promise<Approval> {
@@ -211,7 +229,9 @@ export class ApprovalService {
       createdAt: parseApiTimestamp(item.status?.requested_at) ?? Date.now(),
       decidedAt: null,
     }
-    if (this.repo.insertIfNew(row)) this.announce(row, session)
+    if (!this.repo.insertIfNew(row)) return
+    this.remember(row)
+    this.announce(row, session)
   }
 
   /**
@@ -237,7 +257,7 @@ export class ApprovalService {
 
   private resolveExternally(row: ApprovalRow, answer?: {approved?: boolean | null; comment?: string | null; response?: string | null}): void {
     const comment = (row.type === 'function_call' ? answer?.comment : answer?.response) ?? null
-    if (!this.repo.decide(row.id, 'resolved_externally', comment, Date.now())) return
+    if (!this.end(row.id, 'resolved_externally', comment)) return
     const approved = row.type === 'function_call' ? answer?.approved === true : Boolean(answer?.response)
     this.finish(this.repo.get(row.id)!, {approved, resolved_externally: true})
   }
@@ -265,10 +285,21 @@ export class ApprovalService {
   }
 
   private store(row: ApprovalRow, status: 'approved' | 'denied' | 'responded', comment: string | null): Approval {
-    if (!this.repo.decide(row.id, status, comment, Date.now())) throw alreadyDecided(this.repo.get(row.id) ?? row)
+    if (!this.end(row.id, status, comment)) throw alreadyDecided(this.repo.get(row.id) ?? row)
     const decided = this.repo.get(row.id)!
     this.finish(decided, {approved: status !== 'denied'})
     return this.view(decided)
+  }
+
+  private remember(row: ApprovalRow): void {
+    this.pendingWire.set(row.id, {row, wire: wireOf(row)})
+  }
+
+  /** Stores the end of a pending approval; false when it was no longer pending. */
+  private end(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null): boolean {
+    if (!this.repo.decide(id, status, comment, Date.now())) return false
+    this.pendingWire.delete(id)
+    return true
   }
 
   /** Ends the pending approvals `reason` returns a text for; returns how many. */
@@ -276,7 +307,7 @@ export class ApprovalService {
     let count = 0
     for (const row of this.repo.pending(sessionId)) {
       const why = reason(row)
-      if (why === undefined || !this.repo.decide(row.id, 'expired', `Expired: ${why}.`, Date.now())) continue
+      if (why === undefined || !this.end(row.id, 'expired', `Expired: ${why}.`)) continue
       this.finish(this.repo.get(row.id)!, {approved: false})
       count++
     }
@@ -354,33 +385,56 @@ export class ApprovalService {
     return this.repo.get([...candidates][0])!
   }
 
-  private view(row: ApprovalRow, cache = new Map<string, SessionRef | undefined>()): Approval {
-    let session: SessionRef | undefined
-    if (row.sessionId !== null) {
-      if (!cache.has(row.sessionId)) cache.set(row.sessionId, this.deps.sessions.findById(row.sessionId))
-      session = cache.get(row.sessionId)
-    }
-    const decidedAt = row.decidedAt === null ? null : new Date(row.decidedAt).toISOString()
-    return {
-      id: row.id,
-      source: row.source,
-      type: row.type,
-      run_id: row.runId,
-      session_id: row.sessionId,
-      tool_use_id: row.toolUseId,
-      tool_name: row.toolName,
-      tool_input: row.toolInput === null ? null : JSON.parse(row.toolInput),
-      message: row.message,
-      status: row.status,
-      comment: row.type === 'human_contact' && row.status !== 'expired' ? null : row.comment,
-      response: row.type === 'human_contact' && row.status !== 'expired' ? row.comment : null,
-      created_at: new Date(row.createdAt).toISOString(),
-      decided_at: decidedAt,
-      responded_at: decidedAt,
-      session: session ? sessionContext(session) : null,
-      unassociated: row.sessionId === null,
-    }
+  private view(row: ApprovalRow, contexts = new Map<string, SessionContext>()): Approval {
+    return {...wireOf(row), session: this.contextOf(row.sessionId, contexts).session}
   }
+
+  /** A session's context for approvals, looked up once per call. */
+  private contextOf(sessionId: string | null, contexts: Map<string, SessionContext>): SessionContext {
+    if (sessionId === null) return NO_SESSION
+    let context = contexts.get(sessionId)
+    if (!context) {
+      const ref = this.deps.sessions.findById(sessionId)
+      const session = ref ? {id: ref.id, title: ref.title, summary: ref.summary, status: ref.status} : null
+      context = {session, key: session ? `${session.title}\u0000${session.summary}\u0000${session.status}` : ''}
+      contexts.set(sessionId, context)
+    }
+    return context
+  }
+}
+
+interface SessionContext {
+  session: ApprovalSession | null
+  /** Changes whenever what approvals show of the session changes. */
+  key: string
+}
+
+const NO_SESSION: SessionContext = {session: null, key: ''}
+
+interface PendingEntry {
+  row: ApprovalRow
+  wire: WireApproval
+  /** The last Approval built for fetchApprovals, and the session context it was built with. */
+  approval?: Approval
+  contextKey?: string
+}
+
+type WireApproval = Omit<Approval, 'session'>
+
+/** The wire shape of a row; keys without a value are left out, as hld does. */
+function wireOf(row: ApprovalRow): WireApproval {
+  const wire: WireApproval = {id: row.id, source: row.source, type: row.type, run_id: row.runId, session_id: row.sessionId, status: row.status, created_at: new Date(row.createdAt).toISOString(), unassociated: row.sessionId === null}
+  if (row.toolUseId !== null) wire.tool_use_id = row.toolUseId
+  if (row.toolName !== null) wire.tool_name = row.toolName
+  if (row.toolInput !== null) wire.tool_input = JSON.parse(row.toolInput)
+  if (row.message !== null) wire.message = row.message
+  // One column holds a contact's answer or a reviewer's comment (or why it expired).
+  if (row.comment !== null) {
+    if (row.type === 'human_contact' && row.status !== 'expired') wire.response = row.comment
+    else wire.comment = row.comment
+  }
+  if (row.decidedAt !== null) wire.decided_at = wire.responded_at = new Date(row.decidedAt).toISOString()
+  return wire
 }
 
 const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {
@@ -390,10 +444,6 @@ const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {
   responded: 'approved',
   resolved_externally: 'resolved',
   expired: 'resolved',
-}
-
-function sessionContext(session: SessionRef): ApprovalSession {
-  return {id: session.id, title: session.title, summary: session.summary, status: session.status}
 }
 
 function checkDecisionFits(row: ApprovalRow, decision: Decision): void {

@@ -302,7 +302,8 @@ describe('ApprovalService', () => {
       await service.applyCloudSnapshot({functionCalls: [], humanContacts: [{run_id: 'x', call_id: 'human_call-c', spec: {msg: 'Which?'}}]}, signal)
       expect((await rejected(service.decide({approval_id: 'human_call-c', decision: 'approve'}))).code).to.equal(ErrorCode.InvalidParams)
       const answered = await service.decide({approval_id: 'human_call-c', decision: 'respond', response: 'staging'})
-      expect(answered).to.include({status: 'responded', response: 'staging', comment: null})
+      expect(answered).to.include({status: 'responded', response: 'staging'})
+      expect(answered).to.not.have.property('comment')
       expect(api.responds).to.deep.equal([{callId: 'human_call-c', body: {response: 'staging'}}])
     })
 
