@@ -10,7 +10,7 @@ import {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {expect} from 'chai'
 
-import {SendDecision} from '../../src/protocol/approvals.js'
+import {SendDecision, WaitForDecision} from '../../src/protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
 import {InProcessDaemon, runFakeClaude, toolResultOf, waitForApproval} from '../helpers/approvals.js'
 import {FakeSessions} from '../helpers/fake-sessions.js'
@@ -125,6 +125,29 @@ describe('local approvals, end to end without claude', function () {
       b.close()
     }
     await claude
+  })
+
+  it('validates decisions over the socket: deny needs a comment, ids must exist', async () => {
+    const claude = runFakeClaude(sandbox, {runId: 'run-0001', cwd: path.join(sandbox.root, 'work')})
+    const approval = await waitForApproval(sandbox, (list) => list[0])
+    const client = await sandbox.client()
+    try {
+      const noComment = (await client.call(SendDecision, {approval_id: approval.id, decision: 'deny'}).catch((e: unknown) => e)) as RpcError
+      expect(noComment.code).to.equal(ErrorCode.InvalidParams)
+      expect(noComment.data).to.deep.equal({fields: [{path: 'comment', message: 'comment is required for deny: say why, the agent reads it'}]})
+      const unknown = (await client.call(SendDecision, {approval_id: 'nope', decision: 'approve'}).catch((e: unknown) => e)) as RpcError
+      expect(unknown.code).to.equal(ErrorCode.NotFound)
+      await client.call(SendDecision, {approval_id: approval.id, decision: 'approve'})
+      // A decided approval answers a wait at once.
+      const waited = await client.call(WaitForDecision, {approval_id: approval.id, timeout_ms: 60_000})
+      expect(waited).to.deep.include({decided: true})
+      expect(waited.approval.status).to.equal('approved')
+    } finally {
+      client.close()
+    }
+    await claude
+    const filtered = await sandbox.cli(['approvals', 'list', '--session', 'sess-0001', '--all', '--json'])
+    expect(Sandbox.json<{approvals: {id: string; status: string}[]}>(filtered).approvals.map((a) => [a.id, a.status])).to.deep.equal([[approval.id, 'approved']])
   })
 
   describe('the MCP server on its own', () => {
