@@ -1,4 +1,6 @@
 /** What `request_permission` answers, in the exact shape Claude Code validates (reference §6.3). */
+import {setTimeout as delay} from 'node:timers/promises'
+
 import type {Approval} from '../protocol/approvals.js'
 
 export type PermissionAnswer = {behavior: 'allow'; updatedInput: Record<string, unknown>} | {behavior: 'deny'; message: string}
@@ -29,14 +31,7 @@ export function backoff(attempt: number, initialMs: number, maxMs: number): numb
   return Math.min(initialMs * 2 ** Math.min(attempt - 1, 20), maxMs)
 }
 
+/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, {once: true})
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
+  return delay(ms, undefined, {signal}).catch(() => {})
 }

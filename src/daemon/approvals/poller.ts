@@ -3,6 +3,8 @@
  * snapshot on. An immediate first poll; on failure the wait doubles up to a cap and a good
  * poll resets it; every request has a timeout (the API client's); stop() ends it.
  */
+import {setTimeout as delay} from 'node:timers/promises'
+
 import type {Logger} from '../logger.js'
 import type {CloudFunctionCall, CloudHumanContact, HumanLayerApi} from './cloud-api.js'
 
@@ -84,14 +86,7 @@ export class CloudPoller {
   }
 }
 
+/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, {once: true})
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
+  return delay(ms, undefined, {signal}).catch(() => {})
 }
