@@ -7,9 +7,9 @@ import type {Command} from '@oclif/core'
 import type {Approval, SendDecisionResult} from '../protocol/approvals.js'
 import {BaseCommand} from './base-command.js'
 
-/** What a person types: the id without `local-`, cut to a length that stays unique in practice. */
+/** What a person types: the id without `local-`, its first 8 characters (any unique prefix works). */
 export function shortId(id: string): string {
-  return id.startsWith('local-') ? id.slice('local-'.length, 'local-'.length + 12) : id
+  return id.startsWith('local-') ? id.slice('local-'.length, 'local-'.length + 8) : id
 }
 
 export function sessionLabel(approval: Approval): string {
@@ -17,13 +17,11 @@ export function sessionLabel(approval: Approval): string {
   return approval.unassociated ? `(unassociated, run ${approval.run_id})` : `session ${approval.session_id}`
 }
 
-/** One line saying what is asked: the command for Bash, the question for a contact, else the input. */
+/** One line saying what is asked: the command or file for tools that have one, the question for a contact. */
 export function describeRequest(approval: Approval, width = 60): string {
-  const input = approval.tool_input as Record<string, unknown> | undefined
-  const text =
-    approval.type === 'human_contact'
-      ? (approval.message ?? '')
-      : `${approval.tool_name ?? ''}: ${typeof input?.command === 'string' ? input.command : JSON.stringify(approval.tool_input)}`
+  const input = (approval.tool_input ?? {}) as Record<string, unknown>
+  const target = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : JSON.stringify(approval.tool_input)
+  const text = approval.type === 'human_contact' ? (approval.message ?? '') : `${approval.tool_name ?? ''}: ${target}`
   const flat = text.replace(/\s+/g, ' ').trim()
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
 }
