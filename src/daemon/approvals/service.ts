@@ -5,7 +5,7 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import type {Approval, ApprovalSession, ApprovalStatus, Decision, WaitForDecisionResult} from '../../protocol/approvals.js'
+import type {Approval, ApprovalStatus, Decision, WaitForDecisionResult} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
@@ -15,6 +15,7 @@ import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, Huma
 import type {CloudSnapshot} from './poller.js'
 import {ApprovalRepository} from './repository.js'
 import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES, type ToolCallApprovalStatus} from './session-link.js'
+import {PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
 
 export interface ApprovalServiceDeps {
@@ -52,17 +53,14 @@ export class ApprovalService {
   private readonly waiters = new DecisionWaiters()
   /** Cloud approvals whose decision is on its way to the API: one at a time, and the poller keeps off. */
   private readonly deciding = new Set<string>()
-  /**
-   * The pending approvals in their wire shape (minus session context), so fetchApprovals reads
-   * no SQL. Rows enter and leave it only right after the store accepted the change.
-   */
-  private readonly pendingWire = new Map<string, PendingEntry>()
+  /** What fetchApprovals serves, without SQL. */
+  private readonly pending = new PendingApprovals()
   private unsubscribe: (() => void) | undefined
   private stopping = false
 
   constructor(private readonly deps: ApprovalServiceDeps) {
     this.repo = new ApprovalRepository(deps.db)
-    for (const row of this.repo.pending()) this.remember(row)
+    for (const row of this.repo.pending()) this.pending.add(row)
   }
 
   /**
@@ -132,7 +130,7 @@ export class ApprovalService {
       decidedAt: null,
     }
     this.repo.insert(row)
-    this.remember(row)
+    this.pending.add(row)
     this.announce(row, session)
     return {approval_id: row.id}
   }
@@ -142,21 +140,11 @@ export class ApprovalService {
   }
 
   fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): Approval[] {
-    const contexts = new Map<string, SessionContext>()
     const {session_id: sessionId} = params
-    const pending = [...this.pendingWire.values()].filter((entry) => sessionId === undefined || entry.row.sessionId === sessionId)
-    pending.sort((a, b) => a.row.createdAt - b.row.createdAt)
-    const approvals = pending.map((entry) => {
-      const context = this.contextOf(entry.row.sessionId, contexts)
-      // Rebuilt only when the session's context changed since the last fetch.
-      if (entry.approval === undefined || entry.contextKey !== context.key) {
-        entry.approval = {...entry.wire, session: context.session}
-        entry.contextKey = context.key
-      }
-      return entry.approval
-    })
+    const contexts = new SessionContexts(this.deps.sessions)
+    const approvals = this.pending.list(sessionId, contexts)
     if (params.include_decided) {
-      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) approvals.push(this.view(row, contexts))
+      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) approvals.push(viewOf(row, contexts))
     }
     if (sessionId !== undefined && approvals.length === 0 && !this.deps.sessions.findById(sessionId)) {
       // Unknown session: an error, unless approvals are stored for it (a session since deleted).
@@ -230,7 +218,7 @@ export class ApprovalService {
       decidedAt: null,
     }
     if (!this.repo.insertIfNew(row)) return
-    this.remember(row)
+    this.pending.add(row)
     this.announce(row, session)
   }
 
@@ -291,14 +279,10 @@ export class ApprovalService {
     return this.view(decided)
   }
 
-  private remember(row: ApprovalRow): void {
-    this.pendingWire.set(row.id, {row, wire: wireOf(row)})
-  }
-
   /** Stores the end of a pending approval; false when it was no longer pending. */
   private end(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null): boolean {
     if (!this.repo.decide(id, status, comment, Date.now())) return false
-    this.pendingWire.delete(id)
+    this.pending.delete(id)
     return true
   }
 
@@ -385,56 +369,9 @@ export class ApprovalService {
     return this.repo.get([...candidates][0])!
   }
 
-  private view(row: ApprovalRow, contexts = new Map<string, SessionContext>()): Approval {
-    return {...wireOf(row), session: this.contextOf(row.sessionId, contexts).session}
+  private view(row: ApprovalRow): Approval {
+    return viewOf(row, new SessionContexts(this.deps.sessions))
   }
-
-  /** A session's context for approvals, looked up once per call. */
-  private contextOf(sessionId: string | null, contexts: Map<string, SessionContext>): SessionContext {
-    if (sessionId === null) return NO_SESSION
-    let context = contexts.get(sessionId)
-    if (!context) {
-      const ref = this.deps.sessions.findById(sessionId)
-      const session = ref ? {id: ref.id, title: ref.title, summary: ref.summary, status: ref.status} : null
-      context = {session, key: session ? `${session.title}\u0000${session.summary}\u0000${session.status}` : ''}
-      contexts.set(sessionId, context)
-    }
-    return context
-  }
-}
-
-interface SessionContext {
-  session: ApprovalSession | null
-  /** Changes whenever what approvals show of the session changes. */
-  key: string
-}
-
-const NO_SESSION: SessionContext = {session: null, key: ''}
-
-interface PendingEntry {
-  row: ApprovalRow
-  wire: WireApproval
-  /** The last Approval built for fetchApprovals, and the session context it was built with. */
-  approval?: Approval
-  contextKey?: string
-}
-
-type WireApproval = Omit<Approval, 'session'>
-
-/** The wire shape of a row; keys without a value are left out, as hld does. */
-function wireOf(row: ApprovalRow): WireApproval {
-  const wire: WireApproval = {id: row.id, source: row.source, type: row.type, run_id: row.runId, session_id: row.sessionId, status: row.status, created_at: new Date(row.createdAt).toISOString(), unassociated: row.sessionId === null}
-  if (row.toolUseId !== null) wire.tool_use_id = row.toolUseId
-  if (row.toolName !== null) wire.tool_name = row.toolName
-  if (row.toolInput !== null) wire.tool_input = JSON.parse(row.toolInput)
-  if (row.message !== null) wire.message = row.message
-  // One column holds a contact's answer or a reviewer's comment (or why it expired).
-  if (row.comment !== null) {
-    if (row.type === 'human_contact' && row.status !== 'expired') wire.response = row.comment
-    else wire.comment = row.comment
-  }
-  if (row.decidedAt !== null) wire.decided_at = wire.responded_at = new Date(row.decidedAt).toISOString()
-  return wire
 }
 
 const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {
