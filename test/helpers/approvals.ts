@@ -5,6 +5,8 @@
 import {mkdirSync} from 'node:fs'
 import path from 'node:path'
 
+import {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {execa, type ResultPromise} from 'execa'
 
 import {loadConfig} from '../../src/config/index.js'
@@ -85,4 +87,29 @@ export async function waitForApproval(sandbox: Sandbox, pick: (approvals: Approv
     what,
   )
   return found!
+}
+
+/**
+ * Starts `hld mcp claude-approvals` as claude would and calls request_permission once; returns
+ * the tool result. `whileWaiting` runs once the call is in flight (to decide it, for example).
+ */
+export async function requestPermission(
+  sandbox: Sandbox,
+  env: Record<string, string | undefined>,
+  whileWaiting?: () => Promise<void>,
+): Promise<{isError: boolean; text: string}> {
+  const transport = new StdioClientTransport({command: process.execPath, args: [CLI, 'mcp', 'claude-approvals'], env: sandbox.env(env), stderr: 'pipe'})
+  const client = new Client({name: 'test', version: '0'})
+  await client.connect(transport)
+  try {
+    const {tools} = await client.listTools()
+    if (tools.map((t) => t.name).join() !== 'request_permission') throw new Error(`unexpected tools: ${tools.map((t) => t.name).join()}`)
+    const call = client.callTool({name: 'request_permission', arguments: {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_1'}})
+    await whileWaiting?.()
+    const result = await call
+    const text = (result.content as {type: string; text: string}[]).map((c) => c.text).join('\n')
+    return {isError: result.isError === true, text}
+  } finally {
+    await client.close()
+  }
 }

@@ -7,16 +7,14 @@ import path from 'node:path'
 import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 
-import {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {humanlayer} from '@humanlayer/sdk'
 import {expect} from 'chai'
 
 import {type Approval, SendDecision} from '../../src/protocol/approvals.js'
 import {type FakeHumanLayerApi, startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
-import {InProcessDaemon, waitForApproval} from '../helpers/approvals.js'
+import {InProcessDaemon, requestPermission, waitForApproval} from '../helpers/approvals.js'
 import {FakeSessions} from '../helpers/fake-sessions.js'
-import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {Sandbox, waitFor} from '../helpers/sandbox.js'
 
 const fastSleep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10))
 
@@ -83,25 +81,24 @@ describe('cloud approvals', function () {
   })
 
   it('in cloud mode, the MCP server creates the function call with the run_id and answers what the reviewer decided', async () => {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'mcp', 'claude-approvals'],
-      env: sandbox.env({HUMANLAYER_RUN_ID: 'run-mcp'}),
-      stderr: 'pipe',
-    })
-    const client = new Client({name: 'test', version: '0'})
-    await client.connect(transport)
-    try {
-      const answer = client.callTool({name: 'request_permission', arguments: {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_9'}})
+    const allowed = await requestPermission(sandbox, {HUMANLAYER_RUN_ID: 'run-mcp'}, async () => {
       const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.run_id === 'run-mcp'))
       expect(approval).to.include({source: 'cloud', tool_name: 'Bash'})
       expect((await sandbox.cli(['approvals', 'approve', approval.id])).exitCode).to.equal(0)
-      const result = await answer
-      const text = (result.content as {text: string}[])[0].text
-      expect(JSON.parse(text)).to.deep.equal({behavior: 'allow', updatedInput: {command: 'touch x'}})
-    } finally {
-      await client.close()
-    }
+    })
+    expect(JSON.parse(allowed.text)).to.deep.equal({behavior: 'allow', updatedInput: {command: 'touch x'}})
+
+    const denied = await requestPermission(sandbox, {HUMANLAYER_RUN_ID: 'run-mcp-2'}, async () => {
+      const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.run_id === 'run-mcp-2'))
+      expect((await sandbox.cli(['approvals', 'deny', approval.id, '--comment', 'Not in prod'])).exitCode).to.equal(0)
+    })
+    expect(JSON.parse(denied.text)).to.deep.equal({behavior: 'deny', message: 'Not in prod'})
+  })
+
+  it('in cloud mode, an unreachable API is an MCP error, not an allow', async () => {
+    const result = await requestPermission(sandbox, {HUMANLAYER_RUN_ID: 'run-mcp-3', HUMANLAYER_API_BASE_URL: 'http://127.0.0.1:9/humanlayer/v1'})
+    expect(result.isError).to.equal(true)
+    expect(result.text).to.contain('Cannot ask for approval').and.contain('127.0.0.1:9')
   })
 
   it('never prints, logs or returns the api key', async () => {

@@ -6,15 +6,13 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 
-import {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {expect} from 'chai'
 
 import {SendDecision, WaitForDecision} from '../../src/protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
-import {InProcessDaemon, runFakeClaude, toolResultOf, waitForApproval} from '../helpers/approvals.js'
+import {InProcessDaemon, requestPermission, runFakeClaude, toolResultOf, waitForApproval} from '../helpers/approvals.js'
 import {FakeSessions} from '../helpers/fake-sessions.js'
-import {CLI, Sandbox} from '../helpers/sandbox.js'
+import {Sandbox} from '../helpers/sandbox.js'
 
 describe('local approvals, end to end without claude', function () {
   this.timeout(60_000)
@@ -151,20 +149,7 @@ describe('local approvals, end to end without claude', function () {
   })
 
   describe('the MCP server on its own', () => {
-    async function callTool(env: Record<string, string | undefined>): Promise<{isError?: boolean; text: string}> {
-      const transport = new StdioClientTransport({command: process.execPath, args: [CLI, 'mcp', 'claude-approvals'], env: sandbox.env(env), stderr: 'pipe'})
-      const client = new Client({name: 'test', version: '0'})
-      await client.connect(transport)
-      try {
-        const {tools} = await client.listTools()
-        expect(tools.map((t) => t.name)).to.deep.equal(['request_permission'])
-        const result = await client.callTool({name: 'request_permission', arguments: {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_1'}})
-        const text = (result.content as {type: string; text: string}[]).map((c) => c.text).join('\n')
-        return {isError: result.isError as boolean | undefined, text}
-      } finally {
-        await client.close()
-      }
-    }
+    const callTool = (env: Record<string, string | undefined>) => requestPermission(sandbox, env)
 
     it('reports a missing HUMANLAYER_RUN_ID as an error, not an allow', async () => {
       const result = await callTool({})
