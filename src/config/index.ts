@@ -31,6 +31,7 @@ const KEYS = {
     default: 'https://api.humanlayer.dev/humanlayer/v1',
   },
   poll_interval_ms: {schema: positiveInt, env: ['HUMANLAYER_POLL_INTERVAL_MS'], default: 5000},
+  api_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_API_TIMEOUT_MS'], default: 30_000},
   claude_path: {schema: filePath.optional(), env: ['HUMANLAYER_CLAUDE_PATH'], default: undefined},
   log_level: {schema: z.enum(LOG_LEVELS), env: ['HUMANLAYER_LOG_LEVEL'], default: 'info'},
   log_file: {schema: filePath, env: ['HUMANLAYER_LOG_FILE'], default: '~/.humanlayer/logs/daemon.log'},

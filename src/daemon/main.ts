@@ -8,6 +8,8 @@ import {Subscribe} from '../protocol/subscribe.js'
 import {EventLog} from './bus/log.js'
 import {createSubscribeStream} from './bus/subscription.js'
 import {registerTestEventHooks} from './bus/test-hooks.js'
+import {startApprovals} from './approvals/index.js'
+import type {SessionLink} from './approvals/session-link.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
 import {Router} from './rpc/router.js'
@@ -33,6 +35,8 @@ export interface DaemonOptions {
   /** Where logs go, for `health` (null in the foreground, where they go to stderr). */
   logFile: string | null
   shutdownTimeoutMs?: number
+  /** Replaces the sessions service as approvals see it (in-process tests and the bench). */
+  sessionLink?: SessionLink
 }
 
 export async function startDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<Daemon> {
@@ -65,6 +69,11 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   })
   registerSessionHandlers(router, sessions)
   components.claude = () => sessions.claudeHealth()
+
+  // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
+  // sessions a previous daemon left behind.
+  const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
+  components.cloud = approvals.health
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))
@@ -100,6 +109,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   try {
     await server.listen()
   } catch (error) {
+    await approvals.stop()
     bus.close()
     store.close()
     throw error
@@ -109,9 +119,11 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   async function shutdown(reason: string): Promise<void> {
     stopping ??= (async () => {
       log.info('daemon shutting down', {reason})
+      approvals.releaseWaiters() // answer the long-polls so the server can drain
       // In parallel, as hld does: requests waiting on a session (continue) end as it is interrupted.
       await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), sessions.stop()])
-      // After the sessions: stopping them publishes their final status events.
+      await approvals.stop()
+      // After the services: stopping them publishes their final events.
       bus.close()
       store.close()
       log.info('daemon stopped')

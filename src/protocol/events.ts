@@ -11,6 +11,9 @@ export interface EventDataMap {
     run_id: string | null
     tool_name: string
     source?: 'local' | 'cloud'
+    /** Cloud-era key; a human contact carries its question in `message` and an empty tool_name. */
+    type?: 'function_call' | 'human_contact'
+    message?: string
   }
   approval_resolved: {
     approval_id: string
@@ -20,6 +23,9 @@ export interface EventDataMap {
     response_text: string
     tool_use_id?: string
     status?: string
+    type?: 'function_call' | 'human_contact'
+    /** Cloud-era key: answered in Slack, email or the web app, not through hld. */
+    resolved_externally?: boolean
   }
   session_status_changed: {
     session_id: string

@@ -63,7 +63,7 @@ export interface Session {
 }
 
 export type ConversationEventType = 'message' | 'tool_call' | 'tool_result' | 'thinking' | 'system'
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'resolved'
+export type ToolCallApprovalStatus = 'pending' | 'approved' | 'denied' | 'resolved'
 
 export interface ConversationEvent {
   id: number
@@ -82,7 +82,7 @@ export interface ConversationEvent {
   tool_result_for_id?: string
   tool_result_content?: string
   is_completed: boolean
-  approval_status?: ApprovalStatus
+  approval_status?: ToolCallApprovalStatus
   approval_id?: string
 }
 

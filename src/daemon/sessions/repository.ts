@@ -5,7 +5,7 @@
  */
 import {type SQL, and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
 
-import type {ApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionStatus} from '../../protocol/sessions.js'
+import type {ToolCallApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionStatus} from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
 import {conversationEvents, sessions} from '../store/schema/index.js'
 import type {ConversationDraft} from './stream-parser.js'
@@ -149,7 +149,7 @@ export class SessionRepository {
     )
   }
 
-  setApproval(eventId: number, approvalId: string, status: ApprovalStatus): void {
+  setApproval(eventId: number, approvalId: string, status: ToolCallApprovalStatus): void {
     this.store.db
       .update(conversationEvents)
       .set({approvalId, approvalStatus: status})
@@ -218,7 +218,7 @@ export function toWireEvent(row: EventRow): ConversationEvent {
     tool_result_for_id: row.toolResultForId,
     tool_result_content: row.toolResultContent,
     is_completed: row.isCompleted,
-    approval_status: row.approvalStatus as ApprovalStatus | null,
+    approval_status: row.approvalStatus as ToolCallApprovalStatus | null,
     approval_id: row.approvalId,
   })
 }

@@ -13,7 +13,7 @@ import path from 'node:path'
 import {expandHome} from '../../config/index.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import type {
-  ApprovalStatus,
+  ToolCallApprovalStatus,
   ContinueSessionResult,
   ConversationEvent,
   InterruptSessionResult,
@@ -22,6 +22,7 @@ import type {
   SessionStatus,
 } from '../../protocol/sessions.js'
 import type {NewEvent} from '../../protocol/events.js'
+import type {SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
 import type {Store} from '../store/index.js'
@@ -35,14 +36,6 @@ import {summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
 const KILL_GRACE_MS = 3000
-
-export interface SessionRef {
-  id: string
-  run_id: string
-  title: string | null
-  summary: string
-  status: string
-}
 
 export interface SessionSettings {
   model?: string
@@ -98,7 +91,8 @@ interface ActiveRun extends RecordingRun {
 
 const ACTIVE_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'waiting_input', 'interrupting']
 
-export class SessionService {
+/** Also what approvals know of sessions (their `SessionLink`). */
+export class SessionService implements SessionLink {
   private readonly repo: SessionRepository
   private readonly active = new Map<string, ActiveRun>()
   private stopping = false
@@ -232,7 +226,7 @@ export class SessionService {
   markToolCallApproval(
     sessionId: string,
     match: {tool_use_id?: string; tool_name: string},
-    approval: {approval_id: string; approval_status: ApprovalStatus},
+    approval: {approval_id: string; approval_status: ToolCallApprovalStatus},
   ): void {
     const eventId = this.repo.findToolCallForApproval(sessionId, approval.approval_id, match)
     if (eventId === undefined) {

@@ -2,3 +2,4 @@
 export * from './meta.js'
 export * from './events.js'
 export * from './sessions.js'
+export * from './approvals.js'

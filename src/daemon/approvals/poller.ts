@@ -1,0 +1,92 @@
+/**
+ * The cloud poller, with one job: fetch the pending lists every interval and hand the
+ * snapshot on. An immediate first poll; on failure the wait doubles up to a cap and a good
+ * poll resets it; every request has a timeout (the API client's); stop() ends it.
+ */
+import {setTimeout as delay} from 'node:timers/promises'
+
+import type {Logger} from '../logger.js'
+import type {CloudFunctionCall, CloudHumanContact, HumanLayerApi} from './cloud-api.js'
+
+export interface CloudSnapshot {
+  functionCalls: CloudFunctionCall[]
+  humanContacts: CloudHumanContact[]
+}
+
+export const MAX_BACKOFF_MS = 5 * 60_000
+
+export interface CloudPollerOptions {
+  api: HumanLayerApi
+  intervalMs: number
+  maxBackoffMs?: number
+  /** What to do with a complete snapshot; a throw counts as a failed poll. */
+  onSnapshot(snapshot: CloudSnapshot, signal: AbortSignal): Promise<void> | void
+  log: Logger
+  /** The pause between polls; tests pass one that records the delays. */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>
+}
+
+export class CloudPoller {
+  private abort: AbortController | undefined
+  private loop: Promise<void> | undefined
+  private consecutiveFailures = 0
+  private lastError: string | undefined
+
+  constructor(private readonly options: CloudPollerOptions) {}
+
+  start(): void {
+    if (this.loop) return
+    this.abort = new AbortController()
+    this.loop = this.run(this.abort.signal)
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort()
+    await this.loop
+    this.loop = undefined
+  }
+
+  /** For `health`: whether the last poll worked, and why not. */
+  status(): {failures: number; lastError?: string} {
+    return {failures: this.consecutiveFailures, ...(this.lastError ? {lastError: this.lastError} : {})}
+  }
+
+  /** The wait before the next poll: the interval, doubled per consecutive failure, capped. */
+  nextDelay(): number {
+    const {intervalMs} = this.options
+    const cap = this.options.maxBackoffMs ?? MAX_BACKOFF_MS
+    if (this.consecutiveFailures === 0) return intervalMs
+    // 2^20 × any interval is past any cap; stop doubling before the number grows silly.
+    return Math.min(intervalMs * 2 ** Math.min(this.consecutiveFailures, 20), Math.max(cap, intervalMs))
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const wait = this.options.wait ?? abortableSleep
+    while (!signal.aborted) {
+      await this.pollOnce(signal)
+      if (signal.aborted) break
+      await wait(this.nextDelay(), signal)
+    }
+  }
+
+  private async pollOnce(signal: AbortSignal): Promise<void> {
+    try {
+      const functionCalls = await this.options.api.pendingFunctionCalls(signal)
+      const humanContacts = await this.options.api.pendingHumanContacts(signal)
+      await this.options.onSnapshot({functionCalls, humanContacts}, signal)
+      if (this.consecutiveFailures > 0) this.options.log.info('cloud poll recovered', {after_failures: this.consecutiveFailures})
+      this.consecutiveFailures = 0
+      this.lastError = undefined
+    } catch (error) {
+      if (signal.aborted) return
+      this.consecutiveFailures++
+      this.lastError = (error as Error).message
+      this.options.log.warn('cloud poll failed', {error: this.lastError, failures: this.consecutiveFailures, retry_in_ms: this.nextDelay()})
+    }
+  }
+}
+
+/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, {signal}).catch(() => {})
+}

@@ -1,0 +1,108 @@
+/**
+ * The approvals table's queries. Everything here is synchronous, one SQLite statement each;
+ * the frequent ones are prepared once, because building a drizzle query costs more than
+ * running it.
+ */
+import {and, asc, desc, eq, getTableColumns, gte, lt, ne, sql} from 'drizzle-orm'
+
+import type {ApprovalStatus} from '../../protocol/approvals.js'
+import type {Db} from '../store/index.js'
+import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
+
+/** Sorts after every character an id can hold, so `[p, p + END)` is "starts with p". */
+const PREFIX_END = '\uFFFF'
+
+const pendingStatus = eq(approvals.status, 'pending')
+
+export class ApprovalRepository {
+  private readonly byId
+  private readonly pendingAll
+  private readonly insertRow
+  private readonly insertNew
+  private readonly finish
+  private readonly countPendingOf
+
+  constructor(private readonly db: Db) {
+    this.byId = db.select().from(approvals).where(eq(approvals.id, sql.placeholder('id'))).prepare()
+    // rowid breaks ties in insertion order; the partial index carries it, so no sort step.
+    this.pendingAll = db.select().from(approvals).where(pendingStatus).orderBy(asc(approvals.createdAt), asc(sql`rowid`)).prepare()
+    // Every column from the row object of the same key.
+    const placeholders = Object.fromEntries(Object.keys(getTableColumns(approvals)).map((key) => [key, sql.placeholder(key)]))
+    this.insertRow = db.insert(approvals).values(placeholders as never).prepare()
+    this.insertNew = db.insert(approvals).values(placeholders as never).onConflictDoNothing().prepare()
+    this.finish = db
+      .update(approvals)
+      .set({status: sql.placeholder('status') as never, comment: sql.placeholder('comment') as never, decidedAt: sql.placeholder('at') as never})
+      .where(and(eq(approvals.id, sql.placeholder('id')), pendingStatus))
+      .prepare()
+    this.countPendingOf = db
+      .select({n: sql<number>`count(*)`})
+      .from(approvals)
+      .where(and(eq(approvals.sessionId, sql.placeholder('session')), pendingStatus))
+      .prepare()
+  }
+
+  insert(row: ApprovalRow): void {
+    this.insertRow.run(row)
+  }
+
+  /** Inserts unless the id exists; true when inserted. */
+  insertIfNew(row: ApprovalRow): boolean {
+    return this.insertNew.run(row).changes === 1
+  }
+
+  get(id: string): ApprovalRow | undefined {
+    return this.byId.get({id})
+  }
+
+  /** Up to `limit` ids that start with `prefix`, in id order. */
+  idsStartingWith(prefix: string, limit: number): string[] {
+    return this.db
+      .select({id: approvals.id})
+      .from(approvals)
+      .where(and(gte(approvals.id, prefix), lt(approvals.id, prefix + PREFIX_END)))
+      .orderBy(asc(approvals.id))
+      .limit(limit)
+      .all()
+      .map((row) => row.id)
+  }
+
+  /** Every pending approval, oldest first, or one session's. */
+  pending(sessionId?: string): ApprovalRow[] {
+    const rows = this.pendingAll.all()
+    return sessionId === undefined ? rows : rows.filter((row) => row.sessionId === sessionId)
+  }
+
+  /** Decided approvals, newest first. */
+  decided(limit: number, sessionId?: string): ApprovalRow[] {
+    const notPending = ne(approvals.status, 'pending')
+    return this.db
+      .select()
+      .from(approvals)
+      .where(sessionId === undefined ? notPending : and(eq(approvals.sessionId, sessionId), notPending))
+      .orderBy(desc(approvals.createdAt))
+      .limit(limit)
+      .all()
+  }
+
+  pendingCloudIds(): string[] {
+    return this.db
+      .select({id: approvals.id})
+      .from(approvals)
+      .where(and(pendingStatus, eq(approvals.source, 'cloud')))
+      .all()
+      .map((row) => row.id)
+  }
+
+  countPending(sessionId: string): number {
+    return this.countPendingOf.get({session: sessionId})?.n ?? 0
+  }
+
+  /**
+   * Ends a pending approval; false when it was no longer pending. The `status = 'pending'`
+   * guard is what makes exactly one of two racing decisions win.
+   */
+  decide(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null, at: number): boolean {
+    return this.finish.run({id, status, comment, at}).changes === 1
+  }
+}

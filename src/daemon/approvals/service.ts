@@ -1,0 +1,397 @@
+/**
+ * Approvals, local and cloud, in one model: created by the MCP server (local) or found by the
+ * poller (cloud), tied to sessions by run_id, decided over the socket. Every decision is
+ * stored before it is acknowledged; whoever waits on it is woken afterwards.
+ */
+import {randomUUID} from 'node:crypto'
+
+import type {Approval, ApprovalStatus, Decision, WaitForDecisionResult} from '../../protocol/approvals.js'
+import {ErrorCode, RpcError} from '../../protocol/errors.js'
+import type {EventBus} from '../bus/index.js'
+import type {Logger} from '../logger.js'
+import type {Db} from '../store/index.js'
+import type {ApprovalRow} from '../store/schema/approvals.js'
+import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, HumanLayerApiError, parseApiTimestamp} from './cloud-api.js'
+import type {CloudSnapshot} from './poller.js'
+import {ApprovalRepository} from './repository.js'
+import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES, type ToolCallApprovalStatus} from './session-link.js'
+import {PendingApprovals, SessionContexts, viewOf} from './view.js'
+import {DecisionWaiters} from './waiters.js'
+
+export interface ApprovalServiceDeps {
+  db: Db
+  bus: EventBus
+  sessions: SessionLink
+  log: Logger
+  /** The HumanLayer API when an api_key is configured; cloud approvals cannot be decided without it. */
+  cloud?: HumanLayerApi
+}
+
+export interface CreateParams {
+  run_id: string
+  tool_name: string
+  tool_input: unknown
+  tool_use_id?: string
+}
+
+export interface DecideParams {
+  approval_id: string
+  decision: Decision
+  comment?: string
+  response?: string
+}
+
+/** How long a waitForDecision call waits when it names no timeout. */
+export const DEFAULT_WAIT_MS = 60_000
+/** Decided approvals listed by default with include_decided. */
+export const DEFAULT_DECIDED_LIMIT = 100
+
+const STATUS_OF: Record<Decision, 'approved' | 'denied' | 'responded'> = {approve: 'approved', deny: 'denied', respond: 'responded'}
+
+export class ApprovalService {
+  private readonly repo: ApprovalRepository
+  private readonly waiters = new DecisionWaiters()
+  /** Cloud approvals whose decision is on its way to the API: one at a time, and the poller keeps off. */
+  private readonly deciding = new Set<string>()
+  /** What fetchApprovals serves, without SQL. */
+  private readonly pending = new PendingApprovals()
+  private unsubscribe: (() => void) | undefined
+  private stopping = false
+
+  constructor(private readonly deps: ApprovalServiceDeps) {
+    this.repo = new ApprovalRepository(deps.db)
+    for (const row of this.repo.pending()) this.pending.add(row)
+  }
+
+  /**
+   * Expires approvals whose session ended (e.g. with the previous daemon), then follows session
+   * ends. Call it after the sessions service has reconciled its own orphans.
+   */
+  start(): void {
+    const expired = this.expireWhere((row) => {
+      if (row.sessionId === null) return undefined
+      const session = this.deps.sessions.findById(row.sessionId)
+      if (!session) return `its session ${row.sessionId} no longer exists`
+      return TERMINAL_SESSION_STATUSES.has(session.status) ? `its session ended (${session.status}) before a decision` : undefined
+    })
+    if (expired > 0) this.deps.log.info('expired approvals of ended sessions', {count: expired})
+    this.unsubscribe = this.deps.bus.subscribe((event) => {
+      if (event.type !== 'session_status_changed' || !TERMINAL_SESSION_STATUSES.has(event.data.new_status)) return
+      const {session_id: sessionId, new_status: status} = event.data
+      // After the publisher's own work: we write and publish too.
+      queueMicrotask(() => {
+        if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
+      })
+    })
+  }
+
+  /** Answers every long-poll now ("not decided yet"), so shutdown does not wait on them. */
+  releaseWaiters(): void {
+    this.stopping = true
+    this.waiters.wakeAll()
+  }
+
+  stop(): void {
+    this.releaseWaiters()
+    this.unsubscribe?.()
+  }
+
+  get waiting(): number {
+    return this.waiters.size
+  }
+
+  create(params: CreateParams): {approval_id: string} {
+    // hld HEAD's MCP server sends the session id in run_id; accept that too.
+    const session = this.deps.sessions.findByRunId(params.run_id) ?? this.deps.sessions.findById(params.run_id)
+    if (!session) {
+      throw new RpcError(
+        ErrorCode.NotFound,
+        `No session has run_id ${params.run_id}. Approvals come from sessions the daemon launched (their HUMANLAYER_RUN_ID).`,
+      )
+    }
+    if (TERMINAL_SESSION_STATUSES.has(session.status)) {
+      throw new RpcError(ErrorCode.Conflict, `Session ${session.id} has ended (${session.status}); it cannot wait for an approval.`, {
+        status: session.status,
+      })
+    }
+    const row: ApprovalRow = {
+      id: `local-${randomUUID()}`,
+      source: 'local',
+      type: 'function_call',
+      runId: session.run_id,
+      sessionId: session.id,
+      toolUseId: params.tool_use_id ?? null,
+      toolName: params.tool_name,
+      toolInput: JSON.stringify(params.tool_input),
+      message: null,
+      status: 'pending',
+      comment: null,
+      createdAt: Date.now(),
+      decidedAt: null,
+    }
+    this.repo.insert(row)
+    this.pending.add(row)
+    this.announce(row, session)
+    return {approval_id: row.id}
+  }
+
+  get(idOrPrefix: string): Approval {
+    return this.view(this.resolve(idOrPrefix))
+  }
+
+  fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): Approval[] {
+    const {session_id: sessionId} = params
+    const contexts = new SessionContexts(this.deps.sessions)
+    const approvals = this.pending.list(sessionId, contexts)
+    if (params.include_decided) {
+      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) approvals.push(viewOf(row, contexts))
+    }
+    if (sessionId !== undefined && approvals.length === 0 && !this.deps.sessions.findById(sessionId)) {
+      // Unknown session: an error, unless approvals are stored for it (a session since deleted).
+      throw new RpcError(ErrorCode.NotFound, `No session has the id ${sessionId}.`)
+    }
+    return approvals
+  }
+
+  async decide(params: DecideParams): Promise<Approval> {
+    const row = this.resolve(params.approval_id)
+    checkDecisionFits(row, params.decision)
+    if (row.status !== 'pending') throw alreadyDecided(row)
+    if (this.deciding.has(row.id)) {
+      throw new RpcError(ErrorCode.Conflict, `Approval ${row.id} is being decided by another request right now.`, {status: 'pending'})
+    }
+    const status = STATUS_OF[params.decision]
+    const comment = (params.decision === 'respond' ? params.response : params.comment)?.trim() || null
+    if (row.source === 'cloud') {
+      this.deciding.add(row.id)
+      try {
+        await this.sendToCloud(row, params.decision, comment)
+        return this.store(row, status, comment)
+      } finally {
+        this.deciding.delete(row.id)
+      }
+    }
+    return this.store(row, status, comment)
+  }
+
+  async waitForDecision(params: {approval_id: string; timeout_ms?: number}, signal: AbortSignal): Promise<WaitForDecisionResult> {
+    const row = this.resolve(params.approval_id)
+    if (row.status === 'pending') {
+      if (this.stopping) throw new RpcError(ErrorCode.Unavailable, 'The daemon is shutting down; wait again once it is back.')
+      await this.waiters.wait(row.id, params.timeout_ms ?? DEFAULT_WAIT_MS, signal)
+    }
+    const current = this.repo.get(row.id) ?? row
+    return {approval: this.view(current), decided: current.status !== 'pending'}
+  }
+
+  /** Takes one complete poll: new items in, items that left the list without our decision out. */
+  async applyCloudSnapshot(snapshot: CloudSnapshot, signal: AbortSignal): Promise<void> {
+    const seen = new Set<string>()
+    for (const item of snapshot.functionCalls) {
+      seen.add(item.call_id)
+      this.upsertCloud(item, 'function_call')
+    }
+    for (const item of snapshot.humanContacts) {
+      seen.add(item.call_id)
+      this.upsertCloud(item, 'human_contact')
+    }
+    const missing = this.repo.pendingCloudIds().filter((id) => !seen.has(id) && !this.deciding.has(id))
+    for (const id of missing) await this.confirmAnsweredElsewhere(id, signal)
+  }
+
+  private upsertCloud(item: CloudFunctionCall | CloudHumanContact, type: 'function_call' | 'human_contact'): void {
+    const session = this.deps.sessions.findByRunId(item.run_id)
+    const call = type === 'function_call' ? (item as CloudFunctionCall) : undefined
+    const row: ApprovalRow = {
+      id: item.call_id,
+      source: 'cloud',
+      type,
+      runId: item.run_id,
+      sessionId: session?.id ?? null,
+      toolUseId: null,
+      toolName: call ? call.spec.fn : null,
+      toolInput: call ? JSON.stringify(call.spec.kwargs ?? {}) : null,
+      message: call ? null : (item as CloudHumanContact).spec.msg,
+      status: 'pending',
+      comment: null,
+      createdAt: parseApiTimestamp(item.status?.requested_at) ?? Date.now(),
+      decidedAt: null,
+    }
+    if (!this.repo.insertIfNew(row)) return
+    this.pending.add(row)
+    this.announce(row, session)
+  }
+
+  /**
+   * A pending list is paged, so an item can be missing from one snapshot while still pending;
+   * only the item itself says whether it was answered.
+   */
+  private async confirmAnsweredElsewhere(id: string, signal: AbortSignal): Promise<void> {
+    const row = this.repo.get(id)
+    const api = this.deps.cloud
+    if (!row || row.status !== 'pending' || !api) return
+    let answer: {approved?: boolean | null; comment?: string | null; response?: string | null} | undefined
+    try {
+      const item = row.type === 'function_call' ? await api.getFunctionCall(id, signal) : await api.getHumanContact(id, signal)
+      answer = item.status ?? {}
+    } catch (error) {
+      // Gone from the API altogether: nobody can answer it any more.
+      if (!(error instanceof HumanLayerApiError && error.status === 404)) throw error
+    }
+    const stillPending = answer && (row.type === 'function_call' ? answer.approved == null : !answer.response)
+    if (stillPending || this.deciding.has(id)) return
+    this.resolveExternally(row, answer)
+  }
+
+  private resolveExternally(row: ApprovalRow, answer?: {approved?: boolean | null; comment?: string | null; response?: string | null}): void {
+    const comment = (row.type === 'function_call' ? answer?.comment : answer?.response) ?? null
+    if (!this.end(row.id, 'resolved_externally', comment)) return
+    const approved = row.type === 'function_call' ? answer?.approved === true : Boolean(answer?.response)
+    this.finish(this.repo.get(row.id)!, {approved, resolved_externally: true})
+  }
+
+  private async sendToCloud(row: ApprovalRow, decision: Decision, comment: string | null): Promise<void> {
+    const api = this.deps.cloud
+    if (!api) {
+      throw new RpcError(
+        ErrorCode.Unavailable,
+        `Approval ${row.id} comes from the HumanLayer API, and no api_key is configured: set HUMANLAYER_API_KEY (or api_key in the config file) and restart the daemon.`,
+      )
+    }
+    try {
+      if (row.type === 'human_contact') await api.respondHumanContact(row.id, {response: comment ?? ''})
+      else await api.respondFunctionCall(row.id, {approved: decision === 'approve', ...(comment === null ? {} : {comment})})
+    } catch (error) {
+      if (error instanceof HumanLayerApiError && error.isConflict) {
+        this.resolveExternally(row)
+        throw new RpcError(ErrorCode.Conflict, `Approval ${row.id} was already answered elsewhere (Slack, email or the web app).`, {
+          status: 'resolved_externally',
+        })
+      }
+      throw new RpcError(ErrorCode.UpstreamFailure, `The HumanLayer API did not take the decision on ${row.id}: ${(error as Error).message}. It is still pending; try again.`)
+    }
+  }
+
+  private store(row: ApprovalRow, status: 'approved' | 'denied' | 'responded', comment: string | null): Approval {
+    if (!this.end(row.id, status, comment)) throw alreadyDecided(this.repo.get(row.id) ?? row)
+    const decided = this.repo.get(row.id)!
+    this.finish(decided, {approved: status !== 'denied'})
+    return this.view(decided)
+  }
+
+  /** Stores the end of a pending approval; false when it was no longer pending. */
+  private end(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null): boolean {
+    if (!this.repo.decide(id, status, comment, Date.now())) return false
+    this.pending.delete(id)
+    return true
+  }
+
+  /** Ends the pending approvals `reason` returns a text for; returns how many. */
+  private expireWhere(reason: (row: ApprovalRow) => string | undefined, sessionId?: string): number {
+    let count = 0
+    for (const row of this.repo.pending(sessionId)) {
+      const why = reason(row)
+      if (why === undefined || !this.end(row.id, 'expired', `Expired: ${why}.`)) continue
+      this.finish(this.repo.get(row.id)!, {approved: false})
+      count++
+    }
+    return count
+  }
+
+  /** A new pending approval: its tool call and session learn of it, subscribers too. */
+  private announce(row: ApprovalRow, session: SessionRef | undefined): void {
+    if (session) {
+      if (row.type === 'function_call') this.markToolCall(row, 'pending')
+      this.deps.sessions.setWaitingForApproval(session.id, true)
+    }
+    this.deps.bus.publish({
+      type: 'new_approval',
+      data: {
+        approval_id: row.id,
+        session_id: row.sessionId,
+        run_id: row.runId,
+        tool_name: row.toolName ?? '',
+        source: row.source,
+        type: row.type,
+        ...(row.message === null ? {} : {message: row.message}),
+      },
+    })
+  }
+
+  /** An approval left pending: wake its waiters, update its tool call and session, tell subscribers. */
+  private finish(row: ApprovalRow, outcome: {approved: boolean; resolved_externally?: boolean}): void {
+    this.waiters.wake(row.id)
+    if (row.sessionId !== null) {
+      if (row.type === 'function_call') this.markToolCall(row, TOOL_CALL_STATUS[row.status])
+      if (row.status !== 'expired' && this.repo.countPending(row.sessionId) === 0) this.deps.sessions.setWaitingForApproval(row.sessionId, false)
+    }
+    this.deps.bus.publish({
+      type: 'approval_resolved',
+      data: {
+        approval_id: row.id,
+        session_id: row.sessionId,
+        run_id: row.runId,
+        approved: outcome.approved,
+        response_text: row.comment ?? '',
+        ...(row.toolUseId === null ? {} : {tool_use_id: row.toolUseId}),
+        status: row.status,
+        type: row.type,
+        ...(outcome.resolved_externally ? {resolved_externally: true} : {}),
+      },
+    })
+  }
+
+  private markToolCall(row: ApprovalRow, status: ToolCallApprovalStatus): void {
+    try {
+      this.deps.sessions.markToolCallApproval(
+        row.sessionId!,
+        {...(row.toolUseId === null ? {} : {tool_use_id: row.toolUseId}), tool_name: row.toolName ?? ''},
+        {approval_id: row.id, approval_status: status},
+      )
+    } catch (error) {
+      // The conversation view is secondary: the approval itself is already stored.
+      this.deps.log.warn('could not mark the tool call of an approval', {approval_id: row.id, error})
+    }
+  }
+
+  /** An exact id, or a unique prefix of one, with or without `local-`. */
+  private resolve(idOrPrefix: string): ApprovalRow {
+    const exact = this.repo.get(idOrPrefix)
+    if (exact) return exact
+    const candidates = new Set(this.repo.idsStartingWith(idOrPrefix, 2))
+    if (!idOrPrefix.startsWith('local-')) for (const id of this.repo.idsStartingWith(`local-${idOrPrefix}`, 2)) candidates.add(id)
+    if (candidates.size === 0) {
+      throw new RpcError(ErrorCode.NotFound, `No approval has the id ${idOrPrefix}. List them with \`hld approvals list --all\`.`)
+    }
+    if (candidates.size > 1) {
+      throw new RpcError(ErrorCode.InvalidParams, `The id prefix ${idOrPrefix} matches more than one approval (${[...candidates].join(', ')}, …); give more of the id.`)
+    }
+    return this.repo.get([...candidates][0])!
+  }
+
+  private view(row: ApprovalRow): Approval {
+    return viewOf(row, new SessionContexts(this.deps.sessions))
+  }
+}
+
+const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {
+  pending: 'pending',
+  approved: 'approved',
+  denied: 'denied',
+  responded: 'approved',
+  resolved_externally: 'resolved',
+  expired: 'resolved',
+}
+
+function checkDecisionFits(row: ApprovalRow, decision: Decision): void {
+  const fits = row.type === 'human_contact' ? decision === 'respond' : decision !== 'respond'
+  if (fits) return
+  const hint = row.type === 'human_contact' ? 'answer it with `respond`' : 'use approve or deny'
+  throw new RpcError(ErrorCode.InvalidParams, `Approval ${row.id} is a ${row.type.replace('_', ' ')}: ${hint}.`, {
+    fields: [{path: 'decision', message: `${decision} does not apply to a ${row.type}`}],
+  })
+}
+
+function alreadyDecided(row: ApprovalRow): RpcError {
+  return new RpcError(ErrorCode.Conflict, `Approval ${row.id} was already decided: ${row.status}.`, {status: row.status})
+}

@@ -1,0 +1,101 @@
+/**
+ * Approvals as the wire shows them: rows mapped to `Approval`, with their session's context,
+ * and the pending ones kept ready so fetchApprovals reads no SQL however large the table grows.
+ */
+import type {Approval, ApprovalSession} from '../../protocol/approvals.js'
+import type {ApprovalRow} from '../store/schema/approvals.js'
+import type {SessionLink} from './session-link.js'
+
+type WireApproval = Omit<Approval, 'session'>
+
+/** The wire shape of a row, minus session context; keys without a value are left out, as hld does. */
+function wireOf(row: ApprovalRow): WireApproval {
+  const wire: WireApproval = {
+    id: row.id,
+    source: row.source,
+    type: row.type,
+    run_id: row.runId,
+    session_id: row.sessionId,
+    status: row.status,
+    created_at: new Date(row.createdAt).toISOString(),
+    unassociated: row.sessionId === null,
+  }
+  if (row.toolUseId !== null) wire.tool_use_id = row.toolUseId
+  if (row.toolName !== null) wire.tool_name = row.toolName
+  if (row.toolInput !== null) wire.tool_input = JSON.parse(row.toolInput)
+  if (row.message !== null) wire.message = row.message
+  // One column holds a contact's answer or a reviewer's comment (or why it expired).
+  if (row.comment !== null) {
+    if (row.type === 'human_contact' && row.status !== 'expired') wire.response = row.comment
+    else wire.comment = row.comment
+  }
+  if (row.decidedAt !== null) wire.decided_at = wire.responded_at = new Date(row.decidedAt).toISOString()
+  return wire
+}
+
+interface SessionContext {
+  session: ApprovalSession | null
+  /** Changes whenever what approvals show of the session changes. */
+  key: string
+}
+
+const NO_SESSION: SessionContext = {session: null, key: ''}
+
+/** Session contexts for one call: each session is looked up once, however many approvals it has. */
+export class SessionContexts {
+  private readonly byId = new Map<string, SessionContext>()
+
+  constructor(private readonly sessions: SessionLink) {}
+
+  of(sessionId: string | null): SessionContext {
+    if (sessionId === null) return NO_SESSION
+    let context = this.byId.get(sessionId)
+    if (!context) {
+      const ref = this.sessions.findById(sessionId)
+      const session = ref ? {id: ref.id, title: ref.title, summary: ref.summary, status: ref.status} : null
+      context = {session, key: session ? `${session.title}\u0000${session.summary}\u0000${session.status}` : ''}
+      this.byId.set(sessionId, context)
+    }
+    return context
+  }
+}
+
+export function viewOf(row: ApprovalRow, contexts: SessionContexts): Approval {
+  return {...wireOf(row), session: contexts.of(row.sessionId).session}
+}
+
+interface PendingEntry {
+  row: ApprovalRow
+  wire: WireApproval
+  /** The last Approval built for a listing, and the session context it was built with. */
+  approval?: Approval
+  contextKey?: string
+}
+
+/** The pending approvals, in wire shape. The service adds and removes rows right after the store accepted the change. */
+export class PendingApprovals {
+  private readonly entries = new Map<string, PendingEntry>()
+
+  add(row: ApprovalRow): void {
+    this.entries.set(row.id, {row, wire: wireOf(row)})
+  }
+
+  delete(id: string): void {
+    this.entries.delete(id)
+  }
+
+  /** Oldest first; all of them, or one session's. */
+  list(sessionId: string | undefined, contexts: SessionContexts): Approval[] {
+    const entries = [...this.entries.values()].filter((entry) => sessionId === undefined || entry.row.sessionId === sessionId)
+    entries.sort((a, b) => a.row.createdAt - b.row.createdAt)
+    return entries.map((entry) => {
+      const context = contexts.of(entry.row.sessionId)
+      // Rebuilt only when the session's context changed since the last listing.
+      if (entry.approval === undefined || entry.contextKey !== context.key) {
+        entry.approval = {...entry.wire, session: context.session}
+        entry.contextKey = context.key
+      }
+      return entry.approval
+    })
+  }
+}

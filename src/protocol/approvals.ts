@@ -1,0 +1,81 @@
+import type {z} from 'zod'
+
+import type * as schema from './approvals.schema.js'
+import {method} from './method.js'
+
+export type ApprovalSource = 'local' | 'cloud'
+export type ApprovalType = 'function_call' | 'human_contact'
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'responded' | 'resolved_externally' | 'expired'
+export type Decision = 'approve' | 'deny' | 'respond'
+
+/** The session an approval belongs to, as much of it as a reviewer needs to decide. */
+export interface ApprovalSession {
+  id: string
+  title: string | null
+  summary: string
+  status: string
+}
+
+/**
+ * One approval, local or cloud. hld's local-era keys (`id`, `run_id`, `session_id`,
+ * `tool_use_id`, `status`, `created_at`, `responded_at`, `tool_name`, `tool_input`, `comment`)
+ * keep their meaning; the rest is ours. As in hld, optional keys are left out when empty.
+ */
+export interface Approval {
+  /** `local-<uuid>` for local approvals, the HumanLayer `call_id` for cloud ones. */
+  id: string
+  source: ApprovalSource
+  type: ApprovalType
+  run_id: string
+  /** null: no session has this run_id (a cloud item from elsewhere). */
+  session_id: string | null
+  tool_use_id?: string
+  /** The tool (local) or `spec.fn` (cloud function call); absent for a human contact. */
+  tool_name?: string
+  /** The tool input or `spec.kwargs`; absent for a human contact. */
+  tool_input?: unknown
+  /** A human contact's question (`spec.msg`). */
+  message?: string
+  status: ApprovalStatus
+  /** The reviewer's comment (approve/deny), or why the approval ended (expired). */
+  comment?: string
+  /** A human contact's answer. */
+  response?: string
+  created_at: string
+  decided_at?: string
+  /** hld's name for `decided_at`. */
+  responded_at?: string
+  /** The session's context; null for an unassociated approval (or a session since deleted). */
+  session: ApprovalSession | null
+  unassociated: boolean
+}
+
+export interface CreateApprovalResult {
+  approval_id: string
+}
+export interface GetApprovalResult {
+  approval: Approval
+}
+export interface FetchApprovalsResult {
+  approvals: Approval[]
+}
+export interface SendDecisionResult {
+  success: true
+  approval: Approval
+}
+export interface WaitForDecisionResult {
+  approval: Approval
+  /** false when `timeout_ms` passed while the approval was still pending. */
+  decided: boolean
+}
+
+export const CreateApproval = method<z.input<typeof schema.CreateApprovalParams>, CreateApprovalResult>('createApproval')
+export const GetApproval = method<z.input<typeof schema.GetApprovalParams>, GetApprovalResult>('getApproval')
+export const FetchApprovals = method<z.input<typeof schema.FetchApprovalsParams>, FetchApprovalsResult>('fetchApprovals')
+export const SendDecision = method<z.input<typeof schema.SendDecisionParams>, SendDecisionResult>('sendDecision')
+/**
+ * Long-poll: answers once the approval is no longer pending, or after `timeout_ms` with
+ * `decided: false`. Meant for a dedicated connection (requests on one connection are answered
+ * in order); the MCP server waits on it instead of polling `getApproval`.
+ */
+export const WaitForDecision = method<z.input<typeof schema.WaitForDecisionParams>, WaitForDecisionResult>('waitForDecision')
