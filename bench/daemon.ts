@@ -4,8 +4,9 @@
  */
 import {spawn} from 'node:child_process'
 
+import {rssMiB} from '../test/helpers/proc.js'
 import {CLI, Sandbox} from '../test/helpers/sandbox.js'
-import {BASELINE_ARGV, median, medianWallTimes, round, rssMiB} from './lib/measure.js'
+import {BASELINE_ARGV, median, medianWallTimes, round} from './lib/measure.js'
 
 const STARTS = 7
 /** Long enough for start-up garbage to be collected and timers to settle into idleness. */

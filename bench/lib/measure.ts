@@ -1,6 +1,5 @@
 /** Shared by the bench modules: timing child processes, percentiles, and formatting. */
 import {spawnSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 
 /** The value below which `p` percent of the samples fall (nearest rank). */
 export function percentile(samples: number[], p: number): number {
@@ -44,14 +43,6 @@ export function medianWallTimes(programs: Timed[], runs: number, warmups = 2): R
     }
   }
   return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
-}
-
-/** Resident set size of a live process in MiB, from /proc (Linux). */
-export function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status)
-  if (!match) throw new Error(`No VmRSS in /proc/${pid}/status`)
-  return Number(match[1]) / 1024
 }
 
 export const BASELINE_ARGV = ['-e', '0']

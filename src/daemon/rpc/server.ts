@@ -95,7 +95,12 @@ export class RpcServer {
     const enqueue = (work: () => Promise<void>): void => {
       queued++
       if (queued > MAX_QUEUED_REQUESTS) socket.pause()
-      const task = queue.then(work).finally(() => {
+      const failed = (error: unknown): void => {
+        // A reply that cannot be written must not stall every later request on this connection.
+        this.options.log.error('request handling failed', {error})
+        write({jsonrpc: '2.0', error: {code: ErrorCode.InternalError, message: `Internal error: ${(error as Error).message}`}, id: null})
+      }
+      const task = queue.then(work).catch(failed).finally(() => {
         queued--
         this.inFlight.delete(task)
         if (queued <= MAX_QUEUED_REQUESTS / 4 && !streaming) socket.resume()
@@ -150,9 +155,17 @@ export class RpcServer {
       write({jsonrpc: '2.0', error: {code: ErrorCode.ParseError, message: 'Parse error: the frame is not valid JSON'}, id: null})
       return false
     }
+    // Only a request object goes to jayson: it re-parses a JSON string as a request, and a
+    // batch holding an array never gets its reply (the connection would wait forever). hld
+    // has no batches either.
+    if (!isObject(request)) {
+      const message = 'Invalid request: send one JSON-RPC 2.0 request object per line (batches are not supported)'
+      write({jsonrpc: '2.0', error: {code: ErrorCode.InvalidRequest, message}, id: null})
+      return false
+    }
 
-    const stream = isObject(request) && typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
-    if (stream && isObject(request)) {
+    const stream = typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
+    if (stream) {
       stream(request.params, {
         send: write,
         get pendingBytes() {
@@ -165,7 +178,7 @@ export class RpcServer {
     }
 
     const reply = await new Promise<unknown>((resolve) => {
-      this.dispatcher.call(request as jayson.JSONRPCRequestLike, {signal}, (error: unknown, response: unknown) => resolve(error ?? response))
+      this.dispatcher.call(request as unknown as jayson.JSONRPCRequestLike, {signal}, (error: unknown, response: unknown) => resolve(error ?? response))
     })
     if (reply !== undefined) write(withMethodName(reply, request))
     return false
