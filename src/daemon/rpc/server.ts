@@ -89,6 +89,12 @@ export class RpcServer {
 
     const write = (message: unknown): boolean => {
       if (socket.destroyed || !socket.writable) return false
+      // Replies made in one burst (pipelined requests, a run of events) leave in one write
+      // call instead of one each; a lone reply still leaves before the next I/O turn.
+      if (socket.writableCorked === 0) {
+        socket.cork()
+        process.nextTick(() => socket.uncork())
+      }
       return socket.write(encodeFrame(message))
     }
 
