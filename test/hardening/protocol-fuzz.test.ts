@@ -292,6 +292,32 @@ describe('protocol fuzz', function () {
     const status = await sandbox.cli(['daemon', 'status', '--json'])
     expect(Sandbox.json<{pid: number}>(status).pid).to.equal(pid)
   })
+
+  it('stops reading from a peer that does not read its replies, instead of buffering them', async () => {
+    const requests = 200_000
+    const reader = await ReplyReader.open(sandbox.socketPath)
+    try {
+      reader.socket.pause()
+      const rssBefore = rssMiB(pid)
+      let peak = rssBefore
+      reader.socket.write(Buffer.from(`{"jsonrpc":"2.0","method":"health","id":1}\n`.repeat(requests)))
+      // Watch while the daemon takes our bytes: until it has all (it buffered every reply),
+      // or it stops taking them (it waits for us to read), or 5 s pass.
+      let last = reader.socket.writableLength
+      let still = 0
+      for (const deadline = Date.now() + 5000; Date.now() < deadline && reader.socket.writableLength > 0 && still < 25; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        peak = Math.max(peak, rssMiB(pid))
+        still = reader.socket.writableLength === last ? still + 1 : 0
+        last = reader.socket.writableLength
+      }
+      expect(peak - rssBefore, `RSS growth in MiB while ${requests} replies went unread`).to.be.below(40)
+      reader.socket.resume()
+      expect(await reader.take(requests, 60_000)).to.have.length(requests)
+    } finally {
+      reader.socket.destroy()
+    }
+  })
 })
 
 describe('protocol fuzz: the default frame limit', function () {

@@ -95,8 +95,18 @@ export class RpcServer {
         socket.cork()
         process.nextTick(() => socket.uncork())
       }
-      return socket.write(encodeFrame(message))
+      const flowing = socket.write(encodeFrame(message))
+      // A peer that sends requests but does not read the replies would have us buffer them
+      // without bound: stop reading its requests until it has taken what we wrote.
+      if (!flowing) socket.pause()
+      return flowing
     }
+
+    /** Reads again once both our queue of requests and the peer's backlog of replies are short. */
+    const resumeIfIdle = (): void => {
+      if (queued <= MAX_QUEUED_REQUESTS / 4 && !streaming && !socket.writableNeedDrain) socket.resume()
+    }
+    socket.on('drain', resumeIfIdle)
 
     const enqueue = (work: () => Promise<void>): void => {
       queued++
@@ -109,7 +119,7 @@ export class RpcServer {
       const task = queue.then(work).catch(failed).finally(() => {
         queued--
         this.inFlight.delete(task)
-        if (queued <= MAX_QUEUED_REQUESTS / 4 && !streaming) socket.resume()
+        resumeIfIdle()
       })
       this.inFlight.add(task)
       queue = task
