@@ -34,10 +34,11 @@ export class Prng {
 }
 
 /** What one frame must get back, in order on its connection. */
-export type Expected = {kind: 'result'; id: unknown} | {kind: 'error'; code: number}
+export type Expected = {kind: 'result'; id: unknown} | {kind: 'error'; code: number} | {kind: 'batch'; count: number}
 
 export interface ContractOptions {
   maxFrameBytes: number
+  maxBatchRequests: number
   methods: MethodSpec[]
 }
 
@@ -46,11 +47,12 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * The contract, applied to a byte stream: split on `\n`; a blank line (or a lone `\r`) gets
- * nothing; a line over the limit gets -32600; a line that is not JSON gets -32700; anything
- * but a single JSON-RPC 2.0 request object (batches included) gets -32600; a request without
- * an id (or with id null, as jayson counts it) is a notification and gets nothing; an unknown
- * method gets -32601, params the method's schema rejects get -32602, and the rest a result
- * that echoes the id.
+ * nothing; a line over the limit gets -32600; a line that is not JSON gets -32700; a batch
+ * (array) of 1 to maxBatchRequests elements gets one array holding a reply for each element
+ * that is not a notification, or nothing if all are; any other batch, and anything but a
+ * JSON-RPC 2.0 request object, gets -32600; a request without an id (or with id null, as
+ * jayson counts it) is a notification and gets nothing; an unknown method gets -32601,
+ * params the method's schema rejects get -32602, and the rest a result that echoes the id.
  */
 export function expectedReplies(stream: Buffer, options: ContractOptions): Expected[] {
   const expected: Expected[] = []
@@ -65,6 +67,18 @@ export function expectedReplies(stream: Buffer, options: ContractOptions): Expec
   return expected
 }
 
+function isRequest(value: unknown): value is Record<string, unknown> {
+  return (
+    isObject(value) &&
+    value.jsonrpc === '2.0' &&
+    typeof value.method === 'string' &&
+    (value.params === undefined || (typeof value.params === 'object' && value.params !== null)) &&
+    (value.id === undefined || value.id === null || typeof value.id === 'string' || typeof value.id === 'number')
+  )
+}
+
+const isNotification = (value: unknown): boolean => isRequest(value) && (value.id === undefined || value.id === null)
+
 function expectedForLine(raw: Buffer, options: ContractOptions): Expected | undefined {
   if (raw.length > options.maxFrameBytes) return {kind: 'error', code: ErrorCode.InvalidRequest}
   let line = raw.toString('utf8')
@@ -76,15 +90,12 @@ function expectedForLine(raw: Buffer, options: ContractOptions): Expected | unde
   } catch {
     return {kind: 'error', code: ErrorCode.ParseError}
   }
-  if (
-    !isObject(parsed) ||
-    parsed.jsonrpc !== '2.0' ||
-    typeof parsed.method !== 'string' ||
-    !(parsed.params === undefined || (typeof parsed.params === 'object' && parsed.params !== null)) ||
-    !(parsed.id === undefined || parsed.id === null || typeof parsed.id === 'string' || typeof parsed.id === 'number')
-  ) {
-    return {kind: 'error', code: ErrorCode.InvalidRequest}
+  if (Array.isArray(parsed)) {
+    if (parsed.length === 0 || parsed.length > options.maxBatchRequests) return {kind: 'error', code: ErrorCode.InvalidRequest}
+    const count = parsed.filter((element) => !isNotification(element)).length
+    return count === 0 ? undefined : {kind: 'batch', count}
   }
+  if (!isRequest(parsed)) return {kind: 'error', code: ErrorCode.InvalidRequest}
   if (parsed.id === undefined || parsed.id === null) return undefined
   const spec = options.methods.find((candidate) => candidate.method.name === parsed.method)
   if (!spec) return {kind: 'error', code: ErrorCode.MethodNotFound}

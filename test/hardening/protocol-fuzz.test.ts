@@ -8,6 +8,7 @@ import net from 'node:net'
 
 import {expect} from 'chai'
 
+import {MAX_BATCH_REQUESTS} from '../../src/daemon/rpc/server.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
 import {METHODS} from '../../src/protocol/methods.schema.js'
 import {rssMiB} from '../helpers/proc.js'
@@ -22,7 +23,7 @@ const MAX_FRAME_BYTES = 1024 * 1024
 const RSS_GROWTH_LIMIT_MIB = 100
 
 const seed = Number(process.env.HLD_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
-const contract = {maxFrameBytes: MAX_FRAME_BYTES, methods: METHODS}
+const contract = {maxFrameBytes: MAX_FRAME_BYTES, maxBatchRequests: MAX_BATCH_REQUESTS, methods: METHODS}
 const callable = METHODS.filter((spec) => !spec.stream)
 
 /** A socket that collects reply lines, whatever they contain. */
@@ -118,7 +119,10 @@ function envelopeFrame(rng: Prng): Buffer {
       return line(request(rng.pick(['health', 'noSuchMethod', randomUnicode(rng, 5)]), undefined, rng.pick([undefined, null])))
     }
     case 6: {
-      return line(rng.pick([[], [request('health', {}, id)], [[1]], [1, 2], [request('health', {}, undefined)]]))
+      const element = (): unknown =>
+        rng.pick([request('health', {}, randomId(rng)), request('health', {}, undefined), request('nope', {}, 1), [1], [], 5, 'x', null, {}])
+      if (rng.next() < 0.05) return line(Array.from({length: MAX_BATCH_REQUESTS + 1}, () => request('health', {}, 1)))
+      return line(Array.from({length: rng.int(0, 6)}, element))
     }
     case 7: {
       return line(randomValue(rng, 0))
@@ -192,6 +196,14 @@ function checkReply(text: string, expected: Expected, frame: Frame): void {
     reply = JSON.parse(text) as Record<string, unknown>
   } catch {
     throw new Error(`reply to ${where} is not JSON: ${text.slice(0, 200)}`)
+  }
+  if (expected.kind === 'batch') {
+    expect(reply, `reply to ${where}: ${text.slice(0, 300)}`).to.be.an('array').with.length(expected.count)
+    for (const one of reply as unknown as Record<string, unknown>[]) {
+      expect(one.jsonrpc).to.equal('2.0')
+      expect('result' in one !== 'error' in one, `one of result and error in ${JSON.stringify(one)}`).to.equal(true)
+    }
+    return
   }
   expect(reply.jsonrpc, `jsonrpc of the reply to ${where}`).to.equal('2.0')
   expect(reply, `reply to ${where}`).to.have.property('id')

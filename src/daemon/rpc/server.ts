@@ -36,6 +36,8 @@ export interface RpcServerOptions {
 
 /** Stop reading from a connection whose requests pile up faster than we answer them. */
 const MAX_QUEUED_REQUESTS = 64
+/** A batch is answered in one reply line; this keeps that line (and the work behind it) bounded. */
+export const MAX_BATCH_REQUESTS = 1000
 
 export class RpcServer {
   private readonly server: net.Server
@@ -171,14 +173,20 @@ export class RpcServer {
       write({jsonrpc: '2.0', error: {code: ErrorCode.ParseError, message: 'Parse error: the frame is not valid JSON'}, id: null})
       return false
     }
-    // Only a request object goes to jayson: it re-parses a JSON string as a request, and a
-    // batch holding an array never gets its reply (the connection would wait forever). hld
-    // has no batches either.
-    if (!isObject(request)) {
-      const message = 'Invalid request: send one JSON-RPC 2.0 request object per line (batches are not supported)'
+    const invalid = (message: string): false => {
       write({jsonrpc: '2.0', error: {code: ErrorCode.InvalidRequest, message}, id: null})
       return false
     }
+    if (Array.isArray(request)) {
+      if (request.length > MAX_BATCH_REQUESTS) {
+        return invalid(`A batch of ${request.length} requests exceeds the limit of ${MAX_BATCH_REQUESTS}; send smaller batches`)
+      }
+      // jayson never answers a batch element that is itself an array, and so the whole batch
+      // (and the connection behind it) would wait forever; null is an element it rejects.
+      return this.dispatch(request.map((element: unknown) => (Array.isArray(element) ? null : element)), write, signal)
+    }
+    // jayson would parse a JSON string again, as a request of its own.
+    if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
 
     const stream = typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
     if (stream) {
@@ -193,8 +201,12 @@ export class RpcServer {
       return true
     }
 
+    return this.dispatch(request, write, signal)
+  }
+
+  private async dispatch(request: unknown, write: (message: unknown) => boolean, signal: AbortSignal): Promise<false> {
     const reply = await new Promise<unknown>((resolve) => {
-      this.dispatcher.call(request as unknown as jayson.JSONRPCRequestLike, {signal}, (error: unknown, response: unknown) => resolve(error ?? response))
+      this.dispatcher.call(request as jayson.JSONRPCRequestLike, {signal}, (error: unknown, response: unknown) => resolve(error ?? response))
     })
     if (reply !== undefined) write(withMethodName(reply, request))
     return false
