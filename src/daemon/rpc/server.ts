@@ -99,8 +99,9 @@ export class RpcServer {
       }
       const flowing = socket.write(encodeFrame(message))
       // A peer that sends requests but does not read the replies would have us buffer them
-      // without bound: stop reading its requests until it has taken what we wrote.
-      if (!flowing) socket.pause()
+      // without bound: stop reading its requests until it has taken what we wrote. (A stream
+      // watches `pendingBytes` itself, and its reads must go on so a hang-up is noticed.)
+      if (!flowing && !streaming) socket.pause()
       return flowing
     }
 
