@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// @oclif/core checks the Node version against its own engines range with semver, which costs
+// ~20 ms of every command's cold start; hld checks its own floor (package.json engines) here.
+const [major, minor] = process.versions.node.split('.').map(Number)
+if (major < 20 || (major === 20 && minor < 19)) {
+  process.emitWarning(`hld needs Node.js 20.19 or newer; this is ${process.version}.`)
+}
+
+process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
+const {execute} = await import('@oclif/core')
+delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 
 await execute({dir: import.meta.url})

@@ -10,30 +10,29 @@ import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import path from 'node:path'
 
-import {z} from 'zod'
-
 import {DEFAULT_MAX_FRAME_BYTES} from '../protocol/framing.js'
+import {type Output, nonEmptyString, oneOf, positiveInt, url} from './validators.js'
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-const positiveInt = z.coerce.number().int().positive()
-const filePath = z.string().min(1)
+// Not zod: the CLI loads config on every command (see validators.ts).
+const filePath = nonEmptyString
 
 /** Each key: its validator, the environment variables that set it (first wins), its default. */
 const KEYS = {
   socket_path: {schema: filePath, env: ['HUMANLAYER_DAEMON_SOCKET'], default: '~/.humanlayer/daemon.sock'},
   database_path: {schema: filePath, env: ['HUMANLAYER_DATABASE_PATH'], default: '~/.humanlayer/daemon.db'},
-  api_key: {schema: z.string().min(1).optional(), env: ['HUMANLAYER_API_KEY'], default: undefined},
+  api_key: {schema: nonEmptyString.optional(), env: ['HUMANLAYER_API_KEY'], default: undefined},
   api_base_url: {
-    schema: z.url({protocol: /^https?$/}),
+    schema: url(['http', 'https']),
     env: ['HUMANLAYER_API_BASE_URL', 'HUMANLAYER_API_BASE'],
     default: 'https://api.humanlayer.dev/humanlayer/v1',
   },
   poll_interval_ms: {schema: positiveInt, env: ['HUMANLAYER_POLL_INTERVAL_MS'], default: 5000},
   api_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_API_TIMEOUT_MS'], default: 30_000},
   claude_path: {schema: filePath.optional(), env: ['HUMANLAYER_CLAUDE_PATH'], default: undefined},
-  log_level: {schema: z.enum(LOG_LEVELS), env: ['HUMANLAYER_LOG_LEVEL'], default: 'info'},
+  log_level: {schema: oneOf(LOG_LEVELS), env: ['HUMANLAYER_LOG_LEVEL'], default: 'info'},
   log_file: {schema: filePath, env: ['HUMANLAYER_LOG_FILE'], default: '~/.humanlayer/logs/daemon.log'},
   max_frame_bytes: {schema: positiveInt, env: ['HUMANLAYER_MAX_FRAME_BYTES'], default: DEFAULT_MAX_FRAME_BYTES},
   heartbeat_interval_ms: {schema: positiveInt, env: ['HUMANLAYER_HEARTBEAT_INTERVAL_MS'], default: 30_000},
@@ -46,7 +45,7 @@ const KEYS = {
 
 type Keys = typeof KEYS
 export type ConfigKey = keyof Keys
-export type Config = {[K in ConfigKey]: z.output<Keys[K]['schema']>} & {
+export type Config = {[K in ConfigKey]: Output<Keys[K]['schema']>} & {
   /** Where each value came from, for error messages and `hld daemon status`. */
   sources: Record<ConfigKey, ConfigSource>
   config_file: string

@@ -1,5 +1,8 @@
 import {z} from 'zod'
 
+import {CreateApproval, FetchApprovals, GetApproval, SendDecision, WaitForDecision} from './approvals.js'
+import type {MethodSpec} from './methods.schema.js'
+
 /** An approval id, or a unique prefix of one (`local-` may be left out). */
 const approvalId = z.string().trim().min(1, 'approval_id is required')
 
@@ -40,3 +43,11 @@ export const WaitForDecisionParams = z.object({
   approval_id: approvalId,
   timeout_ms: z.number().int().min(0).max(3_600_000).optional(),
 })
+
+export const APPROVALS_METHODS: MethodSpec[] = [
+  {method: CreateApproval, params: CreateApprovalParams},
+  {method: GetApproval, params: GetApprovalParams},
+  {method: FetchApprovals, params: FetchApprovalsParams},
+  {method: SendDecision, params: SendDecisionParams},
+  {method: WaitForDecision, params: WaitForDecisionParams},
+]

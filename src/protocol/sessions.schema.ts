@@ -1,6 +1,15 @@
 import {z} from 'zod'
 
-import {SESSION_STATUSES} from './sessions.js'
+import type {MethodSpec} from './methods.schema.js'
+import {
+  ContinueSession,
+  GetConversation,
+  GetSessionState,
+  InterruptSession,
+  LaunchSession,
+  ListSessions,
+  SESSION_STATUSES,
+} from './sessions.js'
 
 /** A session id, or a unique prefix of one (the daemon resolves it). */
 const sessionId = z.string().trim().min(1, 'session_id is required')
@@ -66,3 +75,12 @@ export const ContinueSessionParams = z.object({
 })
 
 export const InterruptSessionParams = z.object({session_id: sessionId})
+
+export const SESSIONS_METHODS: MethodSpec[] = [
+  {method: LaunchSession, params: LaunchSessionParams},
+  {method: ListSessions, params: ListSessionsParams},
+  {method: GetSessionState, params: GetSessionStateParams},
+  {method: GetConversation, params: GetConversationParams},
+  {method: ContinueSession, params: ContinueSessionParams},
+  {method: InterruptSession, params: InterruptSessionParams},
+]

@@ -1,6 +1,8 @@
 import {z} from 'zod'
 
 import {EVENT_TYPES} from './events.js'
+import type {MethodSpec} from './methods.schema.js'
+import {Subscribe} from './subscribe.js'
 
 /** hld sends "" for an unset filter (Go zero values): treat it as absent. */
 const optionalFilter = z
@@ -25,3 +27,6 @@ export const DebugPublishParams = z
     count: z.number().int().min(1).max(100_000).optional(),
   })
   .strict()
+
+/** `debugPublish` is left out: it exists only when HUMANLAYER_TEST_EVENTS=1. */
+export const SUBSCRIBE_METHODS: MethodSpec[] = [{method: Subscribe, params: SubscribeParams, stream: true}]

@@ -49,6 +49,10 @@ export class Sandbox {
       HUMANLAYER_DATABASE_PATH: this.databasePath,
       HUMANLAYER_LOG_FILE: this.logFile,
       HUMANLAYER_NO_AUTOSTART: '1',
+      // Nothing a test starts may reach a real service: outside APIs point at a closed local
+      // port unless a test points them at its fake.
+      HUMANLAYER_API_BASE_URL: 'http://127.0.0.1:9/humanlayer/v1',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
       ...this.extraEnv,
     }
     for (const [key, value] of Object.entries(overrides)) {

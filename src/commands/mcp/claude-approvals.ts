@@ -10,7 +10,7 @@ export default class McpClaudeApprovals extends Command {
     'mcp-claude-approvals-<run_id>.log beside the daemon log.'
 
   static examples = [
-    'HUMANLAYER_RUN_ID=<run_id> <%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %>   # with HUMANLAYER_RUN_ID (and HUMANLAYER_DAEMON_SOCKET) set',
     `claude -p --mcp-config '{"mcpServers":{"approvals":{"command":"hld","args":["mcp","claude-approvals"]}}}' --permission-prompt-tool mcp__approvals__request_permission -- "…"`,
   ]
 

@@ -43,6 +43,8 @@ export interface RpcServerOptions {
 const MAX_QUEUED_REQUESTS = 64
 /** How long a closed stream may take to hand its last frames to a peer that is not reading. */
 const STREAM_CLOSE_GRACE_MS = 5000
+/** A batch is answered in one reply line; this keeps that line (and the work behind it) bounded. */
+export const MAX_BATCH_REQUESTS = 1000
 
 export class RpcServer {
   private readonly server: net.Server
@@ -96,16 +98,38 @@ export class RpcServer {
 
     const write = (message: unknown): boolean => {
       if (socket.destroyed || !socket.writable) return false
-      return socket.write(encodeFrame(message))
+      // Replies made in one burst (pipelined requests, a run of events) leave in one write
+      // call instead of one each; a lone reply still leaves before the next I/O turn.
+      if (socket.writableCorked === 0) {
+        socket.cork()
+        process.nextTick(() => socket.uncork())
+      }
+      const flowing = socket.write(encodeFrame(message))
+      // A peer that sends requests but does not read the replies would have us buffer them
+      // without bound: stop reading its requests until it has taken what we wrote. (A stream
+      // watches `pendingBytes` itself, and its reads must go on so a hang-up is noticed.)
+      if (!flowing && !streaming) socket.pause()
+      return flowing
     }
+
+    /** Reads again once both our queue of requests and the peer's backlog of replies are short. */
+    const resumeIfIdle = (): void => {
+      if (queued <= MAX_QUEUED_REQUESTS / 4 && !streaming && !socket.writableNeedDrain) socket.resume()
+    }
+    socket.on('drain', resumeIfIdle)
 
     const enqueue = (work: () => Promise<void>): void => {
       queued++
       if (queued > MAX_QUEUED_REQUESTS) socket.pause()
-      const task = queue.then(work).finally(() => {
+      const failed = (error: unknown): void => {
+        // A reply that cannot be written must not stall every later request on this connection.
+        this.options.log.error('request handling failed', {error})
+        write({jsonrpc: '2.0', error: {code: ErrorCode.InternalError, message: `Internal error: ${(error as Error).message}`}, id: null})
+      }
+      const task = queue.then(work).catch(failed).finally(() => {
         queued--
         this.inFlight.delete(task)
-        if (queued <= MAX_QUEUED_REQUESTS / 4 && !streaming) socket.resume()
+        resumeIfIdle()
       })
       this.inFlight.add(task)
       queue = task
@@ -159,9 +183,23 @@ export class RpcServer {
       write({jsonrpc: '2.0', error: {code: ErrorCode.ParseError, message: 'Parse error: the frame is not valid JSON'}, id: null})
       return false
     }
+    const invalid = (message: string): false => {
+      write({jsonrpc: '2.0', error: {code: ErrorCode.InvalidRequest, message}, id: null})
+      return false
+    }
+    if (Array.isArray(request)) {
+      if (request.length > MAX_BATCH_REQUESTS) {
+        return invalid(`A batch of ${request.length} requests exceeds the limit of ${MAX_BATCH_REQUESTS}; send smaller batches`)
+      }
+      // jayson never answers a batch element that is itself an array, and so the whole batch
+      // (and the connection behind it) would wait forever; null is an element it rejects.
+      return this.dispatch(request.map((element: unknown) => (Array.isArray(element) ? null : element)), write, signal)
+    }
+    // jayson would parse a JSON string again, as a request of its own.
+    if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
 
-    const stream = isObject(request) && typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
-    if (stream && isObject(request)) {
+    const stream = typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
+    if (stream) {
       stream(request.params, {
         send: write,
         sendEncoded: (frames) => !socket.destroyed && socket.writable && socket.write(frames),
@@ -178,6 +216,10 @@ export class RpcServer {
       return true
     }
 
+    return this.dispatch(request, write, signal)
+  }
+
+  private async dispatch(request: unknown, write: (message: unknown) => boolean, signal: AbortSignal): Promise<false> {
     const reply = await new Promise<unknown>((resolve) => {
       this.dispatcher.call(request as jayson.JSONRPCRequestLike, {signal}, (error: unknown, response: unknown) => resolve(error ?? response))
     })

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: runs every bench module in this folder (each `bench/<name>.ts` exporting
+ * an async `bench<Name>()` that returns named figures), prints one table, and writes
+ * bench/results.json. `npm run bench -- rpc cli` runs only those modules.
+ *
+ * Every figure that a target applies to is a ratio to a baseline measured in the same run,
+ * so results compare across machines; absolute figures are printed beside them.
+ */
+import {readdirSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+type Bench = () => Promise<Record<string, number>>
+
+/** Targets from the issue, by `<module>.<figure>`. */
+const TARGETS: Record<string, {max?: number; min?: number}> = {
+  'cli.daemon_status_running_ratio': {max: 2},
+  'cli.daemon_status_stopped_ratio': {max: 2},
+  'rpc.sequential_throughput_ratio': {min: 0.5},
+  'rpc.pipelined_throughput_ratio': {min: 0.5},
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+async function discover(only: string[]): Promise<{module: string; name: string; run: Bench}[]> {
+  const files = readdirSync(here)
+    .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
+    .sort()
+  const found = []
+  for (const file of files) {
+    const module = file.slice(0, -'.ts'.length)
+    if (only.length > 0 && !only.includes(module)) continue
+    const exports = (await import(pathToFileURL(path.join(here, file)).href)) as Record<string, unknown>
+    for (const [name, value] of Object.entries(exports)) {
+      if (name.startsWith('bench') && typeof value === 'function') found.push({module, name, run: value as Bench})
+    }
+  }
+  return found
+}
+
+function verdict(key: string, value: number): string {
+  const target = TARGETS[key]
+  if (!target) return ''
+  if (target.max !== undefined) return value <= target.max ? `ok (<= ${target.max})` : `MISSED (<= ${target.max})`
+  return value >= target.min! ? `ok (>= ${target.min})` : `MISSED (>= ${target.min})`
+}
+
+const only = process.argv.slice(2)
+const benches = await discover(only)
+if (benches.length === 0) throw new Error(`No bench module matches ${only.join(', ')} in ${here}`)
+
+const results: Record<string, Record<string, number>> = {}
+const failures: string[] = []
+for (const bench of benches) {
+  process.stderr.write(`bench ${bench.module} (${bench.name})…\n`)
+  const started = Date.now()
+  try {
+    results[bench.module] = {...results[bench.module], ...(await bench.run())}
+  } catch (error) {
+    failures.push(`${bench.module}: ${(error as Error).stack ?? String(error)}`)
+  }
+  process.stderr.write(`  ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+}
+
+const rows = Object.entries(results).flatMap(([module, figures]) =>
+  Object.entries(figures).map(([figure, value]) => [`${module}.${figure}`, String(value), verdict(`${module}.${figure}`, value)]),
+)
+const width = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length), 6))
+const line = (cells: string[]) => cells.map((cell, i) => (i === 1 ? cell.padStart(width[i]) : cell.padEnd(width[i]))).join('  ').trimEnd()
+console.log(line(['figure', 'value', 'target']))
+console.log(line(width.map((w) => '-'.repeat(w))))
+for (const row of rows) console.log(line(row))
+
+const file = path.join(here, 'results.json')
+writeFileSync(
+  file,
+  `${JSON.stringify({date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results, failures}, null, 2)}\n`,
+)
+console.log(`\nwrote ${path.relative(process.cwd(), file)}`)
+if (failures.length > 0) {
+  console.error(`\n${failures.length} bench module(s) failed:\n${failures.join('\n\n')}`)
+  process.exitCode = 1
+}

@@ -1,0 +1,48 @@
+/** Shared by the bench modules: timing child processes, percentiles, and formatting. */
+import {spawnSync} from 'node:child_process'
+
+/** The value below which `p` percent of the samples fall (nearest rank). */
+export function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) throw new Error('percentile of no samples')
+  const sorted = [...samples].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[rank]
+}
+
+export const median = (samples: number[]): number => percentile(samples, 50)
+
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}
+
+export interface Timed {
+  name: string
+  argv: string[]
+  env?: NodeJS.ProcessEnv
+  /** Exit statuses that count as a normal run (a failing command would time the wrong thing). */
+  okExit?: number[]
+}
+
+/**
+ * Wall time of each program, run `runs` times after `warmups`, interleaved so that load
+ * from elsewhere on the machine hits every program alike. Returns each program's median ms.
+ */
+export function medianWallTimes(programs: Timed[], runs: number, warmups = 2): Record<string, number> {
+  const samples: Record<string, number[]> = Object.fromEntries(programs.map((p) => [p.name, []]))
+  for (let i = 0; i < warmups + runs; i++) {
+    for (const program of programs) {
+      const start = process.hrtime.bigint()
+      const result = spawnSync(process.execPath, program.argv, {env: program.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
+      const ms = Number(process.hrtime.bigint() - start) / 1e6
+      const ok = program.okExit ?? [0]
+      if (!ok.includes(result.status ?? -1)) {
+        throw new Error(`${program.name} exited ${result.status}: ${String(result.stderr)}${String(result.stdout)}`)
+      }
+      if (i >= warmups) samples[program.name].push(ms)
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
+}
+
+export const BASELINE_ARGV = ['-e', '0']
