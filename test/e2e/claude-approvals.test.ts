@@ -1,7 +1,7 @@
 /**
  * End to end with the real Claude Code CLI launched by the daemon as a session, against the fake
  * Messages API asking for a Bash `touch` (echo is auto-allowed and would not ask). Needs the
- * sessions service (launchSession, getSessionState).
+ * daemon, its sessions service and `hld mcp claude-approvals`, all real.
  */
 import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
