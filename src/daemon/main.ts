@@ -64,6 +64,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     bus,
     log: log.child({component: 'sessions'}),
     socketPath: config.socket_path,
+    apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
     locateClaude: () => locateClaude(config.claude_path),
   })

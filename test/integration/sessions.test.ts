@@ -102,7 +102,8 @@ describe('sessions (fake claude, real daemon)', function () {
         approvals: {
           command: process.execPath,
           args: [CLI, 'mcp', 'claude-approvals'],
-          env: {HUMANLAYER_RUN_ID: run_id, HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath},
+          // The daemon has an api_key, so its approvals server asks the HumanLayer API too.
+          env: {HUMANLAYER_RUN_ID: run_id, HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath, HUMANLAYER_API_KEY: 'hl-secret'},
         },
       },
     })

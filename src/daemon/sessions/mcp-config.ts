@@ -21,6 +21,8 @@ export interface McpServers {
 export interface ApprovalsServerEnv {
   runId: string
   socketPath: string
+  /** Puts the server in cloud mode, as the daemon is when it has a key. */
+  apiKey?: string
 }
 
 /**
@@ -33,7 +35,11 @@ export function sessionMcpServers(user: McpServers | undefined, approvals: Appro
     servers[APPROVALS_SERVER] = {
       command: process.execPath,
       args: [path.join(packageRoot(), 'bin', 'run.js'), 'mcp', 'claude-approvals'],
-      env: {HUMANLAYER_RUN_ID: approvals.runId, HUMANLAYER_DAEMON_SOCKET: approvals.socketPath},
+      env: {
+        HUMANLAYER_RUN_ID: approvals.runId,
+        HUMANLAYER_DAEMON_SOCKET: approvals.socketPath,
+        ...(approvals.apiKey ? {HUMANLAYER_API_KEY: approvals.apiKey} : {}),
+      },
     }
   }
   return Object.keys(servers).length === 0 ? undefined : {mcpServers: servers}

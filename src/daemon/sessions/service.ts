@@ -67,6 +67,11 @@ export interface SessionServiceDeps {
   log: Logger
   /** The daemon's socket, for the approvals MCP server. */
   socketPath: string
+  /**
+   * The HumanLayer API key, if any. Only the approvals MCP server gets it (through the private
+   * MCP config), so it asks the API exactly when the daemon polls it; claude never sees it.
+   */
+  apiKey?: string
   /** How long claude gets after SIGINT before SIGKILL. */
   stopTimeoutMs: number
   locateClaude: () => ClaudeLocation
@@ -324,7 +329,10 @@ export class SessionService implements SessionLink {
     this.active.set(run.id, run)
 
     try {
-      const servers = sessionMcpServers(params.mcp_config, approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath} : undefined)
+      const servers = sessionMcpServers(
+        params.mcp_config,
+        approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
+      )
       if (servers) {
         run.mcpConfigPath = await writeMcpConfigFile(servers)
         // Recorded so that a restart can remove it if this daemon dies first.
