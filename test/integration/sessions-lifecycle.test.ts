@@ -50,6 +50,13 @@ describe('sessions across daemon restarts', function () {
     const {session_id} = await client.call(LaunchSession, {query: 'orphan me [fake:slow=60000]', working_dir: sandbox.root})
     const run = await recordedRun(recordDir(), 'orphan me')
     await waitForStatus(client, session_id, 'running')
+    // Past its last write before the long wait: a claude killed by the daemon's death
+    // (SIGPIPE on a write) would prove nothing about the restart.
+    await waitFor(
+      async () => (await client.call(GetConversation, {session_id})).events.some((event) => event.content?.includes('Working on it')),
+      10_000,
+      'fake claude to start its wait',
+    )
     client.close()
 
     process.kill(daemonPid, 'SIGKILL')
