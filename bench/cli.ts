@@ -18,6 +18,7 @@ interface ColdStartCase {
 export const COLD_START_CASES: ColdStartCase[] = [
   {name: 'daemon_status_running', args: ['daemon', 'status', '--json'], daemon: 'running'},
   {name: 'daemon_status_stopped', args: ['daemon', 'status', '--json'], daemon: 'stopped', okExit: [3]},
+  {name: 'approvals_list_running', args: ['approvals', 'list', '--json'], daemon: 'running'},
 ]
 
 const RUNS = 21

@@ -17,6 +17,7 @@ type Bench = () => Promise<Record<string, number>>
 const TARGETS: Record<string, {max?: number; min?: number}> = {
   'cli.daemon_status_running_ratio': {max: 2},
   'cli.daemon_status_stopped_ratio': {max: 2},
+  'cli.approvals_list_running_ratio': {max: 2},
   'rpc.sequential_throughput_ratio': {min: 0.5},
   'rpc.pipelined_throughput_ratio': {min: 0.5},
 }

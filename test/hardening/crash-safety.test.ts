@@ -14,8 +14,11 @@ import {expect} from 'chai'
 
 import {DaemonClient} from '../../src/client/index.js'
 import {isAlive} from '../../src/client/lifecycle.js'
+import {CreateApproval, SendDecision} from '../../src/protocol/approvals.js'
 import {Health} from '../../src/protocol/daemon.js'
+import {LaunchSession} from '../../src/protocol/sessions.js'
 import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {FAKE_CLAUDE} from '../helpers/sessions.js'
 import {Prng} from './frames.js'
 
 const seed = Number(process.env.HLD_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -29,8 +32,14 @@ const CYCLES = 8
  */
 interface CrashLoad {
   name: string
+  /** How long after the daemon is healthy it is killed: a random time in this range (ms). */
+  killWindowMs?: [number, number]
   run(socketPath: string, signal: AbortSignal, rng: Prng): Promise<void>
   verify(db: Database.Database): void
+  /** Checks the database once a restarted daemon answers health: what it recovered. */
+  verifyRecovered?(db: Database.Database): void
+  /** After the last cycle: the load did acknowledge writes of each kind, so the checks had something to check. */
+  checkExercised?(): void
 }
 
 /** Many concurrent calls on several connections: what a busy CLI and UI do to a daemon. */
@@ -50,8 +59,91 @@ const healthLoad: CrashLoad = {
   verify() {},
 }
 
-/** Launches, approvals and decisions add their loads here as they land. */
-const LOADS: CrashLoad[] = [healthLoad]
+const ACTIVE_SESSION_STATUSES = ['starting', 'running', 'waiting_input', 'interrupting']
+/** Launches per cycle: each is a node process on a 2-core machine, and outlives the crash until the next start. */
+const MAX_LAUNCHES_PER_CYCLE = 6
+
+/**
+ * Launches (fake claude, kept running by a long `slow`), local approvals for the sessions
+ * this daemon launched, and decisions on them, on separate connections. Whatever the daemon
+ * acknowledged must survive the kill; after the restart no session may still look active
+ * (the sweep marks them failed or interrupted) and no approval pending (its session died).
+ */
+function sessionsLoad(): CrashLoad {
+  const launched = new Set<string>()
+  const created = new Set<string>()
+  const decided = new Map<string, 'approved' | 'denied'>()
+
+  return {
+    name: 'launches, approvals and decisions',
+    killWindowMs: [100, 1500],
+    async run(socketPath, signal, rng) {
+      const running: string[] = []
+      const pending: string[] = []
+      const lane = async (step: (client: DaemonClient) => Promise<void>): Promise<void> => {
+        const client = await DaemonClient.connect(socketPath)
+        try {
+          while (!signal.aborted) await step(client)
+        } catch {
+          // The daemon died under us: that is the point. What it acknowledged is recorded.
+        } finally {
+          client.close()
+        }
+      }
+      const idle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10))
+      const launch = async (client: DaemonClient): Promise<void> => {
+        if (running.length >= MAX_LAUNCHES_PER_CYCLE) return idle()
+        const {session_id: id, run_id: runId} = await client.call(LaunchSession, {query: `[fake:slow=20000] crash load ${launched.size}`}, {timeoutMs: 5000})
+        launched.add(id)
+        running.push(runId)
+      }
+      const approve = async (client: DaemonClient): Promise<void> => {
+        if (running.length === 0) return idle()
+        const {approval_id: id} = await client.call(
+          CreateApproval,
+          {run_id: rng.pick(running), tool_name: 'Bash', tool_input: {command: `echo ${created.size}`}},
+          {timeoutMs: 2000},
+        )
+        created.add(id)
+        pending.push(id)
+      }
+      const decide = async (client: DaemonClient): Promise<void> => {
+        if (pending.length === 0) return idle()
+        const id = pending.splice(rng.int(0, pending.length - 1), 1)[0]
+        const approveIt = rng.next() < 0.5
+        await client.call(SendDecision, approveIt ? {approval_id: id, decision: 'approve'} : {approval_id: id, decision: 'deny', comment: 'crash load says no'}, {
+          timeoutMs: 2000,
+        })
+        decided.set(id, approveIt ? 'approved' : 'denied')
+      }
+      await Promise.allSettled([lane(launch), lane(approve), lane(approve), lane(decide), lane(decide)])
+    },
+    verify(db) {
+      const ids = (sql: string): Set<string> => new Set((db.prepare(sql).all() as {id: string}[]).map((row) => row.id))
+      const sessions = ids('SELECT id FROM sessions')
+      expect([...launched].filter((id) => !sessions.has(id)), 'acknowledged launches missing').to.deep.equal([])
+      const approvals = ids('SELECT id FROM approvals')
+      expect([...created].filter((id) => !approvals.has(id)), 'acknowledged approvals missing').to.deep.equal([])
+      const status = db.prepare('SELECT status FROM approvals WHERE id = ?')
+      for (const [id, decision] of decided) expect((status.get(id) as {status: string}).status, `status of decided approval ${id}`).to.equal(decision)
+    },
+    verifyRecovered(db) {
+      const stuck = db.prepare(`SELECT id, status FROM sessions WHERE status IN (${ACTIVE_SESSION_STATUSES.map(() => '?').join(', ')})`).all(...ACTIVE_SESSION_STATUSES)
+      expect(stuck, 'sessions still active after the restart').to.deep.equal([])
+      expect(db.prepare("SELECT id, session_id FROM approvals WHERE status = 'pending'").all(), 'approvals still pending after the restart').to.deep.equal([])
+    },
+    checkExercised() {
+      expect({launched: launched.size > 0, created: created.size > 0, decided: decided.size > 0}, 'acknowledged writes over all cycles').to.deep.equal({
+        launched: true,
+        created: true,
+        decided: true,
+      })
+    },
+  }
+}
+
+/** Each capability adds its write-heavy load here. */
+const LOADS: CrashLoad[] = [healthLoad, sessionsLoad()]
 
 function spawnDaemon(sandbox: Sandbox): ChildProcess {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'daemon', 'entry.js')], {env: sandbox.env(), stdio: 'ignore'})
@@ -64,19 +156,25 @@ async function kill(child: ChildProcess): Promise<void> {
   await waitFor(() => child.exitCode !== null || child.signalCode !== null || !isAlive(child.pid!), 5000, `pid ${child.pid} to die`)
 }
 
-/** Integrity, then the foundation's own acknowledged write: a healthy start recorded its version. */
-function checkDatabase(file: string, loads: CrashLoad[], startedHealthy: boolean): void {
+function withDatabase(file: string, check: (db: Database.Database) => void): void {
   const db = new Database(file, {fileMustExist: true})
   try {
+    check(db)
+  } finally {
+    db.close()
+  }
+}
+
+/** Integrity, then the foundation's own acknowledged write: a healthy start recorded its version. */
+function checkDatabase(file: string, loads: CrashLoad[], startedHealthy: boolean): void {
+  withDatabase(file, (db) => {
     expect(db.pragma('integrity_check', {simple: true}), `integrity_check of ${file}`).to.equal('ok')
     if (startedHealthy) {
       const row = db.prepare("SELECT value FROM daemon_meta WHERE key = 'last_opened_by'").get() as {value: string} | undefined
       expect(row, 'daemon_meta.last_opened_by after a start that answered health').to.not.equal(undefined)
     }
     for (const load of loads) load.verify(db)
-  } finally {
-    db.close()
-  }
+  })
 }
 
 describe('crash safety', function () {
@@ -84,7 +182,7 @@ describe('crash safety', function () {
   let sandbox: Sandbox
 
   beforeEach(() => {
-    sandbox = new Sandbox()
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
   })
 
   afterEach(async function () {
@@ -114,9 +212,11 @@ describe('crash safety', function () {
       for (let cycle = 0; cycle < CYCLES; cycle++) {
         const child = spawnDaemon(sandbox)
         await sandbox.waitHealthy()
+        if (cycle > 0 && load.verifyRecovered) withDatabase(sandbox.databasePath, load.verifyRecovered)
         const abort = new AbortController()
         const running = load.run(sandbox.socketPath, abort.signal, rng)
-        await new Promise((resolve) => setTimeout(resolve, rng.int(20, 500)))
+        const [min, max] = load.killWindowMs ?? [20, 500]
+        await new Promise((resolve) => setTimeout(resolve, rng.int(min, max)))
         await kill(child)
         abort.abort()
         await running
@@ -124,6 +224,8 @@ describe('crash safety', function () {
       }
       // And the daemon comes back over what the last crash left (a stale socket among it).
       await sandbox.startDaemon()
+      if (load.verifyRecovered) withDatabase(sandbox.databasePath, load.verifyRecovered)
+      load.checkExercised?.()
       const client = await sandbox.client()
       try {
         expect((await client.call(Health, {})).status).to.equal('ok')

@@ -2,9 +2,12 @@
  * Protocol fuzz: thousands of generated frames over the real socket to a real daemon.
  * Every frame that the contract (frames.ts) says deserves a reply gets exactly one, in
  * order, of the right kind; the daemon stays up and its memory stays bounded.
- * Reproduce a failure with the seed it prints: HLD_FUZZ_SEED=<seed> npx mocha <this file>.
+ * Reproduce a failure with the seed it prints, running this file alone (a file named on
+ * mocha's command line is added to .mocharc's spec list, hence --no-config):
+ *   HLD_FUZZ_SEED=<seed> npx mocha --no-config -r tsx -t 20000 test/hardening/protocol-fuzz.test.ts
  */
 import net from 'node:net'
+import path from 'node:path'
 
 import {expect} from 'chai'
 
@@ -25,6 +28,7 @@ const RSS_GROWTH_LIMIT_MIB = 100
 const seed = Number(process.env.HLD_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const contract = {maxFrameBytes: MAX_FRAME_BYTES, maxBatchRequests: MAX_BATCH_REQUESTS, methods: METHODS}
 const callable = METHODS.filter((spec) => !spec.stream)
+const streams = METHODS.filter((spec) => spec.stream)
 
 /** A socket that collects reply lines, whatever they contain. */
 class ReplyReader {
@@ -57,14 +61,38 @@ class ReplyReader {
     })
   }
 
-  /** Writes `data` in pieces of random size, so frames straddle chunks (and UTF-8 sequences). */
+  /**
+   * Writes `data` in pieces of random size, so frames straddle chunks (and UTF-8 sequences).
+   * Stops early if the daemon closes the connection (a stream method took it over).
+   */
   async writeChunked(data: Buffer, rng: Prng): Promise<void> {
-    for (let offset = 0; offset < data.length; ) {
+    for (let offset = 0; offset < data.length && !this.socket.destroyed; ) {
       const size = rng.next() < 0.3 ? data.length : rng.int(1, 4096)
       const piece = data.subarray(offset, offset + size)
       offset += piece.length
-      if (!this.socket.write(piece)) await new Promise((resolve) => this.socket.once('drain', resolve))
+      if (!this.socket.write(piece)) await this.until('drain')
     }
+  }
+
+  /** Resolves on `event`, or once the socket has closed (which `event` may never follow). */
+  private until(event: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve()
+      const done = (): void => {
+        this.socket.off(event, done).off('close', done)
+        resolve()
+      }
+      this.socket.once(event, done).once('close', done)
+    })
+  }
+
+  /** Waits (bounded) for the daemon to close the connection, with no reply left unread. */
+  async closedByDaemon(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.until('close'), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    clearTimeout(timer)
+    if (!this.closed) throw new Error(`the daemon kept the connection open for ${timeoutMs} ms after a stream refused its params`)
+    expect(this.lines, 'replies after a stream took the connection over').to.deep.equal([])
   }
 
   /** Waits until `count` lines have arrived (bounded), and takes them. */
@@ -170,7 +198,7 @@ function generateFrame(rng: Prng): Frame {
   }
   if (roll < 0.2) return {category: 'random bytes with newlines', bytes: Buffer.concat([rng.bytes(rng.int(1, 300)), Buffer.from('\n')])}
   if (roll < 0.3) {
-    const spec = rng.pick(callable)
+    const spec = rng.pick(METHODS)
     const text = JSON.stringify(request(spec.method.name, randomValue(rng), randomId(rng)))
     return {category: 'truncated JSON', bytes: Buffer.from(`${text.slice(0, rng.int(1, text.length - 1))}\n`)}
   }
@@ -186,6 +214,13 @@ function generateFrame(rng: Prng): Frame {
   }
   if (roll < 0.75) return {category: 'unicode', bytes: unicodeFrame(rng)}
   if (roll < 0.95) return {category: 'envelope', bytes: envelopeFrame(rng)}
+  if (roll < 0.955) {
+    // A stream method owns its connection even with a bad envelope, so this is the last frame
+    // of its connection that gets an answer; fuzzConnection opens a new one after it.
+    const spec = rng.pick(streams)
+    const frame = {...request(spec.method.name, wrongParams(rng, spec), rng.pick([randomId(rng), undefined, null])), jsonrpc: rng.pick(['2.0', '1.0', undefined])}
+    return {category: `wrong params for ${spec.method.name}`, bytes: line(frame)}
+  }
   return {category: 'health', bytes: line(request('health', {}, rng.int(1, 1e9)))}
 }
 
@@ -207,6 +242,9 @@ function checkReply(text: string, expected: Expected, frame: Frame): void {
   }
   expect(reply.jsonrpc, `jsonrpc of the reply to ${where}`).to.equal('2.0')
   expect(reply, `reply to ${where}`).to.have.property('id')
+  if (expected.kind === 'takeover') {
+    expect(reply.id, `id of the stream's refusal of ${where}`).to.equal(null)
+  }
   if (expected.kind === 'result') {
     expect(reply, `reply to ${where}: ${text.slice(0, 300)}`).to.have.property('result')
     expect(reply.id, `id echoed in the reply to ${where}`).to.deep.equal(expected.id)
@@ -217,14 +255,21 @@ function checkReply(text: string, expected: Expected, frame: Frame): void {
   }
 }
 
-/** Sends `count` generated frames on one connection, round by round, checking every reply. */
+/**
+ * Sends `count` generated frames on one connection, round by round, checking every reply.
+ * A round whose stream frame took the connection over ends it: the daemon must close it,
+ * and the next round goes on a new one.
+ */
 async function fuzzConnection(socketPath: string, rng: Prng, count: number, tally: Map<string, number>): Promise<number> {
-  const reader = await ReplyReader.open(socketPath)
+  let reader = await ReplyReader.open(socketPath)
   let replies = 0
   try {
     for (let sent = 0; sent < count; sent += FRAMES_PER_ROUND) {
       const frames = Array.from({length: Math.min(FRAMES_PER_ROUND, count - sent)}, () => generateFrame(rng))
       const expectations = frames.flatMap((frame) => expectedReplies(frame.bytes, contract).map((expected) => ({expected, frame})))
+      // Nothing after a takeover is answered: the stream owns the connection from there.
+      const takeover = expectations.findIndex(({expected}) => expected.kind === 'takeover')
+      if (takeover !== -1) expectations.splice(takeover + 1)
       for (const frame of frames) tally.set(frame.category, (tally.get(frame.category) ?? 0) + 1)
       await reader.writeChunked(Buffer.concat(frames.map((frame) => frame.bytes)), rng)
       const texts = await reader.take(expectations.length).catch((error: Error) => {
@@ -232,6 +277,11 @@ async function fuzzConnection(socketPath: string, rng: Prng, count: number, tall
       })
       texts.forEach((text, i) => checkReply(text, expectations[i].expected, expectations[i].frame))
       replies += texts.length
+      if (expectations.at(-1)?.expected.kind === 'takeover') {
+        await reader.closedByDaemon()
+        tally.set('connections taken over', (tally.get('connections taken over') ?? 0) + 1)
+        reader = await ReplyReader.open(socketPath)
+      }
     }
     // Nothing extra may be waiting: the next reply must be this health call's.
     reader.socket.write(line(request('health', {}, 'last')))
@@ -250,7 +300,8 @@ describe('protocol fuzz', function () {
 
   before(async () => {
     sandbox = new Sandbox({HUMANLAYER_MAX_FRAME_BYTES: String(MAX_FRAME_BYTES)})
-    pid = (await sandbox.startDaemon()).pid
+    // Only rejected params reach a method, so nothing should launch; if one did, it finds no claude.
+    pid = (await sandbox.startDaemon({HUMANLAYER_CLAUDE_PATH: path.join(sandbox.root, 'no-claude')})).pid
   })
 
   after(async () => {
@@ -275,10 +326,10 @@ describe('protocol fuzz', function () {
     const sent = [...tally.values()].reduce((a, b) => a + b, 0)
     expect(sent).to.be.at.least(10_000)
     expect(replies.reduce((a, b) => a + b, 0)).to.be.greaterThan(sent * 0.8)
-    for (const category of ['random bytes', 'truncated JSON', 'oversized', 'deeply nested', 'unicode', 'envelope']) {
+    for (const category of ['random bytes', 'truncated JSON', 'oversized', 'deeply nested', 'unicode', 'envelope', 'connections taken over']) {
       expect(tally.get(category) ?? 0, `frames of category ${category}`).to.be.greaterThan(0)
     }
-    for (const spec of callable) expect(tally.get(`wrong params for ${spec.method.name}`) ?? 0, spec.method.name).to.be.greaterThan(0)
+    for (const spec of METHODS) expect(tally.get(`wrong params for ${spec.method.name}`) ?? 0, spec.method.name).to.be.greaterThan(0)
 
     const status = await sandbox.cli(['daemon', 'status', '--json'])
     expect(status.exitCode, status.stderr).to.equal(0)

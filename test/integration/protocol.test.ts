@@ -65,6 +65,15 @@ describe('JSON-RPC over the socket (real daemon)', function () {
     expect(reply.id).to.equal(3)
   })
 
+  it('answers methods named after Object.prototype members with -32601, and keeps answering', async () => {
+    for (const [id, method] of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'].entries()) {
+      const reply = await raw.request<Reply>({jsonrpc: '2.0', method, id})
+      expect(reply.error?.code, method).to.equal(ErrorCode.MethodNotFound)
+      expect(reply.id).to.equal(id)
+    }
+    await healthStillAnswers()
+  })
+
   it('answers invalid params with -32602 and the offending fields in data', async () => {
     const reply = await raw.request<Reply>({jsonrpc: '2.0', method: 'health', params: {verbose: true}, id: 4})
     expect(reply.error?.code).to.equal(ErrorCode.InvalidParams)

@@ -89,12 +89,14 @@ export class HttpHumanLayerApi implements HumanLayerApi {
     return (await this.request('GET', `/contact_requests/${encodeURIComponent(callId)}`, undefined, signal)) as CloudHumanContact
   }
 
+  // A 2xx means the API took the decision: its body is not needed, so an unreadable one must
+  // not turn a recorded decision into a reported failure (a retry would then get a 409).
   async respondFunctionCall(callId: string, body: {approved: boolean; comment?: string}): Promise<void> {
-    await this.request('POST', `/agent/function_calls/${encodeURIComponent(callId)}/respond`, body)
+    await this.request('POST', `/agent/function_calls/${encodeURIComponent(callId)}/respond`, body, undefined, {readBody: false})
   }
 
   async respondHumanContact(callId: string, body: {response: string}): Promise<void> {
-    await this.request('POST', `/agent/human_contacts/${encodeURIComponent(callId)}/respond`, body)
+    await this.request('POST', `/agent/human_contacts/${encodeURIComponent(callId)}/respond`, body, undefined, {readBody: false})
   }
 
   /** Follows the pages; also accepts the bare array the API served before mid-2025. */
@@ -110,7 +112,7 @@ export class HttpHumanLayerApi implements HumanLayerApi {
     throw new HumanLayerApiError(`GET ${path}: still has_more after ${MAX_PAGES} pages; giving up on this poll`)
   }
 
-  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal, {readBody = true} = {}): Promise<unknown> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs)
     let response: Response
     try {
@@ -132,6 +134,7 @@ export class HttpHumanLayerApi implements HumanLayerApi {
     if (response.status >= 400) {
       throw new HumanLayerApiError(`${method} ${path.split('?')[0]} answered ${response.status}: ${text.slice(0, 500)}`, response.status)
     }
+    if (!readBody) return null
     try {
       return text === '' ? null : JSON.parse(text)
     } catch {

@@ -268,7 +268,12 @@ export class ApprovalService {
           status: 'resolved_externally',
         })
       }
-      throw new RpcError(ErrorCode.UpstreamFailure, `The HumanLayer API did not take the decision on ${row.id}: ${(error as Error).message}. It is still pending; try again.`)
+      // No answer at all (timeout, network): the API may still have taken it, so do not claim otherwise.
+      const outcome =
+        error instanceof HumanLayerApiError && error.status === undefined
+          ? 'It may have been taken without an answer reaching the daemon: the next poll shows it (hld approvals list --all); deciding again is safe, a 409 means it was taken'
+          : 'It is still pending; try again'
+      throw new RpcError(ErrorCode.UpstreamFailure, `The HumanLayer API did not take the decision on ${row.id}: ${(error as Error).message}. ${outcome}.`)
     }
   }
 

@@ -24,7 +24,8 @@ type SchemaFor<M> = z.ZodType<ParamsOf<M>, unknown>
 type RawMethod = (params: unknown, ctx: HandlerContext, callback: (error: RpcErrorObject | null, result?: unknown) => void) => void
 
 export class Router {
-  private readonly methods: Record<string, RawMethod> = {}
+  /** No prototype, so a method named `toString` or `constructor` is simply not registered. */
+  private readonly methods: Record<string, RawMethod> = Object.create(null) as Record<string, RawMethod>
 
   constructor(private readonly log: Logger) {}
 

@@ -198,7 +198,10 @@ export class RpcServer {
     // jayson would parse a JSON string again, as a request of its own.
     if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
 
-    const stream = typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
+    // Own keys only: `toString` or `constructor` must not find Object.prototype's function,
+    // which would be "called" as a stream and leave the connection silent.
+    const streams = this.options.streams
+    const stream = typeof request.method === 'string' && streams && Object.hasOwn(streams, request.method) ? streams[request.method] : undefined
     if (stream) {
       stream(request.params, {
         send: write,

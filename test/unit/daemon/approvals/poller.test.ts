@@ -52,6 +52,23 @@ describe('HttpHumanLayerApi', () => {
   })
 })
 
+describe('HttpHumanLayerApi respond', () => {
+  let fake: FakeHumanLayerApi
+  afterEach(async () => fake.close())
+
+  it('counts a 2xx with an unreadable body as taken, while a pending list with one fails', async () => {
+    fake = await startFakeHumanLayerApi()
+    fake.addFunctionCall({run_id: 'r', fn: 'Write', kwargs: {}, call_id: 'call-1'})
+    const api = new HttpHumanLayerApi({baseUrl: fake.baseUrl, apiKey: fake.apiKey, timeoutMs: 5000})
+    fake.malformedNext(1)
+    await api.respondFunctionCall('call-1', {approved: true})
+    expect(fake.functionCalls.get('call-1')!.status.approved).to.equal(true)
+    fake.malformedNext(1)
+    const error = (await api.pendingFunctionCalls(new AbortController().signal).catch((e: unknown) => e)) as HumanLayerApiError
+    expect(error.message).to.contain('not JSON')
+  })
+})
+
 describe('parseApiTimestamp', () => {
   it('reads zone-less timestamps as UTC and keeps explicit offsets', () => {
     expect(new Date(parseApiTimestamp('2025-06-02T10:30:00.123456')!).toISOString()).to.equal('2025-06-02T10:30:00.123Z')
