@@ -15,10 +15,20 @@ export type NewSessionRow = typeof sessions.$inferInsert
 export type SessionUpdate = Partial<Omit<NewSessionRow, 'id' | 'runId'>>
 type EventRow = typeof conversationEvents.$inferSelect
 
+/** A window counted from the newest end: skip the `offset` newest, then take up to `limit`. */
+export interface Page {
+  limit?: number
+  offset?: number
+}
+
+/** Where events are read from: one session's, or one claude session's. */
+export type EventSource = {session_id: string} | {claude_session_id: string}
+
 export class SessionRepository {
   private readonly insertRawStmt
   private readonly insertEventStmt
   private readonly completeToolStmt
+  private readonly byIdStmt
 
   constructor(private readonly store: Store) {
     const {sqlite} = store
@@ -32,6 +42,8 @@ export class SessionRepository {
     this.completeToolStmt = sqlite.prepare(
       "UPDATE conversation_events SET is_completed = 1 WHERE session_id = ? AND event_type = 'tool_call' AND tool_id = ?",
     )
+    // Prepared once: approvals look a session up by id for every listing.
+    this.byIdStmt = store.db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare()
   }
 
   /** Runs `work` in one transaction (IMMEDIATE: it writes). */
@@ -48,7 +60,7 @@ export class SessionRepository {
   }
 
   get(id: string): SessionRow | undefined {
-    return this.store.db.select().from(sessions).where(eq(sessions.id, id)).get()
+    return this.byIdStmt.get({id})
   }
 
   getByRunId(runId: string): SessionRow | undefined {
@@ -72,9 +84,21 @@ export class SessionRepository {
       .map((r) => r.id)
   }
 
-  list(status?: SessionStatus): SessionRow[] {
-    const query = this.store.db.select().from(sessions)
-    return (status ? query.where(eq(sessions.status, status)) : query).orderBy(asc(sessions.createdAt), asc(sessions.id)).all()
+  /** Oldest first: all of them, or the page of them counted from the newest. */
+  list(status?: SessionStatus, page?: Page): SessionRow[] {
+    const query = this.store.db.select().from(sessions).where(status ? eq(sessions.status, status) : undefined)
+    if (!page) return query.orderBy(asc(sessions.createdAt), asc(sessions.id)).all()
+    return query
+      .orderBy(desc(sessions.createdAt), desc(sessions.id))
+      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+      .offset(page.offset ?? 0)
+      .all()
+      .reverse()
+  }
+
+  count(status?: SessionStatus): number {
+    const query = this.store.db.select({n: sql<number>`count(*)`}).from(sessions)
+    return (status ? query.where(eq(sessions.status, status)) : query).get()!.n
   }
 
   listByStatus(statuses: readonly SessionStatus[]): SessionRow[] {
@@ -114,16 +138,20 @@ export class SessionRepository {
       .run()
   }
 
-  events(sessionId: string): EventRow[] {
-    return this.eventsWhere(eq(conversationEvents.sessionId, sessionId))
+  /** In order: all of them, or the page of them counted from the newest. */
+  events(source: EventSource, page?: Page): EventRow[] {
+    const query = this.store.db.select().from(conversationEvents).where(eventsOf(source))
+    if (!page) return query.orderBy(asc(conversationEvents.sequence), asc(conversationEvents.id)).all()
+    return query
+      .orderBy(desc(conversationEvents.sequence), desc(conversationEvents.id))
+      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+      .offset(page.offset ?? 0)
+      .all()
+      .reverse()
   }
 
-  eventsByClaudeSession(claudeSessionId: string): EventRow[] {
-    return this.eventsWhere(eq(conversationEvents.claudeSessionId, claudeSessionId))
-  }
-
-  private eventsWhere(where: SQL): EventRow[] {
-    return this.store.db.select().from(conversationEvents).where(where).orderBy(asc(conversationEvents.sequence), asc(conversationEvents.id)).all()
+  countEvents(source: EventSource): number {
+    return this.store.db.select({n: sql<number>`count(*)`}).from(conversationEvents).where(eventsOf(source)).get()!.n
   }
 
   /**
@@ -156,6 +184,12 @@ export class SessionRepository {
       .where(eq(conversationEvents.id, eventId))
       .run()
   }
+}
+
+function eventsOf(source: EventSource): SQL {
+  return 'session_id' in source
+    ? eq(conversationEvents.sessionId, source.session_id)
+    : eq(conversationEvents.claudeSessionId, source.claude_session_id)
 }
 
 /** Drops null and undefined members: hld omits empty optional keys. */
