@@ -1,6 +1,7 @@
 /**
  * Approvals as the wire shows them: rows mapped to `Approval`, with their session's context,
- * and the pending ones kept ready so fetchApprovals reads no SQL however large the table grows.
+ * and the pending ones kept ready (encoded) so fetchApprovals reads no approval rows however
+ * large the table grows.
  */
 import type {Approval, ApprovalSession} from '../../protocol/approvals.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
@@ -67,8 +68,8 @@ export function viewOf(row: ApprovalRow, contexts: SessionContexts): Approval {
 interface PendingEntry {
   row: ApprovalRow
   wire: WireApproval
-  /** The last Approval built for a listing, and the session context it was built with. */
-  approval?: Approval
+  /** The last listing's JSON of this approval, and the session context it was built with. */
+  json?: string
   contextKey?: string
 }
 
@@ -84,18 +85,20 @@ export class PendingApprovals {
     this.entries.delete(id)
   }
 
-  /** Oldest first; all of them, or one session's. */
-  list(sessionId: string | undefined, contexts: SessionContexts): Approval[] {
+  /**
+   * Oldest first, all of them or one session's, each as JSON. A listing is mostly encoding,
+   * so each approval's JSON is kept and rebuilt only when its session's context changed.
+   */
+  listEncoded(sessionId: string | undefined, contexts: SessionContexts): string[] {
     const entries = [...this.entries.values()].filter((entry) => sessionId === undefined || entry.row.sessionId === sessionId)
     entries.sort((a, b) => a.row.createdAt - b.row.createdAt)
     return entries.map((entry) => {
       const context = contexts.of(entry.row.sessionId)
-      // Rebuilt only when the session's context changed since the last listing.
-      if (entry.approval === undefined || entry.contextKey !== context.key) {
-        entry.approval = {...entry.wire, session: context.session}
+      if (entry.json === undefined || entry.contextKey !== context.key) {
+        entry.json = JSON.stringify({...entry.wire, session: context.session})
         entry.contextKey = context.key
       }
-      return entry.approval
+      return entry.json
     })
   }
 }
