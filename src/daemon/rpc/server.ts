@@ -198,7 +198,9 @@ export class RpcServer {
     // jayson would parse a JSON string again, as a request of its own.
     if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
 
-    const stream = typeof request.method === 'string' ? this.options.streams?.[request.method] : undefined
+    // Own keys only: a method named `__proto__` or `hasOwnProperty` is not a stream.
+    const {streams} = this.options
+    const stream = typeof request.method === 'string' && streams && Object.hasOwn(streams, request.method) ? streams[request.method] : undefined
     if (stream) {
       stream(request.params, {
         send: write,
