@@ -5,7 +5,8 @@
  * trip (the baseline):
  *   - fetchApprovals: 1,000 pending of 1,000 (target < 100 ms) and of 100,000 (target < 5 ms).
  *     The pending ones come from live sessions (a sleeping fake claude each), one createApproval
- *     each, pipelined on one connection, as tool calls arrive; that is timed too,
+ *     each, pipelined on one connection, as tool calls arrive; that is timed too (an upper bound:
+ *     those sessions made no tool call, so each create also looks for one and logs a warning),
  *   - listSessions: all of them (what hld returns) and the newest 100 (`limit`, what
  *     `hld session list` asks for),
  *   - getConversation of one session holding all the events, whole and the last 100.

@@ -4,6 +4,7 @@
  * the service wraps each batch of lines in one transaction.
  */
 import {type SQL, and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
+import type {SQLiteColumn, SQLiteSelect} from 'drizzle-orm/sqlite-core'
 
 import type {ToolCallApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionStatus} from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
@@ -87,13 +88,7 @@ export class SessionRepository {
   /** Oldest first: all of them, or the page of them counted from the newest. */
   list(status?: SessionStatus, page?: Page): SessionRow[] {
     const query = this.store.db.select().from(sessions).where(status ? eq(sessions.status, status) : undefined)
-    if (!page) return query.orderBy(asc(sessions.createdAt), asc(sessions.id)).all()
-    return query
-      .orderBy(desc(sessions.createdAt), desc(sessions.id))
-      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
-      .offset(page.offset ?? 0)
-      .all()
-      .reverse()
+    return inOrder<SessionRow>(query.$dynamic(), [sessions.createdAt, sessions.id], page)
   }
 
   count(status?: SessionStatus): number {
@@ -141,13 +136,7 @@ export class SessionRepository {
   /** In order: all of them, or the page of them counted from the newest. */
   events(source: EventSource, page?: Page): EventRow[] {
     const query = this.store.db.select().from(conversationEvents).where(eventsOf(source))
-    if (!page) return query.orderBy(asc(conversationEvents.sequence), asc(conversationEvents.id)).all()
-    return query
-      .orderBy(desc(conversationEvents.sequence), desc(conversationEvents.id))
-      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
-      .offset(page.offset ?? 0)
-      .all()
-      .reverse()
+    return inOrder<EventRow>(query.$dynamic(), [conversationEvents.sequence, conversationEvents.id], page)
   }
 
   countEvents(source: EventSource): number {
@@ -184,6 +173,17 @@ export class SessionRepository {
       .where(eq(conversationEvents.id, eventId))
       .run()
   }
+}
+
+/** Ascending by `columns`: every row, or the page counted from the other end (read descending, then turned round). */
+function inOrder<Row>(query: SQLiteSelect, columns: SQLiteColumn[], page: Page | undefined): Row[] {
+  if (!page) return query.orderBy(...columns.map((c) => asc(c))).all() as Row[]
+  const rows = query
+    .orderBy(...columns.map((c) => desc(c)))
+    .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+    .offset(page.offset ?? 0)
+    .all() as Row[]
+  return rows.reverse()
 }
 
 function eventsOf(source: EventSource): SQL {
