@@ -8,7 +8,7 @@
  *     each, pipelined on one connection, as tool calls arrive; that is timed too (an upper bound:
  *     those sessions made no tool call, so each create also looks for one and logs a warning),
  *   - listSessions: all of them (what hld returns) and the newest 100 (`limit`, what
- *     `hld session list` asks for),
+ *     `hld session list` asks for), of all and of one status,
  *   - getConversation of one session holding all the events, whole and the last 100.
  * Each reports median and p99 ms, the median's ratio to health, and the reply's size. A reply
  * over the client's frame limit cannot be received by DaemonClient at all: it is then timed
@@ -144,6 +144,7 @@ async function benchSize(rows: number): Promise<Record<string, number>> {
       const total = rows + LIVE_SESSIONS
       await measure(`list_sessions_${rows}`, ListSessions, {}, (r) => expectLength('sessions', total)(r.sessions))
       await measure(`list_sessions_newest_100_of_${rows}`, ListSessions, {limit: 100}, (r) => expectLength('sessions', 100)(r.sessions))
+      await measure(`list_completed_newest_100_of_${rows}`, ListSessions, {status: 'completed', limit: 100}, (r) => expectLength('sessions', 100)(r.sessions))
       const session_id = seeded.conversationSessionId
       await measure(`conversation_${rows}`, GetConversation, {session_id}, (r) => expectLength('events', rows)(r.events))
       await measure(`conversation_last_100_of_${rows}`, GetConversation, {session_id, limit: 100}, (r) => expectLength('events', 100)(r.events))

@@ -194,7 +194,13 @@ function eventsOf(source: EventSource): SQL {
 
 /** Drops null and undefined members: hld omits empty optional keys. */
 function compact<T>(value: {[K in keyof T]: T[K] | null}): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T
+  // A plain loop: this runs once per row of a listing (100,000 for some), and entries/fromEntries cost 5x.
+  const kept: Record<string, unknown> = {}
+  for (const key in value) {
+    const member = value[key]
+    if (member !== null && member !== undefined) kept[key] = member
+  }
+  return kept as T
 }
 
 const nonEmpty = <T>(list: T[] | null): T[] | null => (list && list.length > 0 ? list : null)
