@@ -144,15 +144,16 @@ export class ApprovalService {
   fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): EncodedJson<{approvals: Approval[]}> {
     const {session_id: sessionId} = params
     const contexts = new SessionContexts(this.deps.sessions)
-    const approvals = this.pending.listEncoded(sessionId, contexts)
+    const pending = this.pending.listEncoded(sessionId, contexts)
+    const members = pending.count > 0 ? [pending.members] : []
     if (params.include_decided) {
-      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) approvals.push(JSON.stringify(viewOf(row, contexts)))
+      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) members.push(JSON.stringify(viewOf(row, contexts)))
     }
-    if (sessionId !== undefined && approvals.length === 0 && !this.deps.sessions.findById(sessionId)) {
+    if (sessionId !== undefined && members.length === 0 && !this.deps.sessions.findById(sessionId)) {
       // Unknown session: an error, unless approvals are stored for it (a session since deleted).
       throw new RpcError(ErrorCode.NotFound, `No session has the id ${sessionId}.`)
     }
-    return new EncodedJson(`{"approvals":[${approvals.join(',')}]}`)
+    return new EncodedJson(`{"approvals":[${members.join(',')}]}`)
   }
 
   async decide(params: DecideParams): Promise<Approval> {

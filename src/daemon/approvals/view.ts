@@ -73,32 +73,53 @@ interface PendingEntry {
   contextKey?: string
 }
 
+/** Pending approvals as JSON: how many, and their members joined by commas (no brackets). */
+export interface EncodedList {
+  count: number
+  members: string
+}
+
 /** The pending approvals, in wire shape. The service adds and removes rows right after the store accepted the change. */
 export class PendingApprovals {
   private readonly entries = new Map<string, PendingEntry>()
+  /** Bumped by every add and delete: what the caches below were built from. */
+  private version = 0
+  private sorted: {version: number; entries: PendingEntry[]} | undefined
+  private joined: {version: number; sessionId: string | undefined; members: string} | undefined
 
   add(row: ApprovalRow): void {
     this.entries.set(row.id, {row, wire: wireOf(row)})
+    this.version++
   }
 
   delete(id: string): void {
-    this.entries.delete(id)
+    if (this.entries.delete(id)) this.version++
   }
 
   /**
-   * Oldest first, all of them or one session's, each as JSON. A listing is mostly encoding,
-   * so each approval's JSON is kept and rebuilt only when its session's context changed.
+   * Oldest first, all of them or one session's. A listing is mostly encoding, so each
+   * approval's JSON is kept and rebuilt only when its session's context changed, and the
+   * joined list is reused while no approval came, went or was rebuilt.
    */
-  listEncoded(sessionId: string | undefined, contexts: SessionContexts): string[] {
-    const entries = [...this.entries.values()].filter((entry) => sessionId === undefined || entry.row.sessionId === sessionId)
-    entries.sort((a, b) => a.row.createdAt - b.row.createdAt)
-    return entries.map((entry) => {
+  listEncoded(sessionId: string | undefined, contexts: SessionContexts): EncodedList {
+    if (this.sorted?.version !== this.version) {
+      this.sorted = {version: this.version, entries: [...this.entries.values()].sort((a, b) => a.row.createdAt - b.row.createdAt)}
+    }
+    let rebuilt = false
+    const parts: string[] = []
+    for (const entry of this.sorted.entries) {
+      if (sessionId !== undefined && entry.row.sessionId !== sessionId) continue
       const context = contexts.of(entry.row.sessionId)
       if (entry.json === undefined || entry.contextKey !== context.key) {
         entry.json = JSON.stringify({...entry.wire, session: context.session})
         entry.contextKey = context.key
+        rebuilt = true
       }
-      return entry.json
-    })
+      parts.push(entry.json)
+    }
+    if (rebuilt || this.joined?.version !== this.version || this.joined.sessionId !== sessionId) {
+      this.joined = {version: this.version, sessionId, members: parts.join(',')}
+    }
+    return {count: parts.length, members: this.joined.members}
   }
 }
