@@ -30,6 +30,7 @@ export class SessionRepository {
   private readonly insertEventStmt
   private readonly completeToolStmt
   private readonly byIdStmt
+  private readonly byRunIdStmt
 
   constructor(private readonly store: Store) {
     const {sqlite} = store
@@ -43,8 +44,9 @@ export class SessionRepository {
     this.completeToolStmt = sqlite.prepare(
       "UPDATE conversation_events SET is_completed = 1 WHERE session_id = ? AND event_type = 'tool_call' AND tool_id = ?",
     )
-    // Prepared once: approvals look a session up by id for every listing.
+    // Prepared once: approvals look a session up by id for every listing, and by run id for every approval.
     this.byIdStmt = store.db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare()
+    this.byRunIdStmt = store.db.select().from(sessions).where(eq(sessions.runId, sql.placeholder('runId'))).prepare()
   }
 
   /** Runs `work` in one transaction (IMMEDIATE: it writes). */
@@ -65,7 +67,7 @@ export class SessionRepository {
   }
 
   getByRunId(runId: string): SessionRow | undefined {
-    return this.store.db.select().from(sessions).where(eq(sessions.runId, runId)).get()
+    return this.byRunIdStmt.get({runId})
   }
 
   hasClaudeSession(claudeSessionId: string): boolean {
