@@ -46,3 +46,13 @@ export class SocketPathError extends Error {
     this.name = 'SocketPathError'
   }
 }
+
+export class ReplyTooLargeError extends Error {
+  constructor(socketPath: string, bytes: number, limit: number) {
+    super(
+      `The hld daemon at ${socketPath} sent a reply of ${(bytes / 2 ** 20).toFixed(1)} MiB, over this client's limit of ` +
+        `${limit / 2 ** 20} MiB; it was dropped. Ask for less: listSessions and getConversation take a limit (\`--limit\` in the CLI).`,
+    )
+    this.name = 'ReplyTooLargeError'
+  }
+}

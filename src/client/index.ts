@@ -8,12 +8,14 @@ import net from 'node:net'
 import {RpcError, type RpcErrorObject} from '../protocol/errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../protocol/method.js'
-import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError} from './errors.js'
+import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError, ReplyTooLargeError} from './errors.js'
 
 export * from './errors.js'
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000
+/** The largest reply a call can receive. */
+export const MAX_REPLY_BYTES = DEFAULT_MAX_FRAME_BYTES * 4
 
 interface Pending {
   method: string
@@ -78,8 +80,14 @@ export class DaemonClient {
     readonly socketPath: string,
   ) {
     const decoder = new LineDecoder({
-      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES * 4,
+      maxFrameBytes: MAX_REPLY_BYTES,
       onLine: (line) => this.onFrame(line),
+      // Which call it answered is lost with the frame: fail them all rather than leave one to
+      // time out, and close, so no later reply can be matched to the wrong call.
+      onOversize: (bytes) => {
+        this.failAll(new ReplyTooLargeError(socketPath, bytes, MAX_REPLY_BYTES))
+        socket.destroy()
+      },
     })
     socket.on('data', (chunk: Buffer) => decoder.push(chunk))
     socket.on('error', (error) => this.failAll(new DaemonUnreachableError(socketPath, error.message)))

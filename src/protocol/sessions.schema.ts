@@ -60,12 +60,18 @@ export const LaunchSessionParams = z.object({
   ...inheritable,
 })
 
-export const ListSessionsParams = z.object({status: z.enum(SESSION_STATUSES).optional()})
+/** Ours, beyond hld: a window counted from the newest (so `limit` alone is the newest `limit`). */
+const page = {
+  limit: z.number().int().positive().optional(),
+  offset: z.number().int().nonnegative().optional(),
+}
+
+export const ListSessionsParams = z.object({status: z.enum(SESSION_STATUSES).optional(), ...page})
 
 export const GetSessionStateParams = z.object({session_id: sessionId})
 
 export const GetConversationParams = z
-  .object({session_id: sessionId.optional(), claude_session_id: z.string().min(1).optional()})
+  .object({session_id: sessionId.optional(), claude_session_id: z.string().min(1).optional(), ...page})
   .refine((p) => p.session_id !== undefined || p.claude_session_id !== undefined, 'session_id or claude_session_id is required')
 
 export const ContinueSessionParams = z.object({

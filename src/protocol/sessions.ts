@@ -106,11 +106,20 @@ export interface InterruptSessionResult {
 }
 
 export const LaunchSession = method<z.output<typeof schema.LaunchSessionParams>, LaunchSessionResult>('launchSession')
-export const ListSessions = method<z.output<typeof schema.ListSessionsParams>, {sessions: Session[]}>('listSessions')
+/** `total` (ours) comes with a page (`limit` or `offset`): how many there are in all. */
+export interface ListSessionsResult {
+  sessions: Session[]
+  total?: number
+}
+
+export interface GetConversationResult {
+  events: ConversationEvent[]
+  total?: number
+}
+
+export const ListSessions = method<z.output<typeof schema.ListSessionsParams>, ListSessionsResult>('listSessions')
 export const GetSessionState = method<z.output<typeof schema.GetSessionStateParams>, {session: Session}>('getSessionState')
-export const GetConversation = method<z.output<typeof schema.GetConversationParams>, {events: ConversationEvent[]}>(
-  'getConversation',
-)
+export const GetConversation = method<z.output<typeof schema.GetConversationParams>, GetConversationResult>('getConversation')
 export const ContinueSession = method<z.output<typeof schema.ContinueSessionParams>, ContinueSessionResult>('continueSession')
 export const InterruptSession = method<z.output<typeof schema.InterruptSessionParams>, InterruptSessionResult>(
   'interruptSession',

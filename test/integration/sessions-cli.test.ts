@@ -45,6 +45,10 @@ describe('hld session commands', function () {
     expect(shown.events.map((e) => e.content)).to.deep.equal(['hello [fake:cost=0.5]', 'Fake reply to: hello [fake:cost=0.5]'])
     const text = await sandbox.cli(['session', 'show', result.session_id])
     expect(text.stdout).to.include('status:      completed').and.include('assistant: Fake reply to: hello')
+    // Both page from the newest end and say how many there are in all.
+    expect(listed.total).to.equal(1)
+    const last = Sandbox.json<SessionShowResult>(await sandbox.cli(['session', 'show', result.session_id, '--limit', '1', '--json']))
+    expect([last.events.map((e) => e.content), last.total]).to.deep.equal([['Fake reply to: hello [fake:cost=0.5]'], 2])
   })
 
   it('launch sends the flags and the caller directory, and --wait exits 1 when the session fails', async () => {

@@ -6,23 +6,36 @@ import {ListSessions, SESSION_STATUSES, type Session} from '../../protocol/sessi
 
 export interface SessionListResult {
   sessions: Session[]
+  /** How many sessions match in all (absent with `--limit 0`, which lists them all). */
+  total?: number
 }
 
 export default class SessionList extends BaseCommand<typeof SessionList> {
-  static summary = 'List sessions, oldest first.'
-  static description = 'The ID column shows the first 8 characters; any unique prefix works wherever a session id is asked for.'
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --status running --json']
+  static summary = 'List the newest sessions, oldest first.'
+  static description =
+    'The ID column shows the first 8 characters; any unique prefix works wherever a session id is asked for. ' +
+    'Lists the newest 100 unless --limit says otherwise (0 lists every session).'
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --status running --json',
+    '<%= config.bin %> <%= command.id %> --limit 0',
+  ]
 
   static flags = {
     status: Flags.string({summary: 'Only sessions with this status.', options: [...SESSION_STATUSES]}),
+    limit: Flags.integer({summary: 'How many of the newest sessions to list; 0 lists them all.', default: 100, min: 0}),
   }
 
   async run(): Promise<SessionListResult> {
     await this.parseFlags()
     const client = await this.client()
-    const {sessions} = await client.call(ListSessions, {status: this.flags.status as Session['status'] | undefined})
-    if (sessions.length === 0) this.log(this.flags.status ? `No ${this.flags.status} sessions.` : 'No sessions yet.')
+    const {status, limit} = this.flags
+    const result = await client.call(ListSessions, {status: status as Session['status'] | undefined, ...(limit > 0 ? {limit} : {})})
+    const {sessions, total} = result
+    if (sessions.length === 0) this.log(status ? `No ${status} sessions.` : 'No sessions yet.')
     else for (const line of sessionTable(sessions)) this.log(line)
-    return {sessions}
+    if (total !== undefined && total > sessions.length) this.log(`(the newest ${sessions.length} of ${total}; --limit 0 lists them all)`)
+    return result
   }
 }

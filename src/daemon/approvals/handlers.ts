@@ -8,7 +8,7 @@ export function registerApprovalHandlers(router: Router, approvals: ApprovalServ
   router
     .register(CreateApproval, schema.CreateApprovalParams, (params) => approvals.create(params))
     .register(GetApproval, schema.GetApprovalParams, (params) => ({approval: approvals.get(params.approval_id)}))
-    .register(FetchApprovals, schema.FetchApprovalsParams, (params) => ({approvals: approvals.fetch(params)}))
+    .register(FetchApprovals, schema.FetchApprovalsParams, (params) => approvals.fetch(params))
     .register(SendDecision, schema.SendDecisionParams, async (params) => ({success: true as const, approval: await approvals.decide(params)}))
     .register(WaitForDecision, schema.WaitForDecisionParams, (params, ctx) => approvals.waitForDecision(params, ctx.signal))
 }

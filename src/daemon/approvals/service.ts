@@ -7,6 +7,7 @@ import {randomUUID} from 'node:crypto'
 
 import type {Approval, ApprovalStatus, Decision, WaitForDecisionResult} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
+import {EncodedJson} from '../../protocol/framing.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
 import type {Db} from '../store/index.js'
@@ -139,18 +140,20 @@ export class ApprovalService {
     return this.view(this.resolve(idOrPrefix))
   }
 
-  fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): Approval[] {
+  /** fetchApprovals' reply, encoded: the pending approvals' JSON is kept between calls. */
+  fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): EncodedJson<{approvals: Approval[]}> {
     const {session_id: sessionId} = params
     const contexts = new SessionContexts(this.deps.sessions)
-    const approvals = this.pending.list(sessionId, contexts)
+    const pending = this.pending.listEncoded(sessionId, contexts)
+    const members = pending.count > 0 ? [pending.members] : []
     if (params.include_decided) {
-      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) approvals.push(viewOf(row, contexts))
+      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) members.push(JSON.stringify(viewOf(row, contexts)))
     }
-    if (sessionId !== undefined && approvals.length === 0 && !this.deps.sessions.findById(sessionId)) {
+    if (sessionId !== undefined && members.length === 0 && !this.deps.sessions.findById(sessionId)) {
       // Unknown session: an error, unless approvals are stored for it (a session since deleted).
       throw new RpcError(ErrorCode.NotFound, `No session has the id ${sessionId}.`)
     }
-    return approvals
+    return new EncodedJson(`{"approvals":[${members.join(',')}]}`)
   }
 
   async decide(params: DecideParams): Promise<Approval> {

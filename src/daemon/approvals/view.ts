@@ -1,6 +1,7 @@
 /**
  * Approvals as the wire shows them: rows mapped to `Approval`, with their session's context,
- * and the pending ones kept ready so fetchApprovals reads no SQL however large the table grows.
+ * and the pending ones kept ready (encoded) so fetchApprovals reads no approval rows however
+ * large the table grows.
  */
 import type {Approval, ApprovalSession} from '../../protocol/approvals.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
@@ -67,35 +68,58 @@ export function viewOf(row: ApprovalRow, contexts: SessionContexts): Approval {
 interface PendingEntry {
   row: ApprovalRow
   wire: WireApproval
-  /** The last Approval built for a listing, and the session context it was built with. */
-  approval?: Approval
+  /** The last listing's JSON of this approval, and the session context it was built with. */
+  json?: string
   contextKey?: string
+}
+
+/** Pending approvals as JSON: how many, and their members joined by commas (no brackets). */
+export interface EncodedList {
+  count: number
+  members: string
 }
 
 /** The pending approvals, in wire shape. The service adds and removes rows right after the store accepted the change. */
 export class PendingApprovals {
   private readonly entries = new Map<string, PendingEntry>()
+  /** Bumped by every add and delete: what the caches below were built from. */
+  private version = 0
+  private sorted: {version: number; entries: PendingEntry[]} | undefined
+  private joined: {version: number; sessionId: string | undefined; members: string} | undefined
 
   add(row: ApprovalRow): void {
     this.entries.set(row.id, {row, wire: wireOf(row)})
+    this.version++
   }
 
   delete(id: string): void {
-    this.entries.delete(id)
+    if (this.entries.delete(id)) this.version++
   }
 
-  /** Oldest first; all of them, or one session's. */
-  list(sessionId: string | undefined, contexts: SessionContexts): Approval[] {
-    const entries = [...this.entries.values()].filter((entry) => sessionId === undefined || entry.row.sessionId === sessionId)
-    entries.sort((a, b) => a.row.createdAt - b.row.createdAt)
-    return entries.map((entry) => {
+  /**
+   * Oldest first, all of them or one session's. A listing is mostly encoding, so each
+   * approval's JSON is kept and rebuilt only when its session's context changed, and the
+   * joined list is reused while no approval came, went or was rebuilt.
+   */
+  listEncoded(sessionId: string | undefined, contexts: SessionContexts): EncodedList {
+    if (this.sorted?.version !== this.version) {
+      this.sorted = {version: this.version, entries: [...this.entries.values()].sort((a, b) => a.row.createdAt - b.row.createdAt)}
+    }
+    let rebuilt = false
+    const parts: string[] = []
+    for (const entry of this.sorted.entries) {
+      if (sessionId !== undefined && entry.row.sessionId !== sessionId) continue
       const context = contexts.of(entry.row.sessionId)
-      // Rebuilt only when the session's context changed since the last listing.
-      if (entry.approval === undefined || entry.contextKey !== context.key) {
-        entry.approval = {...entry.wire, session: context.session}
+      if (entry.json === undefined || entry.contextKey !== context.key) {
+        entry.json = JSON.stringify({...entry.wire, session: context.session})
         entry.contextKey = context.key
+        rebuilt = true
       }
-      return entry.approval
-    })
+      parts.push(entry.json)
+    }
+    if (rebuilt || this.joined?.version !== this.version || this.joined.sessionId !== sessionId) {
+      this.joined = {version: this.version, sessionId, members: parts.join(',')}
+    }
+    return {count: parts.length, members: this.joined.members}
   }
 }

@@ -7,6 +7,7 @@ import jayson from 'jayson'
 import type {z} from 'zod'
 
 import {ErrorCode, RpcError, type RpcErrorObject} from '../../protocol/errors.js'
+import type {EncodedJson} from '../../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../../protocol/method.js'
 import type {Logger} from '../logger.js'
 
@@ -15,7 +16,10 @@ export interface HandlerContext {
   signal: AbortSignal
 }
 
-export type Handler<M> = (params: ParamsOf<M>, ctx: HandlerContext) => Promise<ResultOf<M>> | ResultOf<M>
+/** A handler may return its result already encoded (see EncodedJson). */
+type Reply<M> = ResultOf<M> | EncodedJson<ResultOf<M>>
+
+export type Handler<M> = (params: ParamsOf<M>, ctx: HandlerContext) => Promise<Reply<M>> | Reply<M>
 
 /** The zod schema whose parsed output is what the handler receives. */
 type SchemaFor<M> = z.ZodType<ParamsOf<M>, unknown>

@@ -14,9 +14,9 @@ import type {SessionService} from './service.js'
 export function registerSessionHandlers(router: Router, sessions: SessionService): void {
   router
     .register(LaunchSession, schema.LaunchSessionParams, (params) => sessions.launch(params))
-    .register(ListSessions, schema.ListSessionsParams, (params) => ({sessions: sessions.list(params.status)}))
+    .register(ListSessions, schema.ListSessionsParams, (params) => sessions.list(params))
     .register(GetSessionState, schema.GetSessionStateParams, (params) => ({session: sessions.state(params.session_id)}))
-    .register(GetConversation, schema.GetConversationParams, (params) => ({events: sessions.conversation(params)}))
+    .register(GetConversation, schema.GetConversationParams, (params) => sessions.conversation(params))
     .register(ContinueSession, schema.ContinueSessionParams, (params) => sessions.continue(params))
     .register(InterruptSession, schema.InterruptSessionParams, (params) => sessions.interrupt(params.session_id))
 }

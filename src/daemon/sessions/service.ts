@@ -30,7 +30,7 @@ import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
 import {type RecordingRun, recordLines} from './recorder.js'
-import {SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
+import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
 import {type ClaudeProcess, type RunOutcome, startClaude} from './runner.js'
 import {summarize} from './stream-parser.js'
 
@@ -167,29 +167,54 @@ export class SessionService implements SessionLink {
     return {success: true, session_id: row.id, status: 'interrupting'}
   }
 
-  list(status?: SessionStatus): Session[] {
-    return this.repo.list(status).map(toWireSession)
+  /** All sessions, oldest first (as hld); with a page, that window of the newest and the total. */
+  list(params: {status?: SessionStatus} & Page): {sessions: Session[]; total?: number} {
+    const page = pageOf(params)
+    const sessions = this.repo.list(params.status, page).map(toWireSession)
+    return page ? {sessions, total: this.repo.count(params.status)} : {sessions}
   }
 
   state(sessionId: string): Session {
     return toWireSession(this.resolve(sessionId))
   }
 
-  /** By session: its ancestors' events first (a continued session's history), then its own. */
-  conversation(by: {session_id?: string; claude_session_id?: string}): ConversationEvent[] {
-    if (by.session_id !== undefined) {
-      const chain: SessionRow[] = []
-      for (let row: SessionRow | undefined = this.resolve(by.session_id); row; ) {
-        chain.unshift(row)
+  /**
+   * By session: its ancestors' events first (a continued session's history), then its own. With
+   * a page, that window counted from the newest event, and the total.
+   */
+  conversation(params: {session_id?: string; claude_session_id?: string} & Page): {events: ConversationEvent[]; total?: number} {
+    let sources: EventSource[]
+    if (params.session_id === undefined) {
+      const claudeSessionId = params.claude_session_id!
+      if (!this.repo.hasClaudeSession(claudeSessionId)) {
+        throw new RpcError(ErrorCode.NotFound, `No session has claude session id ${claudeSessionId}; \`hld session list\` shows the sessions.`)
+      }
+      sources = [{claude_session_id: claudeSessionId}]
+    } else {
+      sources = []
+      for (let row: SessionRow | undefined = this.resolve(params.session_id); row; ) {
+        sources.unshift({session_id: row.id})
         row = row.parentSessionId ? this.repo.get(row.parentSessionId) : undefined
       }
-      return chain.flatMap((row) => this.repo.events(row.id).map(toWireEvent))
     }
-    const claudeSessionId = by.claude_session_id!
-    if (!this.repo.hasClaudeSession(claudeSessionId)) {
-      throw new RpcError(ErrorCode.NotFound, `No session has claude session id ${claudeSessionId}; \`hld session list\` shows the sessions.`)
+    const page = pageOf(params)
+    if (!page) return {events: sources.flatMap((source) => this.repo.events(source).map(toWireEvent))}
+    // The window may span sessions of the chain: take it from the newest one backwards.
+    const counts = sources.map((source) => this.repo.countEvents(source))
+    const parts: ConversationEvent[][] = []
+    let skip = page.offset ?? 0
+    let wanted = page.limit ?? Number.POSITIVE_INFINITY
+    for (let i = sources.length - 1; i >= 0 && wanted > 0; i--) {
+      if (skip >= counts[i]) {
+        skip -= counts[i]
+        continue
+      }
+      const limit = Math.min(wanted, counts[i] - skip)
+      parts.unshift(this.repo.events(sources[i], {limit, offset: skip}).map(toWireEvent))
+      wanted -= limit
+      skip = 0
     }
-    return this.repo.eventsByClaudeSession(claudeSessionId).map(toWireEvent)
+    return {events: parts.flat(), total: counts.reduce((sum, n) => sum + n, 0)}
   }
 
   /** A full session id, or a unique prefix of one. */
@@ -514,4 +539,9 @@ function resolveWorkingDir(dir: string): string {
     })
   }
   return resolved
+}
+
+/** The page a request asked for, if it asked for one (hld's callers never do, and get everything). */
+function pageOf(params: Page): Page | undefined {
+  return params.limit === undefined && params.offset === undefined ? undefined : {limit: params.limit, offset: params.offset}
 }

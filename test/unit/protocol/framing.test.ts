@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {LineDecoder, encodeFrame} from '../../../src/protocol/framing.js'
+import {EncodedJson, LineDecoder, encodeFrame} from '../../../src/protocol/framing.js'
 
 function decoder(maxFrameBytes = 1024): {lines: string[]; oversize: number[]; decoder: LineDecoder} {
   const lines: string[] = []
@@ -77,5 +77,23 @@ describe('LineDecoder', () => {
     const frame = encodeFrame({text: 'a\nb'})
     expect(frame).to.equal('{"text":"a\\nb"}\n')
     expect(frame.indexOf('\n')).to.equal(frame.length - 1)
+  })
+})
+
+describe('EncodedJson', () => {
+  const value = {approvals: [{id: 'a', input: {command: 'ls\n'}}, {id: 'b'}]}
+  const encoded = new EncodedJson(JSON.stringify(value))
+
+  it('is spliced into a response frame as is, and the frame reads back as the plain one', () => {
+    const frame = encodeFrame({jsonrpc: '2.0', id: 7, result: encoded})
+    expect(frame.endsWith('\n')).to.equal(true)
+    expect(frame.slice(0, -1)).not.to.include('\n')
+    expect(JSON.parse(frame)).to.deep.equal({jsonrpc: '2.0', id: 7, result: value})
+    expect(JSON.parse(encodeFrame({result: encoded}))).to.deep.equal({result: value})
+  })
+
+  it('serialises to its value anywhere else (a batch reply)', () => {
+    expect(JSON.parse(encodeFrame([{jsonrpc: '2.0', id: 1, result: encoded}]))).to.deep.equal([{jsonrpc: '2.0', id: 1, result: value}])
+    expect(encoded.value()).to.deep.equal(value)
   })
 })

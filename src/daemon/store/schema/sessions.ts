@@ -45,7 +45,8 @@ export const sessions = sqliteTable(
     resultContent: text('result_content'),
   },
   (t) => [
-    index('sessions_status_idx').on(t.status),
+    // With created_at, a page of one status is read in order instead of sorting all its sessions.
+    index('sessions_status_created_idx').on(t.status, t.createdAt),
     index('sessions_claude_session_idx').on(t.claudeSessionId),
     index('sessions_parent_idx').on(t.parentSessionId),
     index('sessions_created_idx').on(t.createdAt),

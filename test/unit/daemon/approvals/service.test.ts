@@ -162,10 +162,10 @@ describe('ApprovalService', () => {
       const b = service.create({run_id: 'run-2', tool_name: 'Bash', tool_input: bash}).approval_id
       const c = service.create({run_id: 'run-2', tool_name: 'Write', tool_input: {}}).approval_id
       await service.decide({approval_id: c, decision: 'approve'})
-      expect(service.fetch({}).map((x) => x.id)).to.deep.equal([a, b])
-      expect(service.fetch({session_id: 's2'}).map((x) => x.id)).to.deep.equal([b])
-      expect(service.fetch({session_id: 's2', include_decided: true}).map((x) => x.id)).to.deep.equal([b, c])
-      expect(service.fetch({})[1].session).to.include({id: 's2', title: null, summary: 'query of s2'})
+      expect(service.fetch({}).value().approvals.map((x) => x.id)).to.deep.equal([a, b])
+      expect(service.fetch({session_id: 's2'}).value().approvals.map((x) => x.id)).to.deep.equal([b])
+      expect(service.fetch({session_id: 's2', include_decided: true}).value().approvals.map((x) => x.id)).to.deep.equal([b, c])
+      expect(service.fetch({}).value().approvals[1].session).to.include({id: 's2', title: null, summary: 'query of s2'})
       expect(rejectedSync(() => service.fetch({session_id: 'nope'})).code).to.equal(ErrorCode.NotFound)
     })
   })
@@ -234,7 +234,7 @@ describe('ApprovalService', () => {
       api.humanContacts = [{run_id: 'run-2', call_id: 'human_call-c', spec: {msg: 'Which database?'}, status: {}}]
       await service.applyCloudSnapshot({functionCalls: api.functionCalls, humanContacts: api.humanContacts}, signal)
       await service.applyCloudSnapshot({functionCalls: api.functionCalls, humanContacts: api.humanContacts}, signal)
-      const list = service.fetch({}).map((a) => [a.id, a.source, a.type, a.session_id, a.unassociated])
+      const list = service.fetch({}).value().approvals.map((a) => [a.id, a.source, a.type, a.session_id, a.unassociated])
       expect(list.sort()).to.deep.equal([
         ['call-a', 'cloud', 'function_call', 's1', false],
         ['call-b', 'cloud', 'function_call', null, true],

@@ -40,7 +40,7 @@ describe('recordLines', () => {
       log,
     )
     expect(store.sqlite.prepare('SELECT COUNT(*) AS n FROM raw_events WHERE session_id = ?').get('s')).to.deep.equal({n: 5})
-    const events = repo.events('s').map(toWireEvent)
+    const events = repo.events({session_id: 's'}).map(toWireEvent)
     // The injected query got the claude session id once claude said it.
     expect(events.map((e) => [e.sequence, e.event_type, e.claude_session_id])).to.deep.equal([
       [1, 'message', 'claude-1'],
@@ -65,7 +65,7 @@ describe('recordLines', () => {
     const content = event.type === 'conversation_updated' ? (event.data.content ?? '') : ''
     expect(content.length).to.be.lessThan(70_000)
     expect(content).to.match(/more characters; getConversation has the full text\]$/)
-    const stored = repo.events('s').map(toWireEvent).at(-1)!
+    const stored = repo.events({session_id: 's'}).map(toWireEvent).at(-1)!
     expect(stored.content).to.equal(big)
     expect(stored.parent_tool_use_id).to.equal('toolu_task')
   })

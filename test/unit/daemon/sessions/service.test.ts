@@ -55,7 +55,7 @@ describe('SessionService', () => {
   }
 
   const approvals = (sessionId: string) =>
-    service.conversation({session_id: sessionId}).map((e) => [e.tool_id, e.approval_id ?? null, e.approval_status ?? null])
+    service.conversation({session_id: sessionId}).events.map((e) => [e.tool_id, e.approval_id ?? null, e.approval_status ?? null])
 
   it('resolves a full id or a unique prefix; an ambiguous or unknown one is a clear error', () => {
     insertSession('abc-111')
@@ -134,7 +134,7 @@ describe('SessionService', () => {
     })
     const {session_id} = await service.launch({query: 'fine', working_dir: dir})
     await waitFor(() => service.state(session_id).status === 'completed', 10_000, 'the session to complete')
-    expect(service.conversation({session_id})).to.have.length(2)
+    expect(service.conversation({session_id}).events).to.have.length(2)
   })
 
   it('kills and fails a session whose output can no longer be stored', async () => {
