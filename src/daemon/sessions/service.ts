@@ -36,6 +36,8 @@ import {summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
 const KILL_GRACE_MS = 3000
+/** How long `health` reuses a look-up of the claude binary. */
+const CLAUDE_HEALTH_TTL_MS = 5000
 
 export interface SessionSettings {
   model?: string
@@ -101,6 +103,7 @@ export class SessionService implements SessionLink {
   private readonly repo: SessionRepository
   private readonly active = new Map<string, ActiveRun>()
   private stopping = false
+  private claudeSeen?: {at: number; location: ClaudeLocation}
 
   constructor(private readonly deps: SessionServiceDeps) {
     this.repo = new SessionRepository(deps.store)
@@ -269,7 +272,12 @@ export class SessionService implements SessionLink {
   // ── Health, start-up and shutdown ──────────────────────────────────────────
 
   claudeHealth(): {available: boolean; detail: string} {
-    const found = this.deps.locateClaude()
+    // health is polled (status checks, start-up waits, monitors) and a PATH scan costs far more
+    // than the rest of the call, so a look-up is reused for a few seconds; launches look afresh.
+    if (!this.claudeSeen || Date.now() - this.claudeSeen.at > CLAUDE_HEALTH_TTL_MS) {
+      this.claudeSeen = {at: Date.now(), location: this.deps.locateClaude()}
+    }
+    const found = this.claudeSeen.location
     return found.available ? {available: true, detail: found.path} : {available: false, detail: found.reason}
   }
 
