@@ -5,10 +5,11 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {DaemonClient} from '../../src/client/index.js'
+import {isAlive} from '../../src/client/lifecycle.js'
 import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
 import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
 import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
-import {FAKE_CLAUDE, isRunning, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
+import {FAKE_CLAUDE, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
 async function rejection(promise: Promise<unknown>): Promise<RpcError> {
   try {
@@ -145,7 +146,7 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(result).to.deep.equal({success: true, session_id, status: 'interrupting'})
     const session = await waitForStatus(client, session_id, 'interrupted')
     expect(session.completed_at).to.be.a('string')
-    expect(isRunning(run.pid)).to.equal(false)
+    expect(isAlive(run.pid)).to.equal(false)
     const again = await rejection(client.call(InterruptSession, {session_id}))
     expect(again.code).to.equal(ErrorCode.Conflict)
     expect(again.message).to.match(/status is interrupted/)
@@ -158,7 +159,7 @@ describe('sessions (fake claude, real daemon)', function () {
     await waitFor(async () => (await client.call(GetConversation, {session_id})).events.length === 2)
     await client.call(InterruptSession, {session_id})
     await waitForStatus(client, session_id, 'interrupted')
-    expect(isRunning(run.pid)).to.equal(false)
+    expect(isAlive(run.pid)).to.equal(false)
     expect(readFileSync(sandbox.logFile, 'utf8')).to.match(new RegExp(`claude ignored SIGINT; killing its process group.*${session_id}`))
   })
 
