@@ -8,7 +8,7 @@ import {execa} from 'execa'
 import {LineDecoder} from '../../protocol/framing.js'
 
 /** Lines of many MiB happen (big Read results); 10 MiB was too small upstream (#304). */
-export const MAX_STREAM_LINE_BYTES = 256 * 1024 * 1024
+const MAX_STREAM_LINE_BYTES = 256 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
 /** After claude exits, how long a grandchild may keep its stdout open before we stop reading. */
 const STDOUT_DRAIN_MS = 2000
