@@ -5,9 +5,10 @@ import {expect} from 'chai'
 
 import {isAlive} from '../../src/client/lifecycle.js'
 import {Health} from '../../src/protocol/daemon.js'
-import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
+import {ErrorCode} from '../../src/protocol/errors.js'
 import {GetConversation, GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
+import {rejected} from '../helpers/rpc.js'
 import {FAKE_CLAUDE, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
 describe('sessions across daemon restarts', function () {
@@ -31,12 +32,9 @@ describe('sessions across daemon restarts', function () {
       const health = await client.call(Health, {})
       expect(health.components.claude.available).to.equal(false)
       expect(health.components.claude.detail).to.match(/HUMANLAYER_CLAUDE_PATH/)
-      const error = await client.call(LaunchSession, {query: 'hi', working_dir: sandbox.root}).then(
-        () => undefined,
-        (e: RpcError) => e,
-      )
-      expect(error?.code).to.equal(ErrorCode.Unavailable)
-      expect(error?.message).to.match(/claude was not found.*HUMANLAYER_CLAUDE_PATH/)
+      const error = await rejected(client.call(LaunchSession, {query: 'hi', working_dir: sandbox.root}))
+      expect(error.code).to.equal(ErrorCode.Unavailable)
+      expect(error.message).to.match(/claude was not found.*HUMANLAYER_CLAUDE_PATH/)
     } finally {
       client.close()
     }
