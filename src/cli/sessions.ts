@@ -95,7 +95,7 @@ export async function followSession(client: DaemonClient, sessionId: string, log
   }
 }
 
-export function formatCost(cost: number | undefined): string {
+function formatCost(cost: number | undefined): string {
   return cost === undefined ? '-' : `$${cost.toFixed(4)}`
 }
 

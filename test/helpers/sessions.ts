@@ -73,17 +73,3 @@ export function queryDb<T>(file: string, sql: string, ...params: unknown[]): T[]
     db.close()
   }
 }
-
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  // A zombie still answers kill(0); it is not running.
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z')
-  } catch {
-    return false
-  }
-}

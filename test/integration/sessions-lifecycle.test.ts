@@ -3,11 +3,13 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {isAlive} from '../../src/client/lifecycle.js'
 import {Health} from '../../src/protocol/daemon.js'
-import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
+import {ErrorCode} from '../../src/protocol/errors.js'
 import {GetConversation, GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
-import {FAKE_CLAUDE, isRunning, recordedRun, waitForStatus} from '../helpers/sessions.js'
+import {rejected} from '../helpers/rpc.js'
+import {FAKE_CLAUDE, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
 describe('sessions across daemon restarts', function () {
   this.timeout(30_000)
@@ -30,12 +32,9 @@ describe('sessions across daemon restarts', function () {
       const health = await client.call(Health, {})
       expect(health.components.claude.available).to.equal(false)
       expect(health.components.claude.detail).to.match(/HUMANLAYER_CLAUDE_PATH/)
-      const error = await client.call(LaunchSession, {query: 'hi', working_dir: sandbox.root}).then(
-        () => undefined,
-        (e: RpcError) => e,
-      )
-      expect(error?.code).to.equal(ErrorCode.Unavailable)
-      expect(error?.message).to.match(/claude was not found.*HUMANLAYER_CLAUDE_PATH/)
+      const error = await rejected(client.call(LaunchSession, {query: 'hi', working_dir: sandbox.root}))
+      expect(error.code).to.equal(ErrorCode.Unavailable)
+      expect(error.message).to.match(/claude was not found.*HUMANLAYER_CLAUDE_PATH/)
     } finally {
       client.close()
     }
@@ -60,8 +59,8 @@ describe('sessions across daemon restarts', function () {
     client.close()
 
     process.kill(daemonPid, 'SIGKILL')
-    await waitFor(() => !isRunning(daemonPid), 5000, 'the daemon to die')
-    expect(isRunning(run.pid), 'claude outlives a SIGKILLed daemon').to.equal(true)
+    await waitFor(() => !isAlive(daemonPid), 5000, 'the daemon to die')
+    expect(isAlive(run.pid), 'claude outlives a SIGKILLed daemon').to.equal(true)
 
     await sandbox.startDaemon()
     client = await sandbox.client()
@@ -69,7 +68,7 @@ describe('sessions across daemon restarts', function () {
       const {session} = await client.call(GetSessionState, {session_id})
       expect(session.status).to.equal('failed')
       expect(session.error_message).to.match(/daemon stopped while the session was running/)
-      await waitFor(() => !isRunning(run.pid), 5000, 'the orphaned claude to be killed')
+      await waitFor(() => !isAlive(run.pid), 5000, 'the orphaned claude to be killed')
       expect(existsSync(run.argv[run.argv.indexOf('--mcp-config') + 1]), 'its MCP config file').to.equal(false)
     } finally {
       client.close()
@@ -90,7 +89,7 @@ describe('sessions across daemon restarts', function () {
 
     const stop = await sandbox.cli(['daemon', 'stop'])
     expect(stop.exitCode, stop.stderr).to.equal(0)
-    for (const run of runs) expect(isRunning(run.pid), `claude ${run.pid} after shutdown`).to.equal(false)
+    for (const run of runs) expect(isAlive(run.pid), `claude ${run.pid} after shutdown`).to.equal(false)
     expect(readFileSync(sandbox.logFile, 'utf8')).to.match(new RegExp(`claude ignored SIGINT; killing its process group.*${stubborn.session_id}`))
 
     await sandbox.startDaemon()

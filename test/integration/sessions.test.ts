@@ -5,20 +5,12 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {DaemonClient} from '../../src/client/index.js'
-import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
+import {isAlive} from '../../src/client/lifecycle.js'
+import {ErrorCode} from '../../src/protocol/errors.js'
 import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
 import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
-import {FAKE_CLAUDE, isRunning, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
-
-async function rejection(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RpcError) return error
-    throw error
-  }
-  throw new Error('expected the call to fail')
-}
+import {rejected} from '../helpers/rpc.js'
+import {FAKE_CLAUDE, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
 describe('sessions (fake claude, real daemon)', function () {
   this.timeout(30_000)
@@ -145,8 +137,8 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(result).to.deep.equal({success: true, session_id, status: 'interrupting'})
     const session = await waitForStatus(client, session_id, 'interrupted')
     expect(session.completed_at).to.be.a('string')
-    expect(isRunning(run.pid)).to.equal(false)
-    const again = await rejection(client.call(InterruptSession, {session_id}))
+    expect(isAlive(run.pid)).to.equal(false)
+    const again = await rejected(client.call(InterruptSession, {session_id}))
     expect(again.code).to.equal(ErrorCode.Conflict)
     expect(again.message).to.match(/status is interrupted/)
   })
@@ -158,7 +150,7 @@ describe('sessions (fake claude, real daemon)', function () {
     await waitFor(async () => (await client.call(GetConversation, {session_id})).events.length === 2)
     await client.call(InterruptSession, {session_id})
     await waitForStatus(client, session_id, 'interrupted')
-    expect(isRunning(run.pid)).to.equal(false)
+    expect(isAlive(run.pid)).to.equal(false)
     expect(readFileSync(sandbox.logFile, 'utf8')).to.match(new RegExp(`claude ignored SIGINT; killing its process group.*${session_id}`))
   })
 
@@ -219,14 +211,14 @@ describe('sessions (fake claude, real daemon)', function () {
   })
 
   it('rejects a missing working directory, an unknown session, a blank query and /compact with clear errors', async () => {
-    const missing = await rejection(client.call(LaunchSession, {query: 'x', working_dir: path.join(workDir, 'nope')}))
+    const missing = await rejected(client.call(LaunchSession, {query: 'x', working_dir: path.join(workDir, 'nope')}))
     expect(missing.code).to.equal(ErrorCode.InvalidParams)
     expect(missing.message).to.match(/working_dir .*nope is not an existing directory/)
-    const unknown = await rejection(client.call(InterruptSession, {session_id: 'no-such-session'}))
+    const unknown = await rejected(client.call(InterruptSession, {session_id: 'no-such-session'}))
     expect(unknown.code).to.equal(ErrorCode.NotFound)
-    const blank = await rejection(client.call(LaunchSession, {query: '  '}))
+    const blank = await rejected(client.call(LaunchSession, {query: '  '}))
     expect(blank.code).to.equal(ErrorCode.InvalidParams)
-    const compact = await rejection(client.call(ContinueSession, {session_id: 'whatever', query: ' /compact'}))
+    const compact = await rejected(client.call(ContinueSession, {session_id: 'whatever', query: ' /compact'}))
     expect(compact.code).to.equal(ErrorCode.InvalidParams)
     expect(compact.message).to.match(/\/clear and \/compact hang/)
   })

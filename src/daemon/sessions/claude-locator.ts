@@ -1,7 +1,8 @@
 /**
  * Finds the `claude` binary: the configured claude_path (config file or HUMANLAYER_CLAUDE_PATH),
- * else the first executable `claude` on the daemon's PATH. Looked up again on every launch and
- * health check, so installing claude does not need a daemon restart (upstream #476, #796).
+ * else the first executable `claude` on the daemon's PATH. Looked up again on every launch (health
+ * reuses a look-up for a few seconds), so installing claude does not need a daemon restart
+ * (upstream #476, #796).
  */
 import {accessSync, constants, statSync} from 'node:fs'
 import path from 'node:path'

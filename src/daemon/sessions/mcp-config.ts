@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import {packageRoot} from '../package-root.js'
 
-export const APPROVALS_SERVER = 'approvals'
+const APPROVALS_SERVER = 'approvals'
 export const APPROVALS_PERMISSION_TOOL = `mcp__${APPROVALS_SERVER}__request_permission`
 
 export interface McpServers {

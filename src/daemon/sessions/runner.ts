@@ -8,7 +8,7 @@ import {execa} from 'execa'
 import {LineDecoder} from '../../protocol/framing.js'
 
 /** Lines of many MiB happen (big Read results); 10 MiB was too small upstream (#304). */
-export const MAX_STREAM_LINE_BYTES = 256 * 1024 * 1024
+const MAX_STREAM_LINE_BYTES = 256 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
 /** After claude exits, how long a grandchild may keep its stdout open before we stop reading. */
 const STDOUT_DRAIN_MS = 2000
@@ -110,13 +110,7 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
         resolve([code, sig])
       }),
     )
-    let timer: NodeJS.Timeout | undefined
-    const drained = await Promise.race([
-      stdoutDone.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), STDOUT_DRAIN_MS))),
-    ])
-    clearTimeout(timer)
-    if (!drained) {
+    if (!(await settlesWithin(stdoutDone, STDOUT_DRAIN_MS))) {
       child.stdout.destroy()
       await stdoutDone
     }
@@ -133,6 +127,14 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
       if (!hasExited) killGroup(pid, sig)
     },
   }
+}
+
+/** Whether `promise` (one that never rejects) settles within `ms`; the timer does not outlive the answer. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))])
+  clearTimeout(timer)
+  return settled
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -31,7 +31,7 @@ import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
 import {type RecordingRun, recordLines} from './recorder.js'
 import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
-import {type ClaudeProcess, type RunOutcome, startClaude} from './runner.js'
+import {type ClaudeProcess, type RunOutcome, settlesWithin, startClaude} from './runner.js'
 import {summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
@@ -301,13 +301,7 @@ export class SessionService implements SessionLink {
     for (const run of runs) {
       if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
     }
-    const all = Promise.all(runs.map((run) => run.done))
-    let timer: NodeJS.Timeout | undefined
-    const finished = await Promise.race([
-      all.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.deps.stopTimeoutMs + KILL_GRACE_MS))),
-    ])
-    clearTimeout(timer)
+    const finished = await settlesWithin(Promise.all(runs.map((run) => run.done)), this.deps.stopTimeoutMs + KILL_GRACE_MS)
     if (!finished) this.deps.log.error('sessions still running after shutdown timeout', {sessions: [...this.active.keys()]})
   }
 

@@ -31,7 +31,7 @@ export class StoreError extends Error {
 }
 
 /** Migrations ship in the package's `drizzle/` folder, beside package.json. */
-export function migrationsFolder(): string {
+function migrationsFolder(): string {
   return path.join(packageRoot(), 'drizzle')
 }
 

@@ -10,7 +10,7 @@ import {SessionService} from '../../../../src/daemon/sessions/service.js'
 import {type Store, openStore} from '../../../../src/daemon/store/index.js'
 import type {DaemonEvent} from '../../../../src/protocol/events.js'
 import {waitFor} from '../../../helpers/sandbox.js'
-import {isRunning} from '../../../helpers/sessions.js'
+import {isAlive} from '../../../../src/client/lifecycle.js'
 
 describe('reconcileSessions', () => {
   let store: Store
@@ -74,8 +74,8 @@ describe('reconcileSessions', () => {
     row('claude', 'running', claude)
     row('stranger', 'running', stranger)
     reconcileSessions(service, createLogger('error', {kind: 'none'}))
-    await waitFor(() => !isRunning(claude), 5000, 'the leftover claude to die')
-    expect(isRunning(stranger)).to.equal(true)
+    await waitFor(() => !isAlive(claude), 5000, 'the leftover claude to die')
+    expect(isAlive(stranger)).to.equal(true)
     expect(service.state('stranger').status).to.equal('failed')
   })
 })

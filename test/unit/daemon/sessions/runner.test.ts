@@ -2,7 +2,7 @@ import {expect} from 'chai'
 
 import {SpawnError, startClaude} from '../../../../src/daemon/sessions/runner.js'
 import {waitFor} from '../../../helpers/sandbox.js'
-import {isRunning} from '../../../helpers/sessions.js'
+import {isAlive} from '../../../../src/client/lifecycle.js'
 
 /** Runs `node -e script` the way the service runs claude, collecting its stdout lines. */
 async function run(script: string, maxLineBytes?: number) {
@@ -24,7 +24,7 @@ describe('startClaude (runner)', () => {
   const spawned: number[] = []
   afterEach(() => {
     for (const pid of spawned.splice(0)) {
-      if (isRunning(pid)) process.kill(pid, 'SIGKILL')
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL')
     }
   })
 
@@ -57,11 +57,11 @@ describe('startClaude (runner)', () => {
     await waitFor(() => lines.length === 1, 5000, 'the grandchild pid')
     const grandchild = Number(lines[0])
     spawned.push(grandchild)
-    expect(isRunning(grandchild)).to.equal(true)
+    expect(isAlive(grandchild)).to.equal(true)
     child.signal('SIGKILL')
     const outcome = await child.exited
     expect(outcome.signal).to.equal('SIGKILL')
-    await waitFor(() => !isRunning(grandchild), 5000, 'the grandchild to die')
+    await waitFor(() => !isAlive(grandchild), 5000, 'the grandchild to die')
     // A group that is already gone is not an error.
     child.signal('SIGINT')
   })
@@ -76,7 +76,7 @@ describe('startClaude (runner)', () => {
     const outcome = await child.exited
     spawned.push(Number(lines[0]))
     expect(outcome.exitCode).to.equal(0)
-    await waitFor(() => !isRunning(Number(lines[0])), 5000, 'the left-behind grandchild to die')
+    await waitFor(() => !isAlive(Number(lines[0])), 5000, 'the left-behind grandchild to die')
   })
 
   it('fails to start a missing command with a SpawnError', async () => {

@@ -12,6 +12,7 @@ import {type Store, openStore} from '../../../../src/daemon/store/index.js'
 import type {DaemonEvent} from '../../../../src/protocol/events.js'
 import {ErrorCode, RpcError} from '../../../../src/protocol/errors.js'
 import {waitFor} from '../../../helpers/sandbox.js'
+import {rejected} from '../../../helpers/rpc.js'
 import {FAKE_CLAUDE} from '../../../helpers/sessions.js'
 
 describe('SessionService', () => {
@@ -57,21 +58,15 @@ describe('SessionService', () => {
   const approvals = (sessionId: string) =>
     service.conversation({session_id: sessionId}).events.map((e) => [e.tool_id, e.approval_id ?? null, e.approval_status ?? null])
 
-  it('resolves a full id or a unique prefix; an ambiguous or unknown one is a clear error', () => {
+  it('resolves a full id or a unique prefix; an ambiguous or unknown one is a clear error', async () => {
     insertSession('abc-111')
     insertSession('abc-222')
     expect(service.resolve('abc-111').id).to.equal('abc-111')
     expect(service.resolve('abc-2').id).to.equal('abc-222')
-    const ambiguous = (() => {
-      try {
-        service.resolve('abc')
-      } catch (error) {
-        return error as RpcError
-      }
-    })()
-    expect(ambiguous?.code).to.equal(ErrorCode.InvalidParams)
-    expect(ambiguous?.message).to.match(/abc is ambiguous.*abc-111, abc-222/)
-    expect(ambiguous?.data).to.deep.equal({candidates: ['abc-111', 'abc-222']})
+    const ambiguous = await rejected(() => service.resolve('abc'))
+    expect(ambiguous.code).to.equal(ErrorCode.InvalidParams)
+    expect(ambiguous.message).to.match(/abc is ambiguous.*abc-111, abc-222/)
+    expect(ambiguous.data).to.deep.equal({candidates: ['abc-111', 'abc-222']})
     expect(() => service.resolve('zzz')).to.throw(RpcError, /No session zzz/)
     // LIKE wildcards in a prefix are literal.
     expect(() => service.resolve('%')).to.throw(RpcError, /No session %/)
