@@ -6,6 +6,7 @@
  * most once each, in id order.
  */
 import type net from 'node:net'
+import {setTimeout as delay} from 'node:timers/promises'
 
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
@@ -185,14 +186,7 @@ export async function* streamEvents(options: EventStreamOptions): AsyncGenerator
   }
 }
 
+/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, {once: true})
-  })
+  return delay(ms, undefined, {signal}).catch(() => {})
 }
