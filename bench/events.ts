@@ -13,12 +13,11 @@
  * Alone: `node --import tsx bench/events.ts`; bench/index.ts calls benchEvents().
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {pathToFileURL} from 'node:url'
 
 import {DaemonClient} from '../src/client/index.js'
 import {EventLog} from '../src/daemon/bus/log.js'
@@ -27,9 +26,11 @@ import {openStore} from '../src/daemon/store/index.js'
 import {Health} from '../src/protocol/daemon.js'
 import {LineDecoder} from '../src/protocol/framing.js'
 import {DebugPublish} from '../src/protocol/subscribe.js'
+import {rssMiB} from '../test/helpers/proc.js'
+import {REPO_ROOT, Sandbox} from '../test/helpers/sandbox.js'
+import {percentile, round} from './lib/measure.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const ENTRY = path.join(ROOT, 'dist', 'daemon', 'entry.js')
+const ENTRY = path.join(REPO_ROOT, 'dist', 'daemon', 'entry.js')
 const MANY = 1000
 const EVENT_PREFIX = '{"jsonrpc":"2.0","result":{"event":{"id":'
 
@@ -94,18 +95,7 @@ function until(check: () => boolean, timeoutMs: number, what: string): Promise<v
   })
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
-}
-
-function round(value: number, digits = 3): number {
-  return Number(value.toFixed(digits))
-}
-
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return match ? round(Number(match[1]) / 1024, 1) : Number.NaN
-}
+const rssMb = (pid: number): number => round(rssMiB(pid), 1)
 
 function openFilesLimit(): number {
   const match = /Max open files\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'))
@@ -130,8 +120,7 @@ async function latency(client: DaemonClient, subscribers: Subscriber[], events: 
     await until(() => pending === 0, 30_000, `event ${i} to reach ${subscribers.length} subscriber(s)`)
   }
   for (const subscriber of subscribers) subscriber.onEvent = undefined
-  samples.sort((a, b) => a - b)
-  return {p50: round(percentile(samples, 50)), p99: round(percentile(samples, 99))}
+  return {p50: round(percentile(samples, 50), 3), p99: round(percentile(samples, 99), 3)}
 }
 
 async function cycles(socketPath: string, total: number, lanes: number): Promise<void> {
@@ -170,40 +159,18 @@ async function publishRate(root: string): Promise<{callUs: number; perSecond: nu
 export async function benchEvents(): Promise<Record<string, number>> {
   if (!existsSync(ENTRY)) throw new Error(`bench: ${ENTRY} is missing; run \`npm run build\` first`)
   if (openFilesLimit() < 2 * MANY + 200) throw new Error(`bench: needs ~${2 * MANY + 200} open files; raise it with \`ulimit -n 4096\``)
-  const root = mkdtempSync(path.join(os.tmpdir(), 'hld-bench-'))
-  const socketPath = path.join(root, 'd.sock')
-  const daemon: ChildProcess = spawn(process.execPath, [ENTRY], {
-    stdio: 'ignore',
-    env: {
-      ...process.env,
-      HOME: root,
-      HUMANLAYER_DAEMON_SOCKET: socketPath,
-      HUMANLAYER_DATABASE_PATH: path.join(root, 'daemon.db'),
-      HUMANLAYER_LOG_FILE: path.join(root, 'daemon.log'),
-      HUMANLAYER_LOG_LEVEL: 'warn',
-      HUMANLAYER_TEST_EVENTS: '1',
-    },
-  })
+  const sandbox = new Sandbox({HUMANLAYER_LOG_LEVEL: 'warn', HUMANLAYER_TEST_EVENTS: '1'})
+  const {socketPath} = sandbox
+  const daemon: ChildProcess = spawn(process.execPath, [ENTRY], {stdio: 'ignore', env: sandbox.env()})
+  sandbox.track(daemon.pid!)
   const results: Record<string, number> = {}
   let client: DaemonClient | undefined
   try {
-    const rate = await publishRate(root)
+    const rate = await publishRate(sandbox.root)
     results.events_publish_call_us = rate.callUs
     results.events_logged_per_s = rate.perSecond
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      try {
-        client = await DaemonClient.connect(socketPath)
-        await client.call(Health, {})
-        break
-      } catch (error) {
-        client?.close()
-        client = undefined
-        if (Date.now() > deadline) throw error
-        await new Promise((resolve) => setTimeout(resolve, 25))
-      }
-    }
-    const pid = daemon.pid!
+    const pid = await sandbox.waitHealthy(15_000)
+    client = await sandbox.client()
 
     await cycles(socketPath, 200, 10) // warm-up
     results.events_rss_before_mb = rssMb(pid)
@@ -243,7 +210,7 @@ export async function benchEvents(): Promise<Record<string, number>> {
     client?.close()
     daemon.kill('SIGTERM')
     await new Promise((resolve) => (daemon.exitCode === null ? daemon.once('exit', resolve) : resolve(undefined)))
-    rmSync(root, {recursive: true, force: true})
+    await sandbox.cleanup()
   }
   return results
 }

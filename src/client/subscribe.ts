@@ -6,13 +6,14 @@
  * most once each, in id order.
  */
 import type net from 'node:net'
+import {setTimeout as delay} from 'node:timers/promises'
 
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
-import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
+import {LineDecoder, encodeFrame} from '../protocol/framing.js'
 import {Subscribe, type SubscribeConfirmation, type SubscribeFrame, parseSubscribeFrame} from '../protocol/subscribe.js'
 import {DaemonUnreachableError} from './errors.js'
-import {connectSocket} from './index.js'
+import {MAX_REPLY_BYTES, connectSocket} from './index.js'
 
 export interface SubscribeFilter {
   event_types?: EventType[]
@@ -48,7 +49,7 @@ export class Subscription {
         reject(error)
       }
       const decoder = new LineDecoder({
-        maxFrameBytes: DEFAULT_MAX_FRAME_BYTES * 4,
+        maxFrameBytes: MAX_REPLY_BYTES,
         onLine: (line) => {
           const frame = parseSubscribeFrame(line)
           if (!frame) return
@@ -185,14 +186,7 @@ export async function* streamEvents(options: EventStreamOptions): AsyncGenerator
   }
 }
 
+/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, {once: true})
-  })
+  return delay(ms, undefined, {signal}).catch(() => {})
 }

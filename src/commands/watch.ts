@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {ExitCode} from '../cli/exit-codes.js'
 import {EVENT_TYPES} from '../protocol/events.js'
 
 /**
@@ -35,9 +36,9 @@ export default class Watch extends BaseCommand<typeof Watch> {
   async run(): Promise<void> {
     await this.parseFlags()
     const {since} = this.flags
-    if (since !== 'now' && !/^\d+$/.test(since)) this.error(`--since takes an event id or "now", not "${since}"`, {exit: 2})
+    if (since !== 'now' && !/^\d+$/.test(since)) this.error(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
     const {type, until} = this.flags
-    if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: 2})
+    if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
     const config = await this.loadConfig()
     await this.client({config}) // starts the daemon if it is not running (auto-start rules)
     const {runWatch} = await import('../cli/watch.js')

@@ -7,11 +7,8 @@ import {expect} from 'chai'
 import {execa, type ResultPromise} from 'execa'
 
 import {DebugPublish, type DebugPublishParams} from '../../src/protocol/subscribe.js'
+import {range} from '../helpers/event-world.js'
 import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
-
-function range(from: number, to: number): number[] {
-  return Array.from({length: to - from + 1}, (_, i) => from + i)
-}
 
 describe('hld watch', function () {
   this.timeout(60_000)

@@ -92,6 +92,8 @@ export class EventLog implements EventBus {
   private readonly listeners = new Set<EventListener>()
   private readonly batchListeners = new Set<BatchListener>()
   private readonly insert: Statement
+  private readonly pruneCandidates: Statement
+  private readonly deleteThrough: Statement
   private readonly insertBatch: (rows: {logged: LoggedEvent; timestamp: string; data: string}[]) => void
   private readonly pages = new Map<string, Statement>()
 
@@ -109,6 +111,8 @@ export class EventLog implements EventBus {
     this.pruned = bounds.oldest === null ? this.lastId : bounds.oldest - 1
 
     this.insert = sqlite.prepare('INSERT INTO events (id, type, timestamp, session_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)')
+    this.pruneCandidates = sqlite.prepare('SELECT id, timestamp FROM events WHERE id > ? ORDER BY id LIMIT ?')
+    this.deleteThrough = sqlite.prepare('DELETE FROM events WHERE id <= ?')
     this.insertBatch = sqlite.transaction((rows) => {
       for (const {logged, timestamp, data} of rows) this.insert.run(logged.id, logged.type, timestamp, logged.sessionId, logged.runId, data)
     })
@@ -241,16 +245,14 @@ export class EventLog implements EventBus {
   pruneStep(now = Date.now()): boolean {
     const keepFromId = this.flushed - this.retention.maxCount + 1
     const cutoff = new Date(now - this.retention.maxAgeMs).toISOString()
-    const rows = this.store.sqlite
-      .prepare('SELECT id, timestamp FROM events WHERE id > ? ORDER BY id LIMIT ?')
-      .all(this.pruned, PRUNE_STEP_ROWS) as {id: number; timestamp: string}[]
+    const rows = this.pruneCandidates.all(this.pruned, PRUNE_STEP_ROWS) as {id: number; timestamp: string}[]
     let through: number | undefined
     for (const row of rows) {
       if (row.id >= keepFromId && row.timestamp >= cutoff) break
       through = row.id
     }
     if (through === undefined) return false
-    this.store.sqlite.prepare('DELETE FROM events WHERE id <= ?').run(through)
+    this.deleteThrough.run(through)
     this.pruned = through
     return through === rows.at(-1)?.id && rows.length === PRUNE_STEP_ROWS
   }

@@ -51,10 +51,6 @@ export class Router {
     return this
   }
 
-  has(name: string): boolean {
-    return name in this.methods
-  }
-
   /** jayson validates the envelope and routes; we keep the transport. */
   dispatcher(): jayson.Server {
     // jayson's typings want Error-shaped errors; at run time it expects {code, message, data}.
