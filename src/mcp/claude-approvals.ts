@@ -17,7 +17,7 @@ import {CloudApprover} from './cloud-approver.js'
 import {LocalApprover} from './local-approver.js'
 import {answerFor, DEFAULT_DENY_MESSAGE, type PermissionAnswer, type PermissionRequest} from './permission.js'
 
-export const SERVER_NAME = 'humanlayer-claude-local-approvals'
+const SERVER_NAME = 'humanlayer-claude-local-approvals'
 
 type Decide = (request: PermissionRequest, signal: AbortSignal) => Promise<PermissionAnswer>
 

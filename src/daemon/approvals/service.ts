@@ -44,9 +44,9 @@ export interface DecideParams {
 }
 
 /** How long a waitForDecision call waits when it names no timeout. */
-export const DEFAULT_WAIT_MS = 60_000
+const DEFAULT_WAIT_MS = 60_000
 /** Decided approvals listed by default with include_decided. */
-export const DEFAULT_DECIDED_LIMIT = 100
+const DEFAULT_DECIDED_LIMIT = 100
 
 const STATUS_OF: Record<Decision, 'approved' | 'denied' | 'responded'> = {approve: 'approved', deny: 'denied', respond: 'responded'}
 
