@@ -9,7 +9,7 @@ export interface PermissionRequest {
   tool_use_id?: string
 }
 
-export const DEFAULT_DENY_MESSAGE = 'Request denied by human reviewer'
+const DEFAULT_DENY_MESSAGE = 'Request denied by human reviewer'
 
 /** Allow only on an explicit approval; anything else (denied, expired, answered elsewhere) denies. */
 export function answerFor(approval: Pick<Approval, 'status' | 'comment'>, input: Record<string, unknown>): PermissionAnswer {
