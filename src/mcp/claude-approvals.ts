@@ -15,9 +15,9 @@ import {createLogger, type Logger} from '../daemon/logger.js'
 import {packageVersion} from '../daemon/package-root.js'
 import {CloudApprover} from './cloud-approver.js'
 import {LocalApprover} from './local-approver.js'
-import {answerFor, DEFAULT_DENY_MESSAGE, type PermissionAnswer, type PermissionRequest} from './permission.js'
+import {answerFor, type PermissionAnswer, type PermissionRequest} from './permission.js'
 
-export const SERVER_NAME = 'humanlayer-claude-local-approvals'
+const SERVER_NAME = 'humanlayer-claude-local-approvals'
 
 type Decide = (request: PermissionRequest, signal: AbortSignal) => Promise<PermissionAnswer>
 
@@ -46,10 +46,8 @@ function decider(env: NodeJS.ProcessEnv, config: Config | Error, log: Logger): D
       log,
     })
     return async (request, signal) => {
-      const outcome = await cloud.request(request, signal)
-      return outcome.approved
-        ? {behavior: 'allow', updatedInput: request.input}
-        : {behavior: 'deny', message: outcome.comment || DEFAULT_DENY_MESSAGE}
+      const {approved, comment} = await cloud.request(request, signal)
+      return answerFor({status: approved ? 'approved' : 'denied', comment: comment ?? undefined}, request.input)
     }
   }
   const local = new LocalApprover({socketPath: config.socket_path, runId, log})

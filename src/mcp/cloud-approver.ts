@@ -5,7 +5,8 @@
  * timeout, so the loop, the timeouts and the retries are ours.
  */
 import type {Logger} from '../daemon/logger.js'
-import {backoff, GIVE_UP_AFTER_MS, type PermissionRequest, sleep} from './permission.js'
+import {backoff, MAX_BACKOFF_MS, sleep} from '../daemon/approvals/retry.js'
+import {GIVE_UP_AFTER_MS, type PermissionRequest} from './permission.js'
 
 export interface CloudApproverOptions {
   apiKey: string
@@ -58,7 +59,7 @@ export class CloudApprover {
           throw new Error(`The HumanLayer API failed for ${Math.round((Date.now() - failingSince) / 1000)} s while waiting for ${callId}: ${(error as Error).message}`)
         }
         failures++
-        pause = backoff(failures + 1, this.options.pollIntervalMs, 5 * 60_000)
+        pause = backoff(failures + 1, this.options.pollIntervalMs, MAX_BACKOFF_MS)
         log.warn('cloud status poll failed; retrying', {call_id: callId, error: (error as Error).message, retry_in_ms: pause})
       }
     }

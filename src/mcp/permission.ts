@@ -1,6 +1,4 @@
 /** What `request_permission` answers, in the exact shape Claude Code validates (reference §6.3). */
-import {setTimeout as delay} from 'node:timers/promises'
-
 import type {Approval} from '../protocol/approvals.js'
 
 export type PermissionAnswer = {behavior: 'allow'; updatedInput: Record<string, unknown>} | {behavior: 'deny'; message: string}
@@ -11,7 +9,7 @@ export interface PermissionRequest {
   tool_use_id?: string
 }
 
-export const DEFAULT_DENY_MESSAGE = 'Request denied by human reviewer'
+const DEFAULT_DENY_MESSAGE = 'Request denied by human reviewer'
 
 /** Allow only on an explicit approval; anything else (denied, expired, answered elsewhere) denies. */
 export function answerFor(approval: Pick<Approval, 'status' | 'comment'>, input: Record<string, unknown>): PermissionAnswer {
@@ -25,13 +23,3 @@ export function answerFor(approval: Pick<Approval, 'status' | 'comment'>, input:
  * up with an error. Long enough for a daemon restart or an API outage; never an allow.
  */
 export const GIVE_UP_AFTER_MS = 10 * 60_000
-
-/** Doubles from `initialMs` to `maxMs`: the pause before retry number `attempt` (1-based). */
-export function backoff(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(initialMs * 2 ** Math.min(attempt - 1, 20), maxMs)
-}
-
-/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return delay(ms, undefined, {signal}).catch(() => {})
-}

@@ -1,6 +1,6 @@
 /**
- * Helpers for approval tests: a daemon in this process with a sessions double (until the
- * sessions service is wired), and claude stand-ins that reach `hld mcp claude-approvals`.
+ * Helpers for approval tests: a daemon in this process with a sessions double (so a test sets
+ * up and ends sessions itself), and claude stand-ins that reach `hld mcp claude-approvals`.
  */
 import {mkdirSync} from 'node:fs'
 import path from 'node:path'

@@ -3,7 +3,8 @@
  * few sessions, moves running ⇄ waiting_input like the real one, and records every call.
  */
 import type {EventBus} from '../../src/daemon/bus/index.js'
-import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES, type ToolCallApprovalStatus} from '../../src/daemon/approvals/session-link.js'
+import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from '../../src/daemon/approvals/session-link.js'
+import type {ToolCallApprovalStatus} from '../../src/protocol/sessions.js'
 
 export interface MarkCall {
   session_id: string

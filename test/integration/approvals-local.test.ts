@@ -1,7 +1,7 @@
 /**
  * The local approval flow through real parts: fake claude speaks MCP stdio to the built
  * `hld mcp claude-approvals`, which asks the daemon (in this process, with a sessions double
- * until the sessions service is wired), and the built CLI decides.
+ * that holds the session fake claude reports for), and the built CLI decides.
  */
 import {existsSync} from 'node:fs'
 import path from 'node:path'

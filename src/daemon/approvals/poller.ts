@@ -3,17 +3,14 @@
  * snapshot on. An immediate first poll; on failure the wait doubles up to a cap and a good
  * poll resets it; every request has a timeout (the API client's); stop() ends it.
  */
-import {setTimeout as delay} from 'node:timers/promises'
-
 import type {Logger} from '../logger.js'
 import type {CloudFunctionCall, CloudHumanContact, HumanLayerApi} from './cloud-api.js'
+import {backoff, MAX_BACKOFF_MS, sleep} from './retry.js'
 
 export interface CloudSnapshot {
   functionCalls: CloudFunctionCall[]
   humanContacts: CloudHumanContact[]
 }
-
-export const MAX_BACKOFF_MS = 5 * 60_000
 
 export interface CloudPollerOptions {
   api: HumanLayerApi
@@ -54,14 +51,11 @@ export class CloudPoller {
   /** The wait before the next poll: the interval, doubled per consecutive failure, capped. */
   nextDelay(): number {
     const {intervalMs} = this.options
-    const cap = this.options.maxBackoffMs ?? MAX_BACKOFF_MS
-    if (this.consecutiveFailures === 0) return intervalMs
-    // 2^20 × any interval is past any cap; stop doubling before the number grows silly.
-    return Math.min(intervalMs * 2 ** Math.min(this.consecutiveFailures, 20), Math.max(cap, intervalMs))
+    return backoff(this.consecutiveFailures + 1, intervalMs, Math.max(this.options.maxBackoffMs ?? MAX_BACKOFF_MS, intervalMs))
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    const wait = this.options.wait ?? abortableSleep
+    const wait = this.options.wait ?? sleep
     while (!signal.aborted) {
       await this.pollOnce(signal)
       if (signal.aborted) break
@@ -84,9 +78,4 @@ export class CloudPoller {
       this.options.log.warn('cloud poll failed', {error: this.lastError, failures: this.consecutiveFailures, retry_in_ms: this.nextDelay()})
     }
   }
-}
-
-/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return delay(ms, undefined, {signal}).catch(() => {})
 }

@@ -8,6 +8,7 @@ import {randomUUID} from 'node:crypto'
 import type {Approval, ApprovalStatus, Decision, WaitForDecisionResult} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {EncodedJson} from '../../protocol/framing.js'
+import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
 import type {Db} from '../store/index.js'
@@ -15,7 +16,7 @@ import type {ApprovalRow} from '../store/schema/approvals.js'
 import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, HumanLayerApiError, parseApiTimestamp} from './cloud-api.js'
 import type {CloudSnapshot} from './poller.js'
 import {ApprovalRepository} from './repository.js'
-import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES, type ToolCallApprovalStatus} from './session-link.js'
+import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
 import {PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
 
@@ -43,9 +44,9 @@ export interface DecideParams {
 }
 
 /** How long a waitForDecision call waits when it names no timeout. */
-export const DEFAULT_WAIT_MS = 60_000
+const DEFAULT_WAIT_MS = 60_000
 /** Decided approvals listed by default with include_decided. */
-export const DEFAULT_DECIDED_LIMIT = 100
+const DEFAULT_DECIDED_LIMIT = 100
 
 const STATUS_OF: Record<Decision, 'approved' | 'denied' | 'responded'> = {approve: 'approved', deny: 'denied', respond: 'responded'}
 

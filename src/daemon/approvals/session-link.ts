@@ -1,4 +1,4 @@
-import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
+import {TERMINAL_STATUSES, type ToolCallApprovalStatus} from '../../protocol/sessions.js'
 
 /**
  * What approvals need from sessions, and nothing more. The sessions service satisfies it
@@ -11,8 +11,6 @@ export interface SessionRef {
   summary: string
   status: string
 }
-
-export type {ToolCallApprovalStatus}
 
 export interface SessionLink {
   findByRunId(runId: string): SessionRef | undefined
@@ -34,6 +32,6 @@ export interface SessionLink {
   ): void
 }
 
-/** Statuses after which a session never asks for (or waits on) an approval again. */
-export const TERMINAL_SESSION_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'interrupted'])
+/** Statuses after which a session never asks for (or waits on) an approval again; a set of strings, as events carry them. */
+export const TERMINAL_SESSION_STATUSES: ReadonlySet<string> = new Set(TERMINAL_STATUSES)
 
