@@ -6,7 +6,6 @@
  * most once each, in id order.
  */
 import type net from 'node:net'
-import {setTimeout as delay} from 'node:timers/promises'
 
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
@@ -14,6 +13,7 @@ import {LineDecoder, encodeFrame} from '../protocol/framing.js'
 import {Subscribe, type SubscribeConfirmation, type SubscribeFrame, parseSubscribeFrame} from '../protocol/subscribe.js'
 import {DaemonUnreachableError} from './errors.js'
 import {MAX_REPLY_BYTES, connectSocket} from './index.js'
+import {sleep} from './retry.js'
 
 export interface SubscribeFilter {
   event_types?: EventType[]
@@ -184,9 +184,4 @@ export async function* streamEvents(options: EventStreamOptions): AsyncGenerator
     await sleep(delay, signal)
     delay = Math.min(Math.max(delay * 2, initialMs), maxMs)
   }
-}
-
-/** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return delay(ms, undefined, {signal}).catch(() => {})
 }

@@ -5,7 +5,7 @@
  * timeout, so the loop, the timeouts and the retries are ours.
  */
 import type {Logger} from '../daemon/logger.js'
-import {backoff, MAX_BACKOFF_MS, sleep} from '../daemon/approvals/retry.js'
+import {backoff, MAX_BACKOFF_MS, sleep} from '../client/retry.js'
 import {GIVE_UP_AFTER_MS, type PermissionRequest} from './permission.js'
 
 export interface CloudApproverOptions {

@@ -8,7 +8,7 @@ import {DaemonClient} from '../client/index.js'
 import {CreateApproval, WaitForDecision, type Approval} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {Logger} from '../daemon/logger.js'
-import {backoff, sleep} from '../daemon/approvals/retry.js'
+import {backoff, sleep} from '../client/retry.js'
 import {GIVE_UP_AFTER_MS, type PermissionRequest} from './permission.js'
 
 export interface LocalApproverOptions {

@@ -5,7 +5,7 @@
  */
 import type {Logger} from '../logger.js'
 import type {CloudFunctionCall, CloudHumanContact, HumanLayerApi} from './cloud-api.js'
-import {backoff, MAX_BACKOFF_MS, sleep} from './retry.js'
+import {backoff, MAX_BACKOFF_MS, sleep} from '../../client/retry.js'
 
 export interface CloudSnapshot {
   functionCalls: CloudFunctionCall[]

@@ -1,6 +1,7 @@
 /**
- * The waiting between retries, shared by the daemon's cloud poller and the MCP server's
- * approvers (local and cloud): one doubling rule and one abortable pause.
+ * The waiting between retries, shared by everything that reconnects or retries: the daemon's
+ * cloud poller, the MCP server's approvers (local and cloud) and the Subscribe client. One
+ * doubling rule and one abortable pause.
  */
 import {setTimeout as delay} from 'node:timers/promises'
 
@@ -14,6 +15,6 @@ export function backoff(attempt: number, initialMs: number, maxMs: number): numb
 }
 
 /** Resolves after `ms`, or early (not rejecting) when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return delay(ms, undefined, {signal}).catch(() => {})
 }
