@@ -34,13 +34,6 @@ export function age(iso: string, now = Date.now()): string {
   return `${Math.floor(seconds / 86_400)}d`
 }
 
-/** Rows of cells as aligned columns; the last column is not padded. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
-  const line = (cells: string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')
-  return [line(header), ...rows.map(line)].join('\n')
-}
-
 const VERB = {approve: 'Approved', deny: 'Denied', respond: 'Answered'} as const
 
 /** approve, deny and respond: one sendDecision call, then a line saying what was decided. */

@@ -11,6 +11,7 @@ import type {DaemonClient} from '../client/index.js'
 import type {ConversationEvent, Session, SessionStatus} from '../protocol/sessions.js'
 import {GetSessionState, TERMINAL_STATUSES} from '../protocol/sessions.js'
 import {ExitCode} from './exit-codes.js'
+import {table} from './table.js'
 
 /** Flags of launch and continue: a continued session inherits what these leave unset. */
 export const sessionSettingsFlags = {
@@ -99,11 +100,9 @@ function formatCost(cost: number | undefined): string {
   return cost === undefined ? '-' : `$${cost.toFixed(4)}`
 }
 
-export function sessionTable(sessions: Session[]): string[] {
+export function sessionTable(sessions: Session[]): string {
   const rows = sessions.map((s) => [s.id.slice(0, 8), s.status, s.created_at.replace('T', ' ').slice(0, 19), formatCost(s.cost_usd), s.title || s.summary])
-  const header = ['ID', 'STATUS', 'CREATED', 'COST', 'TITLE']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))
+  return table(['ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows)
 }
 
 export function sessionDetails(s: Session): string[] {

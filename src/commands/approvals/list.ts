@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {age, describeRequest, sessionLabel, shortId, table} from '../../cli/approvals.js'
+import {age, describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
+import {table} from '../../cli/table.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {FetchApprovalsResult} from '../../protocol/approvals.js'
 

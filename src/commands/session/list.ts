@@ -34,7 +34,7 @@ export default class SessionList extends BaseCommand<typeof SessionList> {
     const result = await client.call(ListSessions, {status: status as Session['status'] | undefined, ...(limit > 0 ? {limit} : {})})
     const {sessions, total} = result
     if (sessions.length === 0) this.log(status ? `No ${status} sessions.` : 'No sessions yet.')
-    else for (const line of sessionTable(sessions)) this.log(line)
+    else this.log(sessionTable(sessions))
     if (total !== undefined && total > sessions.length) this.log(`(the newest ${sessions.length} of ${total}; --limit 0 lists them all)`)
     return result
   }
