@@ -9,6 +9,7 @@ import {openStore, type Store} from '../../../../src/daemon/store/index.js'
 import {ErrorCode, RpcError} from '../../../../src/protocol/errors.js'
 import type {DaemonEvent} from '../../../../src/protocol/events.js'
 import {FakeSessions} from '../../../helpers/fake-sessions.js'
+import {rejected} from '../../../helpers/rpc.js'
 
 /** A HumanLayerApi whose answers each test sets; respond calls can be held open. */
 class StubApi implements HumanLayerApi {
@@ -47,16 +48,6 @@ class StubApi implements HumanLayerApi {
     await this.hold
     if (this.respondError) throw this.respondError
   }
-}
-
-async function rejected(promise: Promise<unknown> | (() => unknown)): Promise<RpcError> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise)
-  } catch (error) {
-    expect(error).to.be.instanceOf(RpcError)
-    return error as RpcError
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('ApprovalService', () => {
@@ -147,14 +138,14 @@ describe('ApprovalService', () => {
       expect(service.get(id).status).to.equal('pending')
     })
 
-    it('resolves unique id prefixes, with or without local-, and refuses ambiguous ones', () => {
+    it('resolves unique id prefixes, with or without local-, and refuses ambiguous ones', async () => {
       const ids = Array.from({length: 20}, () => service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id)
       const id = ids[0]
       const short = id.slice('local-'.length, 'local-'.length + 12)
       expect(service.get(short).id).to.equal(id)
       expect(service.get(`local-${short}`).id).to.equal(id)
-      expect(rejectedSync(() => service.get('local-')).code).to.equal(ErrorCode.InvalidParams)
-      expect(rejectedSync(() => service.get('zzz')).code).to.equal(ErrorCode.NotFound)
+      expect((await rejected(() => service.get('local-'))).code).to.equal(ErrorCode.InvalidParams)
+      expect((await rejected(() => service.get('zzz'))).code).to.equal(ErrorCode.NotFound)
     })
 
     it('fetches all pending approvals, or one session\'s, with session context; --all adds decided ones', async () => {
@@ -166,7 +157,7 @@ describe('ApprovalService', () => {
       expect(service.fetch({session_id: 's2'}).value().approvals.map((x) => x.id)).to.deep.equal([b])
       expect(service.fetch({session_id: 's2', include_decided: true}).value().approvals.map((x) => x.id)).to.deep.equal([b, c])
       expect(service.fetch({}).value().approvals[1].session).to.include({id: 's2', title: null, summary: 'query of s2'})
-      expect(rejectedSync(() => service.fetch({session_id: 'nope'})).code).to.equal(ErrorCode.NotFound)
+      expect((await rejected(() => service.fetch({session_id: 'nope'}))).code).to.equal(ErrorCode.NotFound)
     })
   })
 
@@ -316,13 +307,3 @@ describe('ApprovalService', () => {
     })
   })
 })
-
-function rejectedSync(fn: () => unknown): RpcError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).to.be.instanceOf(RpcError)
-    return error as RpcError
-  }
-  throw new Error('expected a throw')
-}
