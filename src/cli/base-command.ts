@@ -38,8 +38,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return loadConfig({socket_path: this.flags.socket, ...overrides})
   }
 
-  /** A client to a running daemon; starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
+  /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
+    if (this.openedClient) return this.openedClient
     const config = options.config ?? (await this.loadConfig())
     if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
