@@ -47,7 +47,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.openedClient = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
-      this.openedClient = await connectOrStart(config)
+      // One line on stderr, so stdout (and --json) stay the command's own.
+      const announce = (health: {pid: number; socket_path: string}) =>
+        process.stderr.write(`started hld daemon (pid ${health.pid}, socket ${health.socket_path})\n`)
+      this.openedClient = await connectOrStart(config, process.env, announce)
     }
     return this.openedClient
   }
