@@ -9,6 +9,7 @@ import {type Command, Errors, Flags} from '@oclif/core'
 
 import type {DaemonClient} from '../client/index.js'
 import type {Approval} from '../protocol/approvals.js'
+import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {ConversationEvent, Session} from '../protocol/sessions.js'
 import {GetSessionState} from '../protocol/sessions.js'
 import {describeRequest, shortId} from './approvals.js'
@@ -84,11 +85,17 @@ async function readMcpConfig(file: string): Promise<{mcpServers: Record<string, 
 
 /**
  * The full id of the session a flag names by id or unique prefix; the daemon resolves it, so
- * an unknown id fails with NotFound (exit 4) and an ambiguous one with the candidates.
+ * an unknown id fails with NotFound (exit 4) and an ambiguous one with the candidates. With
+ * `unknownAsGiven`, an id no session has is returned as given, for the next call to judge
+ * (approvals outlive a session they were stored for).
  */
-export async function resolveSessionId(client: DaemonClient, idOrPrefix: string): Promise<string> {
-  const {session} = await client.call(GetSessionState, {session_id: idOrPrefix})
-  return session.id
+export async function resolveSessionId(client: DaemonClient, idOrPrefix: string, options: {unknownAsGiven?: boolean} = {}): Promise<string> {
+  try {
+    return (await client.call(GetSessionState, {session_id: idOrPrefix})).session.id
+  } catch (error) {
+    if (options.unknownAsGiven && error instanceof RpcError && error.code === ErrorCode.NotFound) return idOrPrefix
+    throw error
+  }
 }
 
 /** launch and continue: print what was started, and with --wait follow it to its end. */

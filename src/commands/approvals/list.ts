@@ -32,7 +32,7 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     const client = await this.client()
     const {FetchApprovals} = await import('../../protocol/approvals.js')
     const {all, limit} = this.flags
-    const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session)
+    const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session, {unknownAsGiven: true})
     const result = await client.call(FetchApprovals, {
       ...(session ? {session_id: session} : {}),
       ...(all ? {include_decided: true, limit} : {}),
