@@ -21,10 +21,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       description: 'Overrides HUMANLAYER_DAEMON_SOCKET and socket_path in the config file.',
       helpGroup: 'GLOBAL',
     }),
+    // chalk and oclif read --color/--no-color from argv themselves; declared so it parses and shows in --help.
+    color: Flags.boolean({
+      summary: 'Colour the output (default: only on a terminal, and never when NO_COLOR is set).',
+      allowNo: true,
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   protected flags!: BaseFlags<T>
   private openedClient: DaemonClient | undefined
+
+  /** NO_COLOR (no-color.org) for chalk too: oclif's own colours honour it, chalk does not. */
+  async init(): Promise<void> {
+    await super.init()
+    if (process.env.NO_COLOR && !this.argv.includes('--color')) {
+      const {default: chalk} = await import('chalk')
+      chalk.level = 0
+    }
+  }
 
   /** Parses flags into `this.flags`. */
   protected async parseFlags(): Promise<Interfaces.ParserOutput> {
@@ -67,25 +82,44 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       error.oclif.exit ??= exit
       return super.catch(Object.assign(error, {exitCode: error.oclif.exit}))
     }
-    // oclif prints "Error: <message>" for people; the original name is kept for --json.
-    const cliError = new Errors.CLIError(error.message, {exit})
+    // oclif prints "Error: <message>" for people, in the CLI's words; --json keeps the daemon's
+    // message, the original name and the JSON-RPC code (not named `code`: oclif would print it).
+    const json = this.jsonEnabled()
+    const cliError = new Errors.CLIError(json ? error.message : this.humanMessage(error), {exit})
     return super.catch(
       Object.assign(cliError, {
         exitCode: exit,
         errorName: error.name,
-        ...(error instanceof RpcError ? {code: error.code, data: error.data} : {}),
+        ...(error instanceof RpcError ? {rpcCode: error.code, data: error.data} : {}),
       }),
     )
   }
 
+  /**
+   * A daemon error as a person reads it: without the method it came from, and with the flags of
+   * this command instead of the wire fields they fill (working_dir → --working-dir).
+   */
+  private humanMessage(error: Error): string {
+    if (!(error instanceof RpcError)) return error.message
+    let message = error.message.replace(/^(Invalid params|Internal error) (for|in) \w+: /, (_, kind: string) =>
+      kind === 'Internal error' ? 'The daemon failed: ' : '',
+    )
+    const flags = (this.ctor as typeof BaseCommand).flags ?? {}
+    for (const field of (error.data as {fields?: {path: string}[]} | undefined)?.fields ?? []) {
+      const flag = field.path.replaceAll('_', '-')
+      if (field.path && flag in flags) message = message.replaceAll(new RegExp(`\\b${field.path}\\b`, 'g'), `--${flag}`)
+    }
+    return message.charAt(0).toUpperCase() + message.slice(1)
+  }
+
   protected toErrorJson(error: unknown): unknown {
-    const e = error as Error & {errorName?: string; exitCode?: number; code?: number; data?: unknown}
+    const e = error as Error & {errorName?: string; exitCode?: number; rpcCode?: number; data?: unknown}
     return {
       error: {
         name: e.errorName ?? e.name,
         message: e.message,
         exitCode: e.exitCode ?? 1,
-        ...(e.code === undefined ? {} : {code: e.code}),
+        ...(e.rpcCode === undefined ? {} : {code: e.rpcCode}),
         ...(e.data === undefined ? {} : {data: e.data}),
       },
     }

@@ -7,6 +7,7 @@ import type {Writable} from 'node:stream'
 
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
+import {shortId} from './approvals.js'
 
 export interface WatchOptions {
   socketPath: string
@@ -139,11 +140,11 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
 export function gist(event: DaemonEvent): string {
   switch (event.type) {
     case 'new_approval': {
-      return `${event.data.tool_name} is waiting for approval ${event.data.approval_id}`
+      return `${event.data.tool_name} is waiting for approval ${shortId(event.data.approval_id)}`
     }
     case 'approval_resolved': {
       const {approved, approval_id: id, response_text: text} = event.data
-      return `${approved ? 'approved' : 'denied'} ${id}${text ? `: ${text}` : ''}`
+      return `${outcomeWord(event.data.status, approved)} ${shortId(id)}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
       const data = event.data as typeof event.data & {title?: string}
@@ -168,6 +169,11 @@ export function gist(event: DaemonEvent): string {
       }
     }
   }
+}
+
+/** The approval's own status word (expired, responded, resolved_externally) when the event has it, as the lists show it. */
+function outcomeWord(status: string | undefined, approved: boolean): string {
+  return status && status !== 'pending' ? status : approved ? 'approved' : 'denied'
 }
 
 const MAX_GIST = 120
