@@ -5,7 +5,7 @@
 import {DaemonAlreadyRunningError, DaemonNotRunningError, SocketPathError} from '../client/errors.js'
 import {ConfigError} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
-import {WatchTimeoutError} from './errors.js'
+import {DaemonGoneError, WaitInterruptedError, WaitTimeoutError, WatchTimeoutError} from './errors.js'
 
 export const ExitCode = {
   Ok: 0,
@@ -16,8 +16,10 @@ export const ExitCode = {
   Conflict: 5,
   Unavailable: 6,
   UpstreamFailure: 7,
-  /** `hld watch --timeout` ran out before its exit condition. */
+  /** `hld watch --timeout` or `hld session wait --timeout` ran out before its exit condition. */
   Timeout: 8,
+  /** Ctrl-C while waiting (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const
 
 /** By class, so a renamed or subclassed error keeps its status (`instanceof`, not `error.name`). */
@@ -27,6 +29,9 @@ const BY_CLASS: [new (...args: never[]) => Error, number][] = [
   [ConfigError, ExitCode.Usage],
   [SocketPathError, ExitCode.Usage],
   [WatchTimeoutError, ExitCode.Timeout],
+  [WaitTimeoutError, ExitCode.Timeout],
+  [DaemonGoneError, ExitCode.DaemonNotRunning],
+  [WaitInterruptedError, ExitCode.Interrupted],
 ]
 
 const BY_RPC_CODE: Record<number, number> = {
