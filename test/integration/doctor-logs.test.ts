@@ -71,7 +71,7 @@ describe('hld doctor and hld daemon logs', function () {
     const human = await sandbox.cli(['daemon', 'logs', '-n', '1'])
     expect(human.exitCode, human.stderr).to.equal(0)
     // Today's lines carry the local time only.
-    expect(human.stdout.trim()).to.match(/^\d\d:\d\d:\d\d\.\d{3} warn  \[tests\] hello from a test n=1 why="two words"$/)
+    expect(human.stdout.trim()).to.match(/^\d\d:\d\d:\d\d\.\d{3} warn {2}\[tests\] hello from a test n=1 why="two words"$/)
     const json = await sandbox.cli(['daemon', 'logs', '-n', '3', '--json'])
     const records = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as {msg: string})
     expect(records).to.have.length(3)
@@ -81,7 +81,7 @@ describe('hld doctor and hld daemon logs', function () {
   it('daemon logs -f prints lines as they are written, until Ctrl-C', async () => {
     const child = execa(process.execPath, [CLI, 'daemon', 'logs', '-n', '0', '-f'], {env: sandbox.env(), extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000})
     let stdout = ''
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     await waitFor(
       () => {
         appendFileSync(sandbox.logFile, `${JSON.stringify({time: new Date().toISOString(), level: 'info', msg: 'followed line'})}\n`)
