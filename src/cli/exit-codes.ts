@@ -19,6 +19,8 @@ export const ExitCode = {
 
 const BY_NAME: Record<string, number> = {
   DaemonNotRunningError: ExitCode.DaemonNotRunning,
+  SshError: ExitCode.DaemonNotRunning,
+  HostError: ExitCode.Usage,
   DaemonAlreadyRunningError: ExitCode.Conflict,
   ConfigError: ExitCode.Usage,
   SocketPathError: ExitCode.Usage,

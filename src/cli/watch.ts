@@ -5,11 +5,12 @@
  */
 import type {Writable} from 'node:stream'
 
+import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 
 export interface WatchOptions {
-  socketPath: string
+  endpoint: Endpoint
   filter: SubscribeFilter
   /** Events after this id; undefined = from now on. */
   since: number | undefined
@@ -52,7 +53,7 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
   const render = options.json ? (event: DaemonEvent) => `${JSON.stringify(event)}\n` : await humanRenderer()
   try {
     const events = streamEvents({
-      socketPath: options.socketPath,
+      target: options.endpoint,
       filter: options.filter,
       since: options.since,
       signal: abort.signal,

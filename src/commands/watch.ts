@@ -40,10 +40,11 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const {type, until} = this.flags
     if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
     const config = await this.loadConfig()
-    await this.client({config}) // starts the daemon if it is not running (auto-start rules)
+    // Here, start the daemon if it is not running (auto-start rules); over ssh, dial-stdio does that there.
+    if ((await this.host(config)).kind === 'local') await this.client({config})
     const {runWatch} = await import('../cli/watch.js')
     await runWatch({
-      socketPath: config.socket_path,
+      endpoint: await this.endpoint({config}),
       filter: {event_types: type, session_id: this.flags.session, run_id: this.flags.run},
       since: since === 'now' ? undefined : Number(since),
       json: this.jsonEnabled(),

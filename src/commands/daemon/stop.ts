@@ -23,6 +23,7 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
 
   async run(): Promise<DaemonStopResult> {
     await this.parseFlags()
+    await this.requireLocal('hld daemon stop')
     const config = await this.loadConfig()
     const {stopDaemon} = await import('../../client/lifecycle.js')
     const {pid, forced} = await stopDaemon(config.socket_path, {timeoutMs: this.flags.timeout, force: this.flags.force})
