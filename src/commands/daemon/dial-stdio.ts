@@ -8,7 +8,11 @@ export default class DaemonDialStdio extends BaseCommand<typeof DaemonDialStdio>
     'Starts the daemon first when none runs, unless --no-autostart or HUMANLAYER_NO_AUTOSTART=1. Exits 0 when either side ' +
     'closes, and 3 when no daemon can be reached. Speaks raw JSON-RPC frames: it is for programs, not people.'
 
-  static examples = ['ssh devbox -- <%= config.bin %> <%= command.id %>', `echo '{"jsonrpc":"2.0","method":"health","id":1}' | <%= config.bin %> <%= command.id %>`]
+  static examples = [
+    "<%= config.bin %> <%= command.id %>   # what `hld --host devbox …` runs there, as: ssh devbox -- hld daemon dial-stdio",
+    `echo '{"jsonrpc":"2.0","method":"health","id":1}' | <%= config.bin %> <%= command.id %> --no-autostart`,
+  ]
+
   static enableJsonFlag = false
 
   static flags = {
