@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {age, describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
-import {table} from '../../cli/table.js'
+import {describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
+import {anyCut, cutNote, plain, table} from '../../cli/render/table.js'
+import {age} from '../../cli/render/time.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {FetchApprovalsResult} from '../../protocol/approvals.js'
 
@@ -40,13 +41,14 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
       return result
     }
     const rows = result.approvals.map((a) => [
-      shortId(a.id),
+      plain(shortId(a.id)),
       ...(all ? [a.status] : []),
       sessionLabel(a),
-      age(a.created_at),
+      plain(age(a.created_at)),
       describeRequest(a),
     ])
     this.log(table(['ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
+    if (anyCut(rows)) this.log(cutNote('`hld approvals show <id>` shows the whole request'))
     return result
   }
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 
 export interface DaemonStartResult {
   pid: number
@@ -56,10 +57,10 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
     ).run()
 
     const health = ctx.health!
-    this.log(`hld daemon ${health.version} running (pid ${health.pid})`)
-    this.log(`  socket:   ${health.socket_path}`)
-    this.log(`  database: ${health.database_path}`)
-    this.log(`  log:      ${health.log_file}`)
+    this.log(`hld daemon ${inert(health.version)} running (pid ${inert(health.pid)})`)
+    this.log(`  socket:   ${inert(health.socket_path)}`)
+    this.log(`  database: ${inert(health.database_path)}`)
+    this.log(`  log:      ${inert(health.log_file)}`)
     return {pid: health.pid, version: health.version, socket_path: health.socket_path, database_path: health.database_path, log_file: health.log_file}
   }
 }

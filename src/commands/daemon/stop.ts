@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 
 export interface DaemonStopResult {
   stopped: true
@@ -26,7 +27,7 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
     const config = await this.loadConfig()
     const {stopDaemon} = await import('../../client/lifecycle.js')
     const {pid, forced} = await stopDaemon(config.socket_path, {timeoutMs: this.flags.timeout, force: this.flags.force})
-    this.log(forced ? `hld daemon (pid ${pid}) did not stop in time and was killed` : `hld daemon (pid ${pid}) stopped`)
+    this.log(forced ? `hld daemon (pid ${inert(pid)}) did not stop in time and was killed` : `hld daemon (pid ${inert(pid)}) stopped`)
     return {stopped: true, pid, forced}
   }
 }

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {ContinueSession, type ContinueSessionResult, type Session} from '../../protocol/sessions.js'
 
@@ -28,7 +29,7 @@ export default class SessionContinue extends BaseCommand<typeof SessionContinue>
     const {args} = await this.parseFlags()
     const client = await this.client()
     const child = await client.call(ContinueSession, {session_id: args.id, query: args.query, ...(await sessionSettings(this.flags))})
-    this.log(`Session ${child.session_id} continues ${child.parent_session_id} (run ${child.run_id})`)
+    this.log(`Session ${inert(child.session_id)} continues ${inert(child.parent_session_id)} (run ${inert(child.run_id)})`)
     if (!this.flags.wait) return child
     return {...child, session: await followSession(client, child.session_id, (line) => this.log(line))}
   }

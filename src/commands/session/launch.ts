@@ -3,6 +3,7 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {LaunchSession, type Session} from '../../protocol/sessions.js'
 
@@ -42,7 +43,7 @@ export default class SessionLaunch extends BaseCommand<typeof SessionLaunch> {
       working_dir: path.resolve(this.flags['working-dir'] ?? '.'),
       ...(await sessionSettings(this.flags)),
     })
-    this.log(`Session ${launched.session_id} launched (run ${launched.run_id})`)
+    this.log(`Session ${inert(launched.session_id)} launched (run ${inert(launched.run_id)})`)
     if (!this.flags.wait) return launched
     return {...launched, session: await followSession(client, launched.session_id, (line) => this.log(line))}
   }
