@@ -20,20 +20,31 @@ export function shortId(id: string): string {
   return inert(id.startsWith('local-') ? id.slice('local-'.length, 'local-'.length + 8) : id)
 }
 
-/** The session an approval belongs to, on one line, at most `width` columns. */
-export function sessionLabel(approval: Approval, width = 40): Cell {
+/** The session an approval belongs to, as a table cell at most `width` columns wide. */
+export function sessionCell(approval: Approval, width = 40): Cell {
   if (!approval.session) return cell(approval.unassociated ? `(unassociated, run ${approval.run_id})` : `session ${approval.session_id}`, width)
   const {title, summary, id} = approval.session
-  const label = cell(title || summary || '(untitled)', width - 11)
-  return {...label, text: `${label.text} [${inert(id.slice(0, 8))}]`, width: label.width + 11}
+  const suffix = cell(` [${id.slice(0, 8)}]`)
+  const label = cell(title || summary || '(untitled)', Math.max(10, width - suffix.width))
+  return {text: label.text + suffix.text, width: label.width + suffix.width, cut: label.cut}
 }
 
-/** One line saying what is asked: the command or file for tools that have one, the question for a contact. */
-export function describeRequest(approval: Approval, width = 60): Cell {
+/** The session an approval belongs to, on one line, inert. */
+export function sessionLabel(approval: Approval, width = 40): string {
+  return sessionCell(approval, width).text
+}
+
+/** What is asked, as a table cell: the command or file for tools that have one, the question for a contact. */
+export function requestCell(approval: Approval, width = 60): Cell {
   if (approval.type === 'human_contact') return cell(approval.message ?? '', width)
   const input = (approval.tool_input ?? {}) as Record<string, unknown>
   const target = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : JSON.stringify(approval.tool_input)
   return cell(`${approval.tool_name ?? ''}: ${target}`, width)
+}
+
+/** What is asked, on one line at most `width` columns, inert (a cut shows the marker). */
+export function describeRequest(approval: Approval, width = 60): string {
+  return requestCell(approval, width).text
 }
 
 /** `decided_by` as the daemon records it (DecisionProvenance), when it does. */
@@ -87,8 +98,8 @@ function field(name: string, value: unknown, indent: string): string[] {
  * every field of the tool input; for Bash each command of a compound line, for file edits the diff
  * against the file on disk.
  */
-export async function approvalDetails(approval: Approval, session?: Session): Promise<string[]> {
-  const lines = [`Approval ${inert(approval.id)}`, `  status:      ${statusLine(approval)}`]
+export async function approvalDetails(approval: Approval, session?: Session, heading = 'Approval'): Promise<string[]> {
+  const lines = [`${heading} ${inert(approval.id)}`, `  status:      ${statusLine(approval)}`]
   if (approval.comment !== undefined) lines.push(...field('comment', approval.comment, '  '))
   if (approval.response !== undefined) lines.push(...field('response', approval.response, '  '))
   if (approval.session) {
@@ -159,8 +170,7 @@ export abstract class DecisionCommand<T extends typeof Command> extends BaseComm
     const result = await client.call(SendDecision, params)
     if (this.jsonEnabled()) return result
     const {approval} = result
-    this.log(`${VERB[params.decision]} ${shortId(approval.id)}:`)
-    for (const line of await approvalDetails(approval, await sessionOf(client, approval))) this.log(line)
+    for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)
     return result
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
+import {requestCell, sessionCell, shortId} from '../../cli/approvals.js'
 import {anyCut, cutNote, plain, table} from '../../cli/render/table.js'
 import {age} from '../../cli/render/time.js'
 import {BaseCommand} from '../../cli/base-command.js'
@@ -43,9 +43,9 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     const rows = result.approvals.map((a) => [
       plain(shortId(a.id)),
       ...(all ? [a.status] : []),
-      sessionLabel(a),
+      sessionCell(a),
       plain(age(a.created_at)),
-      describeRequest(a),
+      requestCell(a),
     ])
     this.log(table(['ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
     if (anyCut(rows)) this.log(cutNote('`hld approvals show <id>` shows the whole request'))
