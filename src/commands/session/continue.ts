@@ -1,13 +1,12 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
 import {inert} from '../../cli/render/inert.js'
-import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
+import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {ContinueSession, type ContinueSessionResult, type Session} from '../../protocol/sessions.js'
 
 export type SessionContinueResult = ContinueSessionResult & {session?: Session}
 
-export default class SessionContinue extends BaseCommand<typeof SessionContinue> {
+export default class SessionContinue extends SessionStartCommand<typeof SessionContinue> {
   static summary = 'Continue a session with a new query, as a child session that resumes its conversation.'
   static description =
     'The child gets new ids, runs in the parent\'s working directory and inherits its settings (except --max-turns) ' +
@@ -29,8 +28,7 @@ export default class SessionContinue extends BaseCommand<typeof SessionContinue>
     const {args} = await this.parseFlags()
     const client = await this.client()
     const child = await client.call(ContinueSession, {session_id: args.id, query: args.query, ...(await sessionSettings(this.flags))})
-    this.log(`Session ${inert(child.session_id)} continues ${inert(child.parent_session_id)} (run ${inert(child.run_id)})`)
-    if (!this.flags.wait) return child
-    return {...child, session: await followSession(client, child.session_id, (line) => this.log(line))}
+    const line = `Session ${inert(child.session_id)} continues ${inert(child.parent_session_id)} (run ${inert(child.run_id)})`
+    return this.announce(child, line)
   }
 }
