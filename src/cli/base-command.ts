@@ -12,6 +12,7 @@ import {exitCodeFor} from './exit-codes.js'
 import {inert, jsonText} from './render/inert.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
@@ -27,11 +28,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   private openedClient: DaemonClient | undefined
 
-  /** Parses flags into `this.flags`. */
-  protected async parseFlags(): Promise<Interfaces.ParserOutput> {
+  /** Parses argv into `this.flags`, and returns the flags and args typed by the command's statics. */
+  protected async parseFlags(): Promise<{flags: BaseFlags<T>; args: BaseArgs<T>}> {
     const parsed = await this.parse(this.ctor as typeof BaseCommand)
     this.flags = parsed.flags as BaseFlags<T>
-    return parsed
+    return {flags: this.flags, args: parsed.args as BaseArgs<T>}
   }
 
   protected async loadConfig(overrides: ConfigOverrides = {}): Promise<Config> {

@@ -6,9 +6,11 @@ import path from 'node:path'
 import chalk from 'chalk'
 import {expect} from 'chai'
 
+import {approvalDetails, provenanceText} from '../../../src/cli/approvals.js'
 import {fileChange} from '../../../src/cli/render/diff.js'
 import {escapeChar, hasUnsafe, inert, jsonText} from '../../../src/cli/render/inert.js'
 import {cell, table} from '../../../src/cli/render/table.js'
+import type {Approval} from '../../../src/protocol/approvals.js'
 import {HOSTILE, RAW_UNSAFE} from '../../helpers/hostile.js'
 
 describe('render: inert text', () => {
@@ -128,5 +130,34 @@ describe('render: file changes', () => {
     expect((await fileChange('Edit', {file_path: '/dev/zero', old_string: 'a', new_string: 'b'}, dir))!.notes[0]).to.contain('not a regular file')
     expect(await fileChange('Bash', {command: 'ls'}, dir)).to.equal(undefined)
     expect(await fileChange('Edit', {file_path: 7}, dir)).to.equal(undefined)
+  })
+})
+
+describe('render: approval details', () => {
+  before(() => {
+    chalk.level = 0
+  })
+
+  const approval = (extra: Partial<Approval>): Approval => ({
+    id: 'local-1234', source: 'local', type: 'function_call', run_id: 'run-1', session_id: null, status: 'pending',
+    created_at: '2026-01-01T00:00:00.000Z', session: null, unassociated: true, tool_name: 'Bash', tool_input: {command: 'ls'}, ...extra,
+  })
+
+  it('shows the status with who decided it, inert', async () => {
+    const decided = approval({
+      status: 'approved', decided_at: '2026-01-01T00:01:00.000Z',
+      decided_by: {channel: 'cli', uid: 1000, pid: 42, command: `hld approvals approve 1234 ${HOSTILE.clearScreen}`},
+    } as Partial<Approval>)
+    const lines = await approvalDetails(decided)
+    expect(lines[1]).to.equal('  status:      approved at 2026-01-01 00:01:00 via cli (uid 1000, pid 42: hld approvals approve 1234 Title \\x1b[2J)')
+    expect(provenanceText({channel: 'policy', rule: `Bash(rm:*)${HOSTILE.bidi}`})).to.equal('via policy (rule Bash(rm:*)rm -rf \\u202e/ emoh\\u202c)')
+    expect(provenanceText({channel: 'timeout'})).to.equal('via timeout')
+  })
+
+  it('shows every input field; multi-line values behind a gutter no value can fake', async () => {
+    const lines = await approvalDetails(approval({tool_input: {command: 'make &&\n  status:      approved', timeout: 5, env: {A: HOSTILE.c1}}}))
+    expect(lines).to.include.members(['  command:', '    │ make &&', '    │   status:      approved', '  timeout: 5', '  env:', '    │ {', '    │   "A": "x\\x9b2Jy\\x85z"', '    │ }'])
+    expect(lines.filter((line) => line.startsWith('  status:'))).to.deep.equal(['  status:      pending'])
+    expect(lines).to.include.members(['It runs 2 commands:', '   1. make', '   2. status:      approved'])
   })
 })
