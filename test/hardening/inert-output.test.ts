@@ -20,6 +20,7 @@ import {FAKE_CLAUDE, waitForStatus} from '../helpers/sessions.js'
 
 /** oclif wraps error text at the terminal width, continuing lines with " ›   ". */
 /** A colour sequence (Select Graphic Rendition), the only escape sequence hld itself prints. */
+// eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[0-9;]*m/g
 
 const unwrap = (text: string): string => text.replaceAll(/\s*\n\s*›\s*/g, ' ')

@@ -47,7 +47,7 @@ export interface InertOptions {
 
 /** `value` as printable pieces; non-strings are shown as their JSON text (undefined and null as words). */
 export function pieces(value: unknown, options: InertOptions = {}): Piece[] {
-  const text = typeof value === 'string' ? value : value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value))
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined')
   const out: Piece[] = []
   let last = 0
   for (const match of text.matchAll(UNSAFE_ALL)) {

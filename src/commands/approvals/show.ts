@@ -21,7 +21,7 @@ export default class ApprovalsShow extends BaseCommand<typeof ApprovalsShow> {
     const {args} = await this.parseFlags()
     const client = await this.client()
     const {GetApproval} = await import('../../protocol/approvals.js')
-    const result = await client.call(GetApproval, {approval_id: args.id as string})
+    const result = await client.call(GetApproval, {approval_id: args.id})
     if (this.jsonEnabled()) return result
     for (const line of await approvalDetails(result.approval, await sessionOf(client, result.approval))) this.log(line)
     return result
