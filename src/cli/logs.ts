@@ -1,39 +1,26 @@
 /**
  * The daemon's JSON log as lines a person reads: local time, level, component, message, then
- * the other fields as key=value. A line that is not a log record (a crash's stack written by
- * Node itself) is shown as it is.
+ * the other fields as key=value, inert (a model's text may reach the log). A line that is not a
+ * log record (a crash's stack written by Node itself) is shown as it is, inert too.
  */
 import {closeSync, openSync, readSync, statSync, unwatchFile, watchFile} from 'node:fs'
 
-/** `14:03:07.123` today, `2026-05-01 14:03:07.123` on another day; local time. */
-export function localTime(iso: string, now = new Date()): string {
-  const at = new Date(iso)
-  if (Number.isNaN(at.getTime())) return iso
-  const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
-  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}`
-  const sameDay = at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate()
-  return sameDay ? time : `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`
-}
+import {inert} from './render/inert.js'
+import {timestamp} from './render/time.js'
 
 export function readableLogLine(line: string, now = new Date()): string {
   let record: Record<string, unknown>
   try {
     record = JSON.parse(line) as Record<string, unknown>
   } catch {
-    return visible(line)
+    return inert(line)
   }
-  if (typeof record !== 'object' || record === null || typeof record.msg !== 'string') return visible(line)
+  if (typeof record !== 'object' || record === null || typeof record.msg !== 'string') return inert(line)
   const {time, level, msg, component, ...rest} = record
   const text = (value: unknown): string => (typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value))
   const fields = Object.entries(rest).map(([key, value]) => `${key}=${text(value)}`)
-  const head = [typeof time === 'string' ? localTime(time, now) : '-', text(level ?? '').padEnd(5), component ? `[${text(component)}]` : undefined]
-  return visible([...head.filter((part) => part !== undefined), msg, ...fields].join(' '))
-}
-
-/** Control characters (a model's text may reach the log) shown as escapes, never sent to the terminal. */
-function visible(text: string): string {
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  return text.replaceAll(/[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  const head = [typeof time === 'string' ? timestamp(time, {ms: true, now}) : '-', text(level ?? '').padEnd(5), component ? `[${text(component)}]` : undefined]
+  return inert([...head.filter((part) => part !== undefined), msg, ...fields].join(' '))
 }
 
 /**

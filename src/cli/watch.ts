@@ -12,6 +12,7 @@ import {type Provenance, provenanceText, shortId} from './approvals.js'
 import {WatchTimeoutError} from './errors.js'
 import {inert, jsonText} from './render/inert.js'
 import {cell, padEnd} from './render/table.js'
+import {timestamp} from './render/time.js'
 
 export interface WatchOptions {
   endpoint: Endpoint
@@ -131,7 +132,7 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
     }
   }
   return (event) => {
-    const time = chalk.dim(inert(event.timestamp.slice(11, 23)))
+    const time = chalk.dim(timestamp(event.timestamp, {ms: true}))
     const type = colour(event)(padEnd(cell(event.type), 22))
     const session = chalk.bold(padEnd(cell(event.data.session_id ? event.data.session_id.slice(0, 8) : '-'), 8))
     return `${time} ${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
