@@ -30,9 +30,9 @@ export const sessionSettingsFlags = {
     default: true,
   }),
   wait: Flags.boolean({summary: 'Follow the session until it ends; exit 1 unless it completed.'}),
-  allow: Flags.string({summary: 'Policy rule: tool calls it matches run without asking, e.g. "Bash(npm test)" (repeatable).', multiple: true}),
-  ask: Flags.string({summary: 'Policy rule: tool calls it matches ask a human, even if allowed (repeatable).', multiple: true}),
-  deny: Flags.string({summary: 'Policy rule: tool calls it matches are blocked, e.g. "Bash(git push *)" (repeatable).', multiple: true}),
+  allow: Flags.string({summary: 'Policy rule: tool calls it matches run without asking, e.g. "Bash(npm test)" (repeatable).', multiple: true, multipleNonGreedy: true}),
+  ask: Flags.string({summary: 'Policy rule: tool calls it matches ask a human, even if allowed (repeatable).', multiple: true, multipleNonGreedy: true}),
+  deny: Flags.string({summary: 'Policy rule: tool calls it matches are blocked, e.g. "Bash(git push *)" (repeatable).', multiple: true, multipleNonGreedy: true}),
   'approval-timeout': Flags.string({summary: 'How long an approval waits for a human, e.g. 10m; then --on-timeout decides.'}),
   'on-timeout': Flags.string({summary: 'The verdict when an approval times out (default deny).', options: ['allow', 'deny']}),
   'dangerously-allow-self-approval': Flags.boolean({
