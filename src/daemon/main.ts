@@ -92,6 +92,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     policyFile: policyFilePath(config.config_file),
     socketPath: config.socket_path,
     reconnectMs: config.approval_reconnect_ms,
+    cloud: config.api_key !== undefined,
   })
   try {
     policy.checkFile()

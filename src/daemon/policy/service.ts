@@ -65,6 +65,12 @@ export interface PolicyServiceDeps {
   /** What the hook is told: where the daemon is, and how long to try reaching it. */
   socketPath: string
   reconnectMs: number
+  /**
+   * An api_key is configured: approvals live in the HumanLayer API, created there by each
+   * session's approvals MCP server. An ask is then handed back to claude, whose permission
+   * prompt tool asks the API, exactly as without a policy.
+   */
+  cloud?: boolean
   home?: string
 }
 
@@ -170,6 +176,7 @@ export class PolicyService implements SessionPolicyLink {
     const {decision, rule, source, reason} = judgement
     if (decision !== 'ask') return audit({decision, reason, rule, source, decided_by: 'policy'})
     if (!session.approvalsEnabled) return audit({decision: 'ask', reason, rule, source, decided_by: 'policy'})
+    if (this.deps.cloud) return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'})
 
     const timeoutMs = judgement.timeout_ms ?? session.approvalTimeoutMs ?? doc.approval_timeout_ms
     const verdict = judgement.on_timeout ?? session.onTimeout ?? doc.on_timeout ?? 'deny'
