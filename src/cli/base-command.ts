@@ -11,6 +11,7 @@ import {RpcError} from '../protocol/errors.js'
 import {exitCodeFor} from './exit-codes.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
@@ -26,11 +27,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   private openedClient: DaemonClient | undefined
 
-  /** Parses flags into `this.flags`. */
-  protected async parseFlags(): Promise<Interfaces.ParserOutput> {
+  /** Parses argv into `this.flags`, and returns the flags and args typed by the command's statics. */
+  protected async parseFlags(): Promise<{flags: BaseFlags<T>; args: BaseArgs<T>; argv: string[]}> {
     const parsed = await this.parse(this.ctor as typeof BaseCommand)
     this.flags = parsed.flags as BaseFlags<T>
-    return parsed
+    // argv: every argument, for commands that take any number of them (`static strict = false`).
+    return {flags: this.flags, args: parsed.args as BaseArgs<T>, argv: parsed.argv as string[]}
   }
 
   protected async loadConfig(overrides: ConfigOverrides = {}): Promise<Config> {

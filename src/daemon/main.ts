@@ -82,7 +82,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
   const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
-  components.cloud = approvals.health
+  components.cloud = () => approvals.health()
 
   policy = new PolicyService({
     db: store.db,
