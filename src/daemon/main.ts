@@ -65,7 +65,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const components: Record<string, () => ComponentHealth> = {}
 
   // Built after sessions and approvals (it needs the approvals service); sessions reach it lazily.
-  let policy: PolicyService | undefined
+  const built: {policy?: PolicyService} = {}
   const sessions = new SessionService({
     store,
     bus,
@@ -74,7 +74,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
     locateClaude: () => locateClaude(config.claude_path),
-    policy: {prepareSession: (session, params) => policy!.prepareSession(session, params)},
+    policy: {prepareSession: (session, params) => built.policy!.prepareSession(session, params)},
   })
   registerSessionHandlers(router, sessions)
   components.claude = () => sessions.claudeHealth()
@@ -84,7 +84,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
   components.cloud = () => approvals.health()
 
-  policy = new PolicyService({
+  const policy = (built.policy = new PolicyService({
     db: store.db,
     approvals: approvals.service,
     log: log.child({component: 'policy'}),
@@ -93,7 +93,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     socketPath: config.socket_path,
     reconnectMs: config.approval_reconnect_ms,
     cloud: config.api_key !== undefined,
-  })
+  }))
   try {
     policy.checkFile()
   } catch (error) {

@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(typeof input.cwd === 'string' && input.cwd ? {cwd: input.cwd} : {}),
   }
   let lostSince: number | undefined
-  let lastError = ''
+  let lastError: string
   for (let attempt = 0; ; attempt++) {
     try {
       const decision = await ask(options.socket, params)
@@ -120,7 +120,7 @@ function ask(socketPath: string, params: object): Promise<Decision> {
       if (newline === -1) return
       let reply: {result?: Decision; error?: {code: number; message: string}}
       try {
-        reply = JSON.parse(buffer.slice(0, newline))
+        reply = JSON.parse(buffer.slice(0, newline)) as typeof reply
       } catch {
         return settle(() => reject(new Error('the daemon sent a reply that is not JSON')))
       }

@@ -25,6 +25,6 @@ export default class ApprovalsApprove extends DecisionCommand<typeof ApprovalsAp
   async run(): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
     const {argv} = await this.parseFlags()
     const {comment, all, session} = this.flags
-    return this.decideMany(argv as string[], {decision: 'approve', comment, all, session})
+    return this.decideMany(argv, {decision: 'approve', comment, all, session})
   }
 }

@@ -23,6 +23,6 @@ export default class ApprovalsDeny extends DecisionCommand<typeof ApprovalsDeny>
   async run(): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
     const {argv} = await this.parseFlags()
     const {comment, all, session} = this.flags
-    return this.decideMany(argv as string[], {decision: 'deny', comment, all, session})
+    return this.decideMany(argv, {decision: 'deny', comment, all, session})
   }
 }

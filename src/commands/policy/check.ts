@@ -23,7 +23,7 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
     const {args} = await this.parseFlags()
     let input: unknown
     try {
-      input = JSON.parse(args.input as string)
+      input = JSON.parse(args.input)
     } catch (error) {
       throw new Errors.CLIError(`The tool input must be JSON, such as '{"command":"npm test"}': ${(error as Error).message}`, {exit: ExitCode.Usage})
     }
@@ -31,7 +31,7 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
     const {CheckPolicy} = await import('../../protocol/policy.js')
     const {judgementLines} = await import('../../cli/policy.js')
     const result = await client.call(CheckPolicy, {
-      tool_name: args.tool as string,
+      tool_name: args.tool,
       tool_input: input,
       working_dir: process.cwd(),
       ...(this.flags.session ? {session_id: this.flags.session} : {}),

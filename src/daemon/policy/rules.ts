@@ -97,7 +97,7 @@ export function parseRule(text: string, effect: Effect): ParsedRule {
   }
   if (tools && tools.some((tool) => PATH_TOOLS.has(tool))) {
     if (spec.includes('\0')) fail(specAt + spec.indexOf('\0'), 'a path cannot contain a NUL byte')
-    return {...base, kind: 'path', matches: (call) => pathMatches(spec!, effect, call)}
+    return {...base, kind: 'path', matches: (call) => pathMatches(spec, effect, call)}
   }
   if (name === 'WebFetch') {
     const domain = /^domain:(.+)$/.exec(spec.trim())
@@ -223,7 +223,7 @@ function regexSubjects(call: ToolCall, subject: string | undefined): string[] {
   const resolved = callPath(call)
   if (resolved) out.push(resolved)
   for (const key of ['file_path', 'notebook_path', 'path', 'url', 'command']) {
-    if (input && typeof input === 'object' && typeof input[key] === 'string') out.push(input[key] as string)
+    if (input && typeof input === 'object' && typeof input[key] === 'string') out.push(input[key])
   }
   if (out.length === 0) out.push(JSON.stringify(input) ?? '')
   return out
