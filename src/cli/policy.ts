@@ -1,12 +1,17 @@
-/** Rendering of policies, judgements and audit entries for people. */
+/**
+ * Rendering of policies, judgements and audit entries for people. Rules, reasons and tool
+ * inputs may carry a model's text, so everything goes through the render module (inert text).
+ */
 import type {AuditEntry, CheckPolicyResult, GetPolicyResult} from '../protocol/policy.js'
 import {formatDuration} from '../shared/duration.js'
-import {table} from './table.js'
+import {inert} from './render/inert.js'
+import {type Cell, cell, table} from './render/table.js'
+import {timestamp} from './render/time.js'
 
 export function policyLines(policy: GetPolicyResult): string[] {
   const lines = [
-    `Policy${policy.session_id ? ` of session ${policy.session_id}` : ''} (precedence: built-in, deny, ask, allow, default)`,
-    `  policy file: ${policy.file}${policy.file_exists ? '' : ' (none)'}`,
+    `Policy${policy.session_id ? ` of session ${inert(policy.session_id)}` : ''} (precedence: built-in, deny, ask, allow, default)`,
+    `  policy file: ${inert(policy.file)}${policy.file_exists ? '' : ' (none)'}`,
   ]
   if (policy.approval_timeout_ms !== undefined) {
     lines.push(`  approval timeout: ${formatDuration(policy.approval_timeout_ms)}, then ${policy.on_timeout ?? 'deny'}`)
@@ -22,30 +27,32 @@ export function policyLines(policy: GetPolicyResult): string[] {
 }
 
 export function judgementLines(result: CheckPolicyResult): string[] {
-  const lines = [`${result.decision}: ${result.reason}`]
-  if (result.rule) lines.push(`  rule: ${result.rule} (${result.source})`)
-  else lines.push(`  by: ${result.source}`)
+  const lines = [`${result.decision}: ${inert(result.reason)}`]
+  if (result.rule) lines.push(`  rule: ${inert(result.rule)} (${inert(result.source)})`)
+  else lines.push(`  by: ${inert(result.source)}`)
   if (result.timeout_ms !== undefined) lines.push(`  timeout: ${formatDuration(result.timeout_ms)}, then ${result.on_timeout ?? 'deny'}`)
-  for (const part of result.parts ?? []) lines.push(`  part ${JSON.stringify(part.command)}: ${part.decision}${part.rule ? ` by ${part.rule}` : ''}`)
+  for (const part of result.parts ?? []) {
+    lines.push(`  part ${inert(JSON.stringify(part.command))}: ${part.decision}${part.rule ? ` by ${inert(part.rule)}` : ''}`)
+  }
   return lines
 }
 
-export function describeInput(toolName: string, input: unknown, width = 60): string {
+/** One line saying what a call does: the command or file for tools that have one, else the input. */
+export function describeInput(toolName: string, input: unknown, width = 60): Cell {
   const fields = (input ?? {}) as Record<string, unknown>
   const target = typeof fields.command === 'string' ? fields.command : typeof fields.file_path === 'string' ? fields.file_path : JSON.stringify(input)
-  const flat = `${toolName}: ${target}`.replace(/\s+/g, ' ').trim()
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
+  return cell(`${toolName}: ${target}`, width)
 }
 
 export function auditTable(entries: AuditEntry[]): string {
   return table(
     ['TIME', 'SESSION', 'DECISION', 'BY', 'RULE / SOURCE', 'MS', 'CALL'],
     entries.map((e) => [
-      e.decided_at.replace('T', ' ').slice(0, 19),
+      timestamp(e.decided_at),
       (e.session_id ?? '-').slice(0, 8),
       e.decision,
       e.decided_by,
-      e.rule ?? e.source ?? '',
+      cell(e.rule ?? e.source ?? '', 50),
       String(e.latency_ms),
       describeInput(e.tool_name, e.tool_input),
     ]),

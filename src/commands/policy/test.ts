@@ -27,11 +27,12 @@ export default class PolicyTest extends BaseCommand<typeof PolicyTest> {
     const client = await this.client()
     const {ReplayPolicy} = await import('../../protocol/policy.js')
     const {describeInput} = await import('../../cli/policy.js')
+    const {inert} = await import('../../cli/render/inert.js')
     const result = await client.call(ReplayPolicy, {...(sinceMs === undefined ? {} : {since_ms: sinceMs}), ...(session ? {session_id: session} : {})})
     for (const {entry, now} of result.changes) {
       const was = entry.decided_by === 'policy' ? entry.decision : `ask (then ${entry.decision} by ${entry.decided_by})`
-      this.log(`${describeInput(entry.tool_name, entry.tool_input)}`)
-      this.log(`  was ${was}${entry.rule ? ` by ${entry.rule}` : ''}; now ${now.decision}${now.rule ? ` by ${now.rule} (${now.source})` : ` (${now.source})`}`)
+      this.log(describeInput(entry.tool_name, entry.tool_input, 120).text)
+      this.log(inert(`  was ${was}${entry.rule ? ` by ${entry.rule}` : ''}; now ${now.decision}${now.rule ? ` by ${now.rule} (${now.source})` : ` (${now.source})`}`))
     }
     this.log(`${result.changes.length} of ${result.checked} recorded call(s) would be decided differently.`)
     return result
