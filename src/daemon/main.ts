@@ -2,6 +2,8 @@
  * The composition root: config → store → bus → services → RPC server, each given what it
  * needs through its constructor. Shutdown runs the same list in reverse under a deadline.
  */
+import path from 'node:path'
+
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {Subscribe} from '../protocol/subscribe.js'
@@ -12,6 +14,9 @@ import {startApprovals} from './approvals/index.js'
 import type {SessionLink} from './approvals/session-link.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
+import {policyFilePath} from './policy/file.js'
+import {registerPolicyHandlers} from './policy/handlers.js'
+import {PolicyService} from './policy/service.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
@@ -59,6 +64,8 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
 
+  // Built after sessions and approvals (it needs the approvals service); sessions reach it lazily.
+  const built: {policy?: PolicyService} = {}
   const sessions = new SessionService({
     store,
     bus,
@@ -67,6 +74,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
     locateClaude: () => locateClaude(config.claude_path),
+    policy: {prepareSession: (session, params) => built.policy!.prepareSession(session, params)},
   })
   registerSessionHandlers(router, sessions)
   components.claude = () => sessions.claudeHealth()
@@ -75,6 +83,26 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   // sessions a previous daemon left behind.
   const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
   components.cloud = () => approvals.health()
+
+  const policy = (built.policy = new PolicyService({
+    db: store.db,
+    approvals: approvals.service,
+    log: log.child({component: 'policy'}),
+    paths: {socketPath: config.socket_path, databasePath: config.database_path, configDir: path.dirname(config.config_file)},
+    policyFile: policyFilePath(config.config_file),
+    socketPath: config.socket_path,
+    reconnectMs: config.approval_reconnect_ms,
+    cloud: config.api_key !== undefined,
+  }))
+  try {
+    policy.checkFile()
+  } catch (error) {
+    await approvals.stop()
+    bus.close()
+    store.close()
+    throw error
+  }
+  registerPolicyHandlers(router, policy)
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))

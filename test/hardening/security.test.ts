@@ -178,6 +178,10 @@ describe('security: the api_key stays secret', function () {
     {id: 'doctor', args: () => ['doctor', '--json']},
     {id: 'doctor', args: () => ['doctor']},
     {id: 'daemon:logs', args: () => ['daemon', 'logs', '-n', '1000']},
+    {id: 'policy:show', args: () => ['policy', 'show', '--json']},
+    {id: 'policy:check', args: () => ['policy', 'check', 'Bash', '{"command":"ls"}', '--json']},
+    {id: 'policy:test', args: () => ['policy', 'test', '--json']},
+    {id: 'audit', args: () => ['audit', '--json']},
     {id: 'daemon:stop', args: () => ['daemon', 'stop', '--json']},
   ]
   const NOT_RUN: Record<string, string> = {
