@@ -41,7 +41,7 @@ export abstract class DecisionCommand<T extends typeof Command> extends BaseComm
   protected async decide(params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string}): Promise<SendDecisionResult> {
     const client = await this.client()
     const {SendDecision} = await import('../protocol/approvals.js')
-    const result = await client.call(SendDecision, params)
+    const result = await client.call(SendDecision, {...params, channel: 'cli'})
     const {approval} = result
     this.log(`${VERB[params.decision]} ${approval.id}: ${describeRequest(approval)}`)
     this.log(`  session: ${sessionLabel(approval)}`)

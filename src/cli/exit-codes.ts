@@ -29,6 +29,8 @@ const BY_RPC_CODE: Record<number, number> = {
   [ErrorCode.InvalidParams]: ExitCode.Usage,
   [ErrorCode.NotFound]: ExitCode.NotFound,
   [ErrorCode.Conflict]: ExitCode.Conflict,
+  // Refused, like a conflict: the state of things (who asks) forbids it, and retrying will not help.
+  [ErrorCode.Forbidden]: ExitCode.Conflict,
   [ErrorCode.Unavailable]: ExitCode.Unavailable,
   [ErrorCode.UpstreamFailure]: ExitCode.UpstreamFailure,
 }

@@ -73,7 +73,15 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
 
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
-  const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
+  const approvals = startApprovals({
+    config,
+    db: store.db,
+    bus,
+    sessions: options.sessionLink ?? sessions,
+    sessionProcesses: () => sessions.runningProcesses(),
+    router,
+    log,
+  })
   components.cloud = approvals.health
 
   let resolveDone!: () => void

@@ -10,8 +10,9 @@ import {expect} from 'chai'
 
 import {type FakeHumanLayerApi, startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
 import {RawConnection} from '../helpers/raw-socket.js'
-import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, waitForStatus} from '../helpers/sessions.js'
+import type {Approval, SendDecisionResult} from '../../src/protocol/approvals.js'
 
 const mode = (file: string): number => statSync(file).mode & 0o777
 const octal = (value: number): string => value.toString(8).padStart(4, '0')
@@ -90,6 +91,61 @@ if (canSwitchUser) {
     })
   })
 }
+
+describe('security: an agent cannot approve its own request', function () {
+  this.timeout(90_000)
+  let sandbox: Sandbox
+
+  afterEach(async () => sandbox.cleanup())
+
+  it('refuses approve and deny from a tool of the session (exit 5, logged, still pending); a person outside decides, and is named', async () => {
+    // What an agent would run from its Bash tool: find its pending approval, then try to decide it.
+    const hld = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)}`
+    const firstId = `${JSON.stringify(process.execPath)} -e 'let s="";process.stdin.on("data",(c)=>s+=c).on("end",()=>{const a=JSON.parse(s).approvals;if(a.length)console.log(a[0].id)})'`
+    const selfApprove = [
+      'for i in $(seq 1 300); do id=$(' + hld + ' approvals list --json | ' + firstId + '); [ -n "$id" ] && break; sleep 0.05; done',
+      `${hld} approvals approve "$id" --comment mine; echo "approve=$?"`,
+      `${hld} approvals deny "$id" --comment nope; echo "deny=$?"`,
+    ].join('\n')
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, FAKE_CLAUDE_TOOL_COMMAND: selfApprove})
+    await sandbox.startDaemon()
+    const cwd = path.join(sandbox.root, 'work')
+    mkdirSync(cwd)
+    const launched = await sandbox.cli(['session', 'launch', '--json', '--working-dir', cwd, '[fake:permission] [fake:tool-command] create the marker'])
+    const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
+    const toolFile = path.join(cwd, 'tool-command.json')
+    await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
+
+    const tool = JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string; stderr: string}
+    expect(tool.stdout).to.contain('approve=5').and.contain('deny=5')
+    const said = tool.stderr.replace(/\s*\n\s*›\s*/g, ' ') // oclif wraps its error lines
+    expect(said).to.contain(`inside session ${sessionId}`).and.contain('cannot approve its own requests').and.contain('still pending')
+    const pending = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--json'])).approvals
+    expect(pending.map((a) => [a.session_id, a.status])).to.deep.equal([[sessionId, 'pending']])
+    const refusals = readFileSync(sandbox.logFile, 'utf8').split('\n').filter((line) => line.includes('"refused a decision"'))
+    expect(refusals).to.have.length(2)
+    expect(JSON.parse(refusals[0])).to.include({level: 'warn', approval_id: pending[0].id, channel: 'cli'})
+
+    // The person at a terminal outside the session.
+    const approved = await sandbox.cli(['approvals', 'approve', pending[0].id, '--json'])
+    expect(approved.exitCode, approved.stderr).to.equal(0)
+    const decidedBy = Sandbox.json<SendDecisionResult>(approved).approval.decided_by!
+    expect(decidedBy).to.include({channel: 'cli', uid: process.getuid!()})
+    expect(decidedBy.pid).to.be.a('number').and.not.equal(process.pid)
+    expect(decidedBy.command).to.equal(`${process.execPath} ${CLI} approvals approve ${pending[0].id} --json`)
+    await waitFor(async () => {
+      const show = await sandbox.cli(['session', 'show', sessionId, '--json'])
+      return Sandbox.json<{session: {status: string}}>(show).session.status === 'completed'
+    }, 30_000, 'the session to complete')
+    expect(existsSync(path.join(cwd, 'marker.txt'))).to.equal(true)
+
+    // The decision's provenance is in the event too, and in the list of decided approvals.
+    const events = await sandbox.cli(['watch', '--json', '--since', '0', '--type', 'approval_resolved', '--count', '1'])
+    expect(JSON.parse(events.stdout.trim()).data.decided_by).to.deep.equal(decidedBy)
+    const all = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--all', '--json'])).approvals
+    expect(all.find((a) => a.id === pending[0].id)!.decided_by).to.deep.equal(decidedBy)
+  })
+})
 
 describe('security: the api_key stays secret', function () {
   this.timeout(120_000)

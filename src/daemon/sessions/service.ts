@@ -281,6 +281,11 @@ export class SessionService implements SessionLink {
     return found.available ? {available: true, detail: found.path} : {available: false, detail: found.reason}
   }
 
+  /** The claude of each session that runs now: approvals refuse decisions from inside their process trees. */
+  runningProcesses(): {sessionId: string; pid: number}[] {
+    return this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.pid === null ? [] : [{sessionId: row.id, pid: row.pid}]))
+  }
+
   /** Rows a previous daemon left active become terminal; see reconcile.ts. */
   activeRowsFromBefore(): SessionRow[] {
     return this.repo.listByStatus(ACTIVE_STATUSES).filter((row) => !this.active.has(row.id))
