@@ -9,6 +9,7 @@ import {RpcError, type RpcErrorObject} from '../protocol/errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../protocol/method.js'
 import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError, ReplyTooLargeError} from './errors.js'
+import {checkSocketTrust} from './socket-trust.js'
 
 export * from './errors.js'
 
@@ -30,8 +31,16 @@ interface Response {
   error?: RpcErrorObject
 }
 
-/** Connects to a Unix socket, turning the usual failures into errors a person can act on. */
+/**
+ * Connects to a Unix socket, turning the usual failures into errors a person can act on. A socket
+ * another user could have put there is refused before connecting (see socket-trust.ts).
+ */
 export function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+  try {
+    checkSocketTrust(socketPath)
+  } catch (error) {
+    return Promise.reject(error as Error)
+  }
   return new Promise((resolve, reject) => {
     const socket = net.createConnection({path: socketPath})
     const timer = setTimeout(() => {

@@ -11,10 +11,13 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {type Config, configEnv} from '../config/index.js'
+import {readStat} from '../shared/procfs.js'
 import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
+import {pidFilePath, unverifiedDaemonPid} from './daemon-pid.js'
 import {DaemonAlreadyRunningError, DaemonNotRunningError} from './errors.js'
 import {DaemonClient} from './index.js'
 import {checkSocketPathLength, probeDaemon} from './probe.js'
+import {checkSocketDirectory} from './socket-trust.js'
 
 export class DaemonStartError extends Error {
   constructor(message: string) {
@@ -52,6 +55,7 @@ export function logTail(file: string, lines = 20): string {
 /** Refuses early when the socket is unusable or held by a live daemon. */
 export async function checkNotRunning(socketPath: string): Promise<void> {
   checkSocketPathLength(socketPath)
+  checkSocketDirectory(socketPath)
   const live = await probeDaemon(socketPath)
   if (live) throw new DaemonAlreadyRunningError(socketPath, live.pid)
 }
@@ -136,13 +140,8 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
-  try {
-    // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true // No procfs (macOS): trust kill(0).
-  }
+  // No procfs (macOS): trust kill(0).
+  return readStat(pid)?.state !== 'Z'
 }
 
 async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
@@ -182,9 +181,15 @@ export async function stopDaemon(socketPath: string, options: {timeoutMs?: numbe
         'Run `hld daemon stop --force` to kill it.',
     )
   }
+  // The pid came from whoever answers on the socket: signal it only if the daemon's own pid file
+  // names it and it is an hld daemon.
+  const unverified = unverifiedDaemonPid(socketPath, pid)
+  if (unverified) {
+    throw new DaemonStopError(`Refusing to kill pid ${pid}, which the process at ${socketPath} reported as its own: ${unverified}. Stop it yourself if you know it is the daemon.`)
+  }
   process.kill(pid, 'SIGKILL')
   await waitUntil(() => !isAlive(pid), 2000)
-  await unlink(socketPath).catch(() => {})
+  await Promise.all([unlink(socketPath).catch(() => {}), unlink(pidFilePath(socketPath)).catch(() => {})])
   return {pid, forced: true}
 }
 

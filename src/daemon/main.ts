@@ -2,6 +2,7 @@
  * The composition root: config → store → bus → services → RPC server, each given what it
  * needs through its constructor. Shutdown runs the same list in reverse under a deadline.
  */
+import {removePidFile, writePidFile} from '../client/daemon-pid.js'
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {Subscribe} from '../protocol/subscribe.js'
@@ -116,8 +117,11 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
 
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {
+    // For `hld daemon stop --force`: the one pid it may kill (see client/daemon-pid.ts).
+    writePidFile(config.socket_path)
     await server.listen()
   } catch (error) {
+    removePidFile(config.socket_path)
     await approvals.stop()
     bus.close()
     store.close()
@@ -135,6 +139,11 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
       // After the services: stopping them publishes their final events.
       bus.close()
       store.close()
+      try {
+        removePidFile(config.socket_path)
+      } catch (error) {
+        log.warn('could not remove the pid file', {error})
+      }
       log.info('daemon stopped')
       resolveDone()
     })()

@@ -2,12 +2,14 @@
  * Security: who can reach the daemon and what it leaves readable, and that the api_key
  * never leaves the process (RPC results, logs, `--json` output, command lines).
  */
-import {spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs'
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {unverifiedDaemonPid} from '../../src/client/daemon-pid.js'
+import {isAlive} from '../../src/client/lifecycle.js'
 import {type FakeHumanLayerApi, startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
@@ -89,8 +91,142 @@ if (canSwitchUser) {
       expect(connectAs(sandbox.socketPath), 'the owner').to.equal('connected')
       expect(connectAs(sandbox.socketPath, unusedUid()), 'another user').to.equal('EACCES')
     })
+
+    it('cannot pose as the daemon from a directory everyone may write (1777): every command refuses its socket, naming it and its owner', async () => {
+      sandbox = new Sandbox()
+      chmodSync(sandbox.root, 0o755)
+      const shared = path.join(sandbox.root, 'tmp')
+      mkdirSync(shared)
+      chmodSync(shared, 0o1777)
+      const socketPath = path.join(shared, 's.sock')
+      const squatter = unusedUid()
+      const victim = startVictim()
+      const impostor = startImpostor(socketPath, victim.pid!, squatter)
+      try {
+        await impostor.listening
+        const commands = [['daemon', 'status'], ['session', 'launch', 'hello'], ['approvals', 'list'], ['daemon', 'stop', '--force'], ['daemon', 'start']]
+        for (const args of commands) {
+          const result = await sandbox.cli(args, {env: {HUMANLAYER_DAEMON_SOCKET: socketPath}})
+          expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).to.equal(2)
+          expect(oneLine(result.stderr)).to.contain(`The socket ${socketPath} is owned by uid ${squatter}`)
+        }
+        expect(impostor.connections(), 'connections the impostor received').to.equal(0)
+        expect(isAlive(victim.pid!)).to.equal(true)
+      } finally {
+        impostor.stop()
+        victim.kill('SIGKILL')
+      }
+    })
   })
 }
+
+/**
+ * Something that poses as the daemon: it answers health with `claimedPid` (whose process `stop
+ * --force` would kill), shutdown with "shutting down" while staying up, anything else with an
+ * empty list, and prints "connection" for each client that reaches it. Run as `uid` when given.
+ */
+function startImpostor(socketPath: string, claimedPid: number, uid?: number): {connections: () => number; stop: () => void; listening: Promise<void>} {
+  const script = `
+    const net = require('net')
+    process.umask(0)
+    net.createServer((c) => {
+      console.log('connection')
+      let buffer = ''
+      c.on('data', (d) => {
+        buffer += d
+        for (let i; (i = buffer.indexOf('\\n')) >= 0; ) {
+          const request = JSON.parse(buffer.slice(0, i))
+          buffer = buffer.slice(i + 1)
+          const result = request.method === 'health' ? {status: 'ok', version: '0.1.0', pid: ${claimedPid}, components: {}}
+            : request.method === 'shutdown' ? {shutting_down: true} : {approvals: [], sessions: [], session_id: 'x', run_id: 'y'}
+          c.write(JSON.stringify({jsonrpc: '2.0', id: request.id, result}) + '\\n')
+        }
+      })
+    }).listen(${JSON.stringify(socketPath)}, () => console.log('listening'))`
+  const command = uid === undefined ? [process.execPath] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath]
+  const child = spawn(command[0], [...command.slice(1), '-e', script], {cwd: '/', stdio: ['ignore', 'pipe', 'inherit']})
+  let output = ''
+  const listening = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk
+      if (output.includes('listening')) resolve()
+    })
+    child.once('exit', (code) => reject(new Error(`the impostor exited (${code}) before listening`)))
+  })
+  return {listening, connections: () => output.split('\n').filter((line) => line === 'connection').length, stop: () => child.kill('SIGKILL')}
+}
+
+/** A process of ours that nothing should signal. */
+function startVictim(): ChildProcess {
+  return spawn('sleep', ['120'], {stdio: 'ignore'})
+}
+
+const oneLine = (text: string): string => text.replace(/\s*\n\s*›\s*/g, ' ')
+
+describe('security: the socket is the user\'s own', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+  let victim: ChildProcess
+  let impostor: ReturnType<typeof startImpostor> | undefined
+
+  beforeEach(() => {
+    sandbox = new Sandbox()
+    victim = startVictim()
+  })
+
+  afterEach(async () => {
+    impostor?.stop()
+    impostor = undefined
+    victim.kill('SIGKILL')
+    await sandbox.cleanup()
+  })
+
+  it('refuses a directory other users can write: the daemon does not listen there, the client does not connect', async () => {
+    const open = path.join(sandbox.root, 'open')
+    mkdirSync(open)
+    chmodSync(open, 0o777)
+    const socketPath = path.join(open, 'd.sock')
+    const start = await sandbox.cli(['daemon', 'start'], {env: {HUMANLAYER_DAEMON_SOCKET: socketPath}})
+    expect(start.exitCode).to.equal(2)
+    expect(oneLine(start.stderr)).to.contain(`The socket directory ${open}`).and.contain('writable by other users')
+
+    // A socket someone put there (ours, even) is not talked to.
+    impostor = startImpostor(socketPath, victim.pid!)
+    await impostor.listening
+    for (const args of [['daemon', 'status'], ['approvals', 'list'], ['daemon', 'stop', '--force']]) {
+      const result = await sandbox.cli(args, {env: {HUMANLAYER_DAEMON_SOCKET: socketPath}})
+      expect(result.exitCode, args.join(' ')).to.equal(2)
+      expect(oneLine(result.stderr)).to.contain(open).and.contain('mode 0777')
+    }
+    expect(impostor.connections()).to.equal(0)
+    expect(isAlive(victim.pid!)).to.equal(true)
+  })
+
+  it('daemon stop --force signals no pid but the daemon\'s own, as its pid file and command line confirm', async () => {
+    // Something of ours answers on the socket, claims the victim's pid, and does not stop.
+    impostor = startImpostor(sandbox.socketPath, victim.pid!)
+    await impostor.listening
+    const noPidFile = await sandbox.cli(['daemon', 'stop', '--force', '--timeout', '300'])
+    expect(noPidFile.exitCode).to.equal(1)
+    expect(oneLine(noPidFile.stderr)).to.contain(`Refusing to kill pid ${victim.pid}`).and.contain('no pid file')
+    // A pid file naming the victim is not enough either: the victim is not an hld daemon.
+    writeFileSync(`${sandbox.socketPath}.pid`, `${victim.pid}\n`, {mode: 0o600})
+    const notHld = await sandbox.cli(['daemon', 'stop', '--force', '--timeout', '300'])
+    expect(notHld.exitCode).to.equal(1)
+    expect(oneLine(notHld.stderr)).to.contain('is not an hld daemon')
+    expect(isAlive(victim.pid!)).to.equal(true)
+  })
+
+  it('a real daemon writes its pid file 0600 beside the socket, which names an hld daemon, and removes it when it stops', async () => {
+    const {pid} = await sandbox.startDaemon()
+    const pidFile = `${sandbox.socketPath}.pid`
+    expect(octal(mode(pidFile))).to.equal('0600')
+    expect(readFileSync(pidFile, 'utf8').trim()).to.equal(String(pid))
+    expect(unverifiedDaemonPid(sandbox.socketPath, pid)).to.equal(undefined)
+    expect((await sandbox.cli(['daemon', 'stop'])).exitCode).to.equal(0)
+    expect(existsSync(pidFile)).to.equal(false)
+  })
+})
 
 describe('security: an agent cannot approve its own request', function () {
   this.timeout(90_000)
