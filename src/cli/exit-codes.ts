@@ -22,6 +22,7 @@ const BY_NAME: Record<string, number> = {
   DaemonAlreadyRunningError: ExitCode.Conflict,
   ConfigError: ExitCode.Usage,
   SocketPathError: ExitCode.Usage,
+  UnsafePathError: ExitCode.Usage,
   WatchTimeoutError: ExitCode.Timeout,
 }
 

@@ -5,12 +5,13 @@
  * until the socket stops answering.
  */
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, constants, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {type Config, configEnv} from '../config/index.js'
+import {refuseSymlinkedFiles} from '../daemon/private-files.js'
 import {readStat} from '../shared/procfs.js'
 import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
 import {pidFilePath, unverifiedDaemonPid} from './daemon-pid.js'
@@ -71,7 +72,10 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
   mkdirSync(path.dirname(config.log_file), {recursive: true, mode: 0o700})
   // The daemon's own stdout/stderr go to its log too, so even a crash before its logger
   // exists leaves a trace that `daemon start` can quote.
-  const out = openSync(config.log_file, 'a', 0o600)
+  // Refused here too, so `daemon start` says so itself rather than quoting the daemon's log.
+  refuseSymlinkedFiles(config, config.log_file)
+  // O_NOFOLLOW: a link put there after that check fails the open instead of being followed.
+  const out = openSync(config.log_file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
   const {script, execArgv} = daemonEntry()
   try {
     const child = spawn(process.execPath, [...execArgv, script], {

@@ -145,6 +145,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   return {...(out as Omit<Config, 'sources' | 'config_file'>), sources, config_file: file}
 }
 
+/** Where a path key points when nothing sets it: tells hld's own directories from ones a user chose. */
+export function defaultPath(key: 'socket_path' | 'database_path' | 'log_file', env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(expandHome(KEYS[key].default, env.HOME || homedir()))
+}
+
 /** The config as it may be shown: the api_key becomes whether one is set. */
 export function redactConfig(config: Config): Omit<Config, 'api_key'> & {api_key: 'set' | 'not set'} {
   return {...config, api_key: config.api_key ? 'set' : 'not set'}

@@ -13,6 +13,7 @@ import {startApprovals} from './approvals/index.js'
 import type {SessionLink} from './approvals/session-link.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
+import {refuseSymlinkedFiles, tightenPrivateFiles} from './private-files.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
@@ -44,6 +45,8 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const version = packageVersion()
   const startedAt = new Date()
   await prepareSocketPath(config.socket_path)
+  refuseSymlinkedFiles(config, options.logFile)
+  tightenPrivateFiles(config, options.logFile, log)
 
   const store = openStore(config.database_path)
   store.db

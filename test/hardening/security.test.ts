@@ -3,9 +3,10 @@
  * never leaves the process (RPC results, logs, `--json` output, command lines).
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import Database from 'better-sqlite3'
 import {expect} from 'chai'
 
 import {unverifiedDaemonPid} from '../../src/client/daemon-pid.js'
@@ -18,6 +19,8 @@ import type {Approval, SendDecisionResult} from '../../src/protocol/approvals.js
 
 const mode = (file: string): number => statSync(file).mode & 0o777
 const octal = (value: number): string => value.toString(8).padStart(4, '0')
+/** An error message as oclif prints it, unwrapped. */
+const oneLine = (text: string): string => text.replace(/\s*\n\s*›\s*/g, ' ')
 
 describe('security: permissions', function () {
   this.timeout(60_000)
@@ -52,6 +55,62 @@ describe('security: permissions', function () {
     await sandbox.startDaemon({HUMANLAYER_DAEMON_SOCKET: socketPath})
     expect(octal(mode(shared))).to.equal('0755')
     expect(octal(mode(socketPath))).to.equal('0600')
+  })
+})
+
+describe('security: loose and linked files', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+  /** The default paths, under the sandbox's HOME. */
+  const defaults = {HUMANLAYER_DATABASE_PATH: undefined, HUMANLAYER_LOG_FILE: undefined}
+
+  beforeEach(() => {
+    sandbox = new Sandbox()
+  })
+
+  afterEach(async () => sandbox.cleanup())
+
+  it('tightens a database, log and directories that an older install left readable (0644, 0755), and says so in the log', async () => {
+    const dataDir = path.join(sandbox.home, '.humanlayer')
+    const database = path.join(dataDir, 'daemon.db')
+    const logFile = path.join(dataDir, 'logs', 'daemon.log')
+    await sandbox.startDaemon(defaults)
+    expect((await sandbox.cli(['daemon', 'stop'])).exitCode).to.equal(0)
+    for (const dir of [dataDir, path.dirname(logFile)]) chmodSync(dir, 0o755)
+    for (const file of [database, logFile]) chmodSync(file, 0o644)
+    writeFileSync(`${database}-shm`, '', {mode: 0o644})
+    chmodSync(`${database}-shm`, 0o644)
+
+    await sandbox.startDaemon(defaults)
+    for (const dir of [dataDir, path.dirname(logFile)]) expect(octal(mode(dir)), dir).to.equal('0700')
+    for (const file of [database, `${database}-wal`, `${database}-shm`, logFile]) expect(octal(mode(file)), file).to.equal('0600')
+    const warnings = readFileSync(logFile, 'utf8').split('\n').filter((line) => line.includes('tightened the mode'))
+    expect(warnings.map((line) => JSON.parse(line).path).sort()).to.deep.equal([database, `${database}-shm`, dataDir, path.dirname(logFile), logFile].sort())
+  })
+
+  it("refuses a database path that is a symbolic link, leaving the file it points to as it was", async () => {
+    const other = path.join(sandbox.root, 'other-program.db')
+    const db = new Database(other)
+    db.exec('CREATE TABLE notes (body TEXT)')
+    db.close()
+    symlinkSync(other, sandbox.databasePath)
+    const start = await sandbox.cli(['daemon', 'start'])
+    expect(start.exitCode).to.equal(2)
+    expect(oneLine(start.stderr)).to.contain(`The database file ${sandbox.databasePath} is a symbolic link`)
+    const after = new Database(other, {readonly: true})
+    const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
+    after.close()
+    expect(tables).to.deep.equal([{name: 'notes'}])
+  })
+
+  it('refuses a log path that is a symbolic link, and writes nothing through it', async () => {
+    const target = path.join(sandbox.root, 'someone-elses.txt')
+    writeFileSync(target, 'untouched\n')
+    symlinkSync(target, sandbox.logFile)
+    const start = await sandbox.cli(['daemon', 'start'])
+    expect(start.exitCode).to.equal(2)
+    expect(oneLine(start.stderr)).to.contain(`The log file ${sandbox.logFile} is a symbolic link`)
+    expect(readFileSync(target, 'utf8')).to.equal('untouched\n')
   })
 })
 
@@ -161,8 +220,6 @@ function startVictim(): ChildProcess {
   return spawn('sleep', ['120'], {stdio: 'ignore'})
 }
 
-const oneLine = (text: string): string => text.replace(/\s*\n\s*›\s*/g, ' ')
-
 describe('security: the socket is the user\'s own', function () {
   this.timeout(60_000)
   let sandbox: Sandbox
@@ -254,7 +311,7 @@ describe('security: an agent cannot approve its own request', function () {
 
     const tool = JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string; stderr: string}
     expect(tool.stdout).to.contain('approve=5').and.contain('deny=5')
-    const said = tool.stderr.replace(/\s*\n\s*›\s*/g, ' ') // oclif wraps its error lines
+    const said = oneLine(tool.stderr)
     expect(said).to.contain(`inside session ${sessionId}`).and.contain('cannot approve its own requests').and.contain('still pending')
     const pending = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--json'])).approvals
     expect(pending.map((a) => [a.session_id, a.status])).to.deep.equal([[sessionId, 'pending']])
