@@ -35,12 +35,8 @@ interface Response {
  * Connects to a Unix socket, turning the usual failures into errors a person can act on. A socket
  * another user could have put there is refused before connecting (see socket-trust.ts).
  */
-export function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
-  try {
-    checkSocketTrust(socketPath)
-  } catch (error) {
-    return Promise.reject(error as Error)
-  }
+export async function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+  checkSocketTrust(socketPath)
   return new Promise((resolve, reject) => {
     const socket = net.createConnection({path: socketPath})
     const timer = setTimeout(() => {

@@ -75,6 +75,8 @@ function owner(uid: number): string {
   try {
     const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.split(':')[2] === String(uid))
     if (line) return `uid ${uid} (${line.split(':')[0]})`
-  } catch {}
+  } catch {
+    // No /etc/passwd to read: the number alone still names the owner.
+  }
   return `uid ${uid}`
 }

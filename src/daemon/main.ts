@@ -86,7 +86,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     router,
     log,
   })
-  components.cloud = approvals.health
+  components.cloud = () => approvals.health()
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))

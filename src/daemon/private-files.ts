@@ -8,15 +8,9 @@
 import {chmodSync, lstatSync, type Stats, statSync} from 'node:fs'
 import path from 'node:path'
 
+import {UnsafePathError} from '../client/errors.js'
 import {type Config, defaultPath} from '../config/index.js'
 import type {Logger} from './logger.js'
-
-export class UnsafePathError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'UnsafePathError'
-  }
-}
 
 /** What other users may do with a file or directory: any group or other permission bit. */
 const OTHERS = 0o077

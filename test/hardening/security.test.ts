@@ -85,7 +85,7 @@ describe('security: loose and linked files', function () {
     for (const dir of [dataDir, path.dirname(logFile)]) expect(octal(mode(dir)), dir).to.equal('0700')
     for (const file of [database, `${database}-wal`, `${database}-shm`, logFile]) expect(octal(mode(file)), file).to.equal('0600')
     const warnings = readFileSync(logFile, 'utf8').split('\n').filter((line) => line.includes('tightened the mode'))
-    expect(warnings.map((line) => JSON.parse(line).path).sort()).to.deep.equal([database, `${database}-shm`, dataDir, path.dirname(logFile), logFile].sort())
+    expect(warnings.map((line) => (JSON.parse(line) as {path: string}).path).sort()).to.deep.equal([database, `${database}-shm`, dataDir, path.dirname(logFile), logFile].sort())
   })
 
   it("refuses a database path that is a symbolic link, leaving the file it points to as it was", async () => {
@@ -207,7 +207,7 @@ function startImpostor(socketPath: string, claimedPid: number, uid?: number): {c
   let output = ''
   const listening = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk
+      output += chunk.toString()
       if (output.includes('listening')) resolve()
     })
     child.once('exit', (code) => reject(new Error(`the impostor exited (${code}) before listening`)))
@@ -334,7 +334,7 @@ describe('security: an agent cannot approve its own request', function () {
 
     // The decision's provenance is in the event too, and in the list of decided approvals.
     const events = await sandbox.cli(['watch', '--json', '--since', '0', '--type', 'approval_resolved', '--count', '1'])
-    expect(JSON.parse(events.stdout.trim()).data.decided_by).to.deep.equal(decidedBy)
+    expect((JSON.parse(events.stdout.trim()) as {data: {decided_by: unknown}}).data.decided_by).to.deep.equal(decidedBy)
     const all = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--all', '--json'])).approvals
     expect(all.find((a) => a.id === pending[0].id)!.decided_by).to.deep.equal(decidedBy)
   })
@@ -380,14 +380,16 @@ describe('security: the api_key stays secret', function () {
     {id: 'daemon:start', args: () => ['daemon', 'start', '--json']},
     {id: 'daemon:status', args: () => ['daemon', 'status', '--json']},
     {id: 'daemon:status', args: () => ['daemon', 'status']},
-    {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = JSON.parse(out).session_id)},
+    // --wait --json is NDJSON: the launch, then the ended session.
+    {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = (JSON.parse(out.split('\n')[0]) as {session_id: string}).session_id)},
+    {id: 'session:wait', args: (ids) => ['session', 'wait', ids.session!, '--json']},
     {id: 'session:list', args: () => ['session', 'list', '--json']},
     {id: 'session:show', args: (ids) => ['session', 'show', ids.session!, '--json']},
     {id: 'session:continue', args: (ids) => ['session', 'continue', ids.session!, 'again', '--json', '--wait']},
     {
       id: 'session:launch',
       args: () => ['session', 'launch', '--json', '[fake:slow=60000] take your time'],
-      after: (out, ids) => (ids.slowSession = JSON.parse(out).session_id),
+      after: (out, ids) => (ids.slowSession = (JSON.parse(out) as {session_id: string}).session_id),
     },
     {
       id: 'session:interrupt',

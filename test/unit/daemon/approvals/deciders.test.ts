@@ -48,7 +48,9 @@ if (hasProcFs()) {
       for (const child of spawned.splice(0)) {
         try {
           process.kill(-child.pid!, 'SIGKILL')
-        } catch {}
+        } catch {
+          // The group is gone already.
+        }
       }
       sessions = []
     })
