@@ -19,6 +19,7 @@ import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
 import {locateClaude} from './sessions/claude-locator.js'
 import {registerSessionHandlers} from './sessions/handlers.js'
+import {sweepMcpConfigs} from './sessions/mcp-config.js'
 import {reconcileSessions} from './sessions/reconcile.js'
 import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
@@ -117,6 +118,9 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   // Before anyone can connect, and after every bus subscriber is wired, so the final status
   // events of sessions a previous daemon left behind reach them all.
   reconcileSessions(sessions, log)
+  const swept = sweepMcpConfigs(config.socket_path, sessions.mcpConfigsInUse())
+  if (swept.removed > 0) log.info('removed MCP config files that ended sessions left behind', {count: swept.removed})
+  for (const {path, error} of swept.failed) log.warn('could not remove a leftover MCP config', {path, error})
 
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {

@@ -3,13 +3,14 @@
  * never leaves the process (RPC results, logs, `--json` output, command lines).
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
 import {expect} from 'chai'
 
 import {unverifiedDaemonPid} from '../../src/client/daemon-pid.js'
+import {writeMcpConfigFile} from '../../src/daemon/sessions/mcp-config.js'
 import {isAlive} from '../../src/client/lifecycle.js'
 import {type FakeHumanLayerApi, startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
 import {RawConnection} from '../helpers/raw-socket.js'
@@ -111,6 +112,71 @@ describe('security: loose and linked files', function () {
     expect(start.exitCode).to.equal(2)
     expect(oneLine(start.stderr)).to.contain(`The log file ${sandbox.logFile} is a symbolic link`)
     expect(readFileSync(target, 'utf8')).to.equal('untouched\n')
+  })
+})
+
+describe('security: private MCP configs', function () {
+  this.timeout(90_000)
+  const sandboxes: Sandbox[] = []
+
+  afterEach(async () => {
+    for (const sandbox of sandboxes.splice(0)) await sandbox.cleanup()
+  })
+
+  /** The MCP config directories in `tmp`, as names. */
+  const configDirs = (tmp: string): string[] => readdirSync(tmp).filter((name) => name.startsWith('hld-mcp-')).sort()
+
+  it("are swept at start when a crash left them, while another daemon's live session keeps its own", async () => {
+    const crashed = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    sandboxes.push(crashed)
+    const tmp = path.join(crashed.root, 'tmp')
+    mkdirSync(tmp, {mode: 0o700})
+    const other = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, TMPDIR: tmp})
+    sandboxes.push(other)
+    const env = {TMPDIR: tmp}
+    const {pid} = await crashed.startDaemon(env)
+    await other.startDaemon()
+
+    const launch = async (sandbox: Sandbox): Promise<string> => {
+      const result = await sandbox.cli(['session', 'launch', '--json', '[fake:slow=60000] keep running'], {env})
+      const id = Sandbox.json<{session_id: string}>(result).session_id
+      const client = await sandbox.client()
+      try {
+        await waitForStatus(client, id, 'running')
+      } finally {
+        client.close()
+      }
+      return id
+    }
+    await launch(crashed)
+    const live = await launch(other)
+    const othersConfigs = configDirs(tmp)
+    expect(othersConfigs).to.have.length(2)
+    // A crash in the middle of a batch of launches: configs written, not yet recorded with their sessions.
+    const savedTmp = process.env.TMPDIR
+    process.env.TMPDIR = tmp
+    try {
+      for (let i = 0; i < 20; i++) await writeMcpConfigFile({mcpServers: {approvals: {command: 'x', env: {HUMANLAYER_API_KEY: 'secret'}}}}, crashed.socketPath)
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = savedTmp
+    }
+    process.kill(pid, 'SIGKILL')
+    await waitFor(() => !isAlive(pid), 10_000, 'the daemon to die')
+    expect(configDirs(tmp)).to.have.length(22)
+
+    await crashed.startDaemon(env)
+    const client = await other.client()
+    try {
+      await waitForStatus(client, live, 'running')
+    } finally {
+      client.close()
+    }
+    // What is left is the other daemon's session's config, which it still runs with.
+    const left = configDirs(tmp)
+    expect(left).to.have.length(1)
+    expect(othersConfigs).to.include(left[0])
+    expect(readFileSync(crashed.logFile, 'utf8')).to.contain('"removed MCP config files that ended sessions left behind"')
   })
 })
 

@@ -282,6 +282,11 @@ export class SessionService implements SessionLink {
     return this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.pid === null ? [] : [{sessionId: row.id, pid: row.pid}]))
   }
 
+  /** The MCP config files of sessions that are still active, which a start-up sweep must keep. */
+  mcpConfigsInUse(): Set<string> {
+    return new Set(this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.mcpConfigPath === null ? [] : [row.mcpConfigPath])))
+  }
+
   /** Rows a previous daemon left active become terminal; see reconcile.ts. */
   activeRowsFromBefore(): SessionRow[] {
     return this.repo.listByStatus(ACTIVE_STATUSES).filter((row) => !this.active.has(row.id))
@@ -362,7 +367,7 @@ export class SessionService implements SessionLink {
         approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
       )
       if (servers) {
-        run.mcpConfigPath = await writeMcpConfigFile(servers)
+        run.mcpConfigPath = await writeMcpConfigFile(servers, this.deps.socketPath)
         // Recorded so that a restart can remove it if this daemon dies first.
         this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
       }
