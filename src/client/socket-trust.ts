@@ -9,10 +9,14 @@
  *   directory of our own (nobody else can remove or rename what we put there). A root-owned
  *   sticky directory such as /tmp is not enough: anyone may create the name first. hld puts the
  *   socket in a 0700 directory of its own there instead.
+ * - Once connected, the kernel's word on who listens (SO_PEERCRED) must be us or root too, in case
+ *   the path changed between the check and the connect.
  */
 import {lstatSync, readFileSync, type Stats, statSync} from 'node:fs'
+import type net from 'node:net'
 import path from 'node:path'
 
+import {peerOf} from '../daemon/rpc/peer.js'
 import {SocketPathError} from './errors.js'
 
 const STICKY = 0o1000
@@ -68,6 +72,20 @@ export function checkSocketDirectory(socketPath: string): void {
         `who could put their own socket at ${socketPath}. Refusing to use it. Use a directory only you can write, e.g. ${path.join(dir, 'hld')}/ (created 0700).`,
     )
   }
+}
+
+/**
+ * After connecting: the error to fail with when the kernel says the listening process is another
+ * user (not us, not root); undefined when it is not, or when this OS or installation cannot tell.
+ */
+export function checkListener(socketPath: string, socket: net.Socket): SocketPathError | undefined {
+  const uid = process.getuid?.()
+  const peer = peerOf(socket)
+  if (uid === undefined || !peer || peer.uid === uid || peer.uid === 0) return undefined
+  return new SocketPathError(
+    `The process listening on ${socketPath} (pid ${peer.pid}) runs as ${owner(peer.uid)}, not as you (${owner(uid)}): ` +
+      'another user is posing as the daemon. Disconnected before sending anything. Use a socket in a directory of your own.',
+  )
 }
 
 /** "uid 1001 (alice)", with the name when /etc/passwd has one. */

@@ -3,7 +3,7 @@
  * never leaves the process (RPC results, logs, `--json` output, command lines).
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -242,6 +242,33 @@ if (canSwitchUser) {
         victim.kill('SIGKILL')
       }
     })
+
+    it('hangs up on a listener the kernel says is another user, even when the socket file has been made ours', async () => {
+      sandbox = new Sandbox()
+      chmodSync(sandbox.root, 0o755)
+      const shared = path.join(sandbox.root, 'ours')
+      mkdirSync(shared)
+      chmodSync(shared, 0o1777) // sticky and ours: the path checks pass
+      const socketPath = path.join(shared, 's.sock')
+      const squatter = unusedUid()
+      const victim = startVictim()
+      const impostor = startImpostor(socketPath, victim.pid!, squatter)
+      try {
+        await impostor.listening
+        chownSync(socketPath, process.getuid!(), process.getgid!())
+        for (const args of [['daemon', 'status'], ['approvals', 'list'], ['daemon', 'stop', '--force']]) {
+          const result = await sandbox.cli(args, {env: {HUMANLAYER_DAEMON_SOCKET: socketPath}})
+          expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).to.equal(2)
+          expect(oneLine(result.stderr)).to.contain(`The process listening on ${socketPath}`).and.contain(`runs as uid ${squatter}`)
+        }
+        expect(impostor.connections(), 'connections made').to.equal(3)
+        expect(impostor.requests(), 'requests sent').to.equal(0)
+        expect(isAlive(victim.pid!)).to.equal(true)
+      } finally {
+        impostor.stop()
+        victim.kill('SIGKILL')
+      }
+    })
   })
 }
 
@@ -250,7 +277,11 @@ if (canSwitchUser) {
  * --force` would kill), shutdown with "shutting down" while staying up, anything else with an
  * empty list, and prints "connection" for each client that reaches it. Run as `uid` when given.
  */
-function startImpostor(socketPath: string, claimedPid: number, uid?: number): {connections: () => number; stop: () => void; listening: Promise<void>} {
+function startImpostor(
+  socketPath: string,
+  claimedPid: number,
+  uid?: number,
+): {connections: () => number; requests: () => number; stop: () => void; listening: Promise<void>} {
   const script = `
     const net = require('net')
     process.umask(0)
@@ -258,6 +289,7 @@ function startImpostor(socketPath: string, claimedPid: number, uid?: number): {c
       console.log('connection')
       let buffer = ''
       c.on('data', (d) => {
+        console.log('request')
         buffer += d
         for (let i; (i = buffer.indexOf('\\n')) >= 0; ) {
           const request = JSON.parse(buffer.slice(0, i))
@@ -278,7 +310,8 @@ function startImpostor(socketPath: string, claimedPid: number, uid?: number): {c
     })
     child.once('exit', (code) => reject(new Error(`the impostor exited (${code}) before listening`)))
   })
-  return {listening, connections: () => output.split('\n').filter((line) => line === 'connection').length, stop: () => child.kill('SIGKILL')}
+  const count = (what: string): number => output.split('\n').filter((line) => line === what).length
+  return {listening, connections: () => count('connection'), requests: () => count('request'), stop: () => child.kill('SIGKILL')}
 }
 
 /** A process of ours that nothing should signal. */
