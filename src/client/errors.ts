@@ -47,6 +47,14 @@ export class SocketPathError extends Error {
   }
 }
 
+/** A database or log path that would be followed into a file hld does not own (a symbolic link). */
+export class UnsafePathError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UnsafePathError'
+  }
+}
+
 export class ReplyTooLargeError extends Error {
   constructor(socketPath: string, bytes: number, limit: number) {
     super(

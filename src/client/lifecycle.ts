@@ -6,16 +6,20 @@
  */
 import {spawn} from 'node:child_process'
 import type net from 'node:net'
-import {closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync} from 'node:fs'
+import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {type Config, configEnv} from '../config/index.js'
+import {refuseSymlinkedFiles} from '../daemon/private-files.js'
+import {readStat} from '../shared/procfs.js'
 import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
+import {pidFilePath, unverifiedDaemonPid} from './daemon-pid.js'
 import {DaemonAlreadyRunningError, DaemonNotRunningError} from './errors.js'
 import {DaemonClient, connectSocket} from './index.js'
 import {checkSocketPathLength, probeDaemon} from './probe.js'
+import {checkSocketDirectory} from './socket-trust.js'
 
 export class DaemonStartError extends Error {
   constructor(message: string) {
@@ -73,6 +77,7 @@ const TAIL_CHUNK_BYTES = 64 * 1024
 /** Refuses early when the socket is unusable or held by a live daemon. */
 export async function checkNotRunning(socketPath: string): Promise<void> {
   checkSocketPathLength(socketPath)
+  checkSocketDirectory(socketPath)
   const live = await probeDaemon(socketPath)
   if (live) throw new DaemonAlreadyRunningError(socketPath, live.pid)
 }
@@ -88,7 +93,10 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
   mkdirSync(path.dirname(config.log_file), {recursive: true, mode: 0o700})
   // The daemon's own stdout/stderr go to its log too, so even a crash before its logger
   // exists leaves a trace that `daemon start` can quote.
-  const out = openSync(config.log_file, 'a', 0o600)
+  // Refused here too, so `daemon start` says so itself rather than quoting the daemon's log.
+  refuseSymlinkedFiles(config, config.log_file)
+  // O_NOFOLLOW: a link put there after that check fails the open instead of being followed.
+  const out = openSync(config.log_file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
   const {script, execArgv} = daemonEntry()
   try {
     const child = spawn(process.execPath, [...execArgv, script], {
@@ -157,13 +165,8 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
-  try {
-    // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true // No procfs (macOS): trust kill(0).
-  }
+  // No procfs (macOS): trust kill(0).
+  return readStat(pid)?.state !== 'Z'
 }
 
 async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
@@ -203,9 +206,15 @@ export async function stopDaemon(socketPath: string, options: {timeoutMs?: numbe
         'Run `hld daemon stop --force` to kill it.',
     )
   }
+  // The pid came from whoever answers on the socket: signal it only if the daemon's own pid file
+  // names it and it is an hld daemon.
+  const unverified = unverifiedDaemonPid(socketPath, pid)
+  if (unverified) {
+    throw new DaemonStopError(`Refusing to kill pid ${pid}, which the process at ${socketPath} reported as its own: ${unverified}. Stop it yourself if you know it is the daemon.`)
+  }
   process.kill(pid, 'SIGKILL')
   await waitUntil(() => !isAlive(pid), 2000)
-  await unlink(socketPath).catch(() => {})
+  await Promise.all([unlink(socketPath).catch(() => {}), unlink(pidFilePath(socketPath)).catch(() => {})])
   return {pid, forced: true}
 }
 

@@ -4,6 +4,7 @@
  */
 import path from 'node:path'
 
+import {removePidFile, writePidFile} from '../client/daemon-pid.js'
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {Subscribe} from '../protocol/subscribe.js'
@@ -17,11 +18,13 @@ import {packageVersion} from './package-root.js'
 import {policyFilePath} from './policy/file.js'
 import {registerPolicyHandlers} from './policy/handlers.js'
 import {PolicyService} from './policy/service.js'
+import {refuseSymlinkedFiles, tightenPrivateFiles} from './private-files.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
 import {locateClaude} from './sessions/claude-locator.js'
 import {registerSessionHandlers} from './sessions/handlers.js'
+import {sweepMcpConfigs} from './sessions/mcp-config.js'
 import {reconcileSessions} from './sessions/reconcile.js'
 import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
@@ -48,6 +51,8 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const version = packageVersion()
   const startedAt = new Date()
   await prepareSocketPath(config.socket_path)
+  refuseSymlinkedFiles(config, options.logFile)
+  tightenPrivateFiles(config, options.logFile, log)
 
   const store = openStore(config.database_path)
   store.db
@@ -81,7 +86,15 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
 
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
-  const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
+  const approvals = startApprovals({
+    config,
+    db: store.db,
+    bus,
+    sessions: options.sessionLink ?? sessions,
+    sessionProcesses: () => sessions.runningProcesses(),
+    router,
+    log,
+  })
   components.cloud = () => approvals.health()
 
   const policy = (built.policy = new PolicyService({
@@ -133,11 +146,17 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   // Before anyone can connect, and after every bus subscriber is wired, so the final status
   // events of sessions a previous daemon left behind reach them all.
   reconcileSessions(sessions, log)
+  const swept = sweepMcpConfigs(config.socket_path, sessions.mcpConfigsInUse())
+  if (swept.removed > 0) log.info('removed MCP config files that ended sessions left behind', {count: swept.removed})
+  for (const {path, error} of swept.failed) log.warn('could not remove a leftover MCP config', {path, error})
 
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {
+    // For `hld daemon stop --force`: the one pid it may kill (see client/daemon-pid.ts).
+    writePidFile(config.socket_path)
     await server.listen()
   } catch (error) {
+    removePidFile(config.socket_path)
     await approvals.stop()
     bus.close()
     store.close()
@@ -155,6 +174,11 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
       // After the services: stopping them publishes their final events.
       bus.close()
       store.close()
+      try {
+        removePidFile(config.socket_path)
+      } catch (error) {
+        log.warn('could not remove the pid file', {error})
+      }
       log.info('daemon stopped')
       resolveDone()
     })()

@@ -294,6 +294,16 @@ export class SessionService implements SessionLink {
     return found.available ? {available: true, detail: found.path} : {available: false, detail: found.reason}
   }
 
+  /** The claude of each session that runs now: approvals refuse decisions from inside their process trees. */
+  runningProcesses(): {sessionId: string; pid: number}[] {
+    return this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.pid === null ? [] : [{sessionId: row.id, pid: row.pid}]))
+  }
+
+  /** The MCP config files of sessions that are still active, which a start-up sweep must keep. */
+  mcpConfigsInUse(): Set<string> {
+    return new Set(this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.mcpConfigPath === null ? [] : [row.mcpConfigPath])))
+  }
+
   /** Rows a previous daemon left active become terminal; see reconcile.ts. */
   activeRowsFromBefore(): SessionRow[] {
     return this.repo.listByStatus(ACTIVE_STATUSES).filter((row) => !this.active.has(row.id))
@@ -379,7 +389,7 @@ export class SessionService implements SessionLink {
       )
       if (servers || settings) {
         // The settings live beside the MCP config, in its private directory, and go with it.
-        run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}})
+        run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath)
         // Recorded so that a restart can remove it if this daemon dies first.
         this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
       }

@@ -28,7 +28,7 @@ describe('MCP config', () => {
   })
 
   it('writes a private file and removes it, but nothing it did not write', async () => {
-    const file = await writeMcpConfigFile({mcpServers: {a: {command: 'x'}}})
+    const file = await writeMcpConfigFile({mcpServers: {a: {command: 'x'}}}, '/tmp/d.sock')
     try {
       expect(statSync(file).mode & 0o777).to.equal(0o600)
       expect(statSync(path.dirname(file)).mode & 0o777).to.equal(0o700)
