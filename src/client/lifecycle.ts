@@ -6,7 +6,7 @@
  */
 import {spawn} from 'node:child_process'
 import type net from 'node:net'
-import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync} from 'node:fs'
+import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
