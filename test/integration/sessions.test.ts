@@ -8,7 +8,7 @@ import type {DaemonClient} from '../../src/client/index.js'
 import {isAlive} from '../../src/client/lifecycle.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
 import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
-import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {rejected} from '../helpers/rpc.js'
 import {FAKE_CLAUDE, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
@@ -79,6 +79,8 @@ describe('sessions (fake claude, real daemon)', function () {
     // claude inherits the daemon's environment, except the HumanLayer API key.
     expect(run.env).to.include({ANTHROPIC_BASE_URL: 'http://127.0.0.1:9', HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath})
     expect(run.env).to.not.have.property('HUMANLAYER_API_KEY')
+    // claude waits for its MCP servers, so the permission tool is there before the first tool call.
+    expect(run.env).to.include({MCP_CONNECTION_NONBLOCKING: 'false'})
     expect(run.argv.slice(-3)).to.deep.equal(['--print', '--', 'flags [fake:slow=60000]'])
     const flag = (name: string) => run.argv[run.argv.indexOf(name) + 1]
     expect(flag('--model')).to.equal('sonnet')
@@ -93,7 +95,7 @@ describe('sessions (fake claude, real daemon)', function () {
         docs: {command: 'docs-server', args: ['--x']},
         approvals: {
           command: process.execPath,
-          args: [CLI, 'mcp', 'claude-approvals'],
+          args: [path.join(REPO_ROOT, 'bin', 'mcp-claude-approvals.js')],
           // The daemon has an api_key, so its approvals server asks the HumanLayer API too.
           env: {HUMANLAYER_RUN_ID: run_id, HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath, HUMANLAYER_API_KEY: 'hl-secret'},
         },

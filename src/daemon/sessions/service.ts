@@ -383,7 +383,9 @@ export class SessionService implements SessionLink {
         args,
         cwd: where.workingDir,
         // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
-        env: {HUMANLAYER_API_KEY: undefined},
+        // claude 2.1 connects MCP servers in the background by default; a permission tool still
+        // connecting at the first tool call is "not found" and fails the session (issue 10).
+        env: {HUMANLAYER_API_KEY: undefined, MCP_CONNECTION_NONBLOCKING: 'false'},
         onLines: (lines) => this.ingest(run, lines),
         onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
       })
