@@ -37,6 +37,8 @@ export interface DaemonOptions {
   shutdownTimeoutMs?: number
   /** Replaces the sessions service as approvals see it (in-process tests and the bench). */
   sessionLink?: SessionLink
+  /** The umask of whoever started the daemon, for claude: the daemon's own 0077 is not the agent's. */
+  userUmask?: number
 }
 
 export async function startDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<Daemon> {
@@ -66,6 +68,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     socketPath: config.socket_path,
     apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
+    claudeUmask: options.userUmask,
     locateClaude: () => locateClaude(config.claude_path),
   })
   registerSessionHandlers(router, sessions)
@@ -141,11 +144,12 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
  * Used by the forked entry point and by `hld daemon start --foreground`.
  */
 export async function runDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<number> {
-  // Everything the daemon creates (database, logs, temp MCP configs) is for this user only.
-  process.umask(0o077)
+  // Everything the daemon creates (database, logs, temp MCP configs) is for this user only;
+  // what claude creates in the user's project follows the user's own umask.
+  const userUmask = process.umask(0o077)
   let daemon: Daemon
   try {
-    daemon = await startDaemon(config, log, options)
+    daemon = await startDaemon(config, log, {userUmask, ...options})
   } catch (error) {
     log.error('daemon failed to start', {error})
     process.stderr.write(`hld daemon failed to start: ${(error as Error).message}\n`)

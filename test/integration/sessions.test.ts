@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -12,6 +12,8 @@ import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {rejected} from '../helpers/rpc.js'
 import {FAKE_CLAUDE, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
+const USER_UMASK = 0o002
+
 describe('sessions (fake claude, real daemon)', function () {
   this.timeout(30_000)
   let sandbox: Sandbox
@@ -23,13 +25,15 @@ describe('sessions (fake claude, real daemon)', function () {
     sandbox = new Sandbox()
     recordDir = path.join(sandbox.root, 'runs')
     workDir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'hld-work-')))
+    // The user's umask, distinct from both the usual 0022 and the daemon's own 0077.
+    const testUmask = process.umask(USER_UMASK)
     await sandbox.startDaemon({
       HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
       FAKE_CLAUDE_RECORD_DIR: recordDir,
       HUMANLAYER_SESSION_STOP_TIMEOUT_MS: '1000',
       HUMANLAYER_API_KEY: 'hl-secret',
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
-    })
+    }).finally(() => process.umask(testUmask))
     client = await sandbox.client()
   })
 
@@ -116,6 +120,15 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(run.argv).to.not.include('--mcp-config')
     const session = await waitForStatus(client, session_id, 'completed')
     expect(session.approvals_enabled).to.equal(false)
+  })
+
+  it("runs claude with the umask of whoever started the daemon, not the daemon's own 0077", async () => {
+    const {session_id} = await launch('what umask')
+    const run = await recordedRun(recordDir, 'what umask')
+    await waitForStatus(client, session_id, 'completed')
+    expect(run.umask.toString(8)).to.equal(USER_UMASK.toString(8))
+    // A file claude wrote with the default mode: group-writable and readable by others, not 0600.
+    expect((statSync(path.join(recordDir, `${run.pid}.json`)).mode & 0o777).toString(8)).to.equal('664')
   })
 
   it('runs 5 concurrent sessions without mixing them up', async () => {

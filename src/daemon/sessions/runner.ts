@@ -24,6 +24,8 @@ export interface ClaudeProcessOptions {
   command: string
   args: string[]
   cwd: string
+  /** The umask claude starts with; the daemon's when unset. */
+  umask?: number
   /** Changes to the daemon's environment, which claude inherits; undefined removes a variable. */
   env?: Record<string, string | undefined>
   /**
@@ -51,7 +53,13 @@ export class SpawnError extends Error {
 }
 
 export async function startClaude(options: ClaudeProcessOptions): Promise<ClaudeProcess> {
-  const child = execa(options.command, options.args, {
+  // Node cannot give a child its own umask, and changing the daemon's around the spawn would race
+  // its own file creation on other threads; sh sets it and execs claude, keeping the pid.
+  const [command, args] =
+    options.umask === undefined
+      ? [options.command, options.args]
+      : ['/bin/sh', ['-c', 'umask "$0" && exec "$@"', options.umask.toString(8).padStart(4, '0'), options.command, ...options.args]]
+  const child = execa(command, args, {
     cwd: options.cwd,
     env: options.env,
     detached: true,

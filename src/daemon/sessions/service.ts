@@ -76,6 +76,8 @@ export interface SessionServiceDeps {
   apiKey?: string
   /** How long claude gets after SIGINT before SIGKILL. */
   stopTimeoutMs: number
+  /** The umask claude runs with; the daemon's own when unset. */
+  claudeUmask?: number
   locateClaude: () => ClaudeLocation
 }
 
@@ -382,6 +384,7 @@ export class SessionService implements SessionLink {
         command: claude.path,
         args,
         cwd: where.workingDir,
+        umask: this.deps.claudeUmask,
         // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
         // claude 2.1 connects MCP servers in the background by default; a permission tool still
         // connecting at the first tool call is "not found" and fails the session (issue 10).
