@@ -20,6 +20,7 @@ export const ExitCode = {
 const BY_NAME: Record<string, number> = {
   DaemonNotRunningError: ExitCode.DaemonNotRunning,
   DaemonAlreadyRunningError: ExitCode.Conflict,
+  DatabaseInUseError: ExitCode.Conflict,
   ConfigError: ExitCode.Usage,
   SocketPathError: ExitCode.Usage,
   WatchTimeoutError: ExitCode.Timeout,

@@ -15,6 +15,9 @@ import {packageVersion} from './package-root.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
+import {DatabaseInUseError} from '../client/errors.js'
+import {ExitCode} from '../cli/exit-codes.js'
+import {lockDatabase, recordHolder} from './database-lock.js'
 import {locateClaude} from './sessions/claude-locator.js'
 import {registerSessionHandlers} from './sessions/handlers.js'
 import {reconcileSessions} from './sessions/reconcile.js'
@@ -42,11 +45,23 @@ export interface DaemonOptions {
 }
 
 export async function startDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<Daemon> {
+  // Before anything else is touched: the socket and the sessions belong to whoever holds this.
+  const lock = lockDatabase(config.database_path)
+  try {
+    return await startLocked(config, log, options, () => lock?.release())
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
+}
+
+async function startLocked(config: Config, log: Logger, options: DaemonOptions, releaseLock: () => void): Promise<Daemon> {
   const version = packageVersion()
   const startedAt = new Date()
   await prepareSocketPath(config.socket_path)
 
   const store = openStore(config.database_path)
+  recordHolder(store, config.socket_path)
   store.db
     .insert(daemonMeta)
     .values({key: 'last_opened_by', value: version})
@@ -130,6 +145,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
       // After the services: stopping them publishes their final events.
       bus.close()
       store.close()
+      releaseLock()
       log.info('daemon stopped')
       resolveDone()
     })()
@@ -138,6 +154,9 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
 
   return {socketPath: config.socket_path, shutdown, done}
 }
+
+/** How a daemon that cannot start says why on stderr (its log, when forked). */
+export const START_FAILURE_PREFIX = 'hld daemon failed to start: '
 
 /**
  * Runs the daemon until SIGINT, SIGTERM or the `shutdown` method; returns the exit code.
@@ -152,8 +171,8 @@ export async function runDaemon(config: Config, log: Logger, options: DaemonOpti
     daemon = await startDaemon(config, log, {userUmask, ...options})
   } catch (error) {
     log.error('daemon failed to start', {error})
-    process.stderr.write(`hld daemon failed to start: ${(error as Error).message}\n`)
-    return 1
+    process.stderr.write(`${START_FAILURE_PREFIX}${(error as Error).message}\n`)
+    return error instanceof DatabaseInUseError ? ExitCode.Conflict : 1
   }
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info('signal received', {signal})
