@@ -8,7 +8,7 @@ import type {DaemonClient} from '../../src/client/index.js'
 import {isAlive} from '../../src/client/lifecycle.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
 import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
-import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {rejected} from '../helpers/rpc.js'
 import {FAKE_CLAUDE, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
