@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 
 import {DatabaseInUseError} from '../client/errors.js'
 import {type FileLock, tryLock} from '../shared/file-lock.js'
-import type {Store} from './store/index.js'
+import {type Store, StoreError} from './store/index.js'
 import {daemonMeta} from './store/schema/index.js'
 
 const PID_KEY = 'daemon_pid'
@@ -23,7 +23,13 @@ export function databaseLockFile(databasePath: string): string {
 /** The lock, or DatabaseInUseError naming the daemon that holds it; nothing to lock for `:memory:`. */
 export function lockDatabase(databasePath: string): FileLock | undefined {
   if (databasePath === ':memory:') return undefined
-  const lock = tryLock(databaseLockFile(databasePath))
+  let lock: FileLock | undefined
+  try {
+    lock = tryLock(databaseLockFile(databasePath))
+  } catch (error) {
+    // Where the lock cannot be, the database cannot be either: say so in the store's words.
+    throw new StoreError(`Cannot open the database ${databasePath}: ${(error as Error).message}. Check database_path (HUMANLAYER_DATABASE_PATH).`)
+  }
   if (lock) return lock
   throw databaseInUseError(databasePath)
 }

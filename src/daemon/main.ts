@@ -2,6 +2,10 @@
  * The composition root: config → store → bus → services → RPC server, each given what it
  * needs through its constructor. Shutdown runs the same list in reverse under a deadline.
  */
+import {mkdtempSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {Subscribe} from '../protocol/subscribe.js'
@@ -61,6 +65,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   await prepareSocketPath(config.socket_path)
 
   const store = openStore(config.database_path)
+  const outputDir = config.database_path === ':memory:' ? mkdtempSync(path.join(os.tmpdir(), 'hld-sessions-')) : path.join(path.dirname(config.database_path), 'sessions')
   recordHolder(store, config.socket_path)
   store.db
     .insert(daemonMeta)
@@ -81,6 +86,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     bus,
     log: log.child({component: 'sessions'}),
     socketPath: config.socket_path,
+    outputDir,
     apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
     claudeUmask: options.userUmask,
@@ -122,7 +128,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   }
   // Before anyone can connect, and after every bus subscriber is wired, so the final status
   // events of sessions a previous daemon left behind reach them all.
-  reconcileSessions(sessions, log)
+  await reconcileSessions(sessions, log)
 
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {
