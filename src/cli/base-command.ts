@@ -38,15 +38,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return loadConfig({socket_path: this.flags.socket, ...overrides})
   }
 
-  /** A client to a running daemon; starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
+  /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
+    if (this.openedClient) return this.openedClient
     const config = options.config ?? (await this.loadConfig())
     if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
       this.openedClient = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
-      this.openedClient = await connectOrStart(config)
+      // One line on stderr, so stdout (and --json) stay the command's own.
+      const announce = (health: {pid: number; socket_path: string}) =>
+        process.stderr.write(`started hld daemon (pid ${health.pid}, socket ${health.socket_path})\n`)
+      this.openedClient = await connectOrStart(config, process.env, announce)
     }
     return this.openedClient
   }

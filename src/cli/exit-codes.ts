@@ -13,8 +13,10 @@ export const ExitCode = {
   Conflict: 5,
   Unavailable: 6,
   UpstreamFailure: 7,
-  /** `hld watch --timeout` ran out before its exit condition. */
+  /** `hld watch --timeout` or `hld session wait --timeout` ran out before its exit condition. */
   Timeout: 8,
+  /** Ctrl-C while waiting (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const
 
 const BY_NAME: Record<string, number> = {
@@ -24,6 +26,9 @@ const BY_NAME: Record<string, number> = {
   ConfigError: ExitCode.Usage,
   SocketPathError: ExitCode.Usage,
   WatchTimeoutError: ExitCode.Timeout,
+  WaitTimeoutError: ExitCode.Timeout,
+  DaemonGoneError: ExitCode.DaemonNotRunning,
+  WaitInterruptedError: ExitCode.Interrupted,
 }
 
 const BY_RPC_CODE: Record<number, number> = {
