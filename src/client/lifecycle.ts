@@ -133,9 +133,10 @@ export async function waitForHealth(
  * Forks the daemon and waits until it is healthy: what auto-start does. Commands started at
  * once on a fresh home would each fork one; all but one would then fail. So starts take turns
  * (a start lock beside the database, released by the OS if its holder dies), and whoever gets
- * the lock after someone else's start uses that daemon instead of forking another.
+ * the lock after someone else's start uses that daemon instead of forking another: then it
+ * resolves undefined, as nothing was started here.
  */
-export async function startDaemonInBackground(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult> {
+export async function startDaemonInBackground(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult | undefined> {
   checkSocketPathLength(config.socket_path)
   // Loaded here: commands that find the daemon running never pay for SQLite.
   const {waitForLock} = await import('../shared/file-lock.js')
@@ -149,11 +150,9 @@ export async function startDaemonInBackground(config: Config, env: NodeJS.Proces
       throw error
     })
     if (client) {
-      try {
-        return await client.call(Health, {}, {timeoutMs: 5000})
-      } finally {
-        client.close()
-      }
+      // Another command's turn started it.
+      client.close()
+      return undefined
     }
     return await waitForHealth(config, spawnDaemon(config, env))
   } finally {
@@ -234,6 +233,7 @@ export async function connectOrStart(
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
-  onStarted(await startDaemonInBackground(config, env))
+  const started = await startDaemonInBackground(config, env)
+  if (started) onStarted(started)
   return DaemonClient.connect(config.socket_path)
 }

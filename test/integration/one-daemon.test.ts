@@ -13,6 +13,9 @@ import {GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, recordedRun, waitForStatus} from '../helpers/sessions.js'
 
+/** oclif wraps an error message at the terminal's width, with ` ›` at the start of each line. */
+const unwrapped = (stderr: string): string => stderr.replace(/\s*\n ›\s+/g, ' ')
+
 describe('one daemon per database', function () {
   this.timeout(60_000)
   let sandbox: Sandbox
@@ -35,11 +38,11 @@ describe('one daemon per database', function () {
       const otherSocket = path.join(sandbox.root, 'other.sock')
       const started = await sandbox.cli(['daemon', 'start', '--socket', otherSocket])
       expect(started.exitCode, started.stderr).to.equal(5)
-      expect(started.stderr).to.contain(`in use by another hld daemon (pid ${pid}, socket ${sandbox.socketPath})`)
+      expect(unwrapped(started.stderr)).to.contain(`in use by another hld daemon (pid ${pid}, socket ${sandbox.socketPath})`)
       // Any command auto-starts a daemon for its socket: the same refusal.
       const listed = await sandbox.cli(['session', 'list', '--socket', otherSocket], {env: {HUMANLAYER_NO_AUTOSTART: undefined}})
       expect(listed.exitCode, listed.stderr).to.equal(5)
-      expect(listed.stderr).to.contain(`pid ${pid}, socket ${sandbox.socketPath}`)
+      expect(unwrapped(listed.stderr)).to.contain(`pid ${pid}, socket ${sandbox.socketPath}`)
 
       expect((await client.call(GetSessionState, {session_id})).session.status).to.equal('running')
       expect(isAlive(run.pid), 'the first daemon’s claude').to.equal(true)
@@ -63,6 +66,8 @@ describe('one daemon per database', function () {
     const results = await Promise.all([1, 2, 3, 4].map(() => sandbox.cli(['session', 'list', '--json'], {env: {HUMANLAYER_NO_AUTOSTART: undefined}})))
     const pid = await sandbox.waitHealthy()
     for (const result of results) expect(result.exitCode, result.stderr).to.equal(0)
+    // Each says so only if it started the daemon itself.
+    expect(results.filter((result) => result.stderr.includes('started hld daemon'))).to.have.length(1)
     const log = readFileSync(sandbox.logFile, 'utf8')
     expect(log.match(/"daemon started"/g), 'daemons started').to.have.length(1)
     expect(log).to.not.contain('failed to start')
