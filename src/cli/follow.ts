@@ -8,39 +8,12 @@ import {Subscription} from '../client/subscribe.js'
 import {type Approval, FetchApprovals} from '../protocol/approvals.js'
 import {RpcError} from '../protocol/errors.js'
 import {GetSessionState, type Session, TERMINAL_STATUSES} from '../protocol/sessions.js'
+import {DaemonGoneError, WaitInterruptedError, WaitTimeoutError} from './errors.js'
 import {ExitCode} from './exit-codes.js'
 
 /** completed: it ends, and only completed is success; ended: it ends, and only failed is failure; waiting_input: it waits on a person. */
 export const WAIT_GOALS = ['completed', 'ended', 'waiting_input'] as const
 export type WaitGoal = (typeof WAIT_GOALS)[number]
-
-export class WaitTimeoutError extends Error {
-  constructor(sessionId: string, timeoutMs: number, session: Session | undefined) {
-    super(`Session ${sessionId} is still ${session?.status ?? 'unknown'} after ${timeoutMs} ms (--timeout); it goes on.`)
-    this.name = 'WaitTimeoutError'
-  }
-}
-
-export class DaemonGoneError extends Error {
-  constructor(socketPath: string, sessionId: string, session: Session | undefined) {
-    super(
-      `The hld daemon at ${socketPath} went away while session ${sessionId} was ${session?.status ?? 'followed'}. ` +
-        `Start it with \`hld daemon start\`, then \`hld session show ${sessionId}\` says how the session ended.`,
-    )
-    this.name = 'DaemonGoneError'
-  }
-}
-
-export class WaitInterruptedError extends Error {
-  constructor(sessionId: string) {
-    const short = sessionId.slice(0, 8)
-    super(
-      `Stopped waiting; session ${short} goes on in the daemon. Follow it with \`hld session wait ${short}\` or ` +
-        `\`hld watch --session ${short}\`, stop it with \`hld session interrupt ${short}\`.`,
-    )
-    this.name = 'WaitInterruptedError'
-  }
-}
 
 export interface FollowOptions {
   client: DaemonClient

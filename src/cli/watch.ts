@@ -7,6 +7,10 @@ import type {Writable} from 'node:stream'
 
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
+import {type Provenance, provenanceText} from './approvals.js'
+import {WatchTimeoutError} from './errors.js'
+import {inert, jsonText} from './render/inert.js'
+import {cell, padEnd} from './render/table.js'
 
 export interface WatchOptions {
   socketPath: string
@@ -23,13 +27,6 @@ export interface WatchSummary {
   events: number
   last_event_id: number | null
   ended: 'count' | 'until' | 'interrupted' | 'output closed' | 'timeout'
-}
-
-export class WatchTimeoutError extends Error {
-  constructor(timeoutMs: number, summary: WatchSummary) {
-    super(`hld watch stopped after ${timeoutMs} ms (--timeout) having seen ${summary.events} event(s), before its exit condition was met.`)
-    this.name = 'WatchTimeoutError'
-  }
 }
 
 export async function runWatch(options: WatchOptions, out: Writable = process.stdout, err: Writable = process.stderr): Promise<WatchSummary> {
@@ -49,7 +46,7 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
     stop('output closed')()
   })
 
-  const render = options.json ? (event: DaemonEvent) => `${JSON.stringify(event)}\n` : await humanRenderer()
+  const render = options.json ? (event: DaemonEvent) => `${jsonText(event)}\n` : await humanRenderer()
   try {
     const events = streamEvents({
       socketPath: options.socketPath,
@@ -58,7 +55,7 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
       signal: abort.signal,
       onStatus: (status) => {
         const line = statusLine(status)
-        if (line) err.write(`hld watch: ${line}\n`)
+        if (line) err.write(`hld watch: ${inert(line)}\n`)
       },
     })
     for await (const event of events) {
@@ -110,6 +107,9 @@ function statusLine(status: StreamStatus): string | undefined {
   }
 }
 
+/** Longest gist before it is cut with a marker; `hld approvals show`, `session show` or --json have it whole. */
+const MAX_GIST = 120
+
 /** One line per event: time, type, session, gist; coloured when stdout is a terminal (chalk decides). */
 async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
   const {default: chalk} = await import('chalk')
@@ -130,9 +130,10 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
     }
   }
   return (event) => {
-    const time = chalk.dim(event.timestamp.slice(11, 23))
-    const session = event.data.session_id ? event.data.session_id.slice(0, 8) : '-'
-    return `${time} ${colour(event)(event.type.padEnd(22))} ${chalk.bold(session.padEnd(8))} ${oneLine(gist(event))}\n`
+    const time = chalk.dim(inert(event.timestamp.slice(11, 23)))
+    const type = colour(event)(padEnd(cell(event.type), 22))
+    const session = chalk.bold(padEnd(cell(event.data.session_id ? event.data.session_id.slice(0, 8) : '-'), 8))
+    return `${time} ${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
   }
 }
 
@@ -143,7 +144,9 @@ export function gist(event: DaemonEvent): string {
     }
     case 'approval_resolved': {
       const {approved, approval_id: id, response_text: text} = event.data
-      return `${approved ? 'approved' : 'denied'} ${id}${text ? `: ${text}` : ''}`
+      // Who decided, once the daemon records it (decided_by); rendered inert by the caller.
+      const by = (event.data as typeof event.data & {decided_by?: Provenance}).decided_by
+      return `${approved ? 'approved' : 'denied'} ${id}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
       const data = event.data as typeof event.data & {title?: string}
@@ -168,10 +171,4 @@ export function gist(event: DaemonEvent): string {
       }
     }
   }
-}
-
-const MAX_GIST = 120
-function oneLine(text: string): string {
-  const flat = text.replaceAll(/\s+/g, ' ').trim()
-  return flat.length > MAX_GIST ? `${flat.slice(0, MAX_GIST - 1)}…` : flat
 }

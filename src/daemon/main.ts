@@ -98,7 +98,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
   const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
-  components.cloud = approvals.health
+  components.cloud = () => approvals.health()
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))

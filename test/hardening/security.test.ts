@@ -132,7 +132,7 @@ describe('security: the api_key stays secret', function () {
     {id: 'daemon:status', args: () => ['daemon', 'status', '--json']},
     {id: 'daemon:status', args: () => ['daemon', 'status']},
     // --wait --json is NDJSON: the launch, then the ended session.
-    {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = JSON.parse(out.split('\n')[0]).session_id)},
+    {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = (JSON.parse(out.split('\n')[0]) as {session_id: string}).session_id)},
     {id: 'session:wait', args: (ids) => ['session', 'wait', ids.session!, '--json']},
     {id: 'session:list', args: () => ['session', 'list', '--json']},
     {id: 'session:show', args: (ids) => ['session', 'show', ids.session!, '--json']},
@@ -140,7 +140,7 @@ describe('security: the api_key stays secret', function () {
     {
       id: 'session:launch',
       args: () => ['session', 'launch', '--json', '[fake:slow=60000] take your time'],
-      after: (out, ids) => (ids.slowSession = JSON.parse(out).session_id),
+      after: (out, ids) => (ids.slowSession = (JSON.parse(out) as {session_id: string}).session_id),
     },
     {
       id: 'session:interrupt',
@@ -167,6 +167,7 @@ describe('security: the api_key stays secret', function () {
         }, 15_000, 'the poller to show the cloud approvals')
       },
     },
+    {id: 'approvals:show', args: (ids) => ['approvals', 'show', ids.approve!, '--json']},
     {id: 'approvals:approve', args: (ids) => ['approvals', 'approve', ids.approve!, '--comment', 'fine', '--json']},
     {id: 'approvals:deny', args: (ids) => ['approvals', 'deny', ids.deny!, '--comment', 'not on Friday', '--json']},
     {id: 'approvals:respond', args: (ids) => ['approvals', 'respond', ids.respond!, 'main', '--json']},

@@ -42,7 +42,7 @@ describe('waiting on sessions from the CLI', function () {
   const spawn = (args: string[]) => {
     const child = execa(process.execPath, [CLI, ...args], {env: sandbox.env(), extendEnv: false, reject: false, stdin: 'ignore', timeout: 50_000})
     let stderr = ''
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     return {child, stderr: () => stderr}
   }
 
@@ -57,7 +57,7 @@ describe('waiting on sessions from the CLI', function () {
     expect(listed.approvals.map((a) => a.session_id)).to.deep.equal([id])
     const watched = await sandbox.cli(['watch', '--session', prefix, '--since', '0', '--type', 'new_approval', '--count', '1', '--json'])
     expect(watched.exitCode, watched.stderr).to.equal(0)
-    expect(JSON.parse(watched.stdout).data).to.include({session_id: id, approval_id: listed.approvals[0].id})
+    expect((JSON.parse(watched.stdout) as {data: unknown}).data).to.include({session_id: id, approval_id: listed.approvals[0].id})
 
     const approved = await sandbox.cli(['approvals', 'approve', listed.approvals[0].id.slice('local-'.length, 'local-'.length + 8)])
     expect(approved.exitCode, approved.stderr).to.equal(0)
@@ -83,7 +83,7 @@ describe('waiting on sessions from the CLI', function () {
     const slow = await launch('slow [fake:slow=20000]')
     const timedOut = await sandbox.cli(['session', 'wait', slow.slice(0, 8), '--timeout', '300', '--json'])
     expect(timedOut.exitCode).to.equal(8)
-    expect(JSON.parse(timedOut.stdout).error).to.include({name: 'WaitTimeoutError', exitCode: 8})
+    expect((JSON.parse(timedOut.stdout) as {error: unknown}).error).to.include({name: 'WaitTimeoutError', exitCode: 8})
     const client = await sandbox.client()
     try {
       expect((await client.call(GetSessionState, {session_id: slow})).session.status).to.equal('running')
@@ -108,7 +108,7 @@ describe('waiting on sessions from the CLI', function () {
       own.track((await recordedRun(path.join(own.root, 'runs'), 'doomed')).pid)
       const child = execa(process.execPath, [CLI, 'session', 'wait', id], {env: own.env(), extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000})
       let stderr = ''
-      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
       await waitFor(() => stderr.includes('running'), 15_000, 'session wait to report running')
       process.kill(pid, 'SIGKILL')
       const result = await child
@@ -137,7 +137,7 @@ describe('waiting on sessions from the CLI', function () {
   it('launch --wait --json prints NDJSON: the launch at once, then the ended session', async () => {
     const {child} = spawn(['session', 'launch', '--wait', '--json', '-w', sandbox.root, 'json [fake:slow=1000]'])
     let stdout = ''
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     await waitFor(() => stdout.includes('\n'), 20_000, 'the first NDJSON line')
     const first = JSON.parse(stdout.split('\n')[0]) as SessionLaunchResult
     const client = await sandbox.client()

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {WAIT_GOALS, type WaitGoal, exitCodeOf, followSession} from '../../cli/follow.js'
+import {WAIT_GOALS, exitCodeOf, followSession} from '../../cli/follow.js'
+import {inert} from '../../cli/render/inert.js'
 import {outcomeLine, resolveSessionId} from '../../cli/sessions.js'
 import type {Session} from '../../protocol/sessions.js'
 
@@ -29,14 +30,14 @@ export default class SessionWait extends BaseCommand<typeof SessionWait> {
   async run(): Promise<SessionWaitResult> {
     const {args} = await this.parseFlags()
     const client = await this.client({autostart: false})
-    const until = this.flags.until as WaitGoal
+    const until = this.flags.until
     const sessionId = await resolveSessionId(client, args.id)
     const session = await followSession({
       client,
       sessionId,
       until,
       timeoutMs: this.flags.timeout,
-      onStatus: (s) => this.logToStderr(`  ${s.status}`),
+      onStatus: (s) => this.logToStderr(`  ${inert(s.status)}`),
     })
     this.log(outcomeLine(session))
     process.exitCode = exitCodeOf(until, session)

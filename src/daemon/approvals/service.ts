@@ -68,7 +68,8 @@ export class ApprovalService {
 
   /**
    * Expires approvals whose session ended (e.g. with the previous daemon), then follows session
-   * ends. Call it after the sessions service has reconciled its own orphans.
+   * ends. Call it before the sessions service reconciles its orphans: the session ends that
+   * reconciling publishes then expire those sessions' approvals too.
    */
   start(): void {
     const expired = this.expireWhere((row) => {
