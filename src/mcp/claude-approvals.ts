@@ -116,7 +116,7 @@ export async function serveClaudeApprovals(env: NodeJS.ProcessEnv = process.env)
 /** request_permission's arguments, checked as its inputSchema says; else what is wrong with them. */
 export function parsePermissionRequest(args: unknown): PermissionRequest | string {
   const problems: string[] = []
-  const {tool_name: toolName, input, tool_use_id: toolUseId} = (isRecord(args) ? args : {}) as Record<string, unknown>
+  const {tool_name: toolName, input, tool_use_id: toolUseId}: Record<string, unknown> = isRecord(args) ? args : {}
   if (typeof toolName !== 'string' || toolName === '') problems.push('Invalid tool name requesting permissions at tool_name')
   if (!isRecord(input)) problems.push(`Invalid input: expected an object, received ${input === null ? 'null' : Array.isArray(input) ? 'array' : typeof input} at input`)
   if (toolUseId !== undefined && typeof toolUseId !== 'string') problems.push(`Invalid input: expected a string, received ${typeof toolUseId} at tool_use_id`)

@@ -71,7 +71,9 @@ describe('startClaude (runner)', () => {
         lines.push(...batch)
         // A busy daemon: each read waits 50 ms before the next.
         const until = Date.now() + 50
-        while (Date.now() < until) {}
+        while (Date.now() < until) {
+          // busy, as a loaded event loop is
+        }
       },
       onOversize: () => {},
     })
