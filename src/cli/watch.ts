@@ -5,6 +5,7 @@
  */
 import type {Writable} from 'node:stream'
 
+import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {type Provenance, provenanceText} from './approvals.js'
@@ -13,7 +14,7 @@ import {inert, jsonText} from './render/inert.js'
 import {cell, padEnd} from './render/table.js'
 
 export interface WatchOptions {
-  socketPath: string
+  endpoint: Endpoint
   filter: SubscribeFilter
   /** Events after this id; undefined = from now on. */
   since: number | undefined
@@ -49,7 +50,7 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
   const render = options.json ? (event: DaemonEvent) => `${jsonText(event)}\n` : await humanRenderer()
   try {
     const events = streamEvents({
-      socketPath: options.socketPath,
+      target: options.endpoint,
       filter: options.filter,
       since: options.since,
       signal: abort.signal,

@@ -41,6 +41,7 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
 
   async run(): Promise<DaemonStartResult> {
     await this.parseFlags()
+    await this.requireLocal('hld daemon start')
     const config = await this.loadConfig({database_path: this.flags.database, log_file: this.flags['log-file']})
 
     if (this.flags.foreground) {

@@ -28,6 +28,7 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
 
   async run(): Promise<DaemonStopResult> {
     await this.parseFlags()
+    await this.requireLocal('hld daemon stop')
     const config = await this.loadConfig()
     const [{stopDaemon}, {DaemonNotRunningError}] = await Promise.all([import('../../client/lifecycle.js'), import('../../client/errors.js')])
     let stopped
