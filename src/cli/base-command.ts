@@ -35,10 +35,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private openedClient: DaemonClient | undefined
 
   /** Parses argv into `this.flags`, and returns the flags and args typed by the command's statics. */
-  protected async parseFlags(): Promise<{flags: BaseFlags<T>; args: BaseArgs<T>}> {
+  protected async parseFlags(): Promise<{flags: BaseFlags<T>; args: BaseArgs<T>; argv: string[]}> {
     const parsed = await this.parse(this.ctor as typeof BaseCommand)
     this.flags = parsed.flags as BaseFlags<T>
-    return {flags: this.flags, args: parsed.args as BaseArgs<T>}
+    // argv: every argument, for commands that take any number of them (`static strict = false`).
+    return {flags: this.flags, args: parsed.args as BaseArgs<T>, argv: parsed.argv as string[]}
   }
 
   protected async loadConfig(overrides: ConfigOverrides = {}): Promise<Config> {

@@ -43,6 +43,8 @@ const KEYS = {
   subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
   /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
+  /** How long a session's policy hook keeps trying to reach the daemon before it blocks the call. */
+  approval_reconnect_ms: {schema: positiveInt, env: ['HUMANLAYER_APPROVAL_RECONNECT_MS'], default: 30_000},
 } as const
 
 type Keys = typeof KEYS

@@ -16,6 +16,9 @@ import {startApprovals} from './approvals/index.js'
 import type {SessionLink} from './approvals/session-link.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
+import {policyFilePath} from './policy/file.js'
+import {registerPolicyHandlers} from './policy/handlers.js'
+import {PolicyService} from './policy/service.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
@@ -81,6 +84,8 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
 
+  // Built after sessions and approvals (it needs the approvals service); sessions reach it lazily.
+  const built: {policy?: PolicyService} = {}
   const sessions = new SessionService({
     store,
     bus,
@@ -91,6 +96,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     stopTimeoutMs: config.session_stop_timeout_ms,
     claudeUmask: options.userUmask,
     locateClaude: () => locateClaude(config.claude_path),
+    policy: {prepareSession: (session, params) => built.policy!.prepareSession(session, params)},
   })
   registerSessionHandlers(router, sessions)
   components.claude = () => sessions.claudeHealth()
@@ -99,6 +105,26 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   // sessions a previous daemon left behind.
   const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
   components.cloud = () => approvals.health()
+
+  const policy = (built.policy = new PolicyService({
+    db: store.db,
+    approvals: approvals.service,
+    log: log.child({component: 'policy'}),
+    paths: {socketPath: config.socket_path, databasePath: config.database_path, configDir: path.dirname(config.config_file)},
+    policyFile: policyFilePath(config.config_file),
+    socketPath: config.socket_path,
+    reconnectMs: config.approval_reconnect_ms,
+    cloud: config.api_key !== undefined,
+  }))
+  try {
+    policy.checkFile()
+  } catch (error) {
+    await approvals.stop()
+    bus.close()
+    store.close()
+    throw error
+  }
+  registerPolicyHandlers(router, policy)
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))

@@ -164,7 +164,7 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
     expect(show.stdout).to.contain(`user: ${escaped(HOSTILE.eraseRow)} rm -rf \\u202e/ emoh\\u202c`)
   })
 
-  it('launch --wait and continue --wait: claude stderr and the outcome escaped', async () => {
+  it('launch --wait, continue --wait and session wait: claude stderr and the outcome escaped', async () => {
     const query = `${HOSTILE.cursorBack} ${HOSTILE.osc0} [fake:stderr] [fake:crash]`
     const launch = await cli(['session', 'launch', '--wait', '-w', workDir, '--title', HOSTILE.osc8, query])
     expect(launch.exitCode, launch.stderr).to.equal(1)
@@ -178,6 +178,8 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
 
     const show = await cli(['session', 'show', id])
     expect(show.stdout).to.contain(escaped(HOSTILE.cursorBack)).and.contain('status:      failed')
+    const wait = await cli(['session', 'wait', id, '--until', 'ended'])
+    expect(wait.stdout).to.contain(`Session ${id} failed: claude exited with code 3`).and.contain(escaped(HOSTILE.cursorBack))
   })
 
   it('watch: every event line escaped; --json lines are exact JSON', async () => {

@@ -29,7 +29,8 @@ import type {Store} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
-import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
+import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile, writeSettingsFile} from './mcp-config.js'
+import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, recordLines} from './recorder.js'
 import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
 import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, settlesWithin, startClaude} from './runner.js'
@@ -52,6 +53,13 @@ export interface SessionSettings {
   title?: string
   max_turns?: number
   disable_approvals?: boolean
+  /** The session's own policy rules and approval timeout (see daemon/policy). */
+  allow?: string[]
+  ask?: string[]
+  deny?: string[]
+  approval_timeout_ms?: number
+  on_timeout?: 'allow' | 'deny'
+  dangerously_allow_self_approval?: boolean
 }
 
 export interface LaunchParams extends SessionSettings {
@@ -82,6 +90,8 @@ export interface SessionServiceDeps {
   /** The umask claude runs with; the daemon's own when unset. */
   claudeUmask?: number
   locateClaude: () => ClaudeLocation
+  /** Records each session's policy and gives its claude the hook that asks it. */
+  policy?: SessionPolicyLink
 }
 
 /** What the daemon holds in memory for a session whose claude process it owns. */
@@ -151,6 +161,13 @@ export class SessionService implements SessionLink {
       disable_approvals: params.disable_approvals ?? !parent.approvalsEnabled,
       // Not inherited, as in hld: a turn budget belongs to one run.
       max_turns: params.max_turns,
+      // Added to the parent's, which the policy service carries over itself.
+      allow: params.allow,
+      ask: params.ask,
+      deny: params.deny,
+      approval_timeout_ms: params.approval_timeout_ms,
+      on_timeout: params.on_timeout,
+      dangerously_allow_self_approval: params.dangerously_allow_self_approval,
     }
     const {id, runId} = await this.start(inherited, {
       // Resume only finds the conversation from the directory it was started in.
@@ -368,6 +385,10 @@ export class SessionService implements SessionLink {
       nextSequence: 1,
       done: new Promise<void>((resolve) => (settle = resolve)),
     }
+    const settings = this.deps.policy?.prepareSession(
+      {id: run.id, runId: run.runId, workingDir: where.workingDir, parentId: where.parentId, approvalsEnabled},
+      params,
+    )
     this.repo.insert({
       id: run.id,
       runId: run.runId,
@@ -400,16 +421,19 @@ export class SessionService implements SessionLink {
         params.mcp_config,
         approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
       )
-      if (servers) {
-        run.mcpConfigPath = await writeMcpConfigFile(servers)
+      if (servers || settings) {
+        // The settings live beside the MCP config, in its private directory, and go with it.
+        run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}})
         // Recorded so that a restart can remove it if this daemon dies first.
         this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
       }
+      const settingsFile = settings ? await writeSettingsFile(run.mcpConfigPath!, settings) : undefined
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,
         model: params.model,
-        mcpConfigFile: run.mcpConfigPath,
+        mcpConfigFile: servers ? run.mcpConfigPath : undefined,
+        settingsFile,
         permissionPromptTool,
         maxTurns: params.max_turns,
         systemPrompt: params.system_prompt,
