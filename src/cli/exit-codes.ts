@@ -2,7 +2,7 @@
  * Exit statuses, documented in the README, so scripts can branch on them. One function maps
  * an error to its status; commands never pick numbers themselves.
  */
-import {DaemonAlreadyRunningError, DaemonNotRunningError, SocketPathError, SshError, UnsafePathError} from '../client/errors.js'
+import {DaemonAlreadyRunningError, DaemonNotRunningError, DatabaseInUseError, SocketPathError, SshError, UnsafePathError} from '../client/errors.js'
 import {HostError} from '../config/hosts.js'
 import {ConfigError} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
@@ -29,6 +29,7 @@ const BY_CLASS: [new (...args: never[]) => Error, number][] = [
   [SshError, ExitCode.DaemonNotRunning],
   [HostError, ExitCode.Usage],
   [DaemonAlreadyRunningError, ExitCode.Conflict],
+  [DatabaseInUseError, ExitCode.Conflict],
   [ConfigError, ExitCode.Usage],
   [SocketPathError, ExitCode.Usage],
   [UnsafePathError, ExitCode.Usage],

@@ -20,6 +20,7 @@ import {DaemonAlreadyRunningError, DaemonNotRunningError} from './errors.js'
 import {DaemonClient, connectSocket} from './index.js'
 import {checkSocketPathLength, probeDaemon} from './probe.js'
 import {checkSocketDirectory} from './socket-trust.js'
+import {ExitCode} from '../cli/exit-codes.js'
 
 export class DaemonStartError extends Error {
   constructor(message: string) {
@@ -126,6 +127,11 @@ export async function waitForHealth(
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (exit) {
+      if (exit.code === ExitCode.Conflict) {
+        // It found the database held by another daemon (see src/daemon/database-lock.ts).
+        const {databaseInUseError} = await import('../daemon/database-lock.js')
+        throw databaseInUseError(config.database_path)
+      }
       const tail = logTail(config.log_file)
       throw new DaemonStartError(
         `The daemon exited during start (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}).` +
@@ -152,10 +158,35 @@ export async function waitForHealth(
   )
 }
 
-/** Forks the daemon and waits until it is healthy: what auto-start does. */
-export async function startDaemonInBackground(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult> {
-  await checkNotRunning(config.socket_path)
-  return waitForHealth(config, spawnDaemon(config, env))
+/**
+ * Forks the daemon and waits until it is healthy: what auto-start does. Commands started at
+ * once on a fresh home would each fork one; all but one would then fail. So starts take turns
+ * (a start lock beside the database, released by the OS if its holder dies), and whoever gets
+ * the lock after someone else's start uses that daemon instead of forking another: then it
+ * resolves undefined, as nothing was started here.
+ */
+export async function startDaemonInBackground(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult | undefined> {
+  checkSocketPathLength(config.socket_path)
+  // Loaded here: commands that find the daemon running never pay for SQLite.
+  const {waitForLock} = await import('../shared/file-lock.js')
+  const lock = config.database_path === ':memory:' ? undefined : await waitForLock(`${config.database_path}.start.lock`, DEFAULT_START_TIMEOUT_MS)
+  if (config.database_path !== ':memory:' && !lock) {
+    throw new DaemonStartError(`Another hld command has been starting the daemon for ${DEFAULT_START_TIMEOUT_MS} ms without finishing; try again, or run \`hld daemon start\` to see why.`)
+  }
+  try {
+    const client = await DaemonClient.connect(config.socket_path).catch((error: unknown) => {
+      if (error instanceof DaemonNotRunningError) return undefined
+      throw error
+    })
+    if (client) {
+      // Another command's turn started it.
+      client.close()
+      return undefined
+    }
+    return await waitForHealth(config, spawnDaemon(config, env))
+  } finally {
+    lock?.release()
+  }
 }
 
 /** Whether the process still runs. A zombie (exited, not yet reaped by init) counts as gone. */
@@ -241,6 +272,7 @@ export async function openOrStart(
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
-  onStarted(await startDaemonInBackground(config, env))
+  const started = await startDaemonInBackground(config, env)
+  if (started) onStarted(started)
   return connectSocket(config.socket_path)
 }

@@ -14,6 +14,7 @@ import path from 'node:path'
 import {packageRoot} from '../package-root.js'
 
 const APPROVALS_SERVER = 'approvals'
+const APPROVALS_SERVER_ENTRY = path.join(packageRoot(), 'bin', 'mcp-claude-approvals.js')
 export const APPROVALS_PERMISSION_TOOL = `mcp__${APPROVALS_SERVER}__request_permission`
 
 export interface McpServers {
@@ -28,15 +29,16 @@ export interface ApprovalsServerEnv {
 }
 
 /**
- * The servers claude gets. The approvals server runs this package's CLI with the daemon's own
- * node, by absolute paths, so it starts even when claude's PATH is minimal (upstream #967).
+ * The servers claude gets. The approvals server runs this package's lean MCP entry (no oclif,
+ * no MCP SDK: it must answer before claude gives up on it) with the daemon's own node, by
+ * absolute paths, so it starts even when claude's PATH is minimal (upstream #967).
  */
 export function sessionMcpServers(user: McpServers | undefined, approvals: ApprovalsServerEnv | undefined): McpServers | undefined {
   const servers: Record<string, unknown> = {...user?.mcpServers}
   if (approvals) {
     servers[APPROVALS_SERVER] = {
       command: process.execPath,
-      args: [path.join(packageRoot(), 'bin', 'run.js'), 'mcp', 'claude-approvals'],
+      args: [APPROVALS_SERVER_ENTRY],
       env: {
         HUMANLAYER_RUN_ID: approvals.runId,
         HUMANLAYER_DAEMON_SOCKET: approvals.socketPath,
