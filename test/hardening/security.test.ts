@@ -172,10 +172,11 @@ describe('security: private MCP configs', function () {
     } finally {
       client.close()
     }
-    // What is left is the other daemon's session's config, which it still runs with.
+    // The 20 leftovers are gone. What is left is the configs of the two sessions still running:
+    // the other daemon's, and the crashed daemon's own, whose claude outlived the crash and was
+    // adopted at restart (issue 10), so it is in use again.
     const left = configDirs(tmp)
-    expect(left).to.have.length(1)
-    expect(othersConfigs).to.include(left[0])
+    expect([...left].sort()).to.deep.equal([...othersConfigs].sort())
     expect(readFileSync(crashed.logFile, 'utf8')).to.contain('"removed MCP config files that ended sessions left behind"')
   })
 })
