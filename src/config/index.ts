@@ -41,6 +41,14 @@ const KEYS = {
   subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
   /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
+  raw_event_retention_count: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_COUNT'], default: 1_000_000},
+  raw_event_retention_ms: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_MS'], default: 30 * 24 * 3600 * 1000},
+  log_max_bytes: {schema: positiveInt, env: ['HUMANLAYER_LOG_MAX_BYTES'], default: 10 * 1024 * 1024},
+  log_max_files: {schema: positiveInt, env: ['HUMANLAYER_LOG_MAX_FILES'], default: 5},
+  max_connections: {schema: positiveInt, env: ['HUMANLAYER_MAX_CONNECTIONS'], default: 512},
+  /** Bytes of unfinished frames held across all connections. */
+  max_pending_frame_bytes: {schema: positiveInt, env: ['HUMANLAYER_MAX_PENDING_FRAME_BYTES'], default: 64 * 1024 * 1024},
+  frame_idle_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_FRAME_IDLE_TIMEOUT_MS'], default: 30_000},
 } as const
 
 type Keys = typeof KEYS

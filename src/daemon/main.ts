@@ -20,6 +20,7 @@ import {registerSessionHandlers} from './sessions/handlers.js'
 import {reconcileSessions} from './sessions/reconcile.js'
 import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
+import {TableRetention} from './store/retention.js'
 import {daemonMeta} from './store/schema/index.js'
 import {registerSystemHandlers} from './system.js'
 
@@ -55,6 +56,13 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     maxCount: config.event_retention_count,
     maxAgeMs: config.event_retention_ms,
   }).start()
+  // claude's stdout lines as it wrote them: kept for debugging, and large, so bounded like events.
+  const rawRetention = new TableRetention(
+    store,
+    {table: 'raw_events', timeColumn: 'created_at', timeOf: (ms) => ms},
+    {maxCount: config.raw_event_retention_count, maxAgeMs: config.raw_event_retention_ms},
+    log.child({component: 'retention'}),
+  ).start()
 
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
@@ -86,6 +94,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     socketPath: config.socket_path,
     databasePath: config.database_path,
     logFile: options.logFile,
+    logFailures: () => log.failures,
     components: () => Object.fromEntries(Object.entries(components).map(([name, probe]) => [name, probe()])),
     requestShutdown: (reason) => void shutdown(reason),
   })
@@ -106,11 +115,21 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   // events of sessions a previous daemon left behind reach them all.
   reconcileSessions(sessions, log)
 
-  const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
+  const server = new RpcServer({
+    socketPath: config.socket_path,
+    maxFrameBytes: config.max_frame_bytes,
+    maxConnections: config.max_connections,
+    maxPendingFrameBytes: config.max_pending_frame_bytes,
+    frameIdleTimeoutMs: config.frame_idle_timeout_ms,
+    router,
+    streams,
+    log,
+  })
   try {
     await server.listen()
   } catch (error) {
     await approvals.stop()
+    rawRetention.close()
     bus.close()
     store.close()
     throw error
@@ -125,6 +144,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
       await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), sessions.stop()])
       await approvals.stop()
       // After the services: stopping them publishes their final events.
+      rawRetention.close()
       bus.close()
       store.close()
       log.info('daemon stopped')

@@ -17,6 +17,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
     this.log(`  socket:   ${health.socket_path}`)
     this.log(`  database: ${health.database_path}`)
     this.log(`  log:      ${health.log_file ?? 'stderr (foreground)'}`)
+    if (health.log_write_failures > 0) this.log(`            ${health.log_write_failures} log lines lost: ${health.log_write_error}`)
     for (const [name, component] of Object.entries(health.components)) {
       this.log(`  ${`${name}:`.padEnd(10)}${component.available ? 'available' : 'unavailable'}${component.detail ? ` (${component.detail})` : ''}`)
     }

@@ -20,6 +20,7 @@ import type {Statement} from 'better-sqlite3'
 import type {DaemonEvent, EventType, NewEvent} from '../../protocol/events.js'
 import type {Logger} from '../logger.js'
 import type {Store} from '../store/index.js'
+import {type RetentionOptions, TableRetention} from '../store/retention.js'
 import type {EventBus, EventListener} from './index.js'
 
 /** An event as the log keeps and sends it. */
@@ -41,18 +42,7 @@ export interface EventFilter {
   runId?: string
 }
 
-export interface RetentionOptions {
-  /** Keep at most about this many events (ids are dense, so the newest N ids). */
-  maxCount: number
-  /** Drop events older than this. */
-  maxAgeMs: number
-  /** How often retention runs; every run deletes in bounded steps. */
-  intervalMs?: number
-}
-
-/** Rows a single prune step looks at and may delete: small enough to never stall the loop. */
-const PRUNE_STEP_ROWS = 2000
-const DEFAULT_PRUNE_INTERVAL_MS = 60_000
+export type {RetentionOptions}
 
 interface Row {
   id: number
@@ -83,36 +73,35 @@ export function matches(event: LoggedEvent, filter: EventFilter): boolean {
 export class EventLog implements EventBus {
   private lastId: number
   private flushed: number
-  private pruned: number
   private queue: {logged: LoggedEvent; timestamp: string; data: string}[] = []
   private flushTimer: NodeJS.Immediate | undefined
-  private pruneTimer: NodeJS.Timeout | undefined
-  private pruning: NodeJS.Immediate | undefined
+  private readonly retention: TableRetention
   private closed = false
   private readonly listeners = new Set<EventListener>()
   private readonly batchListeners = new Set<BatchListener>()
   private readonly insert: Statement
-  private readonly pruneCandidates: Statement
-  private readonly deleteThrough: Statement
   private readonly insertBatch: (rows: {logged: LoggedEvent; timestamp: string; data: string}[]) => void
   private readonly pages = new Map<string, Statement>()
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly retention: RetentionOptions,
+    retention: RetentionOptions,
   ) {
     const {sqlite} = store
     const seq = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined
-    const bounds = sqlite.prepare('SELECT MIN(id) AS oldest, MAX(id) AS newest FROM events').get() as {oldest: number | null; newest: number | null}
+    const bounds = sqlite.prepare('SELECT MAX(id) AS newest FROM events').get() as {newest: number | null}
     this.lastId = Math.max(seq?.seq ?? 0, bounds.newest ?? 0)
     this.flushed = this.lastId
-    // Whatever lies below the oldest row kept (all of it, for an empty log) was pruned.
-    this.pruned = bounds.oldest === null ? this.lastId : bounds.oldest - 1
+    this.retention = new TableRetention(
+      store,
+      // Ids are dense, so the newest N ids are N events; what is not flushed yet is not counted.
+      {table: 'events', timeColumn: 'timestamp', timeOf: (ms) => new Date(ms).toISOString(), newestId: () => this.flushed},
+      retention,
+      log,
+    )
 
     this.insert = sqlite.prepare('INSERT INTO events (id, type, timestamp, session_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)')
-    this.pruneCandidates = sqlite.prepare('SELECT id, timestamp FROM events WHERE id > ? ORDER BY id LIMIT ?')
-    this.deleteThrough = sqlite.prepare('DELETE FROM events WHERE id <= ?')
     this.insertBatch = sqlite.transaction((rows) => {
       for (const {logged, timestamp, data} of rows) this.insert.run(logged.id, logged.type, timestamp, logged.sessionId, logged.runId, data)
     })
@@ -120,8 +109,7 @@ export class EventLog implements EventBus {
 
   /** Starts the periodic retention; the first run happens at once (in bounded steps). */
   start(): this {
-    this.schedulePrune()
-    this.pruneTimer = setInterval(() => this.schedulePrune(), this.retention.intervalMs ?? DEFAULT_PRUNE_INTERVAL_MS).unref()
+    this.retention.start()
     return this
   }
 
@@ -172,7 +160,7 @@ export class EventLog implements EventBus {
 
   /** The newest id that retention deleted; events up to here cannot be replayed. */
   get prunedThrough(): number {
-    return this.pruned
+    return this.retention.prunedThrough
   }
 
   get batchListenerCount(): number {
@@ -236,43 +224,9 @@ export class EventLog implements EventBus {
     }))
   }
 
-  /**
-   * One bounded retention step: deletes the oldest events that are over the count or the
-   * age limit, at most PRUNE_STEP_ROWS of them. Returns whether another step may find more.
-   * Stops at the first event that is both young enough and within the count, so it relies
-   * on ids growing with time (a clock set back only delays pruning).
-   */
+  /** One bounded retention step (see TableRetention); whether another may find more. */
   pruneStep(now = Date.now()): boolean {
-    const keepFromId = this.flushed - this.retention.maxCount + 1
-    const cutoff = new Date(now - this.retention.maxAgeMs).toISOString()
-    const rows = this.pruneCandidates.all(this.pruned, PRUNE_STEP_ROWS) as {id: number; timestamp: string}[]
-    let through: number | undefined
-    for (const row of rows) {
-      if (row.id >= keepFromId && row.timestamp >= cutoff) break
-      through = row.id
-    }
-    if (through === undefined) return false
-    this.deleteThrough.run(through)
-    this.pruned = through
-    return through === rows.at(-1)?.id && rows.length === PRUNE_STEP_ROWS
-  }
-
-  private schedulePrune(): void {
-    if (this.pruning || this.closed) return
-    const step = (): void => {
-      this.pruning = undefined
-      if (this.closed) return
-      let more: boolean
-      try {
-        more = this.pruneStep()
-      } catch (error) {
-        this.log.error('event retention failed', {error})
-        return
-      }
-      // Yield between steps so requests and publishes go first.
-      if (more) this.pruning = setImmediate(step)
-    }
-    this.pruning = setImmediate(step)
+    return this.retention.step(now)
   }
 
   /** Flushes what is queued and stops retention; the store is closed by its owner. */
@@ -280,8 +234,7 @@ export class EventLog implements EventBus {
     if (this.closed) return
     this.flush()
     this.closed = true
-    clearInterval(this.pruneTimer)
-    if (this.pruning) clearImmediate(this.pruning)
+    this.retention.close()
     this.listeners.clear()
     this.batchListeners.clear()
   }

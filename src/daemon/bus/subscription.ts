@@ -40,6 +40,8 @@ export interface SubscribeStreamOptions {
 const REPLAY_PAGE_EVENTS = 500
 /** A replay reads its next page once less than this is waiting for the peer. */
 const REPLAY_LOW_WATER_BYTES = 64 * 1024
+/** A filtered subscriber's frames of one batch are copied into one write below this size. */
+const COPY_FRAMES_BELOW_BYTES = 256 * 1024
 
 /** hld's format: `<yyyymmddHHMMSS>-<16 hex>` (UTC here). */
 export function newSubscriptionId(now = new Date()): string {
@@ -52,10 +54,24 @@ const encodedBatches = new WeakMap<readonly LoggedEvent[], Buffer>()
 function encodeAll(batch: readonly LoggedEvent[]): Buffer {
   let frames = encodedBatches.get(batch)
   if (frames === undefined) {
-    frames = Buffer.from(batch.map((event) => eventFrameLine(event.json)).join(''))
+    frames = Buffer.concat(batch.map(encodeOne))
     encodedBatches.set(batch, frames)
   }
   return frames
+}
+
+/**
+ * Filtered subscribers pick events from a batch: each event is encoded once, to one buffer that
+ * every subscriber's socket shares, so one large event costs its size once, not once per subscriber.
+ */
+const encodedEvents = new WeakMap<LoggedEvent, Buffer>()
+function encodeOne(event: LoggedEvent): Buffer {
+  let frame = encodedEvents.get(event)
+  if (frame === undefined) {
+    frame = Buffer.from(eventFrameLine(event.json))
+    encodedEvents.set(event, frame)
+  }
+  return frame
 }
 
 export function createSubscribeStream(bus: EventLog, options: SubscribeStreamOptions): StreamHandler {
@@ -128,15 +144,21 @@ class Subscription {
     // Still behind by more than the bound when new events come: cut off. Checking before the
     // write (not after) lets one large burst through to subscribers that keep reading.
     if (this.connection.pendingBytes > this.options.bufferBytes) return this.overflow()
-    let frames: string | Buffer
     if (this.unfiltered && batch[0].id > this.cursor) {
-      frames = encodeAll(batch)
+      this.write(encodeAll(batch))
     } else {
-      frames = ''
-      for (const event of batch) if (event.id > this.cursor && matches(event, this.filter)) frames += eventFrameLine(event.json)
+      const frames: Buffer[] = []
+      let bytes = 0
+      for (const event of batch) {
+        if (event.id <= this.cursor || !matches(event, this.filter)) continue
+        frames.push(encodeOne(event))
+        bytes += frames.at(-1)!.length
+      }
+      // Small frames leave in one write; large ones go as the shared buffers they are.
+      if (bytes <= COPY_FRAMES_BELOW_BYTES && frames.length > 1) this.write(Buffer.concat(frames, bytes))
+      else for (const frame of frames) this.write(frame)
     }
     this.cursor = batch.at(-1)!.id
-    if (frames.length > 0) this.write(frames)
   }
 
   private write(frames: string | Buffer): void {

@@ -66,7 +66,9 @@ export function openStore(file: string): Store {
     if (file !== ':memory:') sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('busy_timeout = 5000')
     sqlite.pragma('foreign_keys = ON')
-    sqlite.pragma('synchronous = NORMAL')
+    // FULL: a commit is on disk before it is acknowledged. NORMAL in WAL mode can lose the last
+    // commits on power loss, and a decision the user saw acknowledged must not come back pending.
+    sqlite.pragma('synchronous = FULL')
     const folder = migrationsFolder()
     refuseNewerSchema(sqlite, folder, file)
     const db = drizzle(sqlite, {schema})
