@@ -43,6 +43,8 @@ const KEYS = {
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
   raw_event_retention_count: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_COUNT'], default: 1_000_000},
   raw_event_retention_ms: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_MS'], default: 30 * 24 * 3600 * 1000},
+  /** How long a write waits for a database another process holds locked. */
+  database_lock_wait_ms: {schema: positiveInt, env: ['HUMANLAYER_DATABASE_LOCK_WAIT_MS'], default: 30_000},
   log_max_bytes: {schema: positiveInt, env: ['HUMANLAYER_LOG_MAX_BYTES'], default: 10 * 1024 * 1024},
   log_max_files: {schema: positiveInt, env: ['HUMANLAYER_LOG_MAX_FILES'], default: 5},
   max_connections: {schema: positiveInt, env: ['HUMANLAYER_MAX_CONNECTIONS'], default: 512},

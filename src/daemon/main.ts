@@ -4,7 +4,10 @@
  */
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
-import {Subscribe} from '../protocol/subscribe.js'
+import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
+import {Health, Shutdown} from '../protocol/daemon.js'
+import {GetConversation, GetSessionState, ListSessions} from '../protocol/sessions.js'
+import {DebugPublish, Subscribe} from '../protocol/subscribe.js'
 import {EventLog} from './bus/log.js'
 import {createSubscribeStream} from './bus/subscription.js'
 import {registerTestEventHooks} from './bus/test-hooks.js'
@@ -23,6 +26,19 @@ import {openStore} from './store/index.js'
 import {TableRetention} from './store/retention.js'
 import {daemonMeta} from './store/schema/index.js'
 import {registerSystemHandlers} from './system.js'
+
+/** Methods that only read: they answer at once, even while another process holds the database's write lock. */
+const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
+  Health.name,
+  Shutdown.name,
+  ListSessions.name,
+  GetSessionState.name,
+  GetConversation.name,
+  FetchApprovals.name,
+  GetApproval.name,
+  WaitForDecision.name,
+  DebugPublish.name,
+])
 
 export interface Daemon {
   readonly socketPath: string
@@ -45,12 +61,14 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const startedAt = new Date()
   await prepareSocketPath(config.socket_path)
 
-  const store = openStore(config.database_path)
-  store.db
-    .insert(daemonMeta)
-    .values({key: 'last_opened_by', value: version})
-    .onConflictDoUpdate({target: daemonMeta.key, set: {value: version}})
-    .run()
+  const store = openStore(config.database_path, {lockWaitMs: config.database_lock_wait_ms})
+  await store.write(() =>
+    store.db
+      .insert(daemonMeta)
+      .values({key: 'last_opened_by', value: version})
+      .onConflictDoUpdate({target: daemonMeta.key, set: {value: version}})
+      .run(),
+  )
 
   const bus = new EventLog(store, log.child({component: 'events'}), {
     maxCount: config.event_retention_count,
@@ -64,7 +82,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     log.child({component: 'retention'}),
   ).start()
 
-  const router = new Router(log)
+  const router = new Router(log, {writeGate: store.write, readOnly: READ_ONLY_METHODS})
   const components: Record<string, () => ComponentHealth> = {}
 
   const sessions = new SessionService({
@@ -81,7 +99,10 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
 
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
-  const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
+  // Under the write lock: it expires what the previous daemon left pending.
+  const approvals = await store.write(() =>
+    startApprovals({config, db: store.db, write: store.write, bus, sessions: options.sessionLink ?? sessions, router, log}),
+  )
   components.cloud = approvals.health
 
   let resolveDone!: () => void
@@ -113,7 +134,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   }
   // Before anyone can connect, and after every bus subscriber is wired, so the final status
   // events of sessions a previous daemon left behind reach them all.
-  reconcileSessions(sessions, log)
+  await store.write(() => reconcileSessions(sessions, log))
 
   const server = new RpcServer({
     socketPath: config.socket_path,

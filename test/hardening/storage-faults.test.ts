@@ -11,8 +11,9 @@ import {execa} from 'execa'
 import type {HealthResult} from '../../src/protocol/daemon.js'
 import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {RawConnection} from '../helpers/raw-socket.js'
-import {FAKE_CLAUDE, queryDb} from '../helpers/sessions.js'
-
+import {FAKE_CLAUDE, queryDb, recordedRun} from '../helpers/sessions.js'
+import {isAlive} from '../../src/client/lifecycle.js'
+import {holdWriteLock} from '../helpers/lock.js'
 describe('storage faults', function () {
   this.timeout(120_000)
   let sandbox: Sandbox
@@ -102,5 +103,98 @@ describe('storage faults', function () {
       else daemon.kill('SIGKILL')
       await daemon
     }
+  })
+
+  it('an external write lock of 6 s: health answers, a launch and a decision wait, session output is kept, no event is lost', async () => {
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    const runs = path.join(sandbox.root, 'runs')
+    await sandbox.startDaemon({FAKE_CLAUDE_RECORD_DIR: runs})
+    const rpc = async <T>(method: string, params: unknown): Promise<T> => {
+      const connection = await RawConnection.open(sandbox.socketPath)
+      try {
+        const reply = await connection.request<{result?: T; error?: {message: string}}>({jsonrpc: '2.0', method, params, id: 1}, 60_000)
+        if (reply.error) throw new Error(`${method}: ${reply.error.message}`)
+        return reply.result!
+      } finally {
+        connection.close()
+      }
+    }
+    const events = await RawConnection.open(sandbox.socketPath)
+    try {
+      await events.request({jsonrpc: '2.0', method: 'Subscribe', params: {since: 0}, id: 1})
+      // A session that waits on an approval, decided during the lock.
+      const waiting = await rpc<{session_id: string; run_id: string}>('launchSession', {query: '[fake:slow=60000] waits', working_dir: sandbox.root})
+      const {approval_id: approvalId} = await rpc<{approval_id: string}>('createApproval', {
+        run_id: waiting.run_id,
+        tool_name: 'Bash',
+        tool_input: {command: 'ls'},
+      })
+      // A session that writes output before the lock, and more (then exits) while it is held.
+      const writer = await rpc<{session_id: string}>('launchSession', {query: '[fake:slow=1500] writes through the lock', working_dir: sandbox.root})
+      const writerPid = (await recordedRun(runs, 'writes through the lock')).pid
+      await waitFor(
+        async () => (await rpc<{events: unknown[]}>('getConversation', {session_id: writer.session_id})).events.length >= 2,
+        10_000,
+        'the output before the lock',
+      )
+
+      const lock = await holdWriteLock(sandbox.databasePath, 6000)
+      let lockReleased = false
+      const launch = rpc<{session_id: string}>('launchSession', {query: 'launched during the lock', working_dir: sandbox.root}).finally(() => {
+        expect(lockReleased, 'the launch waited for the lock').to.equal(true)
+      })
+      const decision = rpc<{approval: {status: string}}>('sendDecision', {approval_id: approvalId, decision: 'approve'}).finally(() => {
+        expect(lockReleased, 'the decision waited for the lock').to.equal(true)
+      })
+      // Awaited below; settled early only if they fail to wait.
+      launch.catch(() => {})
+      decision.catch(() => {})
+      // While the lock is held: health answers, and the writer finishes its output and exits.
+      expect(await rpc<{status: string}>('health', {})).to.include({status: 'ok'})
+      await waitFor(() => !isAlive(writerPid), 15_000, 'the writing session to exit during the lock')
+      lockReleased = true
+      await lock.release()
+
+      expect((await launch).session_id).to.be.a('string')
+      expect((await decision).approval.status).to.equal('approved')
+      await waitFor(
+        async () => (await rpc<{session: {status: string}}>('getSessionState', {session_id: writer.session_id})).session.status !== 'running',
+        15_000,
+        'the writer to end',
+      )
+      const state = await rpc<{session: {status: string; error_message?: string}}>('getSessionState', {session_id: writer.session_id})
+      expect(state.session, JSON.stringify(state.session)).to.include({status: 'completed'})
+      const conversation = await rpc<{events: {event_type: string; content?: string}[]}>('getConversation', {session_id: writer.session_id})
+      const texts = conversation.events.map((event) => event.content ?? '')
+      expect(texts[0]).to.include('writes through the lock')
+      expect(texts.some((text) => text.includes('Fake reply to'))).to.equal(true)
+
+      // The event stream: every id once, in order, through the writer's end.
+      const ids: number[] = []
+      for (let done = false; !done; ) {
+        const frame = await events.next<{result: {event?: {id: number; type: string; data: {session_id?: string; new_status?: string}}}}>(15_000)
+        const event = frame.result.event
+        if (!event) continue
+        ids.push(event.id)
+        done = event.type === 'session_status_changed' && event.data.session_id === writer.session_id && event.data.new_status === 'completed'
+      }
+      expect(ids).to.deep.equal(ids.map((_, i) => i + 1))
+    } finally {
+      events.close()
+    }
+  })
+
+  it('a lock held past database_lock_wait_ms: the launch fails with a clear error, and nothing was stored', async () => {
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, HUMANLAYER_DATABASE_LOCK_WAIT_MS: '500'})
+    await sandbox.startDaemon()
+    const lock = await holdWriteLock(sandbox.databasePath, 0)
+    try {
+      const launched = await sandbox.cli(['session', 'launch', 'never stored', '--json'])
+      expect(launched.exitCode).to.equal(6)
+      expect(launched.stdout + launched.stderr).to.match(/locked by another process.*database_lock_wait_ms/)
+    } finally {
+      await lock.release()
+    }
+    expect(queryDb(sandbox.databasePath, "SELECT id FROM sessions WHERE query = 'never stored'")).to.deep.equal([])
   })
 })

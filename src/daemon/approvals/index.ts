@@ -17,6 +17,8 @@ import type {SessionLink} from './session-link.js'
 export interface ApprovalsDeps {
   config: Pick<Config, 'api_key' | 'api_base_url' | 'poll_interval_ms' | 'api_timeout_ms'>
   db: Db
+  /** Store.write: cloud snapshots and other writes no request started wait for the database's lock with it. */
+  write?: <T>(work: () => T) => Promise<T>
   bus: EventBus
   sessions: SessionLink
   router: Router
@@ -39,7 +41,15 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
   const api = config.api_key
     ? (deps.api ?? new HttpHumanLayerApi({baseUrl: config.api_base_url, apiKey: config.api_key, timeoutMs: config.api_timeout_ms}))
     : undefined
-  const service = new ApprovalService({db: deps.db, bus: deps.bus, sessions: deps.sessions, log: log.child({component: 'approvals'}), cloud: api})
+  const service = new ApprovalService({
+    db: deps.db,
+    bus: deps.bus,
+    sessions: deps.sessions,
+    log: log.child({component: 'approvals'}),
+    cloud: api,
+    write: deps.write,
+  })
+  const write = deps.write ?? (async <T>(work: () => T) => work())
   registerApprovalHandlers(deps.router, service)
   service.start()
 
@@ -47,7 +57,9 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
     ? new CloudPoller({
         api,
         intervalMs: config.poll_interval_ms,
-        onSnapshot: (snapshot, signal) => service.applyCloudSnapshot(snapshot, signal),
+        onSnapshot: async (snapshot, signal) => {
+          await write(() => service.applyCloudSnapshot(snapshot, signal))
+        },
         log: log.child({component: 'cloud-poller'}),
       })
     : undefined

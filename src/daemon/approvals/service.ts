@@ -27,6 +27,8 @@ export interface ApprovalServiceDeps {
   log: Logger
   /** The HumanLayer API when an api_key is configured; cloud approvals cannot be decided without it. */
   cloud?: HumanLayerApi
+  /** Runs writes that start outside a request under the database's write lock (Store.write); default: at once. */
+  write?: <T>(work: () => T) => Promise<T>
 }
 
 export interface CreateParams {
@@ -81,8 +83,11 @@ export class ApprovalService {
       if (event.type !== 'session_status_changed' || !TERMINAL_SESSION_STATUSES.has(event.data.new_status)) return
       const {session_id: sessionId, new_status: status} = event.data
       // After the publisher's own work: we write and publish too.
+      const write = this.deps.write ?? (async <T>(work: () => T) => work())
       queueMicrotask(() => {
-        if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
+        write(() => {
+          if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
+        }).catch((error: unknown) => this.deps.log.error('could not expire the approvals of an ended session', {session_id: sessionId, error}))
       })
     })
   }

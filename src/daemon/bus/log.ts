@@ -36,6 +36,19 @@ export interface LoggedEvent {
 /** Called with each flushed batch, in id order. */
 export type BatchListener = (batch: readonly LoggedEvent[]) => void
 
+/** Events that could not be stored and were given up on: never delivered, and reported instead. */
+export interface LostEvents {
+  from: number
+  through: number
+  reason: string
+}
+export type GapListener = (lost: LostEvents) => void
+
+/** Unstored events held while the database refuses them (locked, full) before the oldest are given up. */
+const MAX_UNSTORED_BYTES = 64 * 1024 * 1024
+const RETRY_FIRST_MS = 10
+const RETRY_MAX_MS = 1000
+
 export interface EventFilter {
   types?: ReadonlySet<EventType>
   sessionId?: string
@@ -75,6 +88,11 @@ export class EventLog implements EventBus {
   private flushed: number
   private queue: {logged: LoggedEvent; timestamp: string; data: string}[] = []
   private flushTimer: NodeJS.Immediate | undefined
+  /** Set while the last flush failed: the next attempt is this timer's, with backoff. */
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryDelay = RETRY_FIRST_MS
+  private queuedBytes = 0
+  private readonly gapListeners = new Set<GapListener>()
   private readonly retention: TableRetention
   private closed = false
   private readonly listeners = new Set<EventListener>()
@@ -129,7 +147,8 @@ export class EventLog implements EventBus {
       this.log.error('event published after the bus was closed; not logged', {type: event.type, id})
     } else {
       this.queue.push({logged, timestamp, data})
-      this.flushTimer ??= setImmediate(() => this.flush())
+      this.queuedBytes += logged.json.length
+      if (!this.retryTimer) this.flushTimer ??= setImmediate(() => this.flush())
     }
     const stamped = {id, type: event.type, timestamp, data: event.data} as DaemonEvent
     for (const listener of this.listeners) {
@@ -153,6 +172,12 @@ export class EventLog implements EventBus {
     return () => this.batchListeners.delete(listener)
   }
 
+  /** Told when events are given up on (the database refused them for too long); returns the function that detaches. */
+  onGap(listener: GapListener): () => void {
+    this.gapListeners.add(listener)
+    return () => this.gapListeners.delete(listener)
+  }
+
   /** The newest id written to the log (and so delivered live to stream subscribers). */
   get flushedId(): number {
     return this.flushed
@@ -167,21 +192,50 @@ export class EventLog implements EventBus {
     return this.batchListeners.size
   }
 
-  /** Writes queued events in one transaction, then hands them to stream subscribers. */
+  /**
+   * Writes queued events in one transaction, then hands them to stream subscribers. An event
+   * is delivered only once it is stored: when the database refuses the write (another process
+   * holds the lock, the disk is full) the events stay queued and the flush is retried with
+   * backoff. Past MAX_UNSTORED_BYTES the oldest are given up on, and subscribers are told.
+   */
   flush(): void {
     if (this.flushTimer) clearImmediate(this.flushTimer)
     this.flushTimer = undefined
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     if (this.queue.length === 0) return
     const rows = this.queue
-    this.queue = []
     try {
       this.insertBatch(rows)
     } catch (error) {
-      // The events still reach live subscribers; they will be missing from replays.
-      this.log.error('could not append events to the log', {count: rows.length, first_id: rows[0].logged.id, error})
+      this.flushFailed(error)
+      return
     }
+    if (this.retryDelay > RETRY_FIRST_MS) this.log.info('events stored again after a failure', {count: rows.length})
+    this.retryDelay = RETRY_FIRST_MS
+    this.queue = []
+    this.queuedBytes = 0
     this.flushed = rows.at(-1)!.logged.id
-    const batch = rows.map((row) => row.logged)
+    this.deliver(rows.map((row) => row.logged))
+  }
+
+  private flushFailed(error: unknown): void {
+    if (this.retryDelay === RETRY_FIRST_MS) this.log.warn('could not store events; holding them and retrying', {count: this.queue.length, error})
+    if (this.queuedBytes > MAX_UNSTORED_BYTES) {
+      const lost: LostEvents = {from: this.queue[0].logged.id, through: this.queue.at(-1)!.logged.id, reason: (error as Error).message}
+      this.log.error('gave up on events the database kept refusing', {...lost, bytes: this.queuedBytes})
+      this.queue = []
+      this.queuedBytes = 0
+      this.flushed = lost.through
+      for (const listener of this.gapListeners) listener(lost)
+      return
+    }
+    if (this.closed) return
+    this.retryTimer = setTimeout(() => this.flush(), this.retryDelay)
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+  }
+
+  private deliver(batch: LoggedEvent[]): void {
     for (const listener of this.batchListeners) {
       try {
         listener(batch)
@@ -234,8 +288,11 @@ export class EventLog implements EventBus {
     if (this.closed) return
     this.flush()
     this.closed = true
+    clearTimeout(this.retryTimer)
+    if (this.queue.length > 0) this.log.error('events not stored at shutdown: the database refused them', {count: this.queue.length})
     this.retention.close()
     this.listeners.clear()
     this.batchListeners.clear()
+    this.gapListeners.clear()
   }
 }

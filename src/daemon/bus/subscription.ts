@@ -19,6 +19,7 @@ import {
   HEARTBEAT_MESSAGE,
   SUBSCRIBED_MESSAGE,
   Subscribe,
+  type EventsLostResult,
   type OverflowData,
   type SubscribeConfirmation,
   eventFrameLine,
@@ -27,7 +28,7 @@ import * as schema from '../../protocol/subscribe.schema.js'
 import type {Logger} from '../logger.js'
 import {invalidParams} from '../rpc/router.js'
 import type {StreamConnection, StreamHandler} from '../rpc/server.js'
-import {type EventFilter, type EventLog, type LoggedEvent, matches} from './log.js'
+import {type EventFilter, type EventLog, type LoggedEvent, type LostEvents, matches} from './log.js'
 
 export interface SubscribeStreamOptions {
   heartbeatIntervalMs: number
@@ -95,6 +96,7 @@ class Subscription {
   private stopped = false
   private heartbeat: NodeJS.Timeout | undefined
   private detach: (() => void) | undefined
+  private detachGap: (() => void) | undefined
   private readonly unfiltered: boolean
 
   constructor(
@@ -115,6 +117,7 @@ class Subscription {
     this.heartbeat = setTimeout(() => this.beat(), this.options.heartbeatIntervalMs).unref()
     this.connection.signal.addEventListener('abort', () => this.stop(), {once: true})
     this.detach = this.bus.onBatch((batch) => this.deliver(batch))
+    this.detachGap = this.bus.onGap((lost) => this.lost(lost))
     // An id beyond the head comes from another log (a wiped database): start from now.
     this.cursor = Math.min(since ?? head, head)
     this.replay()
@@ -161,6 +164,19 @@ class Subscription {
     this.cursor = batch.at(-1)!.id
   }
 
+  private lost({from, through, reason}: LostEvents): void {
+    if (this.stopped || through <= this.cursor) return
+    const result: EventsLostResult = {
+      type: 'events_lost',
+      from_id: Math.max(from, this.cursor + 1),
+      through_id: through,
+      message: `The daemon could not store events ${from}–${through} (${reason}); they are lost, to every subscriber.`,
+    }
+    // A replay still in progress reads on from the log, past these ids.
+    if (this.live) this.cursor = through
+    this.connection.send({jsonrpc: '2.0', result, id: null})
+  }
+
   private write(frames: string | Buffer): void {
     this.connection.sendEncoded(frames)
     this.heartbeat?.refresh()
@@ -195,6 +211,7 @@ class Subscription {
     if (this.stopped) return
     this.stopped = true
     this.detach?.()
+    this.detachGap?.()
     clearTimeout(this.heartbeat)
   }
 }

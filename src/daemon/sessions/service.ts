@@ -25,7 +25,7 @@ import type {NewEvent} from '../../protocol/events.js'
 import type {SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
-import type {Store} from '../store/index.js'
+import {type Store, isBusy} from '../store/index.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
@@ -89,6 +89,10 @@ interface ActiveRun extends RecordingRun {
   mcpConfigPath?: string
   /** Set when the daemon itself failed the session (its output could not be stored). */
   failure?: string
+  /** stdout lines waiting for the database (another process holds its lock), in order. */
+  backlog?: string[]
+  /** Settles once the backlog is stored (or given up on). */
+  drained?: Promise<void>
   /** The error_message an interrupted session ends with, when the interrupt had a reason. */
   stopReason?: string
   killTimer?: NodeJS.Timeout
@@ -298,9 +302,13 @@ export class SessionService implements SessionLink {
   async stop(): Promise<void> {
     this.stopping = true
     const runs = [...this.active.values()]
-    for (const run of runs) {
-      if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
-    }
+    await this.deps.store
+      .write(() => {
+        for (const run of runs) {
+          if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
+        }
+      })
+      .catch((error: unknown) => this.deps.log.error('could not interrupt the sessions at shutdown', {error}))
     const finished = await settlesWithin(Promise.all(runs.map((run) => run.done)), this.deps.stopTimeoutMs + KILL_GRACE_MS)
     if (!finished) this.deps.log.error('sessions still running after shutdown timeout', {sessions: [...this.active.keys()]})
   }
@@ -361,9 +369,9 @@ export class SessionService implements SessionLink {
         approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
       )
       if (servers) {
-        run.mcpConfigPath = await writeMcpConfigFile(servers)
+        const file = (run.mcpConfigPath = await writeMcpConfigFile(servers))
         // Recorded so that a restart can remove it if this daemon dies first.
-        this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
+        await this.deps.store.write(() => this.repo.update(run.id, {mcpConfigPath: file}))
       }
       const args = buildClaudeArgs({
         query: params.query,
@@ -391,17 +399,23 @@ export class SessionService implements SessionLink {
       const message = (error as Error).message
       this.active.delete(run.id)
       this.removeMcpConfig(run, run.mcpConfigPath)
-      this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
+      await this.deps.store.write(() => this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null}))
       this.publishStatus(run, 'starting', 'failed', message)
       settle()
       throw new RpcError(ErrorCode.Unavailable, `${message}. Check claude_path (HUMANLAYER_CLAUDE_PATH) and the daemon log.`)
     }
 
-    this.repo.update(run.id, {pid: run.process.pid})
-    this.transition(run, 'running')
+    const pid = run.process.pid
+    await this.deps.store.write(() => {
+      this.repo.update(run.id, {pid})
+      this.transition(run, 'running')
+    })
     this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid: run.process.pid, resume: where.resume})
     void run.process.exited
-      .then((outcome) => this.finish(run, outcome))
+      .then(async (outcome) => {
+        await run.drained
+        await this.deps.store.write(() => this.finish(run, outcome))
+      })
       .catch((error: unknown) => {
         // The row is reconciled at the next start.
         this.active.delete(run.id)
@@ -429,16 +443,44 @@ export class SessionService implements SessionLink {
    */
   private ingest(run: ActiveRun, lines: string[]): void {
     if (run.failure) return
+    if (run.backlog) {
+      // Behind lines still waiting for the database: after them, in order.
+      for (const line of lines) run.backlog.push(line)
+      return
+    }
     let published: NewEvent[]
     try {
       published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log))
     } catch (error) {
-      run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
-      this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
-      run.process?.signal('SIGKILL')
+      if (!isBusy(error)) return this.failRecording(run, error)
+      // Another process holds the database's lock: hold the output until it lets go.
+      run.backlog = [...lines]
+      run.drained = this.drainBacklog(run)
       return
     }
     for (const event of published) this.publish(event)
+  }
+
+  private async drainBacklog(run: ActiveRun): Promise<void> {
+    this.deps.log.warn('the database is locked by another process; holding claude output until it is free', {session_id: run.id})
+    try {
+      const published = await this.deps.store.write(() => {
+        const lines = run.backlog!
+        run.backlog = undefined
+        return recordLines(this.repo, run, lines, this.deps.log)
+      })
+      for (const event of published) this.publish(event)
+    } catch (error) {
+      run.backlog = undefined
+      this.failRecording(run, error)
+    }
+  }
+
+  /** A session whose output cannot be stored must not run on unrecorded: it is killed and failed. */
+  private failRecording(run: ActiveRun, error: unknown): void {
+    run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
+    this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
+    run.process?.signal('SIGKILL')
   }
 
   /** claude has exited: the final status follows from how the run went. */
