@@ -103,7 +103,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const approvals = await store.write(() =>
     startApprovals({config, db: store.db, write: store.write, bus, sessions: options.sessionLink ?? sessions, router, log}),
   )
-  components.cloud = approvals.health
+  components.cloud = () => approvals.health()
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))
