@@ -11,7 +11,7 @@ import type {Db} from '../store/index.js'
 import {HttpHumanLayerApi, type HumanLayerApi} from './cloud-api.js'
 import {registerApprovalHandlers} from './handlers.js'
 import {CloudPoller} from './poller.js'
-import {ApprovalService} from './service.js'
+import {ApprovalService, runNow} from './service.js'
 import type {SessionLink} from './session-link.js'
 
 export interface ApprovalsDeps {
@@ -49,7 +49,7 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
     cloud: api,
     write: deps.write,
   })
-  const write = deps.write ?? (async <T>(work: () => T) => work())
+  const write = deps.write ?? runNow
   registerApprovalHandlers(deps.router, service)
   service.start()
 

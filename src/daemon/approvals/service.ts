@@ -85,9 +85,8 @@ export class ApprovalService {
       if (event.type !== 'session_status_changed' || !TERMINAL_SESSION_STATUSES.has(event.data.new_status)) return
       const {session_id: sessionId, new_status: status} = event.data
       // After the publisher's own work: we write and publish too.
-      const write = this.deps.write ?? (async <T>(work: () => T) => work())
       queueMicrotask(() => {
-        write(() => {
+        ;(this.deps.write ?? runNow)(() => {
           if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
         }).catch((error: unknown) => this.deps.log.error('could not expire the approvals of an ended session', {session_id: sessionId, error}))
       })
@@ -388,6 +387,12 @@ export class ApprovalService {
   private view(row: ApprovalRow): Approval {
     return viewOf(row, new SessionContexts(this.deps.sessions))
   }
+}
+
+/** A `write` for a service without a store behind it (unit tests): runs the work at once. */
+export function runNow<T>(work: () => T): Promise<T> {
+  // The executor runs at once; a throw becomes the rejection.
+  return new Promise((resolve) => resolve(work()))
 }
 
 const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {

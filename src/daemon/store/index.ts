@@ -26,7 +26,7 @@ export interface Store {
    * while another process holds it; see `writeLocked`. What `work` does synchronously is one
    * transaction; if it returns a promise, the rest of it runs after the commit.
    */
-  write<T>(work: () => T): Promise<T>
+  write: <T>(work: () => T) => Promise<T>
   close(): void
 }
 
