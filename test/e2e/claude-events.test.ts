@@ -67,7 +67,8 @@ describe('e2e: real claude stdout → the event log → Subscribe clients', func
 
   it('delivers a session live, in order, and a late subscriber replays the same events from the log', async () => {
     // Subscribed before the launch: what arrives is delivered live, not replayed.
-    let sessionId: string | undefined
+    // Set once the launch answers; read by the collector before then.
+    let sessionId: string | undefined = undefined
     let subscribed!: () => void
     const ready = new Promise<void>((resolve) => (subscribed = resolve))
     const collecting = eventsUntilEnd({socketPath: sandbox.socketPath, sessionId: () => sessionId, signal: abort.signal, onSubscribed: subscribed})
