@@ -51,6 +51,8 @@ const KEYS = {
   max_connections: {schema: positiveInt, env: ['HUMANLAYER_MAX_CONNECTIONS'], default: 512},
   /** Bytes of unfinished frames held across all connections. */
   max_pending_frame_bytes: {schema: positiveInt, env: ['HUMANLAYER_MAX_PENDING_FRAME_BYTES'], default: 64 * 1024 * 1024},
+  /** claude processes at once; unset: sized to the machine (see defaultMaxConcurrentSessions). */
+  max_concurrent_sessions: {schema: positiveInt.optional(), env: ['HUMANLAYER_MAX_CONCURRENT_SESSIONS'], default: undefined},
   frame_idle_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_FRAME_IDLE_TIMEOUT_MS'], default: 30_000},
 } as const
 

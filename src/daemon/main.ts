@@ -82,7 +82,8 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     log.child({component: 'retention'}),
   ).start()
 
-  const router = new Router(log, {writeGate: store.write, readOnly: READ_ONLY_METHODS})
+  // What a request writes is synced before it is answered.
+  const router = new Router(log, {writeGate: (work) => store.write(work, {durable: true}), readOnly: READ_ONLY_METHODS})
   const components: Record<string, () => ComponentHealth> = {}
 
   const sessions = new SessionService({
@@ -92,6 +93,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     socketPath: config.socket_path,
     apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
+    maxConcurrentSessions: config.max_concurrent_sessions,
     locateClaude: () => locateClaude(config.claude_path),
   })
   registerSessionHandlers(router, sessions)

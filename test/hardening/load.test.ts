@@ -9,6 +9,7 @@ import {ErrorCode} from '../../src/protocol/errors.js'
 import {rssMiB} from '../helpers/proc.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
+import {FAKE_CLAUDE, queryDb} from '../helpers/sessions.js'
 
 const MIB = 1024 * 1024
 /** What the daemon may grow by while 100 peers each push 9 MB at it (before the fixes: ~900 MiB). */
@@ -130,5 +131,101 @@ describe('bounded resources under load', function () {
     const frame = await reader.next<{result: {event: {type: string; data: {tool_name: string}}}}>(30_000)
     expect(frame.result.event.type).to.equal('new_approval')
     expect(frame.result.event.data.tool_name).to.have.length(9 * MIB)
+  })
+
+  it('a batch of 100 launchSession: at most max_concurrent_sessions run, the rest show queued and start in launch order', async () => {
+    const max = 4
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, HUMANLAYER_MAX_CONCURRENT_SESSIONS: String(max)})
+    await sandbox.startDaemon()
+    const launcher = await RawConnection.open(sandbox.socketPath)
+    const watcher = await RawConnection.open(sandbox.socketPath)
+    connections = [launcher, watcher]
+    const batch = Array.from({length: 100}, (_, i) => ({
+      jsonrpc: '2.0',
+      method: 'launchSession',
+      params: {query: `[fake:slow=200] burst ${i}`, working_dir: sandbox.root},
+      id: i,
+    }))
+    const replies = await launcher.request<{id: number; result?: {session_id: string}; error?: unknown}[]>(batch, 60_000)
+    expect(replies.filter((reply) => reply.error), 'failed launches').to.deep.equal([])
+    const launchOrder = replies.sort((a, b) => a.id - b.id).map((reply) => reply.result!.session_id)
+
+    // Watched while it runs: never more than `max` hold a slot, the others are visibly queued.
+    let sawQueued = false
+    for (let round = 0; ; round++) {
+      const listed = await watcher.request<{result: {sessions: {status: string}[]}}>({jsonrpc: '2.0', method: 'listSessions', id: round}, 30_000)
+      const statuses = listed.result.sessions.map((session) => session.status)
+      const holding = statuses.filter((status) => ['starting', 'running', 'waiting_input', 'interrupting'].includes(status))
+      expect(holding.length, `sessions holding a slot (of ${statuses.join(',')})`).to.be.at.most(max)
+      sawQueued ||= statuses.includes('queued')
+      if (statuses.every((status) => status === 'completed')) break
+      expect(round, 'rounds until the burst is done').to.be.below(10_000)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(sawQueued, 'a queued status was visible').to.equal(true)
+
+    // Queued sessions left the queue in the order they were launched.
+    const dequeued = queryDb<{data: string}>(sandbox.databasePath, "SELECT data FROM events WHERE type = 'session_status_changed' ORDER BY id")
+      .map((row) => JSON.parse(row.data) as {session_id: string; old_status: string})
+      .filter((data) => data.old_status === 'queued')
+      .map((data) => data.session_id)
+    expect(dequeued.length).to.be.at.least(100 - max)
+    expect(dequeued).to.deep.equal(launchOrder.filter((id) => dequeued.includes(id)))
+    expect(await health(sandbox.socketPath)).to.have.nested.property('result.status', 'ok')
+  })
+
+  it('a queued session can be interrupted before it starts, and never runs', async () => {
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, HUMANLAYER_MAX_CONCURRENT_SESSIONS: '1'})
+    await sandbox.startDaemon()
+    const connection = await RawConnection.open(sandbox.socketPath)
+    connections = [connection]
+    const call = async (method: string, params: unknown): Promise<Record<string, unknown>> =>
+      (await connection.request<{result: Record<string, unknown>}>({jsonrpc: '2.0', method, params, id: 1}, 30_000)).result
+    const first = await call('launchSession', {query: '[fake:slow=60000] holds the slot', working_dir: sandbox.root})
+    const second = await call('launchSession', {query: 'waits its turn', working_dir: sandbox.root})
+    expect(await call('getSessionState', {session_id: second.session_id})).to.have.nested.property('session.status', 'queued')
+    expect(await call('interruptSession', {session_id: second.session_id})).to.include({status: 'interrupted'})
+    await call('interruptSession', {session_id: first.session_id})
+    await waitFor(
+      async () => ((await call('getSessionState', {session_id: first.session_id})).session as {status: string}).status === 'interrupted',
+      15_000,
+      'the first session to end',
+    )
+    const state = (await call('getSessionState', {session_id: second.session_id})).session as {status: string; error_message: string}
+    expect(state.status).to.equal('interrupted')
+    expect(state.error_message).to.match(/before it started/)
+    const conversation = (await call('getConversation', {session_id: second.session_id})).events as unknown[]
+    expect(conversation, 'only the query: claude never ran').to.have.length(1)
+  })
+
+  it('five pending approvals with 9 MB inputs: approvals list still works, capped with a marker; getApproval has each whole', async () => {
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    await sandbox.startDaemon()
+    const connection = await RawConnection.open(sandbox.socketPath)
+    connections = [connection]
+    const call = async <T>(method: string, params: unknown): Promise<T> =>
+      (await connection.request<{result: T}>({jsonrpc: '2.0', method, params, id: 1}, 60_000)).result
+    const session = await call<{run_id: string}>('launchSession', {query: '[fake:slow=60000] asks a lot', working_dir: sandbox.root})
+    const command = `echo ${'x'.repeat(9 * MIB)}`
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      ids.push((await call<{approval_id: string}>('createApproval', {run_id: session.run_id, tool_name: 'Bash', tool_input: {command, i}})).approval_id)
+    }
+
+    const listed = await sandbox.cli(['approvals', 'list', '--json'])
+    expect(listed.exitCode, listed.stderr).to.equal(0)
+    expect(listed.stdout.length, 'the listing stays small').to.be.below(5 * 100 * 1024)
+    const approvals = (JSON.parse(listed.stdout) as {approvals?: unknown[]} | unknown[])
+    const list = (Array.isArray(approvals) ? approvals : approvals.approvals!) as {id: string; tool_input_truncated?: boolean; tool_input: {hld_truncated?: boolean; bytes?: number; message?: string}}[]
+    expect(list.map((approval) => approval.id).sort()).to.deep.equal([...ids].sort())
+    for (const approval of list) {
+      expect(approval.tool_input_truncated).to.equal(true)
+      expect(approval.tool_input.hld_truncated).to.equal(true)
+      expect(approval.tool_input.bytes).to.be.above(9 * MIB)
+      expect(approval.tool_input.message).to.match(/getApproval/)
+    }
+    const whole = await call<{approval: {tool_input: {command: string}; tool_input_truncated?: boolean}}>('getApproval', {approval_id: ids[0]})
+    expect(whole.approval.tool_input.command).to.equal(command)
+    expect(whole.approval.tool_input_truncated).to.equal(undefined)
   })
 })

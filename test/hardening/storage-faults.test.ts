@@ -89,7 +89,7 @@ describe('storage faults', function () {
         connection.close()
       }
       // strace quotes the frames it shows: `{\"jsonrpc\":\"2.0\",\"id\":3,…`.
-      const replyTo = (id: number) => (line: string) => /^\d+ write/.test(line) && line.includes(`\\"id\\":${id},\\"result\\"`)
+      const replyTo = (id: number) => (line: string) => /^\d+\s+write/.test(line) && line.includes(`\\"id\\":${id},\\"result\\"`)
       await waitFor(() => readFileSync(trace, 'utf8').split('\n').some(replyTo(3)), 10_000, 'the decision reply in the trace')
       const lines = readFileSync(trace, 'utf8').split('\n')
       const reply = lines.findIndex(replyTo(3))

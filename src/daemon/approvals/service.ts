@@ -18,6 +18,7 @@ import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, Huma
 import type {CloudSnapshot} from './poller.js'
 import {ApprovalRepository} from './repository.js'
 import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
+import {capText} from '../capped.js'
 import {PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
 
@@ -143,8 +144,9 @@ export class ApprovalService {
     return {approval_id: row.id}
   }
 
+  /** The whole approval, tool input uncut: what lists and events cap. */
   get(idOrPrefix: string): Approval {
-    return this.view(this.resolve(idOrPrefix))
+    return viewOf(this.resolve(idOrPrefix), new SessionContexts(this.deps.sessions), true)
   }
 
   /** fetchApprovals' reply, encoded: the pending approvals' JSON is kept between calls. */
@@ -325,10 +327,10 @@ export class ApprovalService {
         approval_id: row.id,
         session_id: row.sessionId,
         run_id: row.runId,
-        tool_name: row.toolName ?? '',
+        tool_name: capText(row.toolName ?? '', `getApproval (hld approvals show ${row.id})`),
         source: row.source,
         type: row.type,
-        ...(row.message === null ? {} : {message: row.message}),
+        ...(row.message === null ? {} : {message: capText(row.message, `getApproval (hld approvals show ${row.id})`)}),
       },
     })
   }

@@ -8,6 +8,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {statSync} from 'node:fs'
+import {availableParallelism, totalmem} from 'node:os'
 import path from 'node:path'
 
 import {expandHome} from '../../config/index.js'
@@ -78,6 +79,8 @@ export interface SessionServiceDeps {
   /** How long claude gets after SIGINT before SIGKILL. */
   stopTimeoutMs: number
   locateClaude: () => ClaudeLocation
+  /** claude processes run at once; later launches wait, `queued` (default: defaultMaxConcurrentSessions()). */
+  maxConcurrentSessions?: number
 }
 
 /** What the daemon holds in memory for a session whose claude process it owns. */
@@ -101,12 +104,28 @@ interface ActiveRun extends RecordingRun {
   done: Promise<void>
 }
 
-const ACTIVE_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'waiting_input', 'interrupting']
+const ACTIVE_STATUSES: readonly SessionStatus[] = ['queued', 'starting', 'running', 'waiting_input', 'interrupting']
+
+/**
+ * How many claude processes run at once unless max_concurrent_sessions says otherwise: each is a
+ * Node process of a few hundred MB that starts CPU-bound, so a few per core, and one per GiB.
+ */
+export function defaultMaxConcurrentSessions(cores = availableParallelism(), memoryBytes = totalmem()): number {
+  return Math.max(2, Math.min(cores * 4, Math.floor(memoryBytes / 2 ** 30)))
+}
+
+/** A launch waiting for a free slot. */
+interface QueuedLaunch {
+  run: ActiveRun
+  spawn: () => Promise<void>
+  settle: () => void
+}
 
 /** Also what approvals know of sessions (their `SessionLink`). */
 export class SessionService implements SessionLink {
   private readonly repo: SessionRepository
   private readonly active = new Map<string, ActiveRun>()
+  private readonly queue: QueuedLaunch[] = []
   private stopping = false
   private claudeSeen?: {at: number; location: ClaudeLocation}
 
@@ -165,6 +184,10 @@ export class SessionService implements SessionLink {
     const row = this.resolve(sessionId)
     const run = this.active.get(row.id)
     if (run?.status === 'interrupting') return {success: true, session_id: row.id, status: 'interrupting'}
+    if (run?.status === 'queued') {
+      this.cancelQueued(run, 'Interrupted before it started (it was queued).')
+      return {success: true, session_id: row.id, status: 'interrupted'}
+    }
     if (!run || (run.status !== 'running' && run.status !== 'waiting_input')) {
       throw new RpcError(
         ErrorCode.Conflict,
@@ -300,6 +323,7 @@ export class SessionService implements SessionLink {
     const runs = [...this.active.values()]
     await this.deps.store
       .write(() => {
+        for (const {run} of [...this.queue]) this.cancelQueued(run, 'Interrupted because the daemon shut down before it started.')
         for (const run of runs) {
           if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
         }
@@ -324,11 +348,13 @@ export class SessionService implements SessionLink {
     const permissionPromptTool = params.permission_prompt_tool ?? (approvalsEnabled ? APPROVALS_PERMISSION_TOOL : undefined)
     const now = new Date()
     let settle!: () => void
+    // Beyond the limit, or behind others already waiting: queued, to start in launch order.
+    const queued = this.queue.length > 0 || this.runningCount() >= this.maxConcurrent
     const run: ActiveRun = {
       id: randomUUID(),
       runId: randomUUID(),
       parentSessionId: where.parentId,
-      status: 'starting',
+      status: queued ? 'queued' : 'starting',
       startedAt: now.getTime(),
       nextSequence: 1,
       done: new Promise<void>((resolve) => (settle = resolve)),
@@ -337,7 +363,7 @@ export class SessionService implements SessionLink {
       id: run.id,
       runId: run.runId,
       parentSessionId: where.parentId,
-      status: 'starting',
+      status: run.status,
       query: params.query,
       summary: summarize(params.query),
       title: params.title,
@@ -358,7 +384,57 @@ export class SessionService implements SessionLink {
     // The user's query opens the conversation, as hld injects it.
     this.repo.insertEvent(run.id, undefined, run.nextSequence++, {event_type: 'message', role: 'user', content: params.query}, now.getTime())
     this.active.set(run.id, run)
+    const spawn = (): Promise<void> => this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, approvalsEnabled}, settle)
+    if (queued) {
+      this.queue.push({run, spawn, settle})
+      this.deps.log.info('session queued', {session_id: run.id, queued: this.queue.length, max_concurrent_sessions: this.maxConcurrent})
+    } else {
+      await spawn()
+    }
+    return run
+  }
 
+  private get maxConcurrent(): number {
+    return this.deps.maxConcurrentSessions ?? defaultMaxConcurrentSessions()
+  }
+
+  /** Sessions holding a slot: every active one not queued. */
+  private runningCount(): number {
+    let count = 0
+    for (const run of this.active.values()) if (run.status !== 'queued') count++
+    return count
+  }
+
+  /** Starts queued launches, oldest first, while slots are free. Runs inside a write (it writes their status). */
+  private startQueued(): void {
+    while (this.queue.length > 0 && !this.stopping && this.runningCount() < this.maxConcurrent) {
+      const next = this.queue.shift()!
+      this.transition(next.run, 'starting')
+      // A failure to start is stored and published inside spawn; nobody waits on this one.
+      next.spawn().catch(() => {})
+    }
+  }
+
+  private cancelQueued(run: ActiveRun, reason: string): void {
+    const index = this.queue.findIndex((entry) => entry.run === run)
+    const [entry] = this.queue.splice(index, 1)
+    this.active.delete(run.id)
+    const now = new Date()
+    this.repo.update(run.id, {errorMessage: reason, completedAt: now, lastActivityAt: now})
+    this.transition(run, 'interrupted', reason)
+    entry.settle()
+  }
+
+  /** Launches claude for a session that holds a slot; fails the session (and rejects) when it cannot. */
+  private async spawn(
+    run: ActiveRun,
+    claudePath: string,
+    params: LaunchParams,
+    where: {workingDir: string; resume?: string},
+    settings: {permissionPromptTool?: string; additionalDirectories?: string[]; approvalsEnabled: boolean},
+    settle: () => void,
+  ): Promise<void> {
+    const {permissionPromptTool, additionalDirectories, approvalsEnabled} = settings
     try {
       const servers = sessionMcpServers(
         params.mcp_config,
@@ -383,7 +459,7 @@ export class SessionService implements SessionLink {
         additionalDirectories,
       })
       run.process = await startClaude({
-        command: claude.path,
+        command: claudePath,
         args,
         cwd: where.workingDir,
         // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
@@ -395,8 +471,11 @@ export class SessionService implements SessionLink {
       const message = (error as Error).message
       this.active.delete(run.id)
       this.removeMcpConfig(run, run.mcpConfigPath)
-      await this.deps.store.write(() => this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null}))
-      this.publishStatus(run, 'starting', 'failed', message)
+      await this.deps.store.write(() => {
+        this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
+        this.publishStatus(run, 'starting', 'failed', message)
+        this.startQueued()
+      })
       settle()
       throw new RpcError(ErrorCode.Unavailable, `${message}. Check claude_path (HUMANLAYER_CLAUDE_PATH) and the daemon log.`)
     }
@@ -416,11 +495,11 @@ export class SessionService implements SessionLink {
         // The row is reconciled at the next start.
         this.active.delete(run.id)
         this.deps.log.error('could not record the end of a session', {session_id: run.id, error})
+        void this.deps.store.write(() => this.startQueued()).catch(() => {})
       })
       .finally(settle)
     // A shutdown that began while this launch was in flight must not leave it running.
     if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
-    return run
   }
 
   private beginInterrupt(run: ActiveRun, reason?: string): void {
@@ -511,6 +590,7 @@ export class SessionService implements SessionLink {
     this.transition(run, status, error)
     this.active.delete(run.id)
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
+    this.startQueued()
   }
 
   private transition(run: ActiveRun, status: SessionStatus, error?: string): void {

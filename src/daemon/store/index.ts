@@ -24,9 +24,12 @@ export interface Store {
   /**
    * Runs `work` holding the database's write lock, waiting (without blocking the event loop)
    * while another process holds it; see `writeLocked`. What `work` does synchronously is one
-   * transaction; if it returns a promise, the rest of it runs after the commit.
+   * transaction; if it returns a promise, the rest of it runs after the commit. A `durable`
+   * write is synced to disk before it resolves (synchronous=FULL): what is acknowledged to a
+   * client survives a power loss. Others (session output, events) are synced with the next
+   * durable one or checkpoint, which in WAL mode keeps the database consistent either way.
    */
-  write: <T>(work: () => T) => Promise<T>
+  write: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
   close(): void
 }
 
@@ -91,15 +94,21 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     // while another process holds the lock. Writes wait in `write` instead, between event-loop turns.
     sqlite.pragma('busy_timeout = 0')
     sqlite.pragma('foreign_keys = ON')
-    // FULL: a commit is on disk before it is acknowledged. NORMAL in WAL mode can lose the last
-    // commits on power loss, and a decision the user saw acknowledged must not come back pending.
-    sqlite.pragma('synchronous = FULL')
+    // NORMAL: in WAL mode a power loss can lose the last commits but never corrupts. Writes a
+    // client is told about (decisions, approvals, launches) switch to FULL; see writeLocked.
+    sqlite.pragma('synchronous = NORMAL')
     const folder = migrationsFolder()
     refuseNewerSchema(sqlite, folder, file)
     const db = drizzle(sqlite, {schema})
     migrate(db, {migrationsFolder: folder})
     const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
-    return {db, sqlite, path: file, write: (work) => writeLocked(sqlite, file, lockWaitMs, work), close: () => sqlite.close()}
+    return {
+      db,
+      sqlite,
+      path: file,
+      write: (work, writeOptions) => writeLocked(sqlite, file, lockWaitMs, work, writeOptions?.durable ?? false),
+      close: () => sqlite.close(),
+    }
   } catch (error) {
     sqlite.close()
     if (error instanceof StoreError) throw error
@@ -113,14 +122,18 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
  * can come between our statements, so nothing inside fails with SQLITE_BUSY. Inside a
  * transaction already (a nested call) it just runs `work`.
  */
-async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitMs: number, work: () => T): Promise<T> {
+async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitMs: number, work: () => T, durable: boolean): Promise<T> {
   const deadline = Date.now() + lockWaitMs
   for (let delay = LOCK_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS)) {
     if (sqlite.inTransaction) return work()
+    // The safety level cannot change inside a transaction: FULL from before BEGIN to after COMMIT
+    // (all in one synchronous run), so this commit syncs the WAL, and with it everything before.
+    if (durable) sqlite.pragma('synchronous = FULL')
     try {
       sqlite.exec('BEGIN IMMEDIATE')
       break
     } catch (error) {
+      if (durable) sqlite.pragma('synchronous = NORMAL')
       if (!isBusy(error)) throw error
       if (Date.now() >= deadline) {
         throw new RpcError(
@@ -132,18 +145,22 @@ async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitM
       await new Promise((resolve) => setTimeout(resolve, delay))
     }
   }
-  let result: T
   try {
-    result = work()
-  } catch (error) {
-    sqlite.exec('ROLLBACK')
-    throw error
+    let result: T
+    try {
+      result = work()
+    } catch (error) {
+      sqlite.exec('ROLLBACK')
+      throw error
+    }
+    try {
+      sqlite.exec('COMMIT')
+    } catch (error) {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
+      throw error
+    }
+    return result
+  } finally {
+    if (durable) sqlite.pragma('synchronous = NORMAL')
   }
-  try {
-    sqlite.exec('COMMIT')
-  } catch (error) {
-    if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
-    throw error
-  }
-  return result
 }
