@@ -27,6 +27,8 @@ const TARGETS: Record<string, {max?: number; min?: number}> = {
   'sessions.events_lost': {max: 0},
   'store.fetch_approvals_1000_of_1000_ms': {max: 100},
   'store.fetch_approvals_1000_of_100000_ms': {max: 5},
+  'policy.hook_allowed_ratio': {max: 1.5},
+  'policy.evaluate_1000_rules_us_per_call': {max: 50},
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url))

@@ -6,7 +6,7 @@
  */
 import {spawn} from 'node:child_process'
 import type net from 'node:net'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -43,12 +43,32 @@ function daemonEntry(): {script: string; execArgv: string[]} {
   return {script, execArgv: fromSource ? ['--import', 'tsx'] : []}
 }
 
-/** The last lines of a log file, for error messages; empty when there is none. */
+/**
+ * The last lines of a log file (for error messages and `hld daemon logs`); empty when there is
+ * none. Reads backwards from the end, so a long log costs no more than its tail.
+ */
 export function logTail(file: string, lines = 20): string {
-  if (!existsSync(file)) return ''
-  const text = readFileSync(file, 'utf8').trimEnd()
-  return text.split('\n').slice(-lines).join('\n')
+  if (!existsSync(file) || lines <= 0) return ''
+  const fd = openSync(file, 'r')
+  try {
+    let position = fstatSync(fd).size
+    let tail = Buffer.alloc(0)
+    // Bytes, not text, until the end: a chunk boundary may split a UTF-8 character.
+    const newlines = (): number => tail.toString('latin1').trimEnd().split('\n').length - 1
+    while (position > 0 && newlines() < lines) {
+      const size = Math.min(TAIL_CHUNK_BYTES, position)
+      position -= size
+      const chunk = Buffer.alloc(size)
+      readSync(fd, chunk, 0, size, position)
+      tail = Buffer.concat([chunk, tail])
+    }
+    return tail.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n')
+  } finally {
+    closeSync(fd)
+  }
 }
+
+const TAIL_CHUNK_BYTES = 64 * 1024
 
 /** Refuses early when the socket is unusable or held by a live daemon. */
 export async function checkNotRunning(socketPath: string): Promise<void> {

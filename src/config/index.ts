@@ -55,6 +55,8 @@ const KEYS = {
   /** claude processes at once; unset: sized to the machine (see defaultMaxConcurrentSessions). */
   max_concurrent_sessions: {schema: positiveInt.optional(), env: ['HUMANLAYER_MAX_CONCURRENT_SESSIONS'], default: undefined},
   frame_idle_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_FRAME_IDLE_TIMEOUT_MS'], default: 30_000},
+  /** How long a session's policy hook keeps trying to reach the daemon before it blocks the call. */
+  approval_reconnect_ms: {schema: positiveInt, env: ['HUMANLAYER_APPROVAL_RECONNECT_MS'], default: 30_000},
 } as const
 
 type Keys = typeof KEYS

@@ -2,6 +2,8 @@
  * The composition root: config → store → bus → services → RPC server, each given what it
  * needs through its constructor. Shutdown runs the same list in reverse under a deadline.
  */
+import path from 'node:path'
+
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
@@ -15,6 +17,9 @@ import {startApprovals} from './approvals/index.js'
 import type {SessionLink} from './approvals/session-link.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
+import {policyFilePath} from './policy/file.js'
+import {registerPolicyHandlers} from './policy/handlers.js'
+import {PolicyService} from './policy/service.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
@@ -86,6 +91,8 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const router = new Router(log, {writeGate: (work) => store.write(work, {durable: true}), readOnly: READ_ONLY_METHODS})
   const components: Record<string, () => ComponentHealth> = {}
 
+  // Built after sessions and approvals (it needs the approvals service); sessions reach it lazily.
+  const built: {policy?: PolicyService} = {}
   const sessions = new SessionService({
     store,
     bus,
@@ -95,6 +102,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     stopTimeoutMs: config.session_stop_timeout_ms,
     maxConcurrentSessions: config.max_concurrent_sessions,
     locateClaude: () => locateClaude(config.claude_path),
+    policy: {prepareSession: (session, params) => built.policy!.prepareSession(session, params)},
   })
   registerSessionHandlers(router, sessions)
   components.claude = () => sessions.claudeHealth()
@@ -106,6 +114,26 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
     startApprovals({config, db: store.db, write: store.write, bus, sessions: options.sessionLink ?? sessions, router, log}),
   )
   components.cloud = () => approvals.health()
+
+  const policy = (built.policy = new PolicyService({
+    db: store.db,
+    approvals: approvals.service,
+    log: log.child({component: 'policy'}),
+    paths: {socketPath: config.socket_path, databasePath: config.database_path, configDir: path.dirname(config.config_file)},
+    policyFile: policyFilePath(config.config_file),
+    socketPath: config.socket_path,
+    reconnectMs: config.approval_reconnect_ms,
+    cloud: config.api_key !== undefined,
+  }))
+  try {
+    policy.checkFile()
+  } catch (error) {
+    await approvals.stop()
+    bus.close()
+    store.close()
+    throw error
+  }
+  registerPolicyHandlers(router, policy)
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))

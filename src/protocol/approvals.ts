@@ -5,7 +5,7 @@ import {method} from './method.js'
 
 export type ApprovalSource = 'local' | 'cloud'
 export type ApprovalType = 'function_call' | 'human_contact'
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'responded' | 'resolved_externally' | 'expired'
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'responded' | 'resolved_externally' | 'expired' | 'timed_out'
 export type Decision = 'approve' | 'deny' | 'respond'
 
 /** The session an approval belongs to, as much of it as a reviewer needs to decide. */
@@ -42,7 +42,7 @@ export interface Approval {
   /** A human contact's question (`spec.msg`). */
   message?: string
   status: ApprovalStatus
-  /** The reviewer's comment (approve/deny), or why the approval ended (expired). */
+  /** The reviewer's comment (approve/deny), or why the approval ended (expired, timed_out). */
   comment?: string
   /** A human contact's answer. */
   response?: string

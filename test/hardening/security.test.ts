@@ -174,6 +174,14 @@ describe('security: the api_key stays secret', function () {
     {id: 'approvals:deny', args: (ids) => ['approvals', 'deny', ids.deny!, '--comment', 'not on Friday', '--json']},
     {id: 'approvals:respond', args: (ids) => ['approvals', 'respond', ids.respond!, 'main', '--json']},
     {id: 'watch', args: () => ['watch', '--json', '--since', '0', '--count', '5']},
+    // doctor sends the key to the API (the fake checks it) and must print it nowhere.
+    {id: 'doctor', args: () => ['doctor', '--json']},
+    {id: 'doctor', args: () => ['doctor']},
+    {id: 'daemon:logs', args: () => ['daemon', 'logs', '-n', '1000']},
+    {id: 'policy:show', args: () => ['policy', 'show', '--json']},
+    {id: 'policy:check', args: () => ['policy', 'check', 'Bash', '{"command":"ls"}', '--json']},
+    {id: 'policy:test', args: () => ['policy', 'test', '--json']},
+    {id: 'audit', args: () => ['audit', '--json']},
     {id: 'daemon:stop', args: () => ['daemon', 'stop', '--json']},
   ]
   const NOT_RUN: Record<string, string> = {

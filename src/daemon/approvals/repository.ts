@@ -76,6 +76,17 @@ export class ApprovalRepository {
       .all()
   }
 
+  /** The approval a session already has for one tool call, if any (hook and MCP server ask for the same call). */
+  findByToolUse(sessionId: string, toolUseId: string): ApprovalRow | undefined {
+    return this.db
+      .select()
+      .from(approvals)
+      .where(and(eq(approvals.toolUseId, toolUseId), eq(approvals.sessionId, sessionId)))
+      .orderBy(asc(approvals.createdAt))
+      .limit(1)
+      .get()
+  }
+
   pendingCloudIds(): string[] {
     return this.db
       .select({id: approvals.id})

@@ -123,6 +123,12 @@ export class ApprovalService {
         status: session.status,
       })
     }
+    // One call, one approval: the PreToolUse hook and the MCP permission tool may both ask (a
+    // hook that timed out, a reconnect), and the second one waits on the first one's approval.
+    if (params.tool_use_id) {
+      const existing = this.repo.findByToolUse(session.id, params.tool_use_id)
+      if (existing) return {approval_id: existing.id}
+    }
     const row: ApprovalRow = {
       id: `local-${randomUUID()}`,
       source: 'local',
@@ -194,6 +200,17 @@ export class ApprovalService {
     }
     const current = this.repo.get(row.id) ?? row
     return {approval: this.view(current), decided: current.status !== 'pending'}
+  }
+
+  /**
+   * Ends a pending approval that no human decided in time (the policy's approval timeout), with
+   * the verdict it defaults to; the comment is what the model reads. False when it was decided
+   * meanwhile: the human's decision stands.
+   */
+  timeOut(id: string, verdict: 'allow' | 'deny', comment: string): boolean {
+    if (!this.end(id, 'timed_out', comment)) return false
+    this.finish(this.repo.get(id)!, {approved: verdict === 'allow'})
+    return true
   }
 
   /** Takes one complete poll: new items in, items that left the list without our decision out. */
@@ -404,6 +421,7 @@ const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {
   responded: 'approved',
   resolved_externally: 'resolved',
   expired: 'resolved',
+  timed_out: 'resolved',
 }
 
 function checkDecisionFits(row: ApprovalRow, decision: Decision): void {

@@ -56,6 +56,13 @@ export async function writeMcpConfigFile(config: McpServers): Promise<string> {
   return file
 }
 
+/** Writes claude's `--settings` (the policy hook) beside a config writeMcpConfigFile wrote, so it goes with it. */
+export async function writeSettingsFile(mcpConfigFile: string, settings: object): Promise<string> {
+  const file = path.join(path.dirname(mcpConfigFile), 'settings.json')
+  await writeFile(file, JSON.stringify(settings), {mode: 0o600})
+  return file
+}
+
 /**
  * Removes a config that writeMcpConfigFile wrote, with its directory; any other path (say, from
  * a database someone edited) is left alone. Best effort: returns the error instead of throwing.

@@ -30,7 +30,8 @@ import {type Store, isBusy} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
-import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
+import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile, writeSettingsFile} from './mcp-config.js'
+import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, recordLines} from './recorder.js'
 import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
 import {type ClaudeProcess, type RunOutcome, settlesWithin, startClaude} from './runner.js'
@@ -53,6 +54,13 @@ export interface SessionSettings {
   title?: string
   max_turns?: number
   disable_approvals?: boolean
+  /** The session's own policy rules and approval timeout (see daemon/policy). */
+  allow?: string[]
+  ask?: string[]
+  deny?: string[]
+  approval_timeout_ms?: number
+  on_timeout?: 'allow' | 'deny'
+  dangerously_allow_self_approval?: boolean
 }
 
 export interface LaunchParams extends SessionSettings {
@@ -81,6 +89,8 @@ export interface SessionServiceDeps {
   locateClaude: () => ClaudeLocation
   /** claude processes run at once; later launches wait, `queued` (default: defaultMaxConcurrentSessions()). */
   maxConcurrentSessions?: number
+  /** Records each session's policy and gives its claude the hook that asks it. */
+  policy?: SessionPolicyLink
 }
 
 /** What the daemon holds in memory for a session whose claude process it owns. */
@@ -170,6 +180,13 @@ export class SessionService implements SessionLink {
       disable_approvals: params.disable_approvals ?? !parent.approvalsEnabled,
       // Not inherited, as in hld: a turn budget belongs to one run.
       max_turns: params.max_turns,
+      // Added to the parent's, which the policy service carries over itself.
+      allow: params.allow,
+      ask: params.ask,
+      deny: params.deny,
+      approval_timeout_ms: params.approval_timeout_ms,
+      on_timeout: params.on_timeout,
+      dangerously_allow_self_approval: params.dangerously_allow_self_approval,
     }
     const {id, runId} = await this.start(inherited, {
       // Resume only finds the conversation from the directory it was started in.
@@ -359,6 +376,10 @@ export class SessionService implements SessionLink {
       nextSequence: 1,
       done: new Promise<void>((resolve) => (settle = resolve)),
     }
+    const settings = this.deps.policy?.prepareSession(
+      {id: run.id, runId: run.runId, workingDir: where.workingDir, parentId: where.parentId, approvalsEnabled},
+      params,
+    )
     this.repo.insert({
       id: run.id,
       runId: run.runId,
@@ -384,7 +405,7 @@ export class SessionService implements SessionLink {
     // The user's query opens the conversation, as hld injects it.
     this.repo.insertEvent(run.id, undefined, run.nextSequence++, {event_type: 'message', role: 'user', content: params.query}, now.getTime())
     this.active.set(run.id, run)
-    const spawn = (): Promise<void> => this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, approvalsEnabled}, settle)
+    const spawn = (): Promise<void> => this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, approvalsEnabled, settings}, settle)
     if (queued) {
       this.queue.push({run, spawn, settle})
       this.deps.log.info('session queued', {session_id: run.id, queued: this.queue.length, max_concurrent_sessions: this.maxConcurrent})
@@ -431,25 +452,33 @@ export class SessionService implements SessionLink {
     claudePath: string,
     params: LaunchParams,
     where: {workingDir: string; resume?: string},
-    settings: {permissionPromptTool?: string; additionalDirectories?: string[]; approvalsEnabled: boolean},
+    launch: {
+      permissionPromptTool?: string
+      additionalDirectories?: string[]
+      approvalsEnabled: boolean
+      settings: ReturnType<SessionPolicyLink['prepareSession']> | undefined
+    },
     settle: () => void,
   ): Promise<void> {
-    const {permissionPromptTool, additionalDirectories, approvalsEnabled} = settings
+    const {permissionPromptTool, additionalDirectories, approvalsEnabled, settings} = launch
     try {
       const servers = sessionMcpServers(
         params.mcp_config,
         approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
       )
-      if (servers) {
-        const file = (run.mcpConfigPath = await writeMcpConfigFile(servers))
+      if (servers || settings) {
+        // The settings live beside the MCP config, in its private directory, and go with it.
+        const file = (run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}))
         // Recorded so that a restart can remove it if this daemon dies first.
         await this.deps.store.write(() => this.repo.update(run.id, {mcpConfigPath: file}))
       }
+      const settingsFile = settings ? await writeSettingsFile(run.mcpConfigPath!, settings) : undefined
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,
         model: params.model,
-        mcpConfigFile: run.mcpConfigPath,
+        mcpConfigFile: servers ? run.mcpConfigPath : undefined,
+        settingsFile,
         permissionPromptTool,
         maxTurns: params.max_turns,
         systemPrompt: params.system_prompt,

@@ -23,7 +23,7 @@ export const approvals = sqliteTable(
     toolInput: text('tool_input'),
     /** A human contact's question. */
     message: text('message'),
-    status: text('status', {enum: ['pending', 'approved', 'denied', 'responded', 'resolved_externally', 'expired']}).notNull(),
+    status: text('status', {enum: ['pending', 'approved', 'denied', 'responded', 'resolved_externally', 'expired', 'timed_out']}).notNull(),
     /** The reviewer's comment, a human contact's response, or why it expired. */
     comment: text('comment'),
     createdAt: integer('created_at', {mode: 'number'}).notNull(),
