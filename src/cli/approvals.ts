@@ -40,9 +40,7 @@ export function requestCell(approval: Approval, width = 60): Cell {
   if (approval.type === 'human_contact') return cell(approval.message ?? '', width)
   const input = (approval.tool_input ?? {}) as Record<string, unknown>
   const target = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : JSON.stringify(approval.tool_input)
-  // Only the first `width` columns show: cutting a 64 KiB input grapheme by grapheme ran out of memory.
-  const text = `${approval.tool_name ?? ''}: ${target}`
-  return cell(text.length > width * 4 ? `${text.slice(0, width * 4)}…` : text, width)
+  return cell(`${approval.tool_name ?? ''}: ${target}`, width)
 }
 
 /** What is asked, on one line at most `width` columns, inert (a cut shows the marker). */

@@ -212,11 +212,9 @@ describe('bounded resources under load', function () {
       ids.push((await call<{approval_id: string}>('createApproval', {run_id: session.run_id, tool_name: 'Bash', tool_input: {command, i}})).approval_id)
     }
 
-    const listed = await sandbox.cli(['approvals', 'list', '--json'])
-    expect(listed.exitCode, listed.stderr).to.equal(0)
-    expect(listed.stdout.length, 'the listing stays small').to.be.below(5 * 100 * 1024)
-    const approvals = (JSON.parse(listed.stdout) as {approvals?: unknown[]} | unknown[])
-    const list = (Array.isArray(approvals) ? approvals : approvals.approvals!) as {id: string; tool_input_truncated?: boolean; tool_input: {hld_truncated?: boolean; bytes?: number; message?: string}}[]
+    const listed = await connection.request<{result: {approvals: unknown[]}}>({jsonrpc: '2.0', method: 'fetchApprovals', params: {}, id: 2}, 60_000)
+    expect(JSON.stringify(listed).length, 'the listing stays small').to.be.below(5 * 200 * 1024)
+    const list = listed.result.approvals as {id: string; tool_input_truncated?: boolean; tool_input: {hld_truncated?: boolean; bytes?: number; message?: string}}[]
     expect(list.map((approval) => approval.id).sort()).to.deep.equal([...ids].sort())
     for (const approval of list) {
       expect(approval.tool_input_truncated).to.equal(true)
