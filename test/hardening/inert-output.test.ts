@@ -86,6 +86,8 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
 
   after(async () => {
     client?.close()
+    // A graceful stop interrupts the slow session; cleanup's SIGKILL alone would orphan its claude.
+    await sandbox.cli(['daemon', 'stop'])
     await sandbox.cleanup()
     await fake.close()
   })
