@@ -168,7 +168,7 @@ export abstract class DecisionCommand<T extends typeof Command> extends BaseComm
   protected async decide(params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string}): Promise<SendDecisionResult> {
     const client = await this.client()
     const {SendDecision} = await import('../protocol/approvals.js')
-    const result = await client.call(SendDecision, params)
+    const result = await client.call(SendDecision, {...params, channel: 'cli'})
     if (this.jsonEnabled()) return result
     const {approval} = result
     for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)

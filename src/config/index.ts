@@ -169,6 +169,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   return {...(out as Omit<Config, 'sources' | 'config_file' | 'hosts'>), sources, config_file: file, hosts}
 }
 
+/** Where a path key points when nothing sets it: tells hld's own directories from ones a user chose. */
+export function defaultPath(key: 'socket_path' | 'database_path' | 'log_file', env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(expandHome(KEYS[key].default, env.HOME || homedir()))
+}
+
 /**
  * The environment that hands this config to a forked daemon, so the child resolves exactly
  * the values this process did (flags included) without putting secrets on its command line.

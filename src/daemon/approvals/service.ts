@@ -5,7 +5,7 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import type {Approval, ApprovalStatus, Decision, WaitForDecisionResult} from '../../protocol/approvals.js'
+import type {Approval, ApprovalStatus, Decision, DecisionProvenance, WaitForDecisionResult} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {EncodedJson} from '../../protocol/framing.js'
 import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
@@ -15,6 +15,7 @@ import type {Db} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
 import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, HumanLayerApiError, parseApiTimestamp} from './cloud-api.js'
+import type {Decider, DeciderCheck} from './deciders.js'
 import type {CloudSnapshot} from './poller.js'
 import {ApprovalRepository} from './repository.js'
 import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
@@ -27,6 +28,8 @@ export interface ApprovalServiceDeps {
   bus: EventBus
   sessions: SessionLink
   log: Logger
+  /** Refuses decisions from inside a session's process tree; says who decided. */
+  deciders: DeciderCheck
   /** The HumanLayer API when an api_key is configured; cloud approvals cannot be decided without it. */
   cloud?: HumanLayerApi
   /** Runs writes that start outside a request under the database's write lock (Store.write); default: at once. */
@@ -143,6 +146,7 @@ export class ApprovalService {
       comment: null,
       createdAt: Date.now(),
       decidedAt: null,
+      decidedBy: null,
     }
     this.repo.insert(row)
     this.pending.add(row)
@@ -171,10 +175,12 @@ export class ApprovalService {
     return new EncodedJson(`{"approvals":[${members.join(',')}]}`)
   }
 
-  async decide(params: DecideParams): Promise<Approval> {
+  /** Decides a pending approval for `by`, unless `by` is inside a session (see DeciderCheck). */
+  async decide(params: DecideParams, by: Decider): Promise<Approval> {
     const row = this.resolve(params.approval_id)
     checkDecisionFits(row, params.decision)
     if (row.status !== 'pending') throw alreadyDecided(row)
+    const provenance = this.deps.deciders.admit(by, row.id)
     if (this.deciding.has(row.id)) {
       throw new RpcError(ErrorCode.Conflict, `Approval ${row.id} is being decided by another request right now.`, {status: 'pending'})
     }
@@ -184,12 +190,12 @@ export class ApprovalService {
       this.deciding.add(row.id)
       try {
         await this.sendToCloud(row, params.decision, comment)
-        return this.store(row, status, comment)
+        return this.store(row, status, comment, provenance)
       } finally {
         this.deciding.delete(row.id)
       }
     }
-    return this.store(row, status, comment)
+    return this.store(row, status, comment, provenance)
   }
 
   async waitForDecision(params: {approval_id: string; timeout_ms?: number}, signal: AbortSignal): Promise<WaitForDecisionResult> {
@@ -245,6 +251,7 @@ export class ApprovalService {
       comment: null,
       createdAt: parseApiTimestamp(item.status?.requested_at) ?? Date.now(),
       decidedAt: null,
+      decidedBy: null,
     }
     if (!this.repo.insertIfNew(row)) return
     this.pending.add(row)
@@ -274,7 +281,7 @@ export class ApprovalService {
 
   private resolveExternally(row: ApprovalRow, answer?: {approved?: boolean | null; comment?: string | null; response?: string | null}): void {
     const comment = (row.type === 'function_call' ? answer?.comment : answer?.response) ?? null
-    if (!this.end(row.id, 'resolved_externally', comment)) return
+    if (!this.end(row.id, 'resolved_externally', comment, {channel: 'cloud'})) return
     const approved = row.type === 'function_call' ? answer?.approved === true : Boolean(answer?.response)
     this.finish(this.repo.get(row.id)!, {approved, resolved_externally: true})
   }
@@ -306,16 +313,16 @@ export class ApprovalService {
     }
   }
 
-  private store(row: ApprovalRow, status: 'approved' | 'denied' | 'responded', comment: string | null): Approval {
-    if (!this.end(row.id, status, comment)) throw alreadyDecided(this.repo.get(row.id) ?? row)
+  private store(row: ApprovalRow, status: 'approved' | 'denied' | 'responded', comment: string | null, by: DecisionProvenance): Approval {
+    if (!this.end(row.id, status, comment, by)) throw alreadyDecided(this.repo.get(row.id) ?? row)
     const decided = this.repo.get(row.id)!
     this.finish(decided, {approved: status !== 'denied'})
     return this.view(decided)
   }
 
   /** Stores the end of a pending approval; false when it was no longer pending. */
-  private end(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null): boolean {
-    if (!this.repo.decide(id, status, comment, Date.now())) return false
+  private end(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null, by?: DecisionProvenance): boolean {
+    if (!this.repo.decide(id, status, comment, Date.now(), by)) return false
     this.pending.delete(id)
     return true
   }
@@ -371,6 +378,7 @@ export class ApprovalService {
         status: row.status,
         type: row.type,
         ...(outcome.resolved_externally ? {resolved_externally: true} : {}),
+        ...(row.decidedBy === null ? {} : {decided_by: JSON.parse(row.decidedBy) as DecisionProvenance}),
       },
     })
   }

@@ -7,7 +7,7 @@
  * event (upstream #923), whatever killed it.
  */
 import {randomUUID} from 'node:crypto'
-import {statSync} from 'node:fs'
+import {existsSync, mkdirSync, rmSync, statSync} from 'node:fs'
 import {availableParallelism, totalmem} from 'node:os'
 import path from 'node:path'
 
@@ -34,8 +34,8 @@ import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, session
 import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, recordLines} from './recorder.js'
 import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
-import {type ClaudeProcess, type RunOutcome, settlesWithin, startClaude} from './runner.js'
-import {summarize} from './stream-parser.js'
+import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, settlesWithin, startClaude} from './runner.js'
+import {parseStreamLine, summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
 const KILL_GRACE_MS = 3000
@@ -79,6 +79,8 @@ export interface SessionServiceDeps {
   log: Logger
   /** The daemon's socket, for the approvals MCP server. */
   socketPath: string
+  /** A private directory for each session's output files, which outlive the daemon (see runner.ts). */
+  outputDir: string
   /**
    * The HumanLayer API key, if any. Only the approvals MCP server gets it (through the private
    * MCP config), so it asks the API exactly when the daemon polls it; claude never sees it.
@@ -86,6 +88,8 @@ export interface SessionServiceDeps {
   apiKey?: string
   /** How long claude gets after SIGINT before SIGKILL. */
   stopTimeoutMs: number
+  /** The umask claude runs with; the daemon's own when unset. */
+  claudeUmask?: number
   locateClaude: () => ClaudeLocation
   /** claude processes run at once; later launches wait, `queued` (default: defaultMaxConcurrentSessions()). */
   maxConcurrentSessions?: number
@@ -103,13 +107,15 @@ interface ActiveRun extends RecordingRun {
   mcpConfigPath?: string
   /** Set when the daemon itself failed the session (its output could not be stored). */
   failure?: string
-  /** stdout lines waiting for the database (another process holds its lock), in order. */
-  backlog?: string[]
-  /** Settles once the backlog is stored (or given up on). */
-  drained?: Promise<void>
   /** The error_message an interrupted session ends with, when the interrupt had a reason. */
   stopReason?: string
   killTimer?: NodeJS.Timeout
+  /** stdout lines waiting for the database (another process holds its lock), in order. */
+  backlog?: string[]
+  /** The output file's offset just after the backlog's last line. */
+  backlogOffset?: number
+  /** Settles once the backlog is stored (or given up on). */
+  drained?: Promise<void>
   /** Settles once the session is finished and persisted (or failed to start); never rejects. */
   done: Promise<void>
 }
@@ -311,6 +317,46 @@ export class SessionService implements SessionLink {
 
   // ── Health, start-up and shutdown ──────────────────────────────────────────
 
+  /** Where a session's claude writes its stdout and stderr. */
+  filesOf(sessionId: string): SessionFiles {
+    return {output: path.join(this.deps.outputDir, `${sessionId}.out`), errors: path.join(this.deps.outputDir, `${sessionId}.err`)}
+  }
+
+  /**
+   * A session a previous daemon started, whose claude still runs (reconcile.ts verified it):
+   * followed from where that daemon stopped reading, to its real end.
+   */
+  adopt(row: SessionRow): void {
+    const run = this.runFrom(row)
+    run.process = adoptClaude(row.pid!, row.outputOffset ?? 0, this.reading(run))
+    this.follow(run)
+    if (run.status === 'interrupting') this.armKill(run)
+    this.deps.log.info('adopted a session a previous daemon started', {session_id: run.id, pid: row.pid, status: run.status})
+  }
+
+  /**
+   * A session whose claude ended while no daemon ran: what it wrote after the last daemon
+   * stopped reading is stored, and it ends as that output says (a result completes it).
+   */
+  async finishFromOutput(row: SessionRow): Promise<void> {
+    const run = this.runFrom(row)
+    let settle!: () => void
+    run.done = new Promise<void>((resolve) => (settle = resolve))
+    try {
+      const stderrTail = await readRemainingOutput(row.outputOffset ?? 0, this.reading(run))
+      await run.drained
+      await this.deps.store.write(() => this.finish(run, {exitCode: null, signal: null, stderrTail, adopted: true}))
+    } finally {
+      this.active.delete(run.id)
+      settle()
+    }
+  }
+
+  /** Whether the session has an output file: it was started by a daemon that writes them. */
+  hasOutput(row: SessionRow): boolean {
+    return existsSync(this.filesOf(row.id).output)
+  }
+
   claudeHealth(): {available: boolean; detail: string} {
     // health is polled (status checks, start-up waits, monitors) and a PATH scan costs far more
     // than the rest of the call, so a look-up is reused for a few seconds; launches look afresh.
@@ -321,17 +367,29 @@ export class SessionService implements SessionLink {
     return found.available ? {available: true, detail: found.path} : {available: false, detail: found.reason}
   }
 
+  /** The claude of each session that runs now: approvals refuse decisions from inside their process trees. */
+  runningProcesses(): {sessionId: string; pid: number}[] {
+    return this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.pid === null ? [] : [{sessionId: row.id, pid: row.pid}]))
+  }
+
+  /** The MCP config files of sessions that are still active, which a start-up sweep must keep. */
+  mcpConfigsInUse(): Set<string> {
+    return new Set(this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.mcpConfigPath === null ? [] : [row.mcpConfigPath])))
+  }
+
   /** Rows a previous daemon left active become terminal; see reconcile.ts. */
   activeRowsFromBefore(): SessionRow[] {
     return this.repo.listByStatus(ACTIVE_STATUSES).filter((row) => !this.active.has(row.id))
   }
 
   /** Ends a session whose daemon is gone: persists the terminal status and publishes it. */
-  endOrphan(row: SessionRow, status: 'failed' | 'interrupted', reason: string): void {
-    const now = new Date()
+  async endOrphan(row: SessionRow, status: 'failed' | 'interrupted', reason: string): Promise<void> {
     this.removeMcpConfig(row, row.mcpConfigPath)
-    this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null, mcpConfigPath: null})
-    this.publishStatus({id: row.id, runId: row.runId, parentSessionId: row.parentSessionId ?? undefined}, row.status, status, reason)
+    await this.deps.store.write(() => {
+      const now = new Date()
+      this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null, mcpConfigPath: null})
+      this.publishStatus({id: row.id, runId: row.runId, parentSessionId: row.parentSessionId ?? undefined}, row.status, status, reason)
+    })
   }
 
   /** Interrupts every live session, SIGKILLs what outlives the stop timeout, waits for all. */
@@ -462,13 +520,14 @@ export class SessionService implements SessionLink {
   ): Promise<void> {
     const {permissionPromptTool, additionalDirectories, approvalsEnabled, settings} = launch
     try {
+      mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
       const servers = sessionMcpServers(
         params.mcp_config,
         approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
       )
       if (servers || settings) {
         // The settings live beside the MCP config, in its private directory, and go with it.
-        const file = (run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}))
+        const file = (run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath))
         // Recorded so that a restart can remove it if this daemon dies first.
         await this.deps.store.write(() => this.repo.update(run.id, {mcpConfigPath: file}))
       }
@@ -491,15 +550,19 @@ export class SessionService implements SessionLink {
         command: claudePath,
         args,
         cwd: where.workingDir,
+        umask: this.deps.claudeUmask,
         // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
-        env: {HUMANLAYER_API_KEY: undefined},
-        onLines: (lines) => this.ingest(run, lines),
-        onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
+        // claude 2.1 connects MCP servers in the background by default; a permission tool still
+        // connecting at the first tool call is "not found" and fails the session (issue 10).
+        // The run id marks every process of the session (see reconcile.ts).
+        env: {HUMANLAYER_API_KEY: undefined, MCP_CONNECTION_NONBLOCKING: 'false', HUMANLAYER_RUN_ID: run.runId},
+        ...this.reading(run),
       })
     } catch (error) {
       const message = (error as Error).message
       this.active.delete(run.id)
       this.removeMcpConfig(run, run.mcpConfigPath)
+      this.removeOutput(run)
       await this.deps.store.write(() => {
         this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
         this.publishStatus(run, 'starting', 'failed', message)
@@ -514,9 +577,48 @@ export class SessionService implements SessionLink {
       this.repo.update(run.id, {pid})
       this.transition(run, 'running')
     })
-    this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid: run.process.pid, resume: where.resume})
-    void run.process.exited
+    this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid, resume: where.resume})
+    this.follow(run, settle)
+    // A shutdown that began while this launch was in flight must not leave it running.
+    if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
+  }
+
+  /** The in-memory run of a session a previous daemon left active. */
+  private runFrom(row: SessionRow): ActiveRun {
+    const {nextSequence, lastLine} = this.repo.recordingState(row.id)
+    const run: ActiveRun = {
+      id: row.id,
+      runId: row.runId,
+      parentSessionId: row.parentSessionId ?? undefined,
+      status: row.status as SessionStatus,
+      startedAt: row.createdAt.getTime(),
+      nextSequence,
+      claudeSessionId: row.claudeSessionId ?? undefined,
+      // claude's result is its last line; stored, it says how the run went.
+      result: lastLine === undefined ? undefined : (parseStreamLine(lastLine)?.result ?? undefined),
+      mcpConfigPath: row.mcpConfigPath ?? undefined,
+      stopReason: row.status === 'interrupting' ? (row.errorMessage ?? undefined) : undefined,
+      done: Promise.resolve(),
+    }
+    this.active.set(run.id, run)
+    return run
+  }
+
+  /** How claude's output reaches the store. */
+  private reading(run: ActiveRun): {files: SessionFiles; onLines: (lines: string[], offset: number) => void; onOversize: (bytes: number) => void} {
+    return {
+      files: this.filesOf(run.id),
+      onLines: (lines, offset) => this.ingest(run, lines, offset),
+      onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
+    }
+  }
+
+  /** Ends the session when its claude does. */
+  private follow(run: ActiveRun, settle?: () => void): void {
+    if (!settle) run.done = new Promise<void>((resolve) => (settle = resolve))
+    void run.process!.exited
       .then(async (outcome) => {
+        // Output held while the database was locked is stored before the end is.
         await run.drained
         await this.deps.store.write(() => this.finish(run, outcome))
       })
@@ -527,14 +629,16 @@ export class SessionService implements SessionLink {
         void this.deps.store.write(() => this.startQueued()).catch(() => {})
       })
       .finally(settle)
-    // A shutdown that began while this launch was in flight must not leave it running.
-    if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
   }
 
   private beginInterrupt(run: ActiveRun, reason?: string): void {
     run.stopReason = reason
     this.transition(run, 'interrupting')
     run.process!.signal('SIGINT')
+    this.armKill(run)
+  }
+
+  private armKill(run: ActiveRun): void {
     run.killTimer = setTimeout(() => {
       this.deps.log.warn('claude ignored SIGINT; killing its process group', {session_id: run.id, pid: run.process!.pid})
       run.process!.signal('SIGKILL')
@@ -545,20 +649,27 @@ export class SessionService implements SessionLink {
    * One read's worth of stdout lines: stored and mapped in one transaction, then published. A
    * session whose output cannot be stored must not run on unrecorded: it is killed and failed.
    */
-  private ingest(run: ActiveRun, lines: string[]): void {
+  private ingest(run: ActiveRun, lines: string[], offset: number): void {
     if (run.failure) return
     if (run.backlog) {
       // Behind lines still waiting for the database: after them, in order.
       for (const line of lines) run.backlog.push(line)
+      run.backlogOffset = offset
       return
     }
     let published: NewEvent[]
     try {
-      published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log))
+      published = this.repo.transaction(() => {
+        const events = recordLines(this.repo, run, lines, this.deps.log)
+        // With the lines, so that a restarted daemon resumes exactly after them.
+        this.repo.update(run.id, {outputOffset: offset})
+        return events
+      })
     } catch (error) {
       if (!isBusy(error)) return this.failRecording(run, error)
       // Another process holds the database's lock: hold the output until it lets go.
       run.backlog = [...lines]
+      run.backlogOffset = offset
       run.drained = this.drainBacklog(run)
       return
     }
@@ -570,12 +681,15 @@ export class SessionService implements SessionLink {
     try {
       const published = await this.deps.store.write(() => {
         const lines = run.backlog!
-        run.backlog = undefined
-        return recordLines(this.repo, run, lines, this.deps.log)
+        const offset = run.backlogOffset!
+        run.backlog = run.backlogOffset = undefined
+        const events = recordLines(this.repo, run, lines, this.deps.log)
+        this.repo.update(run.id, {outputOffset: offset})
+        return events
       })
       for (const event of published) this.publish(event)
     } catch (error) {
-      run.backlog = undefined
+      run.backlog = run.backlogOffset = undefined
       this.failRecording(run, error)
     }
   }
@@ -601,7 +715,8 @@ export class SessionService implements SessionLink {
     } else if (run.status === 'interrupting') {
       status = 'interrupted'
       error = run.stopReason
-    } else if (result && !result.isError && outcome.exitCode === 0) {
+    } else if (result && !result.isError && (outcome.exitCode === 0 || outcome.adopted)) {
+      // An adopted claude's exit status is unknown: its result is the word on how it went.
       status = 'completed'
     } else {
       status = 'failed'
@@ -618,6 +733,8 @@ export class SessionService implements SessionLink {
     })
     this.transition(run, status, error)
     this.active.delete(run.id)
+    // Stored; a restart has nothing left to resume.
+    this.removeOutput(run)
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
     this.startQueued()
   }
@@ -648,6 +765,16 @@ export class SessionService implements SessionLink {
     })
   }
 
+  private removeOutput(session: {id: string}): void {
+    const files = this.filesOf(session.id)
+    try {
+      rmSync(files.output, {force: true})
+      rmSync(files.errors, {force: true})
+    } catch (error) {
+      this.deps.log.warn('could not remove the output files of a session', {session_id: session.id, error})
+    }
+  }
+
   private removeMcpConfig(session: {id: string}, file: string | null | undefined): void {
     const error = file ? removeMcpConfigFile(file) : undefined
     if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})
@@ -668,7 +795,11 @@ function toRef(row: SessionRow): SessionRef {
 }
 
 function describeExit(outcome: RunOutcome, hadResult: boolean): string {
-  const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
+  const how = outcome.signal
+    ? `was killed by ${outcome.signal}`
+    : outcome.adopted
+      ? 'ended (while adopted after a daemon restart, so its exit status is unknown)'
+      : `exited with code ${outcome.exitCode}`
   const stderr = outcome.stderrTail ? `: ${outcome.stderrTail}` : ' (stderr was empty)'
   return `claude ${how} ${hadResult ? 'after its result' : 'before sending a result'}${stderr}`
 }

@@ -28,6 +28,8 @@ export const approvals = sqliteTable(
     comment: text('comment'),
     createdAt: integer('created_at', {mode: 'number'}).notNull(),
     decidedAt: integer('decided_at', {mode: 'number'}),
+    /** Who decided, as DecisionProvenance JSON; null while pending, once expired, and for rows from before it was kept. */
+    decidedBy: text('decided_by'),
   },
   (table) => [
     index('approvals_run_id_idx').on(table.runId),

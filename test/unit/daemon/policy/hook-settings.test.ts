@@ -1,5 +1,6 @@
 import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync, statSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -28,7 +29,7 @@ describe('policy hook settings', () => {
   })
 
   it('is written 0600 beside the MCP config, and removed with it', async () => {
-    const mcp = await writeMcpConfigFile({mcpServers: {}})
+    const mcp = await writeMcpConfigFile({mcpServers: {}}, path.join(os.tmpdir(), 'hld-test.sock'))
     const file = await writeSettingsFile(mcp, {hooks: {}})
     expect(path.dirname(file)).to.equal(path.dirname(mcp))
     expect(statSync(file).mode & 0o777).to.equal(0o600)
