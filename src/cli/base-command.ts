@@ -27,10 +27,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       description: 'Overrides HUMANLAYER_HOST. Over ssh, the far side runs `hld daemon dial-stdio` (see HUMANLAYER_REMOTE_HLD).',
       helpGroup: 'GLOBAL',
     }),
+    hosts: Flags.string({
+      summary: 'Several machines at once, comma-separated (e.g. devbox,ci,local): lists merge them, ids find their host.',
+      description:
+        'Overrides HUMANLAYER_HOSTS. Lists gain a HOST column; a host that fails is reported and the others still listed. ' +
+        'Ids may be qualified (devbox:9c1e); an unqualified prefix must be unique across the hosts.',
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   protected flags!: BaseFlags<T>
-  private openedClient: DaemonClient | undefined
+  private readonly openedClients: DaemonClient[] = []
 
   /** Parses flags into `this.flags`. */
   protected async parseFlags(): Promise<Interfaces.ParserOutput> {
@@ -82,21 +89,81 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** A client to a running daemon; starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
     const config = options.config ?? (await this.loadConfig())
-    if ((await this.host(config)).kind === 'ssh') {
-      const {DaemonClient} = await import('../client/index.js')
-      this.openedClient = await DaemonClient.connect(await this.endpoint({...options, config}))
+    return this.clientOf(await this.host(config), {...options, config})
+  }
+
+  /** A client to one machine's daemon, closed when the command ends. */
+  protected async clientOf(host: HostSpec, options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
+    const config = options.config ?? (await this.loadConfig())
+    let client: DaemonClient
+    if (host.kind === 'ssh') {
+      const [{DaemonClient}, {sshEndpoint}] = await Promise.all([import('../client/index.js'), import('../client/ssh.js')])
+      client = await DaemonClient.connect(sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []}))
     } else if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
-      this.openedClient = await DaemonClient.connect(config.socket_path)
+      client = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
-      this.openedClient = await connectOrStart(config)
+      client = await connectOrStart(config)
     }
-    return this.openedClient
+    this.openedClients.push(client)
+    return client
+  }
+
+  /** The machines --hosts or HUMANLAYER_HOSTS name; undefined when neither does (then one machine: host()). */
+  protected async hostList(config?: Config): Promise<HostSpec[] | undefined> {
+    if (this.flags.host !== undefined) {
+      if (this.flags.hosts !== undefined) this.error('Give --host (one machine) or --hosts (several), not both.', {exit: 2})
+      return undefined
+    }
+    const text = this.flags.hosts ?? process.env.HUMANLAYER_HOSTS
+    if (!text) return undefined
+    const where = this.flags.hosts === undefined ? 'HUMANLAYER_HOSTS' : '--hosts'
+    const names = [...new Set(text.split(',').map((name) => name.trim()).filter((name) => name !== ''))]
+    if (names.length === 0) this.error(`${where} names no host; give e.g. devbox,local`, {exit: 2})
+    const {resolveHost} = await import('../config/hosts.js')
+    const {hosts} = config ?? (await this.loadConfig())
+    return names.map((name) => resolveHost(name, hosts, where))
+  }
+
+  /**
+   * The client of the machine that owns `id`, and the id as that machine knows it: the host a
+   * qualified id names (`devbox:9c1e`); else, with --hosts, the one host where `find` succeeds;
+   * else the one host of --host.
+   */
+  protected async clientForId(id: string, find: (client: DaemonClient, id: string) => Promise<unknown>, what: string): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
+    const config = await this.loadConfig()
+    const list = await this.hostList(config)
+    const [{resolveHost}, {askHosts, ownerOf, splitQualifiedId}] = await Promise.all([import('../config/hosts.js'), import('./fan-in.js')])
+    const qualified = splitQualifiedId(id, (name) => {
+      const listed = list?.find((host) => host.name === name)
+      if (listed) return listed
+      try {
+        return resolveHost(name, config.hosts)
+      } catch {
+        return undefined
+      }
+    })
+    if (qualified.host) return {client: await this.clientOf(qualified.host, {config}), id: qualified.id, host: qualified.host}
+    if (!list) {
+      const host = await this.host(config)
+      return {client: await this.clientOf(host, {config}), id, host}
+    }
+    const fanIn = await askHosts(
+      list,
+      async (host) => {
+        const client = await this.clientOf(host, {config})
+        await find(client, id)
+        return client
+      },
+      config.host_timeout_ms,
+    )
+    const owner = ownerOf(id, fanIn, what)
+    return {client: owner.value, id, host: owner.host}
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
-    this.openedClient?.close()
+    for (const client of this.openedClients) client.close()
     await super.finally(error)
   }
 

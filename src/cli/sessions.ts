@@ -100,9 +100,18 @@ function formatCost(cost: number | undefined): string {
   return cost === undefined ? '-' : `$${cost.toFixed(4)}`
 }
 
-export function sessionTable(sessions: Session[]): string {
-  const rows = sessions.map((s) => [s.id.slice(0, 8), s.status, s.created_at.replace('T', ' ').slice(0, 19), formatCost(s.cost_usd), s.title || s.summary])
-  return table(['ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows)
+/** Sessions from several machines (--hosts) carry their host, shown in a HOST column. */
+export function sessionTable(sessions: (Session & {host?: string})[]): string {
+  const hosts = sessions.some((s) => s.host !== undefined)
+  const rows = sessions.map((s) => [
+    ...(hosts ? [s.host ?? ''] : []),
+    s.id.slice(0, 8),
+    s.status,
+    s.created_at.replace('T', ' ').slice(0, 19),
+    formatCost(s.cost_usd),
+    s.title || s.summary,
+  ])
+  return table([...(hosts ? ['HOST'] : []), 'ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows)
 }
 
 export function sessionDetails(s: Session): string[] {

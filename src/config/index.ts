@@ -42,6 +42,8 @@ const KEYS = {
   subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
   /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
+  /** How long `--hosts` waits for each machine (ssh included) before listing the others without it. */
+  host_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_HOST_TIMEOUT_MS'], default: 15_000},
 } as const
 
 type Keys = typeof KEYS

@@ -3,9 +3,11 @@ import {Flags} from '@oclif/core'
 import {age, describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
 import {table} from '../../cli/table.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import type {FetchApprovalsResult} from '../../protocol/approvals.js'
+import type {HostFailure} from '../../cli/fan-in.js'
+import type {Approval, FetchApprovalsResult} from '../../protocol/approvals.js'
 
-export type ApprovalsListResult = FetchApprovalsResult
+/** With --hosts, each approval says its host and `errors` lists the hosts that did not answer. */
+export type ApprovalsListResult = FetchApprovalsResult | {approvals: (Approval & {host: string})[]; errors: HostFailure[]}
 
 export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
   static summary = 'List the approvals sessions are waiting on, with their session.'
@@ -18,6 +20,7 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     '<%= config.bin %> <%= command.id %> --session <session_id>',
     '<%= config.bin %> <%= command.id %> --all --limit 20',
     '<%= config.bin %> <%= command.id %> --json',
+    '<%= config.bin %> <%= command.id %> --hosts devbox,ci,local',
   ]
 
   static flags = {
@@ -28,25 +31,41 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
 
   async run(): Promise<ApprovalsListResult> {
     await this.parseFlags()
-    const client = await this.client()
     const {FetchApprovals} = await import('../../protocol/approvals.js')
     const {session, all, limit} = this.flags
-    const result = await client.call(FetchApprovals, {
-      ...(session ? {session_id: session} : {}),
-      ...(all ? {include_decided: true, limit} : {}),
-    })
-    if (result.approvals.length === 0) {
-      this.log(all ? 'No approvals.' : 'No pending approvals.')
+    const params = {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})}
+    const config = await this.loadConfig()
+    const hosts = await this.hostList(config)
+    if (!hosts) {
+      const result = await (await this.client({config})).call(FetchApprovals, params)
+      this.print(result.approvals)
       return result
     }
-    const rows = result.approvals.map((a) => [
+    const {askHosts, reportFailures} = await import('../../cli/fan-in.js')
+    const fanIn = await askHosts(hosts, async (host) => (await this.clientOf(host, {config})).call(FetchApprovals, params), config.host_timeout_ms)
+    const errors = reportFailures(fanIn, (line) => this.warn(line))
+    const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
+    // Pending: oldest first, as one host lists them; with --all, newest first.
+    approvals.sort((a, b) => (all ? b.created_at.localeCompare(a.created_at) : a.created_at.localeCompare(b.created_at)))
+    this.print(approvals)
+    return {approvals, errors}
+  }
+
+  private print(approvals: (Approval & {host?: string})[]): void {
+    const {all} = this.flags
+    if (approvals.length === 0) {
+      this.log(all ? 'No approvals.' : 'No pending approvals.')
+      return
+    }
+    const hosts = approvals.some((a) => a.host !== undefined)
+    const rows = approvals.map((a) => [
+      ...(hosts ? [a.host ?? ''] : []),
       shortId(a.id),
       ...(all ? [a.status] : []),
       sessionLabel(a),
       age(a.created_at),
       describeRequest(a),
     ])
-    this.log(table(['ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
-    return result
+    this.log(table([...(hosts ? ['HOST'] : []), 'ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
   }
 }
