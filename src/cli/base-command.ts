@@ -12,6 +12,7 @@ import {RpcError} from '../protocol/errors.js'
 import {exitCodeFor} from './exit-codes.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
@@ -37,13 +38,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected flags!: BaseFlags<T>
+  /** Every client this command opened (one per host), closed in finally(). */
   private readonly openedClients: DaemonClient[] = []
+  private defaultClient: DaemonClient | undefined
 
-  /** Parses flags into `this.flags`. */
-  protected async parseFlags(): Promise<Interfaces.ParserOutput> {
+  /** Parses argv into `this.flags`, and returns the flags and args typed by the command's statics. */
+  protected async parseFlags(): Promise<{flags: BaseFlags<T>; args: BaseArgs<T>}> {
     const parsed = await this.parse(this.ctor as typeof BaseCommand)
     this.flags = parsed.flags as BaseFlags<T>
-    return parsed
+    return {flags: this.flags, args: parsed.args as BaseArgs<T>}
   }
 
   protected async loadConfig(overrides: ConfigOverrides = {}): Promise<Config> {
@@ -86,10 +89,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     )
   }
 
-  /** A client to a running daemon; starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
+  /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
+    if (this.defaultClient) return this.defaultClient
     const config = options.config ?? (await this.loadConfig())
-    return this.clientOf(await this.host(config), {...options, config})
+    this.defaultClient = await this.clientOf(await this.host(config), {...options, config})
+    return this.defaultClient
   }
 
   /** A client to one machine's daemon, closed when the command ends. */
@@ -104,7 +109,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       client = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
-      client = await connectOrStart(config)
+      // One line on stderr, so stdout (and --json) stay the command's own.
+      const announce = (health: {pid: number; socket_path: string}) =>
+        process.stderr.write(`started hld daemon (pid ${health.pid}, socket ${health.socket_path})\n`)
+      client = await connectOrStart(config, process.env, announce)
     }
     this.openedClients.push(client)
     return client

@@ -193,17 +193,25 @@ export async function stopDaemon(socketPath: string, options: {timeoutMs?: numbe
  * A connected client, starting the daemon first when none runs, unless
  * HUMANLAYER_NO_AUTOSTART=1. Every command outside `hld daemon *` connects through this.
  */
-export async function connectOrStart(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DaemonClient> {
-  return DaemonClient.connect({label: config.socket_path, open: () => openOrStart(config, env)})
+export async function connectOrStart(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  onStarted: (health: HealthResult) => void = () => {},
+): Promise<DaemonClient> {
+  return DaemonClient.connect({label: config.socket_path, open: () => openOrStart(config, env, onStarted)})
 }
 
 /** A connection to the daemon's socket, starting the daemon first when none runs (unless HUMANLAYER_NO_AUTOSTART=1). */
-export async function openOrStart(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<net.Socket> {
+export async function openOrStart(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  onStarted: (health: HealthResult) => void = () => {},
+): Promise<net.Socket> {
   try {
     return await connectSocket(config.socket_path)
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
-  await startDaemonInBackground(config, env)
+  onStarted(await startDaemonInBackground(config, env))
   return connectSocket(config.socket_path)
 }

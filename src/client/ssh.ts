@@ -9,15 +9,10 @@ import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
 import {Duplex} from 'node:stream'
 
 import {type SshTarget, formatSshUrl} from '../config/hosts.js'
+import {SshError} from './errors.js'
 import type {Endpoint} from './index.js'
 
-/** ssh could not reach the daemon: unreachable host, refused key, no hld or no daemon there. */
-export class SshError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'SshError'
-  }
-}
+export {SshError} from './errors.js'
 
 /** How much of ssh's stderr an error quotes: its last lines say why. */
 const MAX_STDERR_CHARS = 4000
@@ -91,10 +86,11 @@ export function sshEndpoint(target: SshTarget, options: SshOptions = {}): Endpoi
   const label = formatSshUrl(target)
   return {
     label,
-    open: async () => {
+    open: () => {
       const [program, ...args] = sshCommand(target, options)
       const child = spawn(program, args, {stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env})
-      return new SshConnection(child, label, program)
+      // No handshake to wait for: the first request goes out at once and ssh's failure, if any, fails it.
+      return Promise.resolve(new SshConnection(child, label, program))
     },
   }
 }

@@ -85,7 +85,7 @@ export class TestSshd {
     // -D: stay a child of this process, so cleanup can stop it; -e: errors on stderr.
     const child = spawn(SSHD, ['-D', '-e', '-f', file('sshd_config')], {stdio: ['ignore', 'ignore', 'pipe']})
     this.child = child
-    child.stderr!.on('data', (chunk: Buffer) => (this.log += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (this.log += chunk.toString()))
     let exited = false
     child.once('exit', () => (exited = true))
     await waitFor(

@@ -29,8 +29,8 @@ describe('daemon dial-stdio', function () {
     const child = spawn(process.execPath, [CLI, 'daemon', 'dial-stdio', ...args], {env: sandbox.env(env), stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const exited = new Promise<{code: number | null; stdout: string; stderr: string}>((resolve) =>
       child.once('close', (code) => resolve({code, stdout, stderr})),
     )

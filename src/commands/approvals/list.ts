@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core'
 
 import {age, describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
+import {resolveSessionId} from '../../cli/sessions.js'
 import {table} from '../../cli/table.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {HostFailure} from '../../cli/fan-in.js'
+import type {DaemonClient} from '../../client/index.js'
 import type {Approval, FetchApprovalsResult} from '../../protocol/approvals.js'
 
 /** With --hosts, each approval says its host and `errors` lists the hosts that did not answer. */
@@ -17,14 +19,14 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --session <session_id>',
+    '<%= config.bin %> <%= command.id %> --session 41e7',
     '<%= config.bin %> <%= command.id %> --all --limit 20',
     '<%= config.bin %> <%= command.id %> --json',
     '<%= config.bin %> <%= command.id %> --hosts devbox,ci,local',
   ]
 
   static flags = {
-    session: Flags.string({summary: 'Only the approvals of this session.'}),
+    session: Flags.string({summary: 'Only the approvals of this session (its id or a unique prefix).'}),
     all: Flags.boolean({summary: 'Also list decided approvals, newest first.'}),
     limit: Flags.integer({summary: 'With --all: how many decided approvals to list.', default: 100, min: 1, max: 10_000}),
   }
@@ -32,17 +34,21 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
   async run(): Promise<ApprovalsListResult> {
     await this.parseFlags()
     const {FetchApprovals} = await import('../../protocol/approvals.js')
-    const {session, all, limit} = this.flags
-    const params = {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})}
+    const {all, limit} = this.flags
     const config = await this.loadConfig()
+    // Each machine resolves a --session prefix against its own sessions.
+    const ask = async (client: DaemonClient) => {
+      const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session, {unknownAsGiven: true})
+      return client.call(FetchApprovals, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
+    }
     const hosts = await this.hostList(config)
     if (!hosts) {
-      const result = await (await this.client({config})).call(FetchApprovals, params)
+      const result = await ask(await this.client({config}))
       this.print(result.approvals)
       return result
     }
     const {askHosts, reportFailures} = await import('../../cli/fan-in.js')
-    const fanIn = await askHosts(hosts, async (host) => (await this.clientOf(host, {config})).call(FetchApprovals, params), config.host_timeout_ms)
+    const fanIn = await askHosts(hosts, async (host) => ask(await this.clientOf(host, {config})), config.host_timeout_ms)
     const errors = reportFailures(fanIn, (line) => this.warn(line))
     const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
     // Pending: oldest first, as one host lists them; with --all, newest first.
