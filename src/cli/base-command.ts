@@ -63,18 +63,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
-   * Where the daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts the
-   * daemon there unless `autostart` is false).
+   * Where a machine's daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts
+   * the daemon there unless `autostart` is false).
    */
-  protected async endpoint(options: {autostart?: boolean; config?: Config} = {}): Promise<Endpoint> {
-    const config = options.config ?? (await this.loadConfig())
-    const host = await this.host(config)
+  protected async endpointOf(host: HostSpec, options: {autostart?: boolean; config?: Config} = {}): Promise<Endpoint> {
     if (host.kind === 'ssh') {
       const {sshEndpoint} = await import('../client/ssh.js')
       return sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []})
     }
     const {socketEndpoint} = await import('../client/index.js')
-    return socketEndpoint(config.socket_path)
+    return socketEndpoint((options.config ?? (await this.loadConfig())).socket_path)
   }
 
   /** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
@@ -102,8 +100,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const config = options.config ?? (await this.loadConfig())
     let client: DaemonClient
     if (host.kind === 'ssh') {
-      const [{DaemonClient}, {sshEndpoint}] = await Promise.all([import('../client/index.js'), import('../client/ssh.js')])
-      client = await DaemonClient.connect(sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []}))
+      const {DaemonClient} = await import('../client/index.js')
+      client = await DaemonClient.connect(await this.endpointOf(host, options))
     } else if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
       client = await DaemonClient.connect(config.socket_path)
@@ -139,7 +137,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * qualified id names (`devbox:9c1e`); else, with --hosts, the one host where `find` succeeds;
    * else the one host of --host.
    */
-  protected async clientForId(id: string, find: (client: DaemonClient, id: string) => Promise<unknown>, what: string): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
+  protected async clientForId(
+    id: string,
+    find: (client: DaemonClient, id: string) => Promise<unknown>,
+    what: string,
+    options: {autostart?: boolean} = {},
+  ): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
     const config = await this.loadConfig()
     const list = await this.hostList(config)
     const [{resolveHost}, {askHosts, ownerOf, splitQualifiedId}] = await Promise.all([import('../config/hosts.js'), import('./fan-in.js')])
@@ -152,15 +155,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         return undefined
       }
     })
-    if (qualified.host) return {client: await this.clientOf(qualified.host, {config}), id: qualified.id, host: qualified.host}
-    if (!list) {
-      const host = await this.host(config)
-      return {client: await this.clientOf(host, {config}), id, host}
-    }
+    if (qualified.host) return {client: await this.clientOf(qualified.host, {...options, config}), id: qualified.id, host: qualified.host}
+    if (!list) return {client: await this.client({...options, config}), id, host: await this.host(config)}
     const fanIn = await askHosts(
       list,
       async (host) => {
-        const client = await this.clientOf(host, {config})
+        const client = await this.clientOf(host, {...options, config})
         await find(client, id)
         return client
       },

@@ -10,10 +10,16 @@ import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/s
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {WatchTimeoutError} from './errors.js'
 
-export interface WatchOptions {
+/** One daemon's event stream; `host` labels its lines when several are merged (`--hosts`). */
+export interface WatchSource {
+  host?: string
   endpoint: Endpoint
   filter: SubscribeFilter
-  /** Events after this id; undefined = from now on. */
+}
+
+export interface WatchOptions {
+  sources: WatchSource[]
+  /** Events after this id (of each source); undefined = from now on. */
   since: number | undefined
   json: boolean
   count?: number
@@ -44,22 +50,28 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
     stop('output closed')()
   })
 
-  const render = options.json ? (event: DaemonEvent) => `${JSON.stringify(event)}\n` : await humanRenderer()
+  const render = options.json ? (event: DaemonEvent, host?: string) => `${JSON.stringify(host === undefined ? event : {...event, host})}\n` : await humanRenderer()
   try {
-    const events = streamEvents({
-      target: options.endpoint,
-      filter: options.filter,
-      since: options.since,
-      signal: abort.signal,
-      onStatus: (status) => {
-        const line = statusLine(status)
-        if (line) err.write(`hld watch: ${line}\n`)
-      },
-    })
-    for await (const event of events) {
+    // Each source follows its own daemon, reconnecting and resuming on its own.
+    const streams = options.sources.map((source) =>
+      labelled(
+        source.host,
+        streamEvents({
+          target: source.endpoint,
+          filter: source.filter,
+          since: options.since,
+          signal: abort.signal,
+          onStatus: (status) => {
+            const line = statusLine(status)
+            if (line) err.write(`hld watch: ${source.host === undefined ? '' : `${source.host}: `}${line}\n`)
+          },
+        }),
+      ),
+    )
+    for await (const {host, event} of merge(streams)) {
       summary.events++
       summary.last_event_id = event.id
-      if (!out.write(render(event))) await drained(out, abort.signal)
+      if (!out.write(render(event, host))) await drained(out, abort.signal)
       if (abort.signal.aborted) break
       if (options.count !== undefined && summary.events >= options.count) {
         summary.ended = 'count'
@@ -73,10 +85,35 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
   } finally {
     process.off('SIGINT', onSigint)
     clearTimeout(timer)
+    abort.abort() // the other sources' streams, when one ended the watch
   }
   if (outputError) throw outputError
   if (summary.ended === 'timeout') throw new WatchTimeoutError(options.timeoutMs!, summary)
   return summary
+}
+
+async function* labelled(host: string | undefined, events: AsyncGenerator<DaemonEvent>): AsyncGenerator<{host?: string; event: DaemonEvent}> {
+  for await (const event of events) yield {host, event}
+}
+
+/** Items from every iterator as each comes; ends when all have, fails when one does. */
+async function* merge<T>(iterators: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  const next = (index: number) => iterators[index].next().then((result) => ({index, result}))
+  const pending = new Map(iterators.map((_, index) => [index, next(index)]))
+  try {
+    while (pending.size > 0) {
+      const {index, result} = await Promise.race(pending.values())
+      if (result.done) {
+        pending.delete(index)
+        continue
+      }
+      pending.set(index, next(index))
+      yield result.value
+    }
+  } finally {
+    // Not awaited: a source still waiting on its daemon ends once the caller's signal aborts it.
+    for (const iterator of iterators) void iterator.return(undefined)
+  }
 }
 
 function drained(out: Writable, signal: AbortSignal): Promise<void> {
@@ -106,7 +143,7 @@ function statusLine(status: StreamStatus): string | undefined {
 }
 
 /** One line per event: time, type, session, gist; coloured when stdout is a terminal (chalk decides). */
-async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
+async function humanRenderer(): Promise<(event: DaemonEvent, host?: string) => string> {
   const {default: chalk} = await import('chalk')
   const colour = (event: DaemonEvent): ((text: string) => string) => {
     switch (event.type) {
@@ -124,10 +161,11 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
       }
     }
   }
-  return (event) => {
+  return (event, host) => {
     const time = chalk.dim(event.timestamp.slice(11, 23))
+    const where = host === undefined ? '' : `${chalk.magenta(host)} `
     const session = event.data.session_id ? event.data.session_id.slice(0, 8) : '-'
-    return `${time} ${colour(event)(event.type.padEnd(22))} ${chalk.bold(session.padEnd(8))} ${oneLine(gist(event))}\n`
+    return `${time} ${where}${colour(event)(event.type.padEnd(22))} ${chalk.bold(session.padEnd(8))} ${oneLine(gist(event))}\n`
   }
 }
 
