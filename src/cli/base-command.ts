@@ -3,13 +3,14 @@
  * closed in `finally()`, and the mapping from errors to exit codes and JSON error objects.
  * Heavy modules stay out of here so `hld daemon status` starts fast.
  */
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {Command, Errors, Flags, type Interfaces, ux} from '@oclif/core'
 
 import type {DaemonClient, Endpoint} from '../client/index.js'
 import type {HostSpec} from '../config/hosts.js'
 import type {Config, ConfigOverrides} from '../config/index.js'
 import {RpcError} from '../protocol/errors.js'
 import {exitCodeFor} from './exit-codes.js'
+import {inert, jsonText} from './render/inert.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -109,7 +110,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const {connectOrStart} = await import('../client/lifecycle.js')
       // One line on stderr, so stdout (and --json) stay the command's own.
       const announce = (health: {pid: number; socket_path: string}) =>
-        process.stderr.write(`started hld daemon (pid ${health.pid}, socket ${health.socket_path})\n`)
+        process.stderr.write(`started hld daemon (pid ${inert(health.pid)}, socket ${inert(health.socket_path)})\n`)
       client = await connectOrStart(config, process.env, announce)
     }
     this.openedClients.push(client)
@@ -180,10 +181,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // oclif's parse errors and `this.error()` already carry their own exit status.
     if (error instanceof Errors.CLIError) {
       error.oclif.exit ??= exit
+      if (!this.jsonEnabled()) error.message = inert(error.message, {lines: true})
       return super.catch(Object.assign(error, {exitCode: error.oclif.exit}))
     }
-    // oclif prints "Error: <message>" for people; the original name is kept for --json.
-    const cliError = new Errors.CLIError(error.message, {exit})
+    // oclif prints "Error: <message>" for people, inert: daemon errors quote ids, paths and model text.
+    // --json keeps the message exact, and the original name.
+    const cliError = new Errors.CLIError(this.jsonEnabled() ? error.message : inert(error.message, {lines: true}), {exit})
     return super.catch(
       Object.assign(cliError, {
         exitCode: exit,
@@ -191,6 +194,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         ...(error instanceof RpcError ? {code: error.code, data: error.data} : {}),
       }),
     )
+  }
+
+  /** JSON as oclif prints it (pretty, coloured on a terminal), with every unsafe character as a \\u escape. */
+  logJson(json: unknown): void {
+    ux.stdout(ux.colorizeJson(jsonText(json, 2), {pretty: false, theme: this.config.theme?.json}))
   }
 
   protected toErrorJson(error: unknown): unknown {

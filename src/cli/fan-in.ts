@@ -58,7 +58,7 @@ export function reportFailures(fanIn: FanIn<unknown>, warn: (line: string) => vo
     const exit = exitCodeFor(fanIn.failures[0].error)
     throw new Errors.CLIError(`No host answered:\n${failures.map((f) => `${f.host}: ${f.error}`).join('\n')}`, {exit})
   }
-  for (const failure of failures) warn(`${failure.host}: ${failure.error}`)
+  for (const failure of failures) warn(`${failure.host}: ${failure.error.replaceAll('\n', ' ')}`)
   return failures
 }
 

@@ -8,7 +8,10 @@ import type {Writable} from 'node:stream'
 import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
+import {type Provenance, provenanceText} from './approvals.js'
 import {WatchTimeoutError} from './errors.js'
+import {inert, jsonText} from './render/inert.js'
+import {cell, padEnd} from './render/table.js'
 
 /** One daemon's event stream; `host` labels its lines when several are merged (`--hosts`). */
 export interface WatchSource {
@@ -50,7 +53,7 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
     stop('output closed')()
   })
 
-  const render = options.json ? (event: DaemonEvent, host?: string) => `${JSON.stringify(host === undefined ? event : {...event, host})}\n` : await humanRenderer()
+  const render = options.json ? (event: DaemonEvent, host?: string) => `${jsonText(host === undefined ? event : {...event, host})}\n` : await humanRenderer()
   try {
     // Each source follows its own daemon, reconnecting and resuming on its own.
     const streams = options.sources.map((source) =>
@@ -63,7 +66,7 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
           signal: abort.signal,
           onStatus: (status) => {
             const line = statusLine(status)
-            if (line) err.write(`hld watch: ${source.host === undefined ? '' : `${source.host}: `}${line}\n`)
+            if (line) err.write(`hld watch: ${inert(source.host === undefined ? line : `${source.host}: ${line}`)}\n`)
           },
         }),
       ),
@@ -142,6 +145,9 @@ function statusLine(status: StreamStatus): string | undefined {
   }
 }
 
+/** Longest gist before it is cut with a marker; `hld approvals show`, `session show` or --json have it whole. */
+const MAX_GIST = 120
+
 /** One line per event: time, type, session, gist; coloured when stdout is a terminal (chalk decides). */
 async function humanRenderer(): Promise<(event: DaemonEvent, host?: string) => string> {
   const {default: chalk} = await import('chalk')
@@ -162,10 +168,11 @@ async function humanRenderer(): Promise<(event: DaemonEvent, host?: string) => s
     }
   }
   return (event, host) => {
-    const time = chalk.dim(event.timestamp.slice(11, 23))
-    const where = host === undefined ? '' : `${chalk.magenta(host)} `
-    const session = event.data.session_id ? event.data.session_id.slice(0, 8) : '-'
-    return `${time} ${where}${colour(event)(event.type.padEnd(22))} ${chalk.bold(session.padEnd(8))} ${oneLine(gist(event))}\n`
+    const time = chalk.dim(inert(event.timestamp.slice(11, 23)))
+    const where = host === undefined ? '' : `${chalk.magenta(inert(host))} `
+    const type = colour(event)(padEnd(cell(event.type), 22))
+    const session = chalk.bold(padEnd(cell(event.data.session_id ? event.data.session_id.slice(0, 8) : '-'), 8))
+    return `${time} ${where}${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
   }
 }
 
@@ -176,7 +183,9 @@ export function gist(event: DaemonEvent): string {
     }
     case 'approval_resolved': {
       const {approved, approval_id: id, response_text: text} = event.data
-      return `${approved ? 'approved' : 'denied'} ${id}${text ? `: ${text}` : ''}`
+      // Who decided, once the daemon records it (decided_by); rendered inert by the caller.
+      const by = (event.data as typeof event.data & {decided_by?: Provenance}).decided_by
+      return `${approved ? 'approved' : 'denied'} ${id}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
       const data = event.data as typeof event.data & {title?: string}
@@ -201,10 +210,4 @@ export function gist(event: DaemonEvent): string {
       }
     }
   }
-}
-
-const MAX_GIST = 120
-function oneLine(text: string): string {
-  const flat = text.replaceAll(/\s+/g, ' ').trim()
-  return flat.length > MAX_GIST ? `${flat.slice(0, MAX_GIST - 1)}…` : flat
 }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {ExitCode} from '../cli/exit-codes.js'
+import {jsonText} from '../cli/render/inert.js'
 import {resolveSessionId} from '../cli/sessions.js'
 import type {WatchSource} from '../cli/watch.js'
 import type {SubscribeFilter} from '../client/subscribe.js'
@@ -83,6 +84,6 @@ export default class Watch extends BaseCommand<typeof Watch> {
 
   /** Under --json stdout carries only events: the error object goes to stderr, on one line. */
   logJson(json: unknown): void {
-    process.stderr.write(`${JSON.stringify(json)}\n`)
+    process.stderr.write(`${jsonText(json)}\n`)
   }
 }

@@ -169,6 +169,7 @@ describe('security: the api_key stays secret', function () {
         }, 15_000, 'the poller to show the cloud approvals')
       },
     },
+    {id: 'approvals:show', args: (ids) => ['approvals', 'show', ids.approve!, '--json']},
     {id: 'approvals:approve', args: (ids) => ['approvals', 'approve', ids.approve!, '--comment', 'fine', '--json']},
     {id: 'approvals:deny', args: (ids) => ['approvals', 'deny', ids.deny!, '--comment', 'not on Friday', '--json']},
     {id: 'approvals:respond', args: (ids) => ['approvals', 'respond', ids.respond!, 'main', '--json']},

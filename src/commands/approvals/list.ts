@@ -1,8 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {age, describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
+import {requestCell, sessionCell, shortId} from '../../cli/approvals.js'
+import {anyCut, cutNote, plain, table} from '../../cli/render/table.js'
+import {inert} from '../../cli/render/inert.js'
+import {age} from '../../cli/render/time.js'
 import {resolveSessionId} from '../../cli/sessions.js'
-import {table} from '../../cli/table.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {HostFailure} from '../../cli/fan-in.js'
 import type {DaemonClient} from '../../client/index.js'
@@ -49,7 +51,7 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     }
     const {askHosts, reportFailures} = await import('../../cli/fan-in.js')
     const fanIn = await askHosts(hosts, async (host) => ask(await this.clientOf(host, {config})), config.host_timeout_ms)
-    const errors = reportFailures(fanIn, (line) => this.warn(line))
+    const errors = reportFailures(fanIn, (line) => this.warn(inert(line)))
     const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
     // Pending: oldest first, as one host lists them; with --all, newest first.
     approvals.sort((a, b) => (all ? b.created_at.localeCompare(a.created_at) : a.created_at.localeCompare(b.created_at)))
@@ -65,13 +67,14 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     }
     const hosts = approvals.some((a) => a.host !== undefined)
     const rows = approvals.map((a) => [
-      ...(hosts ? [a.host ?? ''] : []),
-      shortId(a.id),
+      ...(hosts ? [plain(inert(a.host ?? ''))] : []),
+      plain(shortId(a.id)),
       ...(all ? [a.status] : []),
-      sessionLabel(a),
-      age(a.created_at),
-      describeRequest(a),
+      sessionCell(a),
+      plain(age(a.created_at)),
+      requestCell(a),
     ])
     this.log(table([...(hosts ? ['HOST'] : []), 'ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
+    if (anyCut(rows)) this.log(cutNote('`hld approvals show <id>` shows the whole request'))
   }
 }

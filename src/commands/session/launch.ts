@@ -2,6 +2,7 @@ import path from 'node:path'
 
 import {Args, Flags} from '@oclif/core'
 
+import {inert} from '../../cli/render/inert.js'
 import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {LaunchSession, type Session} from '../../protocol/sessions.js'
 
@@ -47,6 +48,6 @@ export default class SessionLaunch extends SessionStartCommand<typeof SessionLau
       working_dir: remote ? this.flags['working-dir'] : path.resolve(this.flags['working-dir'] ?? '.'),
       ...(await sessionSettings(this.flags)),
     })
-    return this.announce(launched, `Session ${launched.session_id} launched (run ${launched.run_id})`)
+    return this.announce(launched, `Session ${inert(launched.session_id)} launched (run ${inert(launched.run_id)})`)
   }
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 import type {HostFailure} from '../../cli/fan-in.js'
 import {sessionTable} from '../../cli/sessions.js'
 import type {HostSpec} from '../../config/hosts.js'
@@ -58,7 +59,7 @@ export default class SessionList extends BaseCommand<typeof SessionList> {
   private async fanIn(hosts: HostSpec[], params: ListSessionsParams, config: Config): Promise<SessionFanInResult> {
     const {askHosts, reportFailures} = await import('../../cli/fan-in.js')
     const fanIn = await askHosts(hosts, async (host) => (await this.clientOf(host, {config})).call(ListSessions, params), config.host_timeout_ms)
-    const errors = reportFailures(fanIn, (line) => this.warn(line))
+    const errors = reportFailures(fanIn, (line) => this.warn(inert(line)))
     const sessions = fanIn.answers.flatMap(({host, value}) => value.sessions.map((s) => ({...s, host: host.name})))
     sessions.sort((a, b) => a.created_at.localeCompare(b.created_at))
     if (sessions.length === 0) this.log(params.status ? `No ${params.status} sessions.` : 'No sessions yet.')
