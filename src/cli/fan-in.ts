@@ -51,7 +51,10 @@ export async function askHosts<T>(hosts: HostSpec[], ask: (host: HostSpec) => Pr
   return fanIn
 }
 
-/** The failures for `errors` in --json; when every host failed, the error the command fails with. */
+/**
+ * The failures for `errors` in --json, each also a line for stderr (`warn`; written even under
+ * --json, which keeps stdout for the result); when every host failed, the error the command fails with.
+ */
 export function reportFailures(fanIn: FanIn<unknown>, warn: (line: string) => void): HostFailure[] {
   const failures = fanIn.failures.map(({host, error}) => ({host: host.name, error: error.message}))
   if (fanIn.answers.length === 0 && fanIn.failures.length > 0) {

@@ -51,7 +51,7 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     }
     const {askHosts, reportFailures} = await import('../../cli/fan-in.js')
     const fanIn = await askHosts(hosts, async (host) => ask(await this.clientOf(host, {config})), config.host_timeout_ms)
-    const errors = reportFailures(fanIn, (line) => this.warn(inert(line)))
+    const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
     const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
     // Pending: oldest first, as one host lists them; with --all, newest first.
     approvals.sort((a, b) => (all ? b.created_at.localeCompare(a.created_at) : a.created_at.localeCompare(b.created_at)))

@@ -59,7 +59,7 @@ export default class SessionList extends BaseCommand<typeof SessionList> {
   private async fanIn(hosts: HostSpec[], params: ListSessionsParams, config: Config): Promise<SessionFanInResult> {
     const {askHosts, reportFailures} = await import('../../cli/fan-in.js')
     const fanIn = await askHosts(hosts, async (host) => (await this.clientOf(host, {config})).call(ListSessions, params), config.host_timeout_ms)
-    const errors = reportFailures(fanIn, (line) => this.warn(inert(line)))
+    const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
     const sessions = fanIn.answers.flatMap(({host, value}) => value.sessions.map((s) => ({...s, host: host.name})))
     sessions.sort((a, b) => a.created_at.localeCompare(b.created_at))
     if (sessions.length === 0) this.log(params.status ? `No ${params.status} sessions.` : 'No sessions yet.')
