@@ -45,6 +45,8 @@ const KEYS = {
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
   /** How long `--hosts` waits for each machine (ssh included) before listing the others without it. */
   host_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_HOST_TIMEOUT_MS'], default: 15_000},
+  /** How long a session's policy hook keeps trying to reach the daemon before it blocks the call. */
+  approval_reconnect_ms: {schema: positiveInt, env: ['HUMANLAYER_APPROVAL_RECONNECT_MS'], default: 30_000},
 } as const
 
 type Keys = typeof KEYS
@@ -155,6 +157,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw error instanceof HostError ? new ConfigError(error.message) : error
   }
   return {...(out as Omit<Config, 'sources' | 'config_file' | 'hosts'>), sources, config_file: file, hosts}
+}
+
+/** Where a path key points when nothing sets it: tells hld's own directories from ones a user chose. */
+export function defaultPath(key: 'socket_path' | 'database_path' | 'log_file', env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(expandHome(KEYS[key].default, env.HOME || homedir()))
 }
 
 /**

@@ -86,6 +86,8 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
 
   after(async () => {
     client?.close()
+    // A graceful stop interrupts the slow session; cleanup's SIGKILL alone would orphan its claude.
+    await sandbox.cli(['daemon', 'stop'])
     await sandbox.cleanup()
     await fake.close()
   })
@@ -164,7 +166,7 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
     expect(show.stdout).to.contain(`user: ${escaped(HOSTILE.eraseRow)} rm -rf \\u202e/ emoh\\u202c`)
   })
 
-  it('launch --wait and continue --wait: claude stderr and the outcome escaped', async () => {
+  it('launch --wait, continue --wait and session wait: claude stderr and the outcome escaped', async () => {
     const query = `${HOSTILE.cursorBack} ${HOSTILE.osc0} [fake:stderr] [fake:crash]`
     const launch = await cli(['session', 'launch', '--wait', '-w', workDir, '--title', HOSTILE.osc8, query])
     expect(launch.exitCode, launch.stderr).to.equal(1)
@@ -178,13 +180,18 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
 
     const show = await cli(['session', 'show', id])
     expect(show.stdout).to.contain(escaped(HOSTILE.cursorBack)).and.contain('status:      failed')
+    const wait = await cli(['session', 'wait', id, '--until', 'ended'])
+    expect(wait.stdout).to.contain(`Session ${id} failed: claude exited with code 3`).and.contain(escaped(HOSTILE.cursorBack))
   })
 
   it('watch: every event line escaped; --json lines are exact JSON', async () => {
     // Everything so far, replayed: --timeout ends the stream once the log is drained (exit 8).
     const json = await cli(['watch', '--since', '0', '--json', '--timeout', '3000'])
     expect(json.exitCode, json.stderr).to.equal(8)
-    const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; data: Record<string, unknown>})
+    const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; data: Record<string, unknown>; error?: unknown})
+    // Under --json the timeout's error is the stream's last line (errors go to stdout).
+    expect(lines.at(-1)).to.have.property('error')
+    const events = lines.slice(0, -1)
     expect(events.some((e) => e.type === 'session_status_changed' && String(e.data.error).includes(HOSTILE.cursorBack))).to.equal(true)
     expect(events.some((e) => e.type === 'approval_resolved' && e.data.response_text === HOSTILE.dcs)).to.equal(true)
 

@@ -95,6 +95,14 @@ export class SessionRepository {
     return this.store.db.select().from(sessions).where(inArray(sessions.status, [...statuses])).all()
   }
 
+  /** Where a session's recording stopped (for a daemon adopting it): its next sequence and its last raw line. */
+  recordingState(sessionId: string): {nextSequence: number; lastLine?: string} {
+    const {sqlite} = this.store
+    const {last} = sqlite.prepare('SELECT max(sequence) AS last FROM conversation_events WHERE session_id = ?').get(sessionId) as {last: number | null}
+    const raw = sqlite.prepare('SELECT event_json FROM raw_events WHERE session_id = ? ORDER BY id DESC LIMIT 1').get(sessionId) as {event_json: string} | undefined
+    return {nextSequence: (last ?? 0) + 1, lastLine: raw?.event_json}
+  }
+
   insertRaw(sessionId: string, line: string, at: number): void {
     this.insertRawStmt.run(sessionId, line, at)
   }

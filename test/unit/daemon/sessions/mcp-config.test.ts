@@ -4,22 +4,24 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from '../../../../src/daemon/sessions/mcp-config.js'
-import {CLI} from '../../../helpers/sandbox.js'
+import {REPO_ROOT} from '../../../helpers/sandbox.js'
+
+const MCP_ENTRY = path.join(REPO_ROOT, 'bin', 'mcp-claude-approvals.js')
 
 describe('MCP config', () => {
-  it("adds the approvals server, run by this node and this package's bin/run.js", () => {
+  it("adds the approvals server, run by this node and this package's lean entry bin/mcp-claude-approvals.js", () => {
     const config = sessionMcpServers({mcpServers: {docs: {command: 'docs-server'}}}, {runId: 'run-1', socketPath: '/tmp/d.sock'})
     expect(config).to.deep.equal({
       mcpServers: {
         docs: {command: 'docs-server'},
         approvals: {
           command: process.execPath,
-          args: [CLI, 'mcp', 'claude-approvals'],
+          args: [MCP_ENTRY],
           env: {HUMANLAYER_RUN_ID: 'run-1', HUMANLAYER_DAEMON_SOCKET: '/tmp/d.sock'},
         },
       },
     })
-    expect(path.isAbsolute(CLI)).to.equal(true)
+    expect(path.isAbsolute(MCP_ENTRY)).to.equal(true)
   })
 
   it('without approvals keeps only the user servers, and is absent when there are none', () => {
@@ -28,7 +30,7 @@ describe('MCP config', () => {
   })
 
   it('writes a private file and removes it, but nothing it did not write', async () => {
-    const file = await writeMcpConfigFile({mcpServers: {a: {command: 'x'}}})
+    const file = await writeMcpConfigFile({mcpServers: {a: {command: 'x'}}}, '/tmp/d.sock')
     try {
       expect(statSync(file).mode & 0o777).to.equal(0o600)
       expect(statSync(path.dirname(file)).mode & 0o777).to.equal(0o700)
