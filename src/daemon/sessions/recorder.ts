@@ -4,7 +4,7 @@
  * caller's transaction and returns the conversation_updated events to publish after commit.
  */
 import type {NewEvent} from '../../protocol/events.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {SessionRepository, SessionUpdate} from './repository.js'
 import {type ConversationDraft, type StreamResult, parseStreamLine} from './stream-parser.js'
 

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3'
 import {drizzle, type BetterSQLite3Database} from 'drizzle-orm/better-sqlite3'
 import {migrate} from 'drizzle-orm/better-sqlite3/migrator'
 
-import {packageRoot} from '../package-root.js'
+import {packageRoot} from '../../shared/package-root.js'
 import * as schema from './schema/index.js'
 
 export type Db = BetterSQLite3Database<typeof schema>
