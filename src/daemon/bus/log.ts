@@ -20,7 +20,7 @@
 import type {Statement} from 'better-sqlite3'
 
 import type {DaemonEvent, EventType, NewEvent} from '../../protocol/events.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {Store} from '../store/index.js'
 import {type RetentionOptions, TableRetention} from '../store/retention.js'
 import type {EventBus, EventListener} from './index.js'

@@ -25,7 +25,7 @@ import type {
 import type {NewEvent} from '../../protocol/events.js'
 import type {SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import {type Store, isBusy} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
@@ -34,7 +34,8 @@ import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, session
 import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, recordLines} from './recorder.js'
 import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
-import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, settlesWithin, startClaude} from './runner.js'
+import {settlesWithin} from '../../shared/timers.js'
+import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, startClaude} from './runner.js'
 import {parseStreamLine, summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
