@@ -50,6 +50,8 @@ const inheritable = {
   max_turns: z.number().int().positive().optional(),
   /** Ours: do not inject the approvals MCP server (`--no-approvals`). */
   disable_approvals: z.boolean().optional(),
+  /** Stored with the session; as in the Go hld, claude is not given them. */
+  custom_instructions: z.string().optional(),
 }
 
 export const LaunchSessionParams = z.object({
@@ -58,6 +60,12 @@ export const LaunchSessionParams = z.object({
   /** Defaults to the daemon's own directory; the CLI always sends the caller's. */
   working_dir: z.string().min(1).optional(),
   ...inheritable,
+  /** Accepted for Go clients; claude always runs with --verbose (stream-json needs it). */
+  verbose: z.boolean().optional(),
+  auto_accept_edits: z.boolean().optional(),
+  dangerously_skip_permissions: z.boolean().optional(),
+  /** Milliseconds after which dangerously_skip_permissions turns itself off. */
+  dangerously_skip_permissions_timeout: z.number().int().positive().optional(),
 })
 
 /** Ours, beyond hld: a window counted from the newest (so `limit` alone is the newest `limit`). */

@@ -24,7 +24,30 @@ export const TERMINAL_STATUSES: readonly SessionStatus[] = ['completed', 'failed
 // Params types are the schemas' outputs: what the daemon's handlers see, and what the client
 // sends (continueSession's mcp_config may also be a JSON string on the wire, for hld clients).
 
-/** One session, as `listSessions` and `getSessionState` return it. */
+/**
+ * The Go hld's `claudecode.Result`, rebuilt from what the session stored (as Go does): present
+ * once the session has a result text, turn count, cost or duration.
+ */
+export interface SessionResult {
+  type: 'result'
+  subtype: 'session_completed'
+  total_cost_usd: number
+  is_error: boolean
+  duration_ms: number
+  duration_api_ms: number
+  num_turns: number
+  /** The final text claude reported. */
+  result: string
+  /** claude's session id, as in claude's own result event. */
+  session_id: string
+  error?: string
+}
+
+/**
+ * One session, as `listSessions` and `getSessionState` return it: a superset of the Go hld's
+ * `session.Info` (start_time, end_time, error, result as an object…) and of its SessionState
+ * (created_at, completed_at, error_message…), so clients of either decode it.
+ */
 export interface Session {
   id: string
   run_id: string
@@ -48,9 +71,15 @@ export interface Session {
   /** False when launched with `disable_approvals` (`--no-approvals`). */
   approvals_enabled: boolean
   created_at: string
+  /** Go's Info name for created_at. */
+  start_time: string
   last_activity_at: string
   completed_at?: string
+  /** Go's Info name for completed_at. */
+  end_time?: string
   error_message?: string
+  /** Go's Info name for error_message. */
+  error?: string
   cost_usd?: number
   input_tokens?: number
   output_tokens?: number
@@ -58,8 +87,14 @@ export interface Session {
   cache_read_input_tokens?: number
   duration_ms?: number
   num_turns?: number
-  /** The final `result` text claude reported. */
-  result?: string
+  result?: SessionResult
+  custom_instructions?: string
+  archived: boolean
+  auto_accept_edits: boolean
+  dangerously_skip_permissions: boolean
+  dangerously_skip_permissions_expires_at?: string
+  /** Always false: hld has no model proxy (Go clients expect the key). */
+  proxy_enabled: false
 }
 
 export type ConversationEventType = 'message' | 'tool_call' | 'tool_result' | 'thinking' | 'system'

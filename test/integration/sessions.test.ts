@@ -49,7 +49,8 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(sessions.map((s) => s.id)).to.include(session_id)
 
     const session = await waitForStatus(client, session_id, 'completed')
-    expect(session).to.include({run_id, cost_usd: 0.0123, num_turns: 1, result: 'Fake reply to: hello [fake:cost=0.0123]', working_dir: workDir})
+    expect(session).to.include({run_id, cost_usd: 0.0123, num_turns: 1, working_dir: workDir})
+    expect(session.result?.result).to.equal('Fake reply to: hello [fake:cost=0.0123]')
     expect(session.claude_session_id).to.be.a('string')
     expect(session.model_id).to.equal('claude-opus-4-8[1m]')
     expect(session.completed_at).to.be.a('string')
@@ -121,7 +122,7 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(new Set(launched.flatMap((l) => [l.session_id, l.run_id])).size).to.equal(10)
     for (const [index, {session_id}] of launched.entries()) {
       const session = await waitForStatus(client, session_id, 'completed')
-      expect(session.result).to.equal(`Fake reply to: concurrent ${index + 1} [fake:events=50]`)
+      expect(session.result?.result).to.equal(`Fake reply to: concurrent ${index + 1} [fake:events=50]`)
       const {events} = await client.call(GetConversation, {session_id})
       expect(events).to.have.length(52)
       expect(events.map((e) => e.sequence)).to.deep.equal(Array.from({length: 52}, (_, i) => i + 1))

@@ -36,7 +36,7 @@ export interface LoggedEvent {
 export type BatchListener = (batch: readonly LoggedEvent[]) => void
 
 export interface EventFilter {
-  types?: ReadonlySet<EventType>
+  types?: ReadonlySet<string>
   sessionId?: string
   runId?: string
 }

@@ -6,7 +6,7 @@
 import {type SQL, and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
 import type {SQLiteColumn, SQLiteSelect} from 'drizzle-orm/sqlite-core'
 
-import type {ToolCallApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionStatus} from '../../protocol/sessions.js'
+import type {ToolCallApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionResult, SessionStatus} from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
 import {conversationEvents, sessions} from '../store/schema/index.js'
 import type {ConversationDraft} from './stream-parser.js'
@@ -229,9 +229,12 @@ export function toWireSession(row: SessionRow): Session {
     additional_directories: nonEmpty(row.additionalDirectories),
     approvals_enabled: row.approvalsEnabled,
     created_at: row.createdAt.toISOString(),
+    start_time: row.createdAt.toISOString(),
     last_activity_at: row.lastActivityAt.toISOString(),
     completed_at: row.completedAt?.toISOString(),
+    end_time: row.completedAt?.toISOString(),
     error_message: row.errorMessage,
+    error: row.errorMessage,
     cost_usd: row.costUsd,
     input_tokens: row.inputTokens,
     output_tokens: row.outputTokens,
@@ -239,7 +242,37 @@ export function toWireSession(row: SessionRow): Session {
     cache_read_input_tokens: row.cacheReadInputTokens,
     duration_ms: row.durationMs,
     num_turns: row.numTurns,
-    result: row.resultContent,
+    result: resultOf(row),
+    custom_instructions: row.customInstructions,
+    archived: row.archived,
+    auto_accept_edits: row.autoAcceptEdits,
+    dangerously_skip_permissions: skipsPermissions(row),
+    dangerously_skip_permissions_expires_at: skipsPermissions(row) ? row.dangerouslySkipPermissionsExpiresAt?.toISOString() : null,
+    proxy_enabled: false,
+  })
+}
+
+/** Whether every approval of the session is taken without asking, now. */
+export function skipsPermissions(row: SessionRow, now = Date.now()): boolean {
+  const expiresAt = row.dangerouslySkipPermissionsExpiresAt
+  return row.dangerouslySkipPermissions && (expiresAt === null || expiresAt.getTime() > now)
+}
+
+/** Go's `claudecode.Result`, rebuilt from the stored columns once there is anything to rebuild it from. */
+function resultOf(row: SessionRow): SessionResult | null {
+  if (row.resultContent === null && row.numTurns === null && row.costUsd === null && row.durationMs === null) return null
+  const isError = row.status === 'failed'
+  return compact<SessionResult>({
+    type: 'result',
+    subtype: 'session_completed',
+    total_cost_usd: row.costUsd ?? 0,
+    is_error: isError,
+    duration_ms: row.durationMs ?? 0,
+    duration_api_ms: 0,
+    num_turns: row.numTurns ?? 0,
+    result: row.resultContent ?? '',
+    session_id: row.claudeSessionId ?? '',
+    error: isError ? row.errorMessage : null,
   })
 }
 

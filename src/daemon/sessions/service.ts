@@ -51,11 +51,15 @@ export interface SessionSettings {
   title?: string
   max_turns?: number
   disable_approvals?: boolean
+  custom_instructions?: string
 }
 
 export interface LaunchParams extends SessionSettings {
   query: string
   working_dir?: string
+  auto_accept_edits?: boolean
+  dangerously_skip_permissions?: boolean
+  dangerously_skip_permissions_timeout?: number
 }
 
 export interface ContinueParams extends SessionSettings {
@@ -143,6 +147,7 @@ export class SessionService implements SessionLink {
       mcp_config: params.mcp_config ?? parent.mcpConfig ?? undefined,
       permission_prompt_tool: params.permission_prompt_tool ?? parent.permissionPromptTool ?? undefined,
       title: params.title ?? parent.title ?? undefined,
+      custom_instructions: params.custom_instructions ?? parent.customInstructions ?? undefined,
       disable_approvals: params.disable_approvals ?? !parent.approvalsEnabled,
       // Not inherited, as in hld: a turn budget belongs to one run.
       max_turns: params.max_turns,
@@ -348,6 +353,14 @@ export class SessionService implements SessionLink {
       additionalDirectories,
       mcpConfig: params.mcp_config,
       approvalsEnabled,
+      customInstructions: params.custom_instructions,
+      autoAcceptEdits: params.auto_accept_edits ?? false,
+      dangerouslySkipPermissions: params.dangerously_skip_permissions ?? false,
+      dangerouslySkipPermissionsTimeoutMs: params.dangerously_skip_permissions ? params.dangerously_skip_permissions_timeout : undefined,
+      dangerouslySkipPermissionsExpiresAt:
+        params.dangerously_skip_permissions && params.dangerously_skip_permissions_timeout !== undefined
+          ? new Date(now.getTime() + params.dangerously_skip_permissions_timeout)
+          : undefined,
       createdAt: now,
       lastActivityAt: now,
     })
@@ -358,7 +371,8 @@ export class SessionService implements SessionLink {
     try {
       const servers = sessionMcpServers(
         params.mcp_config,
-        approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
+        {sessionId: run.id, runId: run.runId, socketPath: this.deps.socketPath},
+        approvalsEnabled && permissionPromptTool ? {permissionTool: permissionPromptTool, apiKey: this.deps.apiKey} : undefined,
       )
       if (servers) {
         run.mcpConfigPath = await writeMcpConfigFile(servers)
