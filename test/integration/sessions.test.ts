@@ -89,14 +89,16 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(flag('--permission-prompt-tool')).to.equal('mcp__approvals__request_permission')
     expect(flag('--output-format')).to.equal('stream-json')
     expect(run.argv).to.include('--verbose')
+    const identity = {HUMANLAYER_SESSION_ID: session_id, HUMANLAYER_RUN_ID: run_id, HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath}
     expect(run.mcpConfig).to.deep.equal({
       mcpServers: {
-        docs: {command: 'docs-server', args: ['--x']},
+        // Every stdio server learns which session it serves, as under the Go hld; only ours gets the key.
+        docs: {command: 'docs-server', args: ['--x'], env: identity},
         approvals: {
           command: process.execPath,
           args: [CLI, 'mcp', 'claude-approvals'],
           // The daemon has an api_key, so its approvals server asks the HumanLayer API too.
-          env: {HUMANLAYER_RUN_ID: run_id, HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath, HUMANLAYER_API_KEY: 'hl-secret'},
+          env: {...identity, HUMANLAYER_API_KEY: 'hl-secret'},
         },
       },
     })

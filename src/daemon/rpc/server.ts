@@ -197,13 +197,6 @@ export class RpcServer {
     }
     // jayson would parse a JSON string again, as a request of its own.
     if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
-    if (request.jsonrpc !== '2.0') {
-      // Answered with the request's own id, so a client matching replies by id is not left waiting.
-      const id = typeof request.id === 'string' || typeof request.id === 'number' ? request.id : null
-      const error = {code: ErrorCode.InvalidRequest, message: 'Invalid request: must be JSON-RPC 2.0 ("jsonrpc": "2.0")'}
-      write({jsonrpc: '2.0', error, id})
-      return false
-    }
     withoutNullParams(request)
 
     // Own keys only: `toString` or `constructor` must not find Object.prototype's function,
@@ -227,6 +220,14 @@ export class RpcServer {
       return true
     }
 
+    if (request.jsonrpc !== '2.0') {
+      // Answered with the request's own id, so a client matching replies by id is not left waiting.
+      // (A stream method is served whatever its version, as the Go hld does.)
+      const id = typeof request.id === 'string' || typeof request.id === 'number' ? request.id : null
+      const error = {code: ErrorCode.InvalidRequest, message: 'Invalid request: must be JSON-RPC 2.0 ("jsonrpc": "2.0")'}
+      write({jsonrpc: '2.0', error, id})
+      return false
+    }
     return this.dispatch(request, write, signal)
   }
 

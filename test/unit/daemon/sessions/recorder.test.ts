@@ -50,7 +50,8 @@ describe('recordLines', () => {
     expect(events[1]).to.include({tool_id: 'toolu_1', tool_name: 'Bash', tool_input_json: '{"command":"ls"}', is_completed: true})
     expect(events[2]).to.include({tool_result_for_id: 'toolu_1', tool_result_content: 'a.txt', role: 'user'})
     const session = toWireSession(repo.get('s')!)
-    expect(session).to.include({claude_session_id: 'claude-1', model_id: 'claude-opus-4-8', cost_usd: 0.5, num_turns: 2, result: 'ok', input_tokens: 11})
+    expect(session).to.include({claude_session_id: 'claude-1', model_id: 'claude-opus-4-8', cost_usd: 0.5, num_turns: 2, input_tokens: 11})
+    expect(session.result).to.include({type: 'result', result: 'ok', total_cost_usd: 0.5, num_turns: 2, session_id: 'claude-1'})
     expect(run).to.include({claudeSessionId: 'claude-1', nextSequence: 4})
     expect(published.map((e) => e.type === 'conversation_updated' && [e.data.event_type, e.data.content_type])).to.deep.equal([
       ['tool_call', 'tool_use'],
