@@ -2,13 +2,20 @@ import {z} from 'zod'
 
 import type {MethodSpec} from './methods.schema.js'
 import {
+  ArchiveSession,
+  BulkArchiveSessions,
   ContinueSession,
   GetConversation,
+  GetRecentPaths,
+  GetSessionLeaves,
+  GetSessionSnapshots,
   GetSessionState,
   InterruptSession,
   LaunchSession,
   ListSessions,
   SESSION_STATUSES,
+  UpdateSessionSettings,
+  UpdateSessionTitle,
 } from './sessions.js'
 
 /** A session id, or a unique prefix of one (the daemon resolves it). */
@@ -74,7 +81,12 @@ const page = {
   offset: z.number().int().nonnegative().optional(),
 }
 
-export const ListSessionsParams = z.object({status: z.enum(SESSION_STATUSES).optional(), ...page})
+export const ListSessionsParams = z.object({
+  status: z.enum(SESSION_STATUSES).optional(),
+  /** Ours: only archived (true) or only not archived (false) sessions; absent lists both, as Go does. */
+  archived: z.boolean().optional(),
+  ...page,
+})
 
 export const GetSessionStateParams = z.object({session_id: sessionId})
 
@@ -90,6 +102,41 @@ export const ContinueSessionParams = z.object({
 
 export const InterruptSessionParams = z.object({session_id: sessionId})
 
+export const GetSessionLeavesParams = z.object({filter: z.enum(['normal', 'archived', 'draft', '']).optional()})
+
+export const GetSessionSnapshotsParams = z.object({session_id: sessionId})
+
+/** Go's keys; a timeout only counts when skip-permissions is turned on in the same call. */
+export const UpdateSessionSettingsParams = z
+  .object({
+    session_id: sessionId,
+    auto_accept_edits: z.boolean().optional(),
+    dangerously_skip_permissions: z.boolean().optional(),
+    dangerously_skip_permissions_timeout_ms: z.number().int().positive().optional(),
+  })
+  .refine(
+    (p) => p.auto_accept_edits !== undefined || p.dangerously_skip_permissions !== undefined,
+    'name a setting to change: auto_accept_edits or dangerously_skip_permissions',
+  )
+
+/** Titles are shown in tables and terminals: one line, bounded. */
+export const UpdateSessionTitleParams = z.object({
+  session_id: sessionId,
+  title: z
+    .string()
+    .max(500, 'title is at most 500 characters')
+    .refine((t) => !/[\r\n]/.test(t), 'title is one line'),
+})
+
+export const GetRecentPathsParams = z.object({limit: z.number().int().positive().max(1000).optional()})
+
+export const ArchiveSessionParams = z.object({session_id: sessionId, archived: z.boolean()})
+
+export const BulkArchiveSessionsParams = z.object({
+  session_ids: z.array(sessionId).min(1, 'session_ids is required and cannot be empty').max(1000),
+  archived: z.boolean(),
+})
+
 export const SESSIONS_METHODS: MethodSpec[] = [
   {method: LaunchSession, params: LaunchSessionParams},
   {method: ListSessions, params: ListSessionsParams},
@@ -97,4 +144,11 @@ export const SESSIONS_METHODS: MethodSpec[] = [
   {method: GetConversation, params: GetConversationParams},
   {method: ContinueSession, params: ContinueSessionParams},
   {method: InterruptSession, params: InterruptSessionParams},
+  {method: GetSessionLeaves, params: GetSessionLeavesParams},
+  {method: GetSessionSnapshots, params: GetSessionSnapshotsParams},
+  {method: UpdateSessionSettings, params: UpdateSessionSettingsParams},
+  {method: UpdateSessionTitle, params: UpdateSessionTitleParams},
+  {method: GetRecentPaths, params: GetRecentPathsParams},
+  {method: ArchiveSession, params: ArchiveSessionParams},
+  {method: BulkArchiveSessions, params: BulkArchiveSessionsParams},
 ]

@@ -159,3 +159,34 @@ export const ContinueSession = method<z.output<typeof schema.ContinueSessionPara
 export const InterruptSession = method<z.output<typeof schema.InterruptSessionParams>, InterruptSessionResult>(
   'interruptSession',
 )
+
+/** What claude's Read tool returned for a file (getSessionSnapshots); capped, see `truncated`. */
+export interface FileSnapshot {
+  tool_id: string
+  file_path: string
+  content: string
+  created_at: string
+}
+
+export interface RecentPath {
+  path: string
+  last_used: string
+  usage_count: number
+}
+
+/** Go's `getSessionLeaves` filter: `normal` (not archived), `archived`, `draft` (hld has none), or all. */
+export type LeavesFilter = 'normal' | 'archived' | 'draft' | ''
+
+export const GetSessionLeaves = method<z.output<typeof schema.GetSessionLeavesParams>, {sessions: Session[]}>('getSessionLeaves')
+export const GetSessionSnapshots = method<z.output<typeof schema.GetSessionSnapshotsParams>, {snapshots: FileSnapshot[]}>(
+  'getSessionSnapshots',
+)
+export const UpdateSessionSettings = method<z.output<typeof schema.UpdateSessionSettingsParams>, {success: true}>('updateSessionSettings')
+export const UpdateSessionTitle = method<z.output<typeof schema.UpdateSessionTitleParams>, {success: true}>('updateSessionTitle')
+export const GetRecentPaths = method<z.output<typeof schema.GetRecentPathsParams>, {paths: RecentPath[]}>('getRecentPaths')
+export const ArchiveSession = method<z.output<typeof schema.ArchiveSessionParams>, {success: true}>('archiveSession')
+/** `failed_sessions`: the ids that name no session (Go's key); the rest were changed. */
+export const BulkArchiveSessions = method<
+  z.output<typeof schema.BulkArchiveSessionsParams>,
+  {success: boolean; failed_sessions?: string[]}
+>('bulkArchiveSessions')

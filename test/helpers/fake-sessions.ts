@@ -52,6 +52,11 @@ export class FakeSessions implements SessionLink {
     session.status = waiting ? 'waiting_input' : 'running'
   }
 
+  /** Sessions here have no settings that approve by themselves. */
+  autoApproval(): string | undefined {
+    return undefined
+  }
+
   markToolCallApproval(sessionId: string, match: MarkCall['match'], approval: MarkCall['approval']): void {
     this.marks.push({session_id: sessionId, match, approval})
   }

@@ -78,6 +78,11 @@ export class ApprovalService {
     })
     if (expired > 0) this.deps.log.info('expired approvals of ended sessions', {count: expired})
     this.unsubscribe = this.deps.bus.subscribe((event) => {
+      if (event.type === 'session_settings_changed') {
+        const {session_id: sessionId} = event.data
+        if (event.data.auto_accept_edits || event.data.dangerously_skip_permissions) queueMicrotask(() => this.approveWhatSettingsAllow(sessionId))
+        return
+      }
       if (event.type !== 'session_status_changed' || !TERMINAL_SESSION_STATUSES.has(event.data.new_status)) return
       const {session_id: sessionId, new_status: status} = event.data
       // After the publisher's own work: we write and publish too.
@@ -85,6 +90,21 @@ export class ApprovalService {
         if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
       })
     })
+  }
+
+  /** Settings were turned on: what is pending and now matches them is approved, as Go does. */
+  private approveWhatSettingsAllow(sessionId: string): void {
+    if (this.stopping) return
+    for (const row of this.repo.pending(sessionId)) {
+      const comment = row.type === 'function_call' && row.toolName !== null ? this.deps.sessions.autoApproval(sessionId, row.toolName) : undefined
+      if (comment === undefined || this.deciding.has(row.id)) continue
+      try {
+        this.store(row, 'approved', comment)
+      } catch (error) {
+        // Decided by someone else in between: nothing left to do for it.
+        this.deps.log.debug('approval not auto-approved', {approval_id: row.id, error: (error as Error).message})
+      }
+    }
   }
 
   /** Answers every long-poll now ("not decided yet"), so shutdown does not wait on them. */
@@ -130,6 +150,15 @@ export class ApprovalService {
       comment: null,
       createdAt: Date.now(),
       decidedAt: null,
+    }
+    const autoApproved = this.deps.sessions.autoApproval(session.id, params.tool_name)
+    if (autoApproved !== undefined) {
+      // The session's settings approve it without asking: stored decided, announced, resolved.
+      const decided: ApprovalRow = {...row, status: 'approved', comment: autoApproved, decidedAt: row.createdAt}
+      this.repo.insert(decided)
+      this.announce(decided, undefined)
+      this.finish(decided, {approved: true})
+      return {approval_id: row.id}
     }
     this.repo.insert(row)
     this.pending.add(row)

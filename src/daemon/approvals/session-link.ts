@@ -21,6 +21,11 @@ export interface SessionLink {
    */
   setWaitingForApproval(sessionId: string, waiting: boolean): void
   /**
+   * The comment to approve a request of this tool with, when the session's settings
+   * (dangerously_skip_permissions, auto_accept_edits) approve it without asking; else undefined.
+   */
+  autoApproval(sessionId: string, toolName: string): string | undefined
+  /**
    * Marks the tool_call conversation event: the event already carrying this approval_id when
    * there is one (a decision after the pending mark), else by tool_use_id when given, else the
    * newest open tool_call of tool_name without an approval.

@@ -1,11 +1,18 @@
 /** The session methods on the router; each is one call into the service. */
 import {
+  ArchiveSession,
+  BulkArchiveSessions,
   ContinueSession,
   GetConversation,
+  GetRecentPaths,
+  GetSessionLeaves,
+  GetSessionSnapshots,
   GetSessionState,
   InterruptSession,
   LaunchSession,
   ListSessions,
+  UpdateSessionSettings,
+  UpdateSessionTitle,
 } from '../../protocol/sessions.js'
 import * as schema from '../../protocol/sessions.schema.js'
 import type {Router} from '../rpc/router.js'
@@ -19,4 +26,15 @@ export function registerSessionHandlers(router: Router, sessions: SessionService
     .register(GetConversation, schema.GetConversationParams, (params) => sessions.conversation(params))
     .register(ContinueSession, schema.ContinueSessionParams, (params) => sessions.continue(params))
     .register(InterruptSession, schema.InterruptSessionParams, (params) => sessions.interrupt(params.session_id))
+    .register(GetSessionLeaves, schema.GetSessionLeavesParams, (params) => sessions.leaves(params.filter))
+    .register(GetSessionSnapshots, schema.GetSessionSnapshotsParams, (params) => sessions.snapshots(params.session_id))
+    .register(UpdateSessionSettings, schema.UpdateSessionSettingsParams, (params) => sessions.updateSettings(params))
+    .register(UpdateSessionTitle, schema.UpdateSessionTitleParams, (params) => sessions.setTitle(params.session_id, params.title))
+    .register(GetRecentPaths, schema.GetRecentPathsParams, (params) => sessions.recentPaths(params.limit))
+    // One id: an unknown one is an error (resolve throws not found); bulk lists failed ids instead.
+    .register(ArchiveSession, schema.ArchiveSessionParams, (params) => {
+      sessions.archive([sessions.resolve(params.session_id).id], params.archived)
+      return {success: true as const}
+    })
+    .register(BulkArchiveSessions, schema.BulkArchiveSessionsParams, (params) => sessions.archive(params.session_ids, params.archived))
 }

@@ -16,7 +16,10 @@ import type {
   ToolCallApprovalStatus,
   ContinueSessionResult,
   ConversationEvent,
+  FileSnapshot,
   InterruptSessionResult,
+  LeavesFilter,
+  RecentPath,
   LaunchSessionResult,
   Session,
   SessionStatus,
@@ -30,7 +33,17 @@ import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
 import {type RecordingRun, recordLines} from './recorder.js'
-import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
+import {
+  type EventSource,
+  type Page,
+  type SessionFilter,
+  SessionRepository,
+  type SessionRow,
+  type SessionUpdate,
+  skipsPermissions,
+  toWireEvent,
+  toWireSession,
+} from './repository.js'
 import {type ClaudeProcess, type RunOutcome, settlesWithin, startClaude} from './runner.js'
 import {summarize} from './stream-parser.js'
 
@@ -101,6 +114,10 @@ interface ActiveRun extends RecordingRun {
 }
 
 const ACTIVE_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'waiting_input', 'interrupting']
+/** Go's getRecentPaths default. */
+const DEFAULT_RECENT_PATHS = 20
+/** The tools auto_accept_edits approves (as the Go hld). */
+const EDIT_TOOLS: ReadonlySet<string> = new Set(['Edit', 'Write', 'MultiEdit'])
 
 /** Also what approvals know of sessions (their `SessionLink`). */
 export class SessionService implements SessionLink {
@@ -176,10 +193,84 @@ export class SessionService implements SessionLink {
   }
 
   /** All sessions, oldest first (as hld); with a page, that window of the newest and the total. */
-  list(params: {status?: SessionStatus} & Page): {sessions: Session[]; total?: number} {
+  list(params: SessionFilter & Page): {sessions: Session[]; total?: number} {
     const page = pageOf(params)
-    const sessions = this.repo.list(params.status, page).map(toWireSession)
-    return page ? {sessions, total: this.repo.count(params.status)} : {sessions}
+    const filter = {status: params.status, archived: params.archived}
+    const sessions = this.repo.list(filter, page).map(toWireSession)
+    return page ? {sessions, total: this.repo.count(filter)} : {sessions}
+  }
+
+  leaves(filter: LeavesFilter | undefined): {sessions: Session[]} {
+    return {sessions: this.repo.leaves(filter).map(toWireSession)}
+  }
+
+  snapshots(sessionId: string): {snapshots: FileSnapshot[]} {
+    return {snapshots: this.repo.snapshots(this.resolve(sessionId).id)}
+  }
+
+  recentPaths(limit = DEFAULT_RECENT_PATHS): {paths: RecentPath[]} {
+    return {paths: this.repo.recentPaths(limit)}
+  }
+
+  /** Go publishes a title change as session_status_changed carrying `title`; so do we (statuses unchanged). */
+  setTitle(sessionId: string, title: string): {success: true} {
+    const row = this.resolve(sessionId)
+    this.repo.update(row.id, {title})
+    this.publish({
+      type: 'session_status_changed',
+      data: {session_id: row.id, run_id: row.runId, old_status: row.status, new_status: row.status, title},
+    })
+    return {success: true}
+  }
+
+  /** Archived sessions are hidden from `hld session list` (not from listSessions without a filter, as in Go). */
+  archive(sessionIds: string[], archived: boolean): {success: boolean; failed_sessions?: string[]} {
+    const failed: string[] = []
+    const ids: string[] = []
+    for (const idOrPrefix of sessionIds) {
+      try {
+        ids.push(this.resolve(idOrPrefix).id)
+      } catch {
+        failed.push(idOrPrefix)
+      }
+    }
+    this.repo.setArchived(ids, archived)
+    return failed.length === 0 ? {success: true} : {success: false, failed_sessions: failed}
+  }
+
+  /**
+   * auto_accept_edits and dangerously_skip_permissions (with an optional expiry): stored, then
+   * published as session_settings_changed; approvals decide what is pending and now matches.
+   */
+  updateSettings(params: {
+    session_id: string
+    auto_accept_edits?: boolean
+    dangerously_skip_permissions?: boolean
+    dangerously_skip_permissions_timeout_ms?: number
+  }): {success: true} {
+    const row = this.resolve(params.session_id)
+    const update: SessionUpdate = {}
+    if (params.auto_accept_edits !== undefined) update.autoAcceptEdits = params.auto_accept_edits
+    const skip = params.dangerously_skip_permissions
+    const timeoutMs = skip ? params.dangerously_skip_permissions_timeout_ms : undefined
+    if (skip !== undefined) {
+      update.dangerouslySkipPermissions = skip
+      update.dangerouslySkipPermissionsTimeoutMs = timeoutMs ?? null
+      update.dangerouslySkipPermissionsExpiresAt = timeoutMs === undefined ? null : new Date(Date.now() + timeoutMs)
+    }
+    this.repo.update(row.id, update)
+    this.publish({
+      type: 'session_settings_changed',
+      data: {
+        session_id: row.id,
+        run_id: row.runId,
+        event_type: 'settings_updated',
+        ...(params.auto_accept_edits === undefined ? {} : {auto_accept_edits: params.auto_accept_edits}),
+        ...(skip === undefined ? {} : {dangerously_skip_permissions: skip}),
+        ...(timeoutMs === undefined ? {} : {dangerously_skip_permissions_timeout_ms: timeoutMs}),
+      },
+    })
+    return {success: true}
   }
 
   state(sessionId: string): Session {
@@ -251,6 +342,14 @@ export class SessionService implements SessionLink {
   findById(sessionId: string): SessionRef | undefined {
     const row = this.repo.get(sessionId)
     return row && toRef(row)
+  }
+
+  autoApproval(sessionId: string, toolName: string): string | undefined {
+    const row = this.repo.get(sessionId)
+    if (!row) return undefined
+    if (skipsPermissions(row)) return 'Auto-accepted (dangerous skip permissions enabled)'
+    if (row.autoAcceptEdits && EDIT_TOOLS.has(toolName)) return 'Auto-accepted (auto-accept mode enabled)'
+    return undefined
   }
 
   /** Pending approvals appeared or all were decided: running ⇄ waiting_input, nothing else. */
