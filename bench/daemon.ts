@@ -43,9 +43,10 @@ export async function benchDaemon(): Promise<Record<string, number>> {
     const sandbox = new Sandbox()
     try {
       const times = medianWallTimes(
+        sandbox.env(),
         [
           {name: 'node_e0', argv: BASELINE_ARGV},
-          {name: 'start', argv: [CLI, 'daemon', 'start', '--json'], env: sandbox.env()},
+          {name: 'start', argv: [CLI, 'daemon', 'start', '--json']},
         ],
         1,
         0,

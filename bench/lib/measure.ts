@@ -19,7 +19,6 @@ export function round(value: number, digits = 2): number {
 export interface Timed {
   name: string
   argv: string[]
-  env?: NodeJS.ProcessEnv
   /** Exit statuses that count as a normal run (a failing command would time the wrong thing). */
   okExit?: number[]
 }
@@ -27,13 +26,17 @@ export interface Timed {
 /**
  * Wall time of each program, run `runs` times after `warmups`, interleaved so that load
  * from elsewhere on the machine hits every program alike. Returns each program's median ms.
+ *
+ * Every program runs with the same `env`, the baseline too: a variable such as
+ * NODE_EXTRA_CA_CERTS costs ~40 ms at every node start, so a baseline run with the bench's
+ * own environment and a subject run with a sandbox's would compare different things.
  */
-export function medianWallTimes(programs: Timed[], runs: number, warmups = 2): Record<string, number> {
+export function medianWallTimes(env: NodeJS.ProcessEnv, programs: Timed[], runs: number, warmups = 2): Record<string, number> {
   const samples: Record<string, number[]> = Object.fromEntries(programs.map((p) => [p.name, []]))
   for (let i = 0; i < warmups + runs; i++) {
     for (const program of programs) {
       const start = process.hrtime.bigint()
-      const result = spawnSync(process.execPath, program.argv, {env: program.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
+      const result = spawnSync(process.execPath, program.argv, {env, stdio: ['ignore', 'pipe', 'pipe']})
       const ms = Number(process.hrtime.bigint() - start) / 1e6
       const ok = program.okExit ?? [0]
       if (!ok.includes(result.status ?? -1)) {

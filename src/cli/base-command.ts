@@ -11,6 +11,7 @@ import {RpcError} from '../protocol/errors.js'
 import {exitCodeFor} from './exit-codes.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
@@ -26,11 +27,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   private openedClient: DaemonClient | undefined
 
-  /** Parses flags into `this.flags`. */
-  protected async parseFlags(): Promise<Interfaces.ParserOutput> {
+  /**
+   * Parses argv into `this.flags`, and returns the flags and args typed by the command's statics,
+   * and every positional argument (`argv`, for commands with `strict = false` that take many).
+   */
+  protected async parseFlags(): Promise<{flags: BaseFlags<T>; args: BaseArgs<T>; argv: string[]}> {
     const parsed = await this.parse(this.ctor as typeof BaseCommand)
     this.flags = parsed.flags as BaseFlags<T>
-    return parsed
+    return {flags: this.flags, args: parsed.args as BaseArgs<T>, argv: parsed.argv as string[]}
   }
 
   protected async loadConfig(overrides: ConfigOverrides = {}): Promise<Config> {
@@ -38,15 +42,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return loadConfig({socket_path: this.flags.socket, ...overrides})
   }
 
-  /** A client to a running daemon; starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
+  /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
+    if (this.openedClient) return this.openedClient
     const config = options.config ?? (await this.loadConfig())
     if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
       this.openedClient = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
-      this.openedClient = await connectOrStart(config)
+      // One line on stderr, so stdout (and --json) stay the command's own.
+      const announce = (health: {pid: number; socket_path: string}) =>
+        process.stderr.write(`started hld daemon (pid ${health.pid}, socket ${health.socket_path})\n`)
+      this.openedClient = await connectOrStart(config, process.env, announce)
     }
     return this.openedClient
   }

@@ -2,7 +2,10 @@
  * Exit statuses, documented in the README, so scripts can branch on them. One function maps
  * an error to its status; commands never pick numbers themselves.
  */
+import {DaemonAlreadyRunningError, DaemonNotRunningError, SocketPathError} from '../client/errors.js'
+import {ConfigError} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
+import {DaemonGoneError, WaitInterruptedError, WaitTimeoutError, WatchTimeoutError} from './errors.js'
 
 export const ExitCode = {
   Ok: 0,
@@ -13,17 +16,23 @@ export const ExitCode = {
   Conflict: 5,
   Unavailable: 6,
   UpstreamFailure: 7,
-  /** `hld watch --timeout` ran out before its exit condition. */
+  /** `hld watch --timeout` or `hld session wait --timeout` ran out before its exit condition. */
   Timeout: 8,
+  /** Ctrl-C while waiting (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const
 
-const BY_NAME: Record<string, number> = {
-  DaemonNotRunningError: ExitCode.DaemonNotRunning,
-  DaemonAlreadyRunningError: ExitCode.Conflict,
-  ConfigError: ExitCode.Usage,
-  SocketPathError: ExitCode.Usage,
-  WatchTimeoutError: ExitCode.Timeout,
-}
+/** By class, so a renamed or subclassed error keeps its status (`instanceof`, not `error.name`). */
+const BY_CLASS: [new (...args: never[]) => Error, number][] = [
+  [DaemonNotRunningError, ExitCode.DaemonNotRunning],
+  [DaemonAlreadyRunningError, ExitCode.Conflict],
+  [ConfigError, ExitCode.Usage],
+  [SocketPathError, ExitCode.Usage],
+  [WatchTimeoutError, ExitCode.Timeout],
+  [WaitTimeoutError, ExitCode.Timeout],
+  [DaemonGoneError, ExitCode.DaemonNotRunning],
+  [WaitInterruptedError, ExitCode.Interrupted],
+]
 
 const BY_RPC_CODE: Record<number, number> = {
   [ErrorCode.InvalidParams]: ExitCode.Usage,
@@ -37,5 +46,5 @@ export function exitCodeFor(error: Error): number {
   if (error instanceof RpcError) return BY_RPC_CODE[error.code] ?? ExitCode.Failure
   const oclifExit = (error as {oclif?: {exit?: number}}).oclif?.exit
   if (typeof oclifExit === 'number') return oclifExit
-  return BY_NAME[error.name] ?? ExitCode.Failure
+  return BY_CLASS.find(([errorClass]) => error instanceof errorClass)?.[1] ?? ExitCode.Failure
 }

@@ -5,11 +5,15 @@
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {Errors, Flags} from '@oclif/core'
+import {type Command, Errors, Flags} from '@oclif/core'
 
 import type {DaemonClient} from '../client/index.js'
-import type {ConversationEvent, Session, SessionStatus} from '../protocol/sessions.js'
-import {GetSessionState, TERMINAL_STATUSES} from '../protocol/sessions.js'
+import type {Approval} from '../protocol/approvals.js'
+import {ErrorCode, RpcError} from '../protocol/errors.js'
+import type {ConversationEvent, Session} from '../protocol/sessions.js'
+import {GetSessionState} from '../protocol/sessions.js'
+import {describeRequest, shortId} from './approvals.js'
+import {BaseCommand} from './base-command.js'
 import {ExitCode} from './exit-codes.js'
 import {table} from './table.js'
 
@@ -28,7 +32,10 @@ export const sessionSettingsFlags = {
     allowNo: true,
     default: true,
   }),
-  wait: Flags.boolean({summary: 'Follow the session until it ends; exit 1 unless it completed.'}),
+  wait: Flags.boolean({
+    summary: 'Follow the session until it ends; exit 1 unless it completed.',
+    description: 'Progress and the commands that decide its approvals go to stderr; with --json, stdout carries NDJSON: the launch, then the ended session.',
+  }),
 }
 
 interface SettingsFlags {
@@ -76,24 +83,83 @@ async function readMcpConfig(file: string): Promise<{mcpServers: Record<string, 
   return parsed as {mcpServers: Record<string, Record<string, unknown>>}
 }
 
-const POLL_INTERVAL_MS = 250
+/**
+ * The full id of the session a flag names by id or unique prefix; the daemon resolves it, so
+ * an unknown id fails with NotFound (exit 4) and an ambiguous one with the candidates. With
+ * `unknownAsGiven`, an id no session has is returned as given, for the next call to judge
+ * (approvals outlive a session they were stored for).
+ */
+export async function resolveSessionId(client: DaemonClient, idOrPrefix: string, options: {unknownAsGiven?: boolean} = {}): Promise<string> {
+  try {
+    return (await client.call(GetSessionState, {session_id: idOrPrefix})).session.id
+  } catch (error) {
+    if (options.unknownAsGiven && error instanceof RpcError && error.code === ErrorCode.NotFound) return idOrPrefix
+    throw error
+  }
+}
+
+/** launch and continue: print what was started, and with --wait follow it to its end. */
+export abstract class SessionStartCommand<T extends typeof Command> extends BaseCommand<T> {
+  protected async announce<R extends {session_id: string}>(started: R, line: string): Promise<R & {session?: Session}> {
+    const {wait} = this.flags as {wait?: boolean}
+    if (!wait) {
+      this.log(line)
+      return started
+    }
+    // The id first, so a script or person has it whatever happens next; stdout then carries only the outcome.
+    if (this.jsonEnabled()) this.logJson(started)
+    else process.stderr.write(`${line}\n`)
+    const session = await waitForSession(await this.client(), started.session_id, this.flags.socket)
+    this.log(outcomeLine(session))
+    return {...started, session}
+  }
+
+  /** With --wait, --json is NDJSON: what was started at once, then the ended session, one line each. */
+  logJson(json: unknown): void {
+    if ((this.flags as {wait?: boolean} | undefined)?.wait) process.stdout.write(`${JSON.stringify(json)}\n`)
+    else super.logJson(json)
+  }
+}
 
 /**
- * `--wait`: polls the session until it reaches a terminal status, logging each new status,
- * and sets exit status 1 unless it completed.
+ * Follows the session to its end, noting each status and each approval with the exact commands
+ * that decide it on stderr, and sets exit status 1 unless it completed.
  */
-export async function followSession(client: DaemonClient, sessionId: string, log: (line: string) => void): Promise<Session> {
-  let last: SessionStatus | undefined
-  for (;;) {
-    const {session} = await client.call(GetSessionState, {session_id: sessionId})
-    if (session.status !== last) log(`  ${(last = session.status)}`)
-    if (TERMINAL_STATUSES.includes(session.status)) {
-      if (session.error_message) log(`  ${session.error_message}`)
-      if (session.status !== 'completed') process.exitCode = ExitCode.Failure
-      return session
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+async function waitForSession(client: DaemonClient, sessionId: string, socket: string | undefined): Promise<Session> {
+  const {followSession, exitCodeOf} = await import('./follow.js')
+  const note = (text: string): boolean => process.stderr.write(`${text}\n`)
+  const session = await followSession({
+    client,
+    sessionId,
+    until: 'completed',
+    onStatus: (s) => note(`  ${s.status}`),
+    onApproval: (approval) => approvalHint(approval, socket).forEach(note),
+  })
+  process.exitCode = exitCodeOf('completed', session)
+  return session
+}
+
+/** What a waiting session asks, and the commands that answer it. */
+export function approvalHint(approval: Approval, socket?: string): string[] {
+  const id = shortId(approval.id)
+  const suffix = socket === undefined ? '' : ` --socket ${shellQuote(socket)}`
+  if (approval.type === 'human_contact') {
+    return [`  waits on approval ${id}: ${describeRequest(approval)}`, `    hld approvals respond ${id} "<answer>"${suffix}`]
   }
+  return [
+    `  waits on approval ${id}: ${describeRequest(approval)}`,
+    `    hld approvals approve ${id}${suffix}`,
+    `    hld approvals deny ${id} --comment "<why>"${suffix}`,
+  ]
+}
+
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
+}
+
+/** One line saying how a followed session stands. */
+export function outcomeLine(s: Session): string {
+  return `Session ${s.id} ${s.status}${s.error_message ? `: ${s.error_message}` : ''}`
 }
 
 function formatCost(cost: number | undefined): string {

@@ -7,6 +7,7 @@ import type {Writable} from 'node:stream'
 
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
+import {WatchTimeoutError} from './errors.js'
 
 export interface WatchOptions {
   socketPath: string
@@ -23,13 +24,6 @@ export interface WatchSummary {
   events: number
   last_event_id: number | null
   ended: 'count' | 'until' | 'interrupted' | 'output closed' | 'timeout'
-}
-
-export class WatchTimeoutError extends Error {
-  constructor(timeoutMs: number, summary: WatchSummary) {
-    super(`hld watch stopped after ${timeoutMs} ms (--timeout) having seen ${summary.events} event(s), before its exit condition was met.`)
-    this.name = 'WatchTimeoutError'
-  }
 }
 
 export async function runWatch(options: WatchOptions, out: Writable = process.stdout, err: Writable = process.stderr): Promise<WatchSummary> {

@@ -192,12 +192,16 @@ export async function stopDaemon(socketPath: string, options: {timeoutMs?: numbe
  * A connected client, starting the daemon first when none runs, unless
  * HUMANLAYER_NO_AUTOSTART=1. Every command outside `hld daemon *` connects through this.
  */
-export async function connectOrStart(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DaemonClient> {
+export async function connectOrStart(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  onStarted: (health: HealthResult) => void = () => {},
+): Promise<DaemonClient> {
   try {
     return await DaemonClient.connect(config.socket_path)
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
-  await startDaemonInBackground(config, env)
+  onStarted(await startDaemonInBackground(config, env))
   return DaemonClient.connect(config.socket_path)
 }

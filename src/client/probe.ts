@@ -1,4 +1,4 @@
-import {Health} from '../protocol/daemon.js'
+import {Health, type HealthResult} from '../protocol/daemon.js'
 import {DaemonNotRunningError, SocketPathError} from './errors.js'
 import {DaemonClient} from './index.js'
 
@@ -16,7 +16,7 @@ export function checkSocketPathLength(socketPath: string): void {
 }
 
 /** Asks whoever listens on the socket who they are; resolves undefined when nobody does. */
-export async function probeDaemon(socketPath: string): Promise<{pid?: number} | undefined> {
+export async function probeDaemon(socketPath: string): Promise<Partial<HealthResult> | undefined> {
   let client: DaemonClient
   try {
     client = await DaemonClient.connect(socketPath, {timeoutMs: 1000})
@@ -25,8 +25,7 @@ export async function probeDaemon(socketPath: string): Promise<{pid?: number} | 
     throw error
   }
   try {
-    const health = await client.call(Health, {}, {timeoutMs: 2000})
-    return {pid: health.pid}
+    return await client.call(Health, {}, {timeoutMs: 2000})
   } catch {
     // Something accepts connections but does not answer like hld: still not ours to delete.
     return {}

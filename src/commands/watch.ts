@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {ExitCode} from '../cli/exit-codes.js'
+import {resolveSessionId} from '../cli/sessions.js'
 import {EVENT_TYPES} from '../protocol/events.js'
 
 /**
@@ -19,13 +20,13 @@ export default class Watch extends BaseCommand<typeof Watch> {
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json --type new_approval | jq .data.tool_name',
-    '<%= config.bin %> <%= command.id %> --session <session-id> --until session_status_changed --timeout 60000',
+    '<%= config.bin %> <%= command.id %> --session 41e7 --until session_status_changed --timeout 60000',
     '<%= config.bin %> <%= command.id %> --since 0 --count 100 --json',
   ]
 
   static flags = {
     type: Flags.option({summary: 'Only events of this type (repeatable).', options: EVENT_TYPES, multiple: true})(),
-    session: Flags.string({summary: 'Only events of this session (events without a session_id are left out).'}),
+    session: Flags.string({summary: 'Only events of this session (id or unique prefix); events without a session_id are left out.'}),
     run: Flags.string({summary: 'Only events of this run_id (events without a run_id are left out).'}),
     since: Flags.string({summary: 'Start after this event id (replayed from the log), or "now".', default: 'now'}),
     count: Flags.integer({summary: 'Exit 0 after this many events.', min: 1}),
@@ -40,11 +41,13 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const {type, until} = this.flags
     if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
     const config = await this.loadConfig()
-    await this.client({config}) // starts the daemon if it is not running (auto-start rules)
+    const client = await this.client({config}) // starts the daemon if it is not running (auto-start rules)
+    // A prefix becomes the full id the events carry; an unknown id exits 4 instead of matching nothing forever.
+    const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session)
     const {runWatch} = await import('../cli/watch.js')
     await runWatch({
       socketPath: config.socket_path,
-      filter: {event_types: type, session_id: this.flags.session, run_id: this.flags.run},
+      filter: {event_types: type, session_id: session, run_id: this.flags.run},
       since: since === 'now' ? undefined : Number(since),
       json: this.jsonEnabled(),
       count: this.flags.count,

@@ -3,8 +3,9 @@
  *
  * Every value is validated with the name of its key and where it came from, so a typo in
  * `daemon.json` or a stray variable fails with a message that says what to fix. The api_key
- * is loaded like any other value but never leaves this process's memory: `redactConfig` is
- * what gets printed or logged.
+ * is loaded like any other value. It goes only to the forked daemon (its environment, through
+ * `configEnv`) and from there to the approvals MCP server (its private 0600 MCP config); it is
+ * never printed, logged or put on a command line (test/hardening/security.test.ts checks).
  */
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
@@ -13,7 +14,7 @@ import path from 'node:path'
 import {DEFAULT_MAX_FRAME_BYTES} from '../protocol/framing.js'
 import {type Output, nonEmptyString, oneOf, positiveInt, url} from './validators.js'
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
 // Not zod: the CLI loads config on every command (see validators.ts).
@@ -143,11 +144,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     sources[key] = source
   }
   return {...(out as Omit<Config, 'sources' | 'config_file'>), sources, config_file: file}
-}
-
-/** The config as it may be shown: the api_key becomes whether one is set. */
-export function redactConfig(config: Config): Omit<Config, 'api_key'> & {api_key: 'set' | 'not set'} {
-  return {...config, api_key: config.api_key ? 'set' : 'not set'}
 }
 
 /**

@@ -74,7 +74,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
   const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
-  components.cloud = approvals.health
+  components.cloud = () => approvals.health()
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))

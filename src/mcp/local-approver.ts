@@ -29,7 +29,7 @@ export class LocalApprover {
     try {
       client = await DaemonClient.connect(socketPath)
     } catch (error) {
-      throw new Error(`Cannot ask for approval: ${(error as Error).message}`)
+      throw new Error(`Cannot ask for approval: ${(error as Error).message}`, {cause: error})
     }
     let approvalId: string
     try {
@@ -41,7 +41,7 @@ export class LocalApprover {
       }))
     } catch (error) {
       client.close()
-      throw new Error(`Cannot ask for approval: the hld daemon at ${socketPath} refused it: ${(error as Error).message}`)
+      throw new Error(`Cannot ask for approval: the hld daemon at ${socketPath} refused it: ${(error as Error).message}`, {cause: error})
     }
     log.info('approval created', {approval_id: approvalId, tool_name: request.tool_name, tool_use_id: request.tool_use_id})
     return this.waitForDecision(client, approvalId, signal)
@@ -69,7 +69,7 @@ export class LocalApprover {
           if (decided) return approval
         } catch (error) {
           // The approval is gone or the request is wrong: waiting longer cannot help.
-          if (error instanceof RpcError && error.code !== ErrorCode.Unavailable) throw new Error(`Waiting for approval ${approvalId} failed: ${error.message}`)
+          if (error instanceof RpcError && error.code !== ErrorCode.Unavailable) throw new Error(`Waiting for approval ${approvalId} failed: ${error.message}`, {cause: error})
           client?.close()
           client = undefined
           if (signal.aborted) break
@@ -77,6 +77,7 @@ export class LocalApprover {
           if (Date.now() - lostSince > giveUpAfterMs) {
             throw new Error(
               `Lost the hld daemon at ${socketPath} for ${Math.round((Date.now() - lostSince) / 1000)} s while waiting for approval ${approvalId}: ${(error as Error).message}`,
+              {cause: error},
             )
           }
           attempt++

@@ -1,6 +1,6 @@
 /**
- * Events pushed to subscribers, with the Go hld's type names and `data` keys
- * (reference/hld-protocol.md §5). `id` is our addition: a monotonic number from the durable
+ * Events pushed to subscribers, with the Go hld's type names and `data` keys (its hld/bus;
+ * docs/events.md lists them). `id` is our addition: a monotonic number from the durable
  * event log, which lets a subscriber resume with `since` and lose nothing.
  */
 

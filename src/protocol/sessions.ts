@@ -1,6 +1,6 @@
 /**
- * Sessions on the wire: hld's method names and snake_case keys (reference hld-protocol.md
- * §3, §6, §8). Optional keys are omitted when empty, as hld does.
+ * Sessions on the wire: the Go hld's method names and snake_case keys (its hld/rpc handlers;
+ * our differences are in docs/sessions.md). Optional keys are omitted when empty, as hld does.
  */
 import type {z} from 'zod'
 

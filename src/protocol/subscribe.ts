@@ -1,5 +1,5 @@
 /**
- * The `Subscribe` stream (reference/hld-protocol.md §4): one request takes the connection
+ * The `Subscribe` stream (the Go hld's, described in docs/events.md): one request takes the connection
  * over, and every frame after it is a JSON-RPC response with `id: null`. In order: one
  * confirmation, then event frames, with a heartbeat after each idle interval; bad params get
  * one -32602 error frame and the connection is closed; a subscriber that falls too far
@@ -26,11 +26,6 @@ export interface SubscribeConfirmation {
   last_event_id: number
   /** Present when events after `since` were already pruned: the newest id no longer kept. */
   pruned_through?: number
-}
-
-export interface HeartbeatResult {
-  type: 'heartbeat'
-  message: string
 }
 
 /** `data` of the overflow error frame. */

@@ -50,6 +50,6 @@ describe('e2e: file snapshots from claude Read results', function () {
     expect(snapshots).to.have.length(1)
     expect(snapshots[0]).to.include({file_path: file, content: CONTENT})
     expect(snapshots[0].tool_id).to.match(/^toolu_/)
-    expect(Date.parse(snapshots[0].created_at)).to.not.be.NaN
+    expect(Number.isNaN(Date.parse(snapshots[0].created_at))).to.equal(false)
   })
 })

@@ -361,8 +361,6 @@ describe('protocol fuzz', function () {
     const reader = await ReplyReader.open(sandbox.socketPath)
     try {
       reader.socket.pause()
-      const rssBefore = rssMiB(pid)
-      let peak = rssBefore
       reader.socket.write(Buffer.from(`{"jsonrpc":"2.0","method":"health","id":1}\n`.repeat(requests)))
       // Watch while the daemon takes our bytes: until it has all (it buffered every reply),
       // or it stops taking them (it waits for us to read), or 5 s pass.
@@ -370,11 +368,12 @@ describe('protocol fuzz', function () {
       let still = 0
       for (const deadline = Date.now() + 5000; Date.now() < deadline && reader.socket.writableLength > 0 && still < 25; ) {
         await new Promise((resolve) => setTimeout(resolve, 20))
-        peak = Math.max(peak, rssMiB(pid))
         still = reader.socket.writableLength === last ? still + 1 : 0
         last = reader.socket.writableLength
       }
-      expect(peak - rssBefore, `RSS growth in MiB while ${requests} replies went unread`).to.be.below(40)
+      // The daemon stopped taking our requests while its replies went unread (the memory this
+      // saves is a bench figure, not a test's: RSS ceilings flake under load).
+      expect(reader.socket.writableLength, 'request bytes the daemon has not taken').to.be.above(0)
       reader.socket.resume()
       expect(await reader.take(requests, 60_000)).to.have.length(requests)
     } finally {

@@ -131,14 +131,16 @@ describe('security: the api_key stays secret', function () {
     {id: 'daemon:start', args: () => ['daemon', 'start', '--json']},
     {id: 'daemon:status', args: () => ['daemon', 'status', '--json']},
     {id: 'daemon:status', args: () => ['daemon', 'status']},
-    {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = JSON.parse(out).session_id)},
+    // --wait --json is NDJSON: the launch, then the ended session.
+    {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = (JSON.parse(out.split('\n')[0]) as {session_id: string}).session_id)},
+    {id: 'session:wait', args: (ids) => ['session', 'wait', ids.session!, '--json']},
     {id: 'session:list', args: () => ['session', 'list', '--json']},
     {id: 'session:show', args: (ids) => ['session', 'show', ids.session!, '--json']},
     {id: 'session:continue', args: (ids) => ['session', 'continue', ids.session!, 'again', '--json', '--wait']},
     {
       id: 'session:launch',
       args: () => ['session', 'launch', '--json', '[fake:slow=60000] take your time'],
-      after: (out, ids) => (ids.slowSession = JSON.parse(out).session_id),
+      after: (out, ids) => (ids.slowSession = (JSON.parse(out) as {session_id: string}).session_id),
     },
     {
       id: 'session:interrupt',

@@ -45,7 +45,8 @@ describe('daemon lifecycle (built CLI, isolated HOME)', function () {
     const {pid} = await sandbox.startDaemon()
     const second = await sandbox.cli(['daemon', 'start'])
     expect(second.exitCode).to.equal(5)
-    expect(second.stderr).to.contain(`already running at ${sandbox.socketPath} (pid ${pid})`)
+    // oclif wraps the message at the terminal width, continuing lines with " ›   ".
+    expect(second.stderr.replaceAll(/\s*\n\s*›\s*/g, ' ')).to.contain(`already running at ${sandbox.socketPath} (pid ${pid})`)
     expect(isAlive(pid)).to.equal(true)
   })
 

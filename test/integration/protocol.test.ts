@@ -93,7 +93,7 @@ describe('JSON-RPC over the socket (real daemon)', function () {
     const ids = [1, 'two', 3, 'four', 5]
     raw.write(ids.map((id) => JSON.stringify({jsonrpc: '2.0', method: 'health', id})).join('\n') + '\n')
     const replies = []
-    for (const _ of ids) replies.push(await raw.next<Reply>())
+    for (let i = 0; i < ids.length; i++) replies.push(await raw.next<Reply>())
     expect(replies.map((r) => r.id)).to.deep.equal(ids)
   })
 

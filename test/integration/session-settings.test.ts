@@ -151,7 +151,7 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
       [newer, 1],
       [older, 2],
     ])
-    expect(Date.parse(paths[0].last_used)).to.be.a('number').and.not.NaN
+    expect(Number.isNaN(Date.parse(paths[0].last_used))).to.equal(false)
   })
 
   describe('settings that approve without asking', () => {

@@ -30,7 +30,8 @@ describe('hld session commands', function () {
   it('launch --wait follows a session to completion; list and show find it by prefix', async () => {
     const launched = await sandbox.cli(['session', 'launch', '--wait', '--json', '-w', sandbox.root, 'hello [fake:cost=0.5]'])
     expect(launched.exitCode, launched.stderr).to.equal(0)
-    const result = Sandbox.json<SessionLaunchResult>(launched)
+    // NDJSON: the launch, then the ended session.
+    const result = JSON.parse(launched.stdout.trim().split('\n')[1]) as SessionLaunchResult
     expect(result.session).to.include({id: result.session_id, status: 'completed', cost_usd: 0.5})
 
     const human = await sandbox.cli(['session', 'list'])
@@ -82,7 +83,7 @@ describe('hld session commands', function () {
 
     const child = await sandbox.cli(['session', 'continue', '--wait', '--json', first.session_id.slice(0, 10), 'go on'])
     expect(child.exitCode, child.stderr).to.equal(0)
-    const session = (Sandbox.json<{session: Session}>(child)).session
+    const session = (JSON.parse(child.stdout.trim().split('\n')[1]) as {session: Session}).session
     expect(session).to.include({parent_session_id: first.session_id, status: 'completed'})
 
     const notRunning = await sandbox.cli(['session', 'interrupt', first.session_id])
@@ -90,7 +91,7 @@ describe('hld session commands', function () {
     expect(unwrap(notRunning.stderr)).to.include('only running or waiting_input sessions can be interrupted')
     const unknown = await sandbox.cli(['session', 'show', 'ffffffff-nope'])
     expect(unknown.exitCode).to.equal(4)
-    expect(unwrap(unknown.stderr)).to.include('No session ffffffff-nope')
+    expect(unwrap(unknown.stderr)).to.include('No session has the id ffffffff-nope')
     const badDir = await sandbox.cli(['session', 'launch', '-w', path.join(sandbox.root, 'missing'), 'x'])
     expect(badDir.exitCode).to.equal(2)
     expect(unwrap(badDir.stderr)).to.include('is not an existing directory')

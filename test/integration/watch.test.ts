@@ -39,7 +39,7 @@ describe('hld watch', function () {
     if (child.pid) sandbox.track(child.pid)
     const lines: string[] = []
     let rest = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       const parts = (rest + chunk.toString('utf8')).split('\n')
       rest = parts.pop()!
       lines.push(...parts)

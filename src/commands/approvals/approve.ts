@@ -12,6 +12,6 @@ export default class ApprovalsApprove extends DecisionCommand<typeof ApprovalsAp
 
   async run(): Promise<SendDecisionResult> {
     const {args} = await this.parseFlags()
-    return this.decide({approval_id: args.id as string, decision: 'approve', ...(this.flags.comment ? {comment: this.flags.comment} : {})})
+    return this.decide({approval_id: args.id, decision: 'approve', ...(this.flags.comment ? {comment: this.flags.comment} : {})})
   }
 }

@@ -12,6 +12,6 @@ export default class ApprovalsDeny extends DecisionCommand<typeof ApprovalsDeny>
 
   async run(): Promise<SendDecisionResult> {
     const {args} = await this.parseFlags()
-    return this.decide({approval_id: args.id as string, decision: 'deny', comment: this.flags.comment})
+    return this.decide({approval_id: args.id, decision: 'deny', comment: this.flags.comment})
   }
 }

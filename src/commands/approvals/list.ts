@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {age, describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
+import {resolveSessionId} from '../../cli/sessions.js'
 import {table} from '../../cli/table.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {FetchApprovalsResult} from '../../protocol/approvals.js'
@@ -15,13 +16,13 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --session <session_id>',
+    '<%= config.bin %> <%= command.id %> --session 41e7',
     '<%= config.bin %> <%= command.id %> --all --limit 20',
     '<%= config.bin %> <%= command.id %> --json',
   ]
 
   static flags = {
-    session: Flags.string({summary: 'Only the approvals of this session.'}),
+    session: Flags.string({summary: 'Only the approvals of this session (its id or a unique prefix).'}),
     all: Flags.boolean({summary: 'Also list decided approvals, newest first.'}),
     limit: Flags.integer({summary: 'With --all: how many decided approvals to list.', default: 100, min: 1, max: 10_000}),
   }
@@ -30,7 +31,8 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     await this.parseFlags()
     const client = await this.client()
     const {FetchApprovals} = await import('../../protocol/approvals.js')
-    const {session, all, limit} = this.flags
+    const {all, limit} = this.flags
+    const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session, {unknownAsGiven: true})
     const result = await client.call(FetchApprovals, {
       ...(session ? {session_id: session} : {}),
       ...(all ? {include_decided: true, limit} : {}),

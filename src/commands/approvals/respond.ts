@@ -14,6 +14,6 @@ export default class ApprovalsRespond extends DecisionCommand<typeof ApprovalsRe
 
   async run(): Promise<SendDecisionResult> {
     const {args} = await this.parseFlags()
-    return this.decide({approval_id: args.id as string, decision: 'respond', response: args.text as string})
+    return this.decide({approval_id: args.id, decision: 'respond', response: args.text})
   }
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import type {HealthResult} from '../../protocol/daemon.js'
 
 export interface DaemonStartResult {
   pid: number
@@ -8,6 +9,8 @@ export interface DaemonStartResult {
   socket_path: string
   database_path: string
   log_file: string | null
+  /** With --if-not-running: true when a daemon was already running and nothing was started. */
+  already_running?: boolean
 }
 
 export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
@@ -19,6 +22,7 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json',
+    '<%= config.bin %> <%= command.id %> --if-not-running   # idempotent: exit 0 when one already runs',
     '<%= config.bin %> <%= command.id %> --foreground',
     'HUMANLAYER_DATABASE_PATH=/tmp/hld.db <%= config.bin %> <%= command.id %> --socket /tmp/hld.sock',
   ]
@@ -28,6 +32,10 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
     database: Flags.string({summary: 'Path of the SQLite database (or :memory:).'}),
     'log-file': Flags.string({summary: 'Where the background daemon writes its logs.'}),
     timeout: Flags.integer({summary: 'How long to wait for the daemon to become healthy, in ms.', default: 15_000, min: 1}),
+    'if-not-running': Flags.boolean({
+      summary: 'Exit 0 when a daemon already runs on the socket, reporting it, instead of exit 5.',
+      exclusive: ['foreground'],
+    }),
   }
 
   async run(): Promise<DaemonStartResult> {
@@ -41,7 +49,20 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
       return {pid: process.pid, version: this.config.version, socket_path: config.socket_path, database_path: config.database_path, log_file: null}
     }
 
-    const [{Listr}, lifecycle] = await Promise.all([import('listr2'), import('../../client/lifecycle.js')])
+    const [{Listr}, lifecycle, {probeDaemon}] = await Promise.all([
+      import('listr2'),
+      import('../../client/lifecycle.js'),
+      import('../../client/probe.js'),
+    ])
+    if (this.flags['if-not-running']) {
+      const running = await probeDaemon(config.socket_path)
+      // Something that answers but not as hld falls through to the usual refusal.
+      if (running?.pid !== undefined) {
+        this.log(`hld daemon ${running.version} already running (pid ${running.pid})`)
+        return {...this.report(running as HealthResult), already_running: true}
+      }
+    }
+
     const ctx: {spawned?: ReturnType<typeof lifecycle.spawnDaemon>; health?: Awaited<ReturnType<typeof lifecycle.waitForHealth>>} = {}
     await new Listr(
       [
@@ -52,14 +73,24 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
           task: async () => void (ctx.health = await lifecycle.waitForHealth(config, ctx.spawned!, this.flags.timeout)),
         },
       ],
-      {renderer: this.jsonEnabled() ? 'silent' : 'default', exitOnError: true, rendererOptions: {collapseErrors: false}},
+      {
+        // Progress only on a terminal (piped, the lines came out twice: started, then done), and the
+        // failed step keeps its title: oclif prints the error itself, once.
+        renderer: 'default',
+        silentRendererCondition: this.jsonEnabled() || !process.stdout.isTTY,
+        exitOnError: true,
+        rendererOptions: {showErrorMessage: false},
+      },
     ).run()
 
-    const health = ctx.health!
-    this.log(`hld daemon ${health.version} running (pid ${health.pid})`)
+    this.log(`hld daemon ${ctx.health!.version} running (pid ${ctx.health!.pid})`)
+    return this.report(ctx.health!)
+  }
+
+  private report(health: HealthResult): DaemonStartResult {
     this.log(`  socket:   ${health.socket_path}`)
     this.log(`  database: ${health.database_path}`)
-    this.log(`  log:      ${health.log_file}`)
+    this.log(`  log:      ${health.log_file ?? 'stderr (foreground)'}`)
     return {pid: health.pid, version: health.version, socket_path: health.socket_path, database_path: health.database_path, log_file: health.log_file}
   }
 }

@@ -21,8 +21,7 @@ export default class SessionArchive extends BaseCommand<typeof SessionArchive> {
   static flags = {unarchive: Flags.boolean({summary: 'Bring archived sessions back into the list.'})}
 
   async run(): Promise<SessionArchiveResult> {
-    const {argv} = await this.parseFlags()
-    const ids = argv as string[]
+    const {argv: ids} = await this.parseFlags()
     const archived = !this.flags.unarchive
     const client = await this.client()
     const result = await client.call(BulkArchiveSessions, {session_ids: ids, archived})

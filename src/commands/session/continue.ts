@@ -1,12 +1,11 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
-import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
+import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {ContinueSession, type ContinueSessionResult, type Session} from '../../protocol/sessions.js'
 
 export type SessionContinueResult = ContinueSessionResult & {session?: Session}
 
-export default class SessionContinue extends BaseCommand<typeof SessionContinue> {
+export default class SessionContinue extends SessionStartCommand<typeof SessionContinue> {
   static summary = 'Continue a session with a new query, as a child session that resumes its conversation.'
   static description =
     'The child gets new ids, runs in the parent\'s working directory and inherits its settings (except --max-turns) ' +
@@ -28,8 +27,6 @@ export default class SessionContinue extends BaseCommand<typeof SessionContinue>
     const {args} = await this.parseFlags()
     const client = await this.client()
     const child = await client.call(ContinueSession, {session_id: args.id, query: args.query, ...(await sessionSettings(this.flags))})
-    this.log(`Session ${child.session_id} continues ${child.parent_session_id} (run ${child.run_id})`)
-    if (!this.flags.wait) return child
-    return {...child, session: await followSession(client, child.session_id, (line) => this.log(line))}
+    return this.announce(child, `Session ${child.session_id} continues ${child.parent_session_id} (run ${child.run_id})`)
   }
 }

@@ -2,8 +2,7 @@ import path from 'node:path'
 
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
-import {followSession, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
+import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {LaunchSession, type Session} from '../../protocol/sessions.js'
 
 export interface SessionLaunchResult {
@@ -13,7 +12,7 @@ export interface SessionLaunchResult {
   session?: Session
 }
 
-export default class SessionLaunch extends BaseCommand<typeof SessionLaunch> {
+export default class SessionLaunch extends SessionStartCommand<typeof SessionLaunch> {
   static summary = 'Launch a Claude Code session and print its session id and run id.'
   static description =
     'claude runs in the given working directory (default: this one) under the daemon. With --wait the command follows ' +
@@ -42,8 +41,6 @@ export default class SessionLaunch extends BaseCommand<typeof SessionLaunch> {
       working_dir: path.resolve(this.flags['working-dir'] ?? '.'),
       ...(await sessionSettings(this.flags)),
     })
-    this.log(`Session ${launched.session_id} launched (run ${launched.run_id})`)
-    if (!this.flags.wait) return launched
-    return {...launched, session: await followSession(client, launched.session_id, (line) => this.log(line))}
+    return this.announce(launched, `Session ${launched.session_id} launched (run ${launched.run_id})`)
   }
 }

@@ -3,14 +3,12 @@
  * the frequent ones are prepared once, because building a drizzle query costs more than
  * running it.
  */
-import {and, asc, desc, eq, getTableColumns, gte, lt, ne, sql} from 'drizzle-orm'
+import {and, asc, desc, eq, getTableColumns, ne, sql} from 'drizzle-orm'
 
 import type {ApprovalStatus} from '../../protocol/approvals.js'
 import type {Db} from '../store/index.js'
+import {idsWithPrefix} from '../store/prefix.js'
 import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
-
-/** Sorts after every character an id can hold, so `[p, p + END)` is "starts with p". */
-const PREFIX_END = '\uFFFF'
 
 const pendingStatus = eq(approvals.status, 'pending')
 
@@ -56,15 +54,8 @@ export class ApprovalRepository {
   }
 
   /** Up to `limit` ids that start with `prefix`, in id order. */
-  idsStartingWith(prefix: string, limit: number): string[] {
-    return this.db
-      .select({id: approvals.id})
-      .from(approvals)
-      .where(and(gte(approvals.id, prefix), lt(approvals.id, prefix + PREFIX_END)))
-      .orderBy(asc(approvals.id))
-      .limit(limit)
-      .all()
-      .map((row) => row.id)
+  idsWithPrefix(prefix: string, limit: number): string[] {
+    return idsWithPrefix(this.db, approvals, approvals.id, prefix, limit)
   }
 
   /** Every pending approval, oldest first, or one session's. */

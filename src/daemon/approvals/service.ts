@@ -12,6 +12,7 @@ import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
 import type {Db} from '../store/index.js'
+import {resolvePrefix} from '../store/prefix.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
 import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, HumanLayerApiError, parseApiTimestamp} from './cloud-api.js'
 import type {CloudSnapshot} from './poller.js'
@@ -67,7 +68,8 @@ export class ApprovalService {
 
   /**
    * Expires approvals whose session ended (e.g. with the previous daemon), then follows session
-   * ends. Call it after the sessions service has reconciled its own orphans.
+   * ends. Call it before the sessions service reconciles its orphans: the session ends that
+   * reconciling publishes then expire those sessions' approvals too.
    */
   start(): void {
     const expired = this.expireWhere((row) => {
@@ -394,17 +396,17 @@ export class ApprovalService {
 
   /** An exact id, or a unique prefix of one, with or without `local-`. */
   private resolve(idOrPrefix: string): ApprovalRow {
-    const exact = this.repo.get(idOrPrefix)
-    if (exact) return exact
-    const candidates = new Set(this.repo.idsStartingWith(idOrPrefix, 2))
-    if (!idOrPrefix.startsWith('local-')) for (const id of this.repo.idsStartingWith(`local-${idOrPrefix}`, 2)) candidates.add(id)
-    if (candidates.size === 0) {
-      throw new RpcError(ErrorCode.NotFound, `No approval has the id ${idOrPrefix}. List them with \`hld approvals list --all\`.`)
-    }
-    if (candidates.size > 1) {
-      throw new RpcError(ErrorCode.InvalidParams, `The id prefix ${idOrPrefix} matches more than one approval (${[...candidates].join(', ')}, …); give more of the id.`)
-    }
-    return this.repo.get([...candidates][0])!
+    const id = resolvePrefix(idOrPrefix, {
+      noun: 'approval',
+      listCommand: 'hld approvals list --all',
+      exists: (candidate) => this.repo.get(candidate) !== undefined,
+      candidates: (limit) => {
+        const ids = new Set(this.repo.idsWithPrefix(idOrPrefix, limit))
+        if (!idOrPrefix.startsWith('local-')) for (const local of this.repo.idsWithPrefix(`local-${idOrPrefix}`, limit)) ids.add(local)
+        return [...ids].slice(0, limit)
+      },
+    })
+    return this.repo.get(id)!
   }
 
   private view(row: ApprovalRow): Approval {

@@ -18,7 +18,7 @@ export class MemoryBus implements EventBus {
   private lastId = 0
 
   publish(event: NewEvent): DaemonEvent {
-    const stamped = {...event, id: ++this.lastId, timestamp: new Date().toISOString()} as DaemonEvent
+    const stamped: DaemonEvent = {...event, id: ++this.lastId, timestamp: new Date().toISOString()}
     for (const listener of this.listeners) listener(stamped)
     return stamped
   }

@@ -6,7 +6,8 @@
  * second: it stamps the event (id, timestamp), encodes it once, and queues it. A flush on
  * the next turn of the event loop writes the queue in one transaction and only then hands
  * the batch to stream subscribers. So anything a subscriber received live is already in the
- * log, and a replay (`since`) that reads the log up to `flushedId` and then switches to live
+ * log (unless that transaction failed: the batch is still delivered, logged as an error, and
+ * missing from replays), and a replay (`since`) that reads the log up to `flushedId` and then switches to live
  * delivery, in one synchronous step, has no gap and no duplicate at the seam.
  *
  * In-process listeners (`subscribe`) are called synchronously inside `publish`, as with the
@@ -80,6 +81,8 @@ export function matches(event: LoggedEvent, filter: EventFilter): boolean {
   return true
 }
 
+type PendingRow = {logged: LoggedEvent; timestamp: string; data: string}
+
 export class EventLog implements EventBus {
   private lastId: number
   private flushed: number
@@ -94,7 +97,7 @@ export class EventLog implements EventBus {
   private readonly insert: Statement
   private readonly pruneCandidates: Statement
   private readonly deleteThrough: Statement
-  private readonly insertBatch: (rows: {logged: LoggedEvent; timestamp: string; data: string}[]) => void
+  private readonly insertBatch: (rows: PendingRow[]) => void
   private readonly pages = new Map<string, Statement>()
 
   constructor(
@@ -113,7 +116,7 @@ export class EventLog implements EventBus {
     this.insert = sqlite.prepare('INSERT INTO events (id, type, timestamp, session_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)')
     this.pruneCandidates = sqlite.prepare('SELECT id, timestamp FROM events WHERE id > ? ORDER BY id LIMIT ?')
     this.deleteThrough = sqlite.prepare('DELETE FROM events WHERE id <= ?')
-    this.insertBatch = sqlite.transaction((rows) => {
+    this.insertBatch = sqlite.transaction((rows: PendingRow[]) => {
       for (const {logged, timestamp, data} of rows) this.insert.run(logged.id, logged.type, timestamp, logged.sessionId, logged.runId, data)
     })
   }

@@ -53,8 +53,7 @@ export class Router {
 
   /** jayson validates the envelope and routes; we keep the transport. */
   dispatcher(): jayson.Server {
-    // jayson's typings want Error-shaped errors; at run time it expects {code, message, data}.
-    return new jayson.Server(this.methods as unknown as Record<string, jayson.MethodLike>, {useContext: true, version: 2})
+    return new jayson.Server(this.methods, {useContext: true, version: 2})
   }
 
   private toErrorObject(name: string, error: unknown): RpcErrorObject {

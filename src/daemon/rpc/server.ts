@@ -146,8 +146,9 @@ export class RpcServer {
       },
       onOversize: (bytes) => {
         const message = `Frame of ${bytes} bytes exceeds the limit of ${this.options.maxFrameBytes} bytes (max_frame_bytes); it was discarded`
-        enqueue(async () => {
+        enqueue(() => {
           write({jsonrpc: '2.0', error: new RpcError(ErrorCode.InvalidRequest, message).toJSON(), id: null})
+          return Promise.resolve()
         })
       },
     })

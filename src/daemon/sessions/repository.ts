@@ -18,6 +18,7 @@ import type {
   ToolCallApprovalStatus,
 } from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
+import {idsWithPrefix} from '../store/prefix.js'
 import {conversationEvents, fileSnapshots, sessions} from '../store/schema/index.js'
 import type {ConversationDraft} from './stream-parser.js'
 
@@ -98,15 +99,7 @@ export class SessionRepository {
 
   /** Up to `limit` ids starting with `prefix`. */
   idsWithPrefix(prefix: string, limit: number): string[] {
-    const pattern = `${prefix.replaceAll(/[\\%_]/g, (c) => `\\${c}`)}%`
-    return this.store.db
-      .select({id: sessions.id})
-      .from(sessions)
-      .where(sql`${sessions.id} LIKE ${pattern} ESCAPE '\\'`)
-      .orderBy(asc(sessions.id))
-      .limit(limit)
-      .all()
-      .map((r) => r.id)
+    return idsWithPrefix(this.store.db, sessions, sessions.id, prefix, limit)
   }
 
   /** Oldest first: all of them, or the page of them counted from the newest. */

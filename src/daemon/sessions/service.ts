@@ -29,6 +29,7 @@ import type {SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
 import type {Store} from '../store/index.js'
+import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
@@ -318,18 +319,13 @@ export class SessionService implements SessionLink {
 
   /** A full session id, or a unique prefix of one. */
   resolve(idOrPrefix: string): SessionRow {
-    const exact = this.repo.get(idOrPrefix)
-    if (exact) return exact
-    const matches = this.repo.idsWithPrefix(idOrPrefix, 5)
-    if (matches.length === 1) return this.repo.get(matches[0])!
-    if (matches.length === 0) {
-      throw new RpcError(ErrorCode.NotFound, `No session ${idOrPrefix}; \`hld session list\` shows the sessions.`)
-    }
-    throw new RpcError(
-      ErrorCode.InvalidParams,
-      `Session id ${idOrPrefix} is ambiguous: it starts ${matches.length === 5 ? 'at least 5' : matches.length} sessions (${matches.join(', ')}). Give more characters.`,
-      {candidates: matches},
-    )
+    const id = resolvePrefix(idOrPrefix, {
+      noun: 'session',
+      listCommand: 'hld session list',
+      exists: (candidate) => this.repo.get(candidate) !== undefined,
+      candidates: (limit) => this.repo.idsWithPrefix(idOrPrefix, limit),
+    })
+    return this.repo.get(id)!
   }
 
   // ── For the approvals service (its SessionLink) ────────────────────────────

@@ -1,6 +1,7 @@
 /**
- * One line of claude's stream-json → what the session learns from it (claude-code-cli.md §4,
- * hld-protocol.md §8). Pure: the service stores and publishes what this returns.
+ * One line of claude's stream-json (`--output-format stream-json --verbose`) → what the session
+ * learns from it, mapped to the Go hld's conversation events (docs/sessions.md). Pure: the
+ * service stores and publishes what this returns.
  */
 import type {ConversationEventType} from '../../protocol/sessions.js'
 

@@ -6,9 +6,13 @@ import type {DaemonEvent, EventType} from '../../../src/protocol/events.js'
 import {EventWorld, range} from '../../helpers/event-world.js'
 import {waitFor} from '../../helpers/sandbox.js'
 
+/** Streams still open; afterEach aborts them, so a failed test cannot leave one reconnecting forever. */
+const open = new Set<AbortController>()
+
 /** Collects what streamEvents yields until `count` events, with a way to stop early. */
 function collect(world: EventWorld, options: {since?: number; count: number; statuses?: StreamStatus[]}) {
   const abort = new AbortController()
+  open.add(abort)
   const ids: number[] = []
   const done = (async () => {
     const events = streamEvents({
@@ -22,7 +26,7 @@ function collect(world: EventWorld, options: {since?: number; count: number; sta
       ids.push(event.id)
       if (ids.length === options.count) break
     }
-  })()
+  })().finally(() => open.delete(abort))
   return {ids, done, abort}
 }
 
@@ -32,7 +36,11 @@ describe('streamEvents', () => {
   beforeEach(async () => {
     world = await new EventWorld().start()
   })
-  afterEach(() => world.cleanup())
+  afterEach(async () => {
+    for (const abort of open) abort.abort()
+    open.clear()
+    await world.cleanup()
+  })
 
   it('resumes after a restart from the last event, losing none and repeating none', async () => {
     world.publish(5)

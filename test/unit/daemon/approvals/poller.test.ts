@@ -158,7 +158,10 @@ describe('CloudPoller', () => {
         calls++
         if (calls === 1) throw new Error('store is busy')
       },
-      wait: async (ms) => void delays.push(ms),
+      wait: (ms) => {
+        delays.push(ms)
+        return Promise.resolve()
+      },
     })
     poller.start()
     while (calls < 3) await new Promise((resolve) => setImmediate(resolve))

@@ -20,17 +20,17 @@ class StubApi implements HumanLayerApi {
   respondError: Error | undefined
   hold: Promise<void> | undefined
 
-  async pendingFunctionCalls(): Promise<CloudFunctionCall[]> {
-    return this.functionCalls
+  pendingFunctionCalls(): Promise<CloudFunctionCall[]> {
+    return Promise.resolve(this.functionCalls)
   }
-  async pendingHumanContacts(): Promise<CloudHumanContact[]> {
-    return this.humanContacts
+  pendingHumanContacts(): Promise<CloudHumanContact[]> {
+    return Promise.resolve(this.humanContacts)
   }
-  async getFunctionCall(callId: string): Promise<CloudFunctionCall> {
-    return this.get(callId) as CloudFunctionCall
+  getFunctionCall(callId: string): Promise<CloudFunctionCall> {
+    return Promise.resolve(this.get(callId) as CloudFunctionCall)
   }
-  async getHumanContact(callId: string): Promise<CloudHumanContact> {
-    return this.get(callId) as CloudHumanContact
+  getHumanContact(callId: string): Promise<CloudHumanContact> {
+    return Promise.resolve(this.get(callId) as CloudHumanContact)
   }
   async respondFunctionCall(callId: string, body: unknown): Promise<void> {
     await this.respond(callId, body)

@@ -67,9 +67,9 @@ describe('SessionService', () => {
     expect(ambiguous.code).to.equal(ErrorCode.InvalidParams)
     expect(ambiguous.message).to.match(/abc is ambiguous.*abc-111, abc-222/)
     expect(ambiguous.data).to.deep.equal({candidates: ['abc-111', 'abc-222']})
-    expect(() => service.resolve('zzz')).to.throw(RpcError, /No session zzz/)
+    expect(() => service.resolve('zzz')).to.throw(RpcError, /No session has the id zzz/)
     // LIKE wildcards in a prefix are literal.
-    expect(() => service.resolve('%')).to.throw(RpcError, /No session %/)
+    expect(() => service.resolve('%')).to.throw(RpcError, /No session has the id %/)
   })
 
   it('finds sessions by run id and id, for approvals', () => {
