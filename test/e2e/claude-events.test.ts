@@ -67,12 +67,13 @@ describe('e2e: real claude stdout → the event log → Subscribe clients', func
 
   it('delivers a session live, in order, and a late subscriber replays the same events from the log', async () => {
     // Subscribed before the launch: what arrives is delivered live, not replayed.
-    let sessionId: string | undefined
+    const launched: {id?: string} = {}
     let subscribed!: () => void
     const ready = new Promise<void>((resolve) => (subscribed = resolve))
-    const collecting = eventsUntilEnd({socketPath: sandbox.socketPath, sessionId: () => sessionId, signal: abort.signal, onSubscribed: subscribed})
+    const collecting = eventsUntilEnd({socketPath: sandbox.socketPath, sessionId: () => launched.id, signal: abort.signal, onSubscribed: subscribed})
     await ready
-    sessionId = (await client.call(LaunchSession, {query: 'Say hello', working_dir: sandbox.root})).session_id
+    const sessionId = (await client.call(LaunchSession, {query: 'Say hello', working_dir: sandbox.root})).session_id
+    launched.id = sessionId
     const live = (await collecting).filter((e) => 'session_id' in e.data && e.data.session_id === sessionId)
 
     const statuses = live.filter((e) => e.type === 'session_status_changed').map((e) => e.data.new_status)
@@ -86,7 +87,7 @@ describe('e2e: real claude stdout → the event log → Subscribe clients', func
     const replayed = await eventsUntilEnd({
       socketPath: sandbox.socketPath,
       since: 0,
-      sessionId: () => sessionId,
+      sessionId: () => launched.id,
       filter: {session_id: sessionId},
       signal: abort.signal,
     })
