@@ -106,10 +106,37 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   // events of sessions a previous daemon left behind reach them all.
   reconcileSessions(sessions, log)
 
+  // Before the socket answers health, so a daemon reported started serves its HTTP API too.
+  let http: {port: number; close(): Promise<void>} | undefined
+  if (config.http_port !== undefined) {
+    try {
+      // Loaded only when asked for: the REST API and its OpenAPI tooling stay out of a lean start.
+      const {startHttpApi} = await import('./http/server.js')
+      http = await startHttpApi({
+        port: config.http_port,
+        auth: config.http_auth,
+        tokenFile: config.http_token_file,
+        allowedOrigins: config.http_allowed_origins,
+        sessions,
+        approvals: approvals.service,
+        version,
+        subscribe: streams[Subscribe.name],
+        log: log.child({component: 'http'}),
+      })
+      const url = `http://127.0.0.1:${http.port}/api/v1`
+      components.http = () => ({available: true, detail: url})
+    } catch (error) {
+      await approvals.stop()
+      bus.close()
+      store.close()
+      throw new Error(`Cannot serve the HTTP API on 127.0.0.1:${config.http_port} (http_port): ${(error as Error).message}`, {cause: error})
+    }
+  }
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {
     await server.listen()
   } catch (error) {
+    await http?.close()
     await approvals.stop()
     bus.close()
     store.close()
@@ -122,7 +149,7 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
       log.info('daemon shutting down', {reason})
       approvals.releaseWaiters() // answer the long-polls so the server can drain
       // In parallel, as hld does: requests waiting on a session (continue) end as it is interrupted.
-      await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), sessions.stop()])
+      await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), http?.close(), sessions.stop()])
       await approvals.stop()
       // After the services: stopping them publishes their final events.
       bus.close()
@@ -143,21 +170,26 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
 export async function runDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<number> {
   // Everything the daemon creates (database, logs, temp MCP configs) is for this user only.
   process.umask(0o077)
-  let daemon: Daemon
-  try {
-    daemon = await startDaemon(config, log, options)
-  } catch (error) {
-    log.error('daemon failed to start', {error})
-    process.stderr.write(`hld daemon failed to start: ${(error as Error).message}\n`)
-    return 1
-  }
+  // Listening before the daemon is up: the socket answers health while start-up still awaits
+  // (chmod, the HTTP API), and a signal then must stop the daemon, not kill it unannounced.
+  let daemon: Daemon | undefined
+  let pending: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info('signal received', {signal})
-    void daemon.shutdown(signal)
+    if (daemon) void daemon.shutdown(signal)
+    else pending ??= signal
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
+    try {
+      daemon = await startDaemon(config, log, options)
+    } catch (error) {
+      log.error('daemon failed to start', {error})
+      process.stderr.write(`hld daemon failed to start: ${(error as Error).message}\n`)
+      return 1
+    }
+    if (pending) void daemon.shutdown(pending)
     await daemon.done
   } finally {
     process.off('SIGINT', onSignal)

@@ -154,6 +154,8 @@ describe('security: the api_key stays secret', function () {
         }
       },
     },
+    {id: 'session:title', args: (ids) => ['session', 'title', ids.slowSession!, 'A title', '--json']},
+    {id: 'session:archive', args: (ids) => ['session', 'archive', ids.slowSession!, '--json']},
     {
       id: 'approvals:list',
       args: () => ['approvals', 'list', '--json'],
