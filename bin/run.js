@@ -6,8 +6,17 @@ if (major < 20 || (major === 20 && minor < 19)) {
   process.emitWarning(`hld needs Node.js 20.19 or newer; this is ${process.version}.`)
 }
 
+const {hoistGlobalFlags, isLeanDialStdio} = await import('../dist/cli/argv.js')
+const argv = hoistGlobalFlags(process.argv.slice(2))
+
+if (isLeanDialStdio(argv)) {
+  // What `hld --host ssh://…` runs on the far side, once per command: no oclif on that path.
+  const {main} = await import('../dist/cli/dial-stdio.js')
+  process.exit(await main(argv.slice(2)))
+}
+
 process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
 const {execute} = await import('@oclif/core')
 delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 
-await execute({dir: import.meta.url})
+await execute({args: argv, dir: import.meta.url})

@@ -1,50 +1,176 @@
 /**
  * Rendering of approvals for people, and the base of the three decision commands. Light: only
- * protocol types and the base command, so the commands stay fast to start.
+ * protocol types, the render module and the base command, so the commands stay fast to start.
+ * Everything an approval carries is untrusted (a model wrote it) and printed through `render`.
  */
 import type {Command} from '@oclif/core'
 
+import type {DaemonClient} from '../client/index.js'
 import type {Approval, SendDecisionResult} from '../protocol/approvals.js'
+import {ErrorCode, RpcError} from '../protocol/errors.js'
+import type {Session} from '../protocol/sessions.js'
+import {splitCommand} from '../shared/shell.js'
 import {BaseCommand} from './base-command.js'
+import {inert} from './render/inert.js'
+import {type Cell, cell} from './render/table.js'
+import {age, timestamp} from './render/time.js'
 
 /** What a person types: the id without `local-`, its first 8 characters (any unique prefix works). */
 export function shortId(id: string): string {
-  return id.startsWith('local-') ? id.slice('local-'.length, 'local-'.length + 8) : id
+  return inert(id.startsWith('local-') ? id.slice('local-'.length, 'local-'.length + 8) : id)
 }
 
-export function sessionLabel(approval: Approval): string {
-  if (approval.session) return `${approval.session.title || approval.session.summary || '(untitled)'} [${approval.session.id.slice(0, 8)}]`
-  return approval.unassociated ? `(unassociated, run ${approval.run_id})` : `session ${approval.session_id}`
+/** The session an approval belongs to, as a table cell at most `width` columns wide. */
+export function sessionCell(approval: Approval, width = 40): Cell {
+  if (!approval.session) return cell(approval.unassociated ? `(unassociated, run ${approval.run_id})` : `session ${approval.session_id}`, width)
+  const {title, summary, id} = approval.session
+  const suffix = cell(` [${id.slice(0, 8)}]`)
+  const label = cell(title || summary || '(untitled)', Math.max(10, width - suffix.width))
+  return {text: label.text + suffix.text, width: label.width + suffix.width, cut: label.cut}
 }
 
-/** One line saying what is asked: the command or file for tools that have one, the question for a contact. */
-export function describeRequest(approval: Approval, width = 60): string {
+/** The session an approval belongs to, on one line, inert. */
+export function sessionLabel(approval: Approval, width = 40): string {
+  return sessionCell(approval, width).text
+}
+
+/** What is asked, as a table cell: the command or file for tools that have one, the question for a contact. */
+export function requestCell(approval: Approval, width = 60): Cell {
+  if (approval.type === 'human_contact') return cell(approval.message ?? '', width)
   const input = (approval.tool_input ?? {}) as Record<string, unknown>
   const target = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : JSON.stringify(approval.tool_input)
-  const text = approval.type === 'human_contact' ? (approval.message ?? '') : `${approval.tool_name ?? ''}: ${target}`
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
+  return cell(`${approval.tool_name ?? ''}: ${target}`, width)
 }
 
-export function age(iso: string, now = Date.now()): string {
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000))
-  if (seconds < 60) return `${seconds}s`
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`
-  return `${Math.floor(seconds / 86_400)}d`
+/** What is asked, on one line at most `width` columns, inert (a cut shows the marker). */
+export function describeRequest(approval: Approval, width = 60): string {
+  return requestCell(approval, width).text
+}
+
+/** `decided_by` as the daemon records it (DecisionProvenance), when it does. */
+export interface Provenance {
+  channel: string
+  uid?: number
+  pid?: number
+  command?: string
+  host?: string
+  rule?: string
+}
+
+/**
+ * Who decided: `via cli (uid 1000, pid 4242: hld approvals approve 3f2a)`, each value through `show`
+ * (inert by default; a caller that renders the whole line inert itself passes String).
+ */
+export function provenanceText(by: Provenance, show: (value: unknown) => string = inert): string {
+  const who = [
+    by.uid === undefined ? '' : `uid ${show(by.uid)}`,
+    by.pid === undefined ? '' : `pid ${show(by.pid)}`,
+    by.host === undefined ? '' : `host ${show(by.host)}`,
+    by.rule === undefined ? '' : `rule ${show(by.rule)}`,
+  ].filter(Boolean)
+  const command = by.command === undefined ? '' : `${who.length > 0 ? ': ' : ''}${show(by.command)}`
+  return `via ${show(by.channel)}${who.length > 0 || command ? ` (${who.join(', ')}${command})` : ''}`
+}
+
+/** The status, and for a decided approval when, how and by whom. */
+function statusLine(approval: Approval): string {
+  const at = approval.decided_at ? ` at ${timestamp(approval.decided_at)}` : ''
+  const by = (approval as Approval & {decided_by?: Provenance}).decided_by
+  return `${inert(approval.status)}${at}${by ? ` ${provenanceText(by)}` : ''}`
+}
+
+/** A value of any length on its own lines, each behind a gutter so no text of it can pass for ours. */
+function block(value: string, indent: string): string[] {
+  return value.split('\n').map((line) => `${indent}│ ${inert(line, {lines: true})}`)
+}
+
+/** A field: short one-line strings inline, anything else as a block (strings) or indented JSON below. */
+function field(name: string, value: unknown, indent: string): string[] {
+  const label = `${indent}${inert(name)}:`
+  if (typeof value === 'string' && !value.includes('\n') && value.length <= 100) return [`${label} ${inert(value)}`]
+  if (typeof value === 'string') return [label, ...block(value, `${indent}  `)]
+  if (typeof value !== 'object' || value === null) return [`${label} ${inert(value)}`]
+  return [label, ...block(JSON.stringify(value, undefined, 2), `${indent}  `)]
+}
+
+/**
+ * Everything about an approval, untruncated: status with provenance, the session, the run, the age,
+ * every field of the tool input; for Bash each command of a compound line, for file edits the diff
+ * against the file on disk.
+ */
+export async function approvalDetails(approval: Approval, session?: Session, heading = 'Approval'): Promise<string[]> {
+  const lines = [`${heading} ${inert(approval.id)}`, `  status:      ${statusLine(approval)}`]
+  if (approval.comment !== undefined) lines.push(...field('comment', approval.comment, '  '))
+  if (approval.response !== undefined) lines.push(...field('response', approval.response, '  '))
+  if (approval.session) {
+    const title = approval.session.title || approval.session.summary || '(untitled)'
+    lines.push(`  session:     ${inert(title)} [${inert(approval.session.id)}] (${inert(approval.session.status)})`)
+  } else {
+    lines.push(`  session:     ${approval.unassociated ? '(unassociated: no session has this run)' : inert(approval.session_id ?? '(none)')}`)
+  }
+  if (session) lines.push(`  working dir: ${inert(session.working_dir)}`)
+  lines.push(
+    `  run id:      ${inert(approval.run_id)}`,
+    `  created:     ${timestamp(approval.created_at)} (${age(approval.created_at)} ago)`,
+    `  source:      ${inert(approval.source)}`,
+    '',
+  )
+
+  if (approval.type === 'human_contact') {
+    lines.push('Question:', ...block(approval.message ?? '', '  '))
+    return lines
+  }
+
+  const input = approval.tool_input
+  lines.push(`Tool: ${inert(approval.tool_name ?? '(none)')}`)
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    for (const [name, value] of Object.entries(input)) lines.push(...field(name, value, '  '))
+  } else {
+    lines.push(...field('input', input, '  '))
+  }
+
+  const command = (input as {command?: unknown} | null)?.command
+  if (approval.tool_name === 'Bash' && typeof command === 'string') {
+    const parts = splitCommand(command)
+    if (parts.length > 1) {
+      lines.push('', `It runs ${parts.length} commands:`)
+      for (const [index, part] of parts.entries()) lines.push(`  ${String(index + 1).padStart(2)}. ${inert(part)}`)
+    }
+  }
+
+  const {fileChange} = await import('./render/diff.js')
+  const change = await fileChange(approval.tool_name, input, session?.working_dir)
+  if (change) {
+    lines.push('', `Change to ${inert(change.file)}:`)
+    for (const note of change.notes) lines.push(`  ${note}`)
+    lines.push(...change.diff)
+  }
+  return lines
+}
+
+/** The approval's session, for its working directory; undefined when it has none or it is gone. */
+export async function sessionOf(client: DaemonClient, approval: Approval): Promise<Session | undefined> {
+  if (!approval.session_id) return undefined
+  const {GetSessionState} = await import('../protocol/sessions.js')
+  try {
+    return (await client.call(GetSessionState, {session_id: approval.session_id})).session
+  } catch (error) {
+    if (error instanceof RpcError && error.code === ErrorCode.NotFound) return undefined
+    throw error
+  }
 }
 
 const VERB = {approve: 'Approved', deny: 'Denied', respond: 'Answered'} as const
 
-/** approve, deny and respond: one sendDecision call, then a line saying what was decided. */
+/** approve, deny and respond: one sendDecision call, then what was decided, in full. */
 export abstract class DecisionCommand<T extends typeof Command> extends BaseCommand<T> {
   protected async decide(params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string}): Promise<SendDecisionResult> {
     const client = await this.client()
     const {SendDecision} = await import('../protocol/approvals.js')
     const result = await client.call(SendDecision, params)
+    if (this.jsonEnabled()) return result
     const {approval} = result
-    this.log(`${VERB[params.decision]} ${approval.id}: ${describeRequest(approval)}`)
-    this.log(`  session: ${sessionLabel(approval)}`)
+    for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)
     return result
   }
 }

@@ -3,12 +3,14 @@
  * closed in `finally()`, and the mapping from errors to exit codes and JSON error objects.
  * Heavy modules stay out of here so `hld daemon status` starts fast.
  */
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {Command, Errors, Flags, type Interfaces, ux} from '@oclif/core'
 
-import type {DaemonClient} from '../client/index.js'
+import type {DaemonClient, Endpoint} from '../client/index.js'
+import type {HostSpec} from '../config/hosts.js'
 import type {Config, ConfigOverrides} from '../config/index.js'
 import {RpcError} from '../protocol/errors.js'
 import {exitCodeFor} from './exit-codes.js'
+import {inert, jsonText} from './render/inert.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -20,6 +22,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     socket: Flags.string({
       summary: 'Path of the daemon socket.',
       description: 'Overrides HUMANLAYER_DAEMON_SOCKET and socket_path in the config file.',
+      helpGroup: 'GLOBAL',
+    }),
+    host: Flags.string({
+      summary: 'The machine whose daemon to talk to: local, a name from "hosts" in daemon.json, or ssh://[user@]host[:port].',
+      description: 'Overrides HUMANLAYER_HOST. Over ssh, the far side runs `hld daemon dial-stdio` (see HUMANLAYER_REMOTE_HLD).',
       helpGroup: 'GLOBAL',
     }),
   }
@@ -42,18 +49,56 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return loadConfig({socket_path: this.flags.socket, ...overrides})
   }
 
+  /** The machine --host or HUMANLAYER_HOST names; this one by default. */
+  protected async host(config?: Config): Promise<HostSpec> {
+    const text = this.flags.host ?? process.env.HUMANLAYER_HOST
+    if (text === undefined || text === '' || text === 'local') return {name: 'local', kind: 'local'}
+    const {resolveHost} = await import('../config/hosts.js')
+    return resolveHost(text, (config ?? (await this.loadConfig())).hosts, this.flags.host === undefined ? 'HUMANLAYER_HOST' : '--host')
+  }
+
+  /**
+   * Where the daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts the
+   * daemon there unless `autostart` is false).
+   */
+  protected async endpoint(options: {autostart?: boolean; config?: Config} = {}): Promise<Endpoint> {
+    const config = options.config ?? (await this.loadConfig())
+    const host = await this.host(config)
+    if (host.kind === 'ssh') {
+      const {sshEndpoint} = await import('../client/ssh.js')
+      return sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []})
+    }
+    const {socketEndpoint} = await import('../client/index.js')
+    return socketEndpoint(config.socket_path)
+  }
+
+  /** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
+  protected async requireLocal(what: string): Promise<void> {
+    const host = await this.host()
+    if (host.kind === 'local') return
+    const {user, host: name} = host.target
+    this.error(
+      `${what} works on this machine only. Run it on ${host.name} itself (\`ssh ${user ? `${user}@` : ''}${name} ${what}\`); ` +
+        'other commands with --host start the daemon there when none runs.',
+      {exit: 2},
+    )
+  }
+
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
     if (this.openedClient) return this.openedClient
     const config = options.config ?? (await this.loadConfig())
-    if (options.autostart === false) {
+    if ((await this.host(config)).kind === 'ssh') {
+      const {DaemonClient} = await import('../client/index.js')
+      this.openedClient = await DaemonClient.connect(await this.endpoint({...options, config}))
+    } else if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
       this.openedClient = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
       // One line on stderr, so stdout (and --json) stay the command's own.
       const announce = (health: {pid: number; socket_path: string}) =>
-        process.stderr.write(`started hld daemon (pid ${health.pid}, socket ${health.socket_path})\n`)
+        process.stderr.write(`started hld daemon (pid ${inert(health.pid)}, socket ${inert(health.socket_path)})\n`)
       this.openedClient = await connectOrStart(config, process.env, announce)
     }
     return this.openedClient
@@ -69,10 +114,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // oclif's parse errors and `this.error()` already carry their own exit status.
     if (error instanceof Errors.CLIError) {
       error.oclif.exit ??= exit
+      if (!this.jsonEnabled()) error.message = inert(error.message, {lines: true})
       return super.catch(Object.assign(error, {exitCode: error.oclif.exit}))
     }
-    // oclif prints "Error: <message>" for people; the original name is kept for --json.
-    const cliError = new Errors.CLIError(error.message, {exit})
+    // oclif prints "Error: <message>" for people, inert: daemon errors quote ids, paths and model text.
+    // --json keeps the message exact, and the original name.
+    const cliError = new Errors.CLIError(this.jsonEnabled() ? error.message : inert(error.message, {lines: true}), {exit})
     return super.catch(
       Object.assign(cliError, {
         exitCode: exit,
@@ -80,6 +127,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         ...(error instanceof RpcError ? {code: error.code, data: error.data} : {}),
       }),
     )
+  }
+
+  /** JSON as oclif prints it (pretty, coloured on a terminal), with every unsafe character as a \\u escape. */
+  logJson(json: unknown): void {
+    ux.stdout(ux.colorizeJson(jsonText(json, 2), {pretty: false, theme: this.config.theme?.json}))
   }
 
   protected toErrorJson(error: unknown): unknown {

@@ -2,7 +2,8 @@
  * Exit statuses, documented in the README, so scripts can branch on them. One function maps
  * an error to its status; commands never pick numbers themselves.
  */
-import {DaemonAlreadyRunningError, DaemonNotRunningError, SocketPathError} from '../client/errors.js'
+import {DaemonAlreadyRunningError, DaemonNotRunningError, SocketPathError, SshError} from '../client/errors.js'
+import {HostError} from '../config/hosts.js'
 import {ConfigError} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import {DaemonGoneError, WaitInterruptedError, WaitTimeoutError, WatchTimeoutError} from './errors.js'
@@ -25,6 +26,8 @@ export const ExitCode = {
 /** By class, so a renamed or subclassed error keeps its status (`instanceof`, not `error.name`). */
 const BY_CLASS: [new (...args: never[]) => Error, number][] = [
   [DaemonNotRunningError, ExitCode.DaemonNotRunning],
+  [SshError, ExitCode.DaemonNotRunning],
+  [HostError, ExitCode.Usage],
   [DaemonAlreadyRunningError, ExitCode.Conflict],
   [ConfigError, ExitCode.Usage],
   [SocketPathError, ExitCode.Usage],

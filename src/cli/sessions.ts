@@ -15,7 +15,9 @@ import {GetSessionState} from '../protocol/sessions.js'
 import {describeRequest, shortId} from './approvals.js'
 import {BaseCommand} from './base-command.js'
 import {ExitCode} from './exit-codes.js'
-import {table} from './table.js'
+import {inert, jsonText} from './render/inert.js'
+import {anyCut, cell, cutNote, plain, table} from './render/table.js'
+import {timestamp} from './render/time.js'
 
 /** Flags of launch and continue: a continued session inherits what these leave unset. */
 export const sessionSettingsFlags = {
@@ -116,7 +118,7 @@ export abstract class SessionStartCommand<T extends typeof Command> extends Base
 
   /** With --wait, --json is NDJSON: what was started at once, then the ended session, one line each. */
   logJson(json: unknown): void {
-    if ((this.flags as {wait?: boolean} | undefined)?.wait) process.stdout.write(`${JSON.stringify(json)}\n`)
+    if ((this.flags as {wait?: boolean} | undefined)?.wait) process.stdout.write(`${jsonText(json)}\n`)
     else super.logJson(json)
   }
 }
@@ -132,7 +134,7 @@ async function waitForSession(client: DaemonClient, sessionId: string, socket: s
     client,
     sessionId,
     until: 'completed',
-    onStatus: (s) => note(`  ${s.status}`),
+    onStatus: (s) => note(`  ${inert(s.status)}`),
     onApproval: (approval) => approvalHint(approval, socket).forEach(note),
   })
   process.exitCode = exitCodeOf('completed', session)
@@ -159,51 +161,65 @@ function shellQuote(text: string): string {
 
 /** One line saying how a followed session stands. */
 export function outcomeLine(s: Session): string {
-  return `Session ${s.id} ${s.status}${s.error_message ? `: ${s.error_message}` : ''}`
+  return `Session ${inert(s.id)} ${inert(s.status)}${s.error_message ? `: ${inert(s.error_message)}` : ''}`
 }
 
 function formatCost(cost: number | undefined): string {
   return cost === undefined ? '-' : `$${cost.toFixed(4)}`
 }
 
+/** The sessions as a table, then a footer when a title was cut. */
 export function sessionTable(sessions: Session[]): string {
-  const rows = sessions.map((s) => [s.id.slice(0, 8), s.status, s.created_at.replace('T', ' ').slice(0, 19), formatCost(s.cost_usd), s.title || s.summary])
-  return table(['ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows)
+  const rows = sessions.map((s) => [
+    plain(inert(s.id.slice(0, 8))),
+    cell(s.status),
+    plain(timestamp(s.created_at)),
+    plain(formatCost(s.cost_usd)),
+    cell(s.title || s.summary, 80),
+  ])
+  const footer = anyCut(rows) ? `\n${cutNote('`hld session show <id>` shows the whole title')}` : ''
+  return table(['ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows) + footer
 }
 
 export function sessionDetails(s: Session): string[] {
   const lines = [
-    `Session ${s.id}${s.title ? ` (${s.title})` : ''}`,
-    `  status:      ${s.status}${s.error_message ? ` (${s.error_message})` : ''}`,
-    `  run id:      ${s.run_id}`,
-    `  working dir: ${s.working_dir}`,
-    `  created:     ${s.created_at}${s.completed_at ? `, ended ${s.completed_at}` : ''}`,
+    `Session ${inert(s.id)}${s.title ? ` (${inert(s.title)})` : ''}`,
+    `  status:      ${inert(s.status)}${s.error_message ? ` (${inert(s.error_message)})` : ''}`,
+    `  run id:      ${inert(s.run_id)}`,
+    `  working dir: ${inert(s.working_dir)}`,
+    `  created:     ${timestamp(s.created_at)}${s.completed_at ? `, ended ${timestamp(s.completed_at)}` : ''}`,
   ]
-  if (s.parent_session_id) lines.push(`  continues:   ${s.parent_session_id}`)
-  if (s.claude_session_id) lines.push(`  claude id:   ${s.claude_session_id}`)
-  if (s.model || s.model_id) lines.push(`  model:       ${s.model_id ?? s.model}`)
-  if (s.cost_usd !== undefined) lines.push(`  cost:        ${formatCost(s.cost_usd)} over ${s.num_turns ?? '?'} turns in ${s.duration_ms ?? '?'} ms`)
+  if (s.parent_session_id) lines.push(`  continues:   ${inert(s.parent_session_id)}`)
+  if (s.claude_session_id) lines.push(`  claude id:   ${inert(s.claude_session_id)}`)
+  if (s.model || s.model_id) lines.push(`  model:       ${inert(s.model_id ?? s.model)}`)
+  if (s.cost_usd !== undefined) lines.push(`  cost:        ${formatCost(s.cost_usd)} over ${inert(s.num_turns ?? '?')} turns in ${inert(s.duration_ms ?? '?')} ms`)
   return lines
 }
 
-/** One line per event, content flattened and cut so a conversation stays readable. */
-export function conversationLines(events: ConversationEvent[]): string[] {
-  const cut = (text: string): string => {
-    const flat = text.replaceAll(/\s+/g, ' ').trim()
-    return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat
+/** Longest conversation line before it is cut (the marker says so; --json has it whole). */
+const CONVERSATION_WIDTH = 200
+
+/** One line per event, content on one line and cut so a conversation stays readable. */
+export function conversationLines(events: ConversationEvent[]): {lines: string[]; cut: boolean} {
+  let cut = false
+  const text = (value: string): string => {
+    const c = cell(value, CONVERSATION_WIDTH)
+    cut ||= c.cut
+    return c.text
   }
-  return events.map((e) => {
-    const approval = e.approval_status ? ` [approval ${e.approval_status}]` : ''
+  const lines = events.map((e) => {
+    const approval = e.approval_status ? ` [approval ${inert(e.approval_status)}]` : ''
     switch (e.event_type) {
       case 'tool_call': {
-        return `  ${e.role ?? 'assistant'} → ${e.tool_name}(${cut(e.tool_input_json ?? '')})${approval}`
+        return `  ${inert(e.role ?? 'assistant')} → ${inert(e.tool_name)}(${text(e.tool_input_json ?? '')})${approval}`
       }
       case 'tool_result': {
-        return `  tool result ← ${cut(e.tool_result_content ?? '')}`
+        return `  tool result ← ${text(e.tool_result_content ?? '')}`
       }
       default: {
-        return `  ${e.event_type === 'thinking' ? 'thinking' : (e.role ?? 'system')}: ${cut(e.content ?? '')}`
+        return `  ${e.event_type === 'thinking' ? 'thinking' : inert(e.role ?? 'system')}: ${text(e.content ?? '')}`
       }
     }
   })
+  return {lines, cut}
 }

@@ -5,12 +5,16 @@
  */
 import type {Writable} from 'node:stream'
 
+import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
+import {type Provenance, provenanceText} from './approvals.js'
 import {WatchTimeoutError} from './errors.js'
+import {inert, jsonText} from './render/inert.js'
+import {cell, padEnd} from './render/table.js'
 
 export interface WatchOptions {
-  socketPath: string
+  endpoint: Endpoint
   filter: SubscribeFilter
   /** Events after this id; undefined = from now on. */
   since: number | undefined
@@ -43,16 +47,16 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
     stop('output closed')()
   })
 
-  const render = options.json ? (event: DaemonEvent) => `${JSON.stringify(event)}\n` : await humanRenderer()
+  const render = options.json ? (event: DaemonEvent) => `${jsonText(event)}\n` : await humanRenderer()
   try {
     const events = streamEvents({
-      socketPath: options.socketPath,
+      target: options.endpoint,
       filter: options.filter,
       since: options.since,
       signal: abort.signal,
       onStatus: (status) => {
         const line = statusLine(status)
-        if (line) err.write(`hld watch: ${line}\n`)
+        if (line) err.write(`hld watch: ${inert(line)}\n`)
       },
     })
     for await (const event of events) {
@@ -104,6 +108,9 @@ function statusLine(status: StreamStatus): string | undefined {
   }
 }
 
+/** Longest gist before it is cut with a marker; `hld approvals show`, `session show` or --json have it whole. */
+const MAX_GIST = 120
+
 /** One line per event: time, type, session, gist; coloured when stdout is a terminal (chalk decides). */
 async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
   const {default: chalk} = await import('chalk')
@@ -127,9 +134,10 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
     }
   }
   return (event) => {
-    const time = chalk.dim(event.timestamp.slice(11, 23))
-    const session = event.data.session_id ? event.data.session_id.slice(0, 8) : '-'
-    return `${time} ${colour(event)(event.type.padEnd(22))} ${chalk.bold(session.padEnd(8))} ${oneLine(gist(event))}\n`
+    const time = chalk.dim(inert(event.timestamp.slice(11, 23)))
+    const type = colour(event)(padEnd(cell(event.type), 22))
+    const session = chalk.bold(padEnd(cell(event.data.session_id ? event.data.session_id.slice(0, 8) : '-'), 8))
+    return `${time} ${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
   }
 }
 
@@ -140,7 +148,9 @@ export function gist(event: DaemonEvent): string {
     }
     case 'approval_resolved': {
       const {approved, approval_id: id, response_text: text} = event.data
-      return `${approved ? 'approved' : 'denied'} ${id}${text ? `: ${text}` : ''}`
+      // Who decided, once the daemon records it (decided_by); rendered inert by the caller.
+      const by = (event.data as typeof event.data & {decided_by?: Provenance}).decided_by
+      return `${approved ? 'approved' : 'denied'} ${id}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
       const data = event.data
@@ -174,10 +184,4 @@ export function gist(event: DaemonEvent): string {
       return `settings: ${parts.filter(Boolean).join(' ')}`
     }
   }
-}
-
-const MAX_GIST = 120
-function oneLine(text: string): string {
-  const flat = text.replaceAll(/\s+/g, ' ').trim()
-  return flat.length > MAX_GIST ? `${flat.slice(0, MAX_GIST - 1)}…` : flat
 }

@@ -56,3 +56,11 @@ export class ReplyTooLargeError extends Error {
     this.name = 'ReplyTooLargeError'
   }
 }
+
+/** ssh could not reach the daemon: unreachable host, refused key, no hld or no daemon there. */
+export class SshError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SshError'
+  }
+}

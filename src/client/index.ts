@@ -4,6 +4,7 @@
  * (as `RpcError`) or become one of the errors in ./errors.ts, which say what to do.
  */
 import net from 'node:net'
+import type {Duplex} from 'node:stream'
 
 import {RpcError, type RpcErrorObject} from '../protocol/errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
@@ -28,6 +29,19 @@ interface Response {
   id: number | string | null
   result?: unknown
   error?: RpcErrorObject
+}
+
+/**
+ * Where a daemon is reached: this machine's socket, or another machine's over ssh
+ * (./ssh.ts). Each `open()` is one new connection; `label` names it in errors.
+ */
+export interface Endpoint {
+  readonly label: string
+  open(timeoutMs?: number): Promise<Duplex>
+}
+
+export function socketEndpoint(socketPath: string): Endpoint {
+  return {label: socketPath, open: (timeoutMs) => connectSocket(socketPath, timeoutMs)}
 }
 
 /** Connects to a Unix socket, turning the usual failures into errors a person can act on. */
@@ -76,7 +90,8 @@ export class DaemonClient {
   private closedError: Error | undefined
 
   private constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Duplex,
+    /** The socket path or ssh:// address, for error messages. */
     readonly socketPath: string,
   ) {
     const decoder = new LineDecoder({
@@ -90,15 +105,16 @@ export class DaemonClient {
       },
     })
     socket.on('data', (chunk: Buffer) => decoder.push(chunk))
-    socket.on('error', (error) => this.failAll(new DaemonUnreachableError(socketPath, error.message)))
+    // A transport's own errors (ssh's) already say where and what; a socket's get that said.
+    socket.on('error', (error) => this.failAll(error.name === 'Error' ? new DaemonUnreachableError(socketPath, error.message) : error))
     socket.on('close', () =>
       this.failAll(new DaemonUnreachableError(socketPath, 'the daemon closed the connection (did it stop?)')),
     )
   }
 
-  static async connect(socketPath: string, options: {timeoutMs?: number} = {}): Promise<DaemonClient> {
-    const socket = await connectSocket(socketPath, options.timeoutMs)
-    return new DaemonClient(socket, socketPath)
+  static async connect(target: string | Endpoint, options: {timeoutMs?: number} = {}): Promise<DaemonClient> {
+    const endpoint = typeof target === 'string' ? socketEndpoint(target) : target
+    return new DaemonClient(await endpoint.open(options.timeoutMs), endpoint.label)
   }
 
   call<M extends Method<unknown, unknown>>(

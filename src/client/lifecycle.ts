@@ -5,6 +5,7 @@
  * until the socket stops answering.
  */
 import {spawn} from 'node:child_process'
+import type net from 'node:net'
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import path from 'node:path'
@@ -13,7 +14,7 @@ import {fileURLToPath} from 'node:url'
 import {type Config, configEnv} from '../config/index.js'
 import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
 import {DaemonAlreadyRunningError, DaemonNotRunningError} from './errors.js'
-import {DaemonClient} from './index.js'
+import {DaemonClient, connectSocket} from './index.js'
 import {checkSocketPathLength, probeDaemon} from './probe.js'
 
 export class DaemonStartError extends Error {
@@ -197,11 +198,20 @@ export async function connectOrStart(
   env: NodeJS.ProcessEnv = process.env,
   onStarted: (health: HealthResult) => void = () => {},
 ): Promise<DaemonClient> {
+  return DaemonClient.connect({label: config.socket_path, open: () => openOrStart(config, env, onStarted)})
+}
+
+/** A connection to the daemon's socket, starting the daemon first when none runs (unless HUMANLAYER_NO_AUTOSTART=1). */
+export async function openOrStart(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  onStarted: (health: HealthResult) => void = () => {},
+): Promise<net.Socket> {
   try {
-    return await DaemonClient.connect(config.socket_path)
+    return await connectSocket(config.socket_path)
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
   onStarted(await startDaemonInBackground(config, env))
-  return DaemonClient.connect(config.socket_path)
+  return connectSocket(config.socket_path)
 }

@@ -5,14 +5,14 @@
  * event id it yielded, across daemon restarts and overflow cut-offs. Events are yielded at
  * most once each, in id order.
  */
-import type net from 'node:net'
+import type {Duplex} from 'node:stream'
 
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {LineDecoder, encodeFrame} from '../protocol/framing.js'
 import {Subscribe, type SubscribeConfirmation, type SubscribeFrame, parseSubscribeFrame} from '../protocol/subscribe.js'
 import {DaemonUnreachableError} from './errors.js'
-import {MAX_REPLY_BYTES, connectSocket} from './index.js'
+import {type Endpoint, MAX_REPLY_BYTES, socketEndpoint} from './index.js'
 import {sleep} from './retry.js'
 
 export interface SubscribeFilter {
@@ -34,12 +34,18 @@ export class Subscription {
   private failure: Error | undefined
 
   private constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Duplex,
     readonly confirmation: SubscribeConfirmation,
   ) {}
 
-  static async open(socketPath: string, params: SubscribeFilter & {since?: number}, timeoutMs = CONFIRMATION_TIMEOUT_MS): Promise<Subscription> {
-    const socket = await connectSocket(socketPath, timeoutMs)
+  static async open(
+    target: string | Endpoint,
+    params: SubscribeFilter & {since?: number},
+    timeoutMs = CONFIRMATION_TIMEOUT_MS,
+  ): Promise<Subscription> {
+    const endpoint = typeof target === 'string' ? socketEndpoint(target) : target
+    const socketPath = endpoint.label
+    const socket = await endpoint.open(timeoutMs)
     return new Promise((resolve, reject) => {
       let subscription: Subscription | undefined
       const timer = setTimeout(() => fail(new DaemonUnreachableError(socketPath, `no Subscribe confirmation within ${timeoutMs} ms`)), timeoutMs)
@@ -64,10 +70,15 @@ export class Subscription {
         },
       })
       socket.on('data', (chunk: Buffer) => decoder.push(chunk))
-      socket.on('error', (error) => subscription?.finish(new DaemonUnreachableError(socketPath, error.message)))
+      let failure: Error | undefined
+      socket.on('error', (error) => {
+        // A transport's own errors (ssh's) already say where and what; a socket's get that said.
+        failure = error.name === 'Error' ? new DaemonUnreachableError(socketPath, error.message) : error
+        subscription?.finish(failure)
+      })
       socket.on('close', () => {
         if (subscription) subscription.finish()
-        else fail(new DaemonUnreachableError(socketPath, 'the daemon closed the connection before confirming the subscription'))
+        else fail(failure ?? new DaemonUnreachableError(socketPath, 'the daemon closed the connection before confirming the subscription'))
       })
       socket.write(encodeFrame({jsonrpc: '2.0', method: Subscribe.name, params, id: 1}))
     })
@@ -121,7 +132,8 @@ export type StreamStatus =
   | {state: 'disconnected'; reason: string; retryInMs: number}
 
 export interface EventStreamOptions {
-  socketPath: string
+  /** A socket path, or an Endpoint (another machine over ssh). */
+  target: string | Endpoint
   filter?: SubscribeFilter
   /** Yield events after this id (replayed from the log); undefined = only events from now on. */
   since?: number
@@ -147,7 +159,7 @@ export async function* streamEvents(options: EventStreamOptions): AsyncGenerator
     let subscription: Subscription | undefined
     let reason: string
     try {
-      subscription = await Subscription.open(options.socketPath, {...options.filter, since: lastId})
+      subscription = await Subscription.open(options.target, {...options.filter, since: lastId})
       const stop = (): void => subscription!.close()
       signal?.addEventListener('abort', stop, {once: true})
       try {

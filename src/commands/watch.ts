@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {ExitCode} from '../cli/exit-codes.js'
+import {jsonText} from '../cli/render/inert.js'
 import {resolveSessionId} from '../cli/sessions.js'
 import {EVENT_TYPES} from '../protocol/events.js'
 
@@ -41,12 +42,13 @@ export default class Watch extends BaseCommand<typeof Watch> {
     const {type, until} = this.flags
     if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
     const config = await this.loadConfig()
-    const client = await this.client({config}) // starts the daemon if it is not running (auto-start rules)
+    // Starts the daemon if it is not running (auto-start rules); over ssh, dial-stdio does that there.
+    const client = await this.client({config})
     // A prefix becomes the full id the events carry; an unknown id exits 4 instead of matching nothing forever.
     const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session)
     const {runWatch} = await import('../cli/watch.js')
     await runWatch({
-      socketPath: config.socket_path,
+      endpoint: await this.endpoint({config}),
       filter: {event_types: type, session_id: session, run_id: this.flags.run},
       since: since === 'now' ? undefined : Number(since),
       json: this.jsonEnabled(),
@@ -58,6 +60,6 @@ export default class Watch extends BaseCommand<typeof Watch> {
 
   /** Under --json stdout carries only events: the error object goes to stderr, on one line. */
   logJson(json: unknown): void {
-    process.stderr.write(`${JSON.stringify(json)}\n`)
+    process.stderr.write(`${jsonText(json)}\n`)
   }
 }

@@ -12,6 +12,7 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 
 import {DEFAULT_MAX_FRAME_BYTES} from '../protocol/framing.js'
+import {HostError, parseHostsMap} from './hosts.js'
 import {type Output, nonEmptyString, oneOf, port, positiveInt, stringList, url} from './validators.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
@@ -57,6 +58,8 @@ export type Config = {[K in ConfigKey]: Output<Keys[K]['schema']>} & {
   /** Where each value came from, for error messages and `hld daemon status`. */
   sources: Record<ConfigKey, ConfigSource>
   config_file: string
+  /** Named machines for `--host`/`--hosts`: name → ssh:// address (config file only). */
+  hosts: Record<string, string>
 }
 export type ConfigSource = 'flag' | 'environment' | 'config file' | 'default'
 export type ConfigOverrides = Partial<Record<ConfigKey, string | number | undefined>>
@@ -99,10 +102,10 @@ function readConfigFile(file: string): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`Config file ${file} must hold a JSON object of settings`)
   }
-  const unknown = Object.keys(parsed).filter((key) => !(key in KEYS))
+  const unknown = Object.keys(parsed).filter((key) => !(key in KEYS) && key !== 'hosts')
   if (unknown.length > 0) {
     throw new ConfigError(
-      `Config file ${file} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${Object.keys(KEYS).join(', ')}`,
+      `Config file ${file} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${[...Object.keys(KEYS), 'hosts'].join(', ')}`,
     )
   }
   return parsed as Record<string, unknown>
@@ -150,7 +153,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     out[key] = parsed
     sources[key] = source
   }
-  return {...(out as Omit<Config, 'sources' | 'config_file'>), sources, config_file: file}
+  let hosts: Record<string, string>
+  try {
+    hosts = parseHostsMap(fileValues.hosts, file)
+  } catch (error) {
+    throw error instanceof HostError ? new ConfigError(error.message) : error
+  }
+  return {...(out as Omit<Config, 'sources' | 'config_file' | 'hosts'>), sources, config_file: file, hosts}
 }
 
 /**

@@ -30,7 +30,7 @@ async function eventsUntilEnd(options: {
 }): Promise<DaemonEvent[]> {
   const events: DaemonEvent[] = []
   const stream = streamEvents({
-    socketPath: options.socketPath,
+    target: options.socketPath,
     since: options.since,
     signal: options.signal,
     filter: options.filter,

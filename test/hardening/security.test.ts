@@ -131,6 +131,8 @@ describe('security: the api_key stays secret', function () {
     {id: 'daemon:start', args: () => ['daemon', 'start', '--json']},
     {id: 'daemon:status', args: () => ['daemon', 'status', '--json']},
     {id: 'daemon:status', args: () => ['daemon', 'status']},
+    // stdin is closed at once: it connects, bridges nothing and exits 0, printing nothing.
+    {id: 'daemon:dial-stdio', args: () => ['daemon', 'dial-stdio']},
     // --wait --json is NDJSON: the launch, then the ended session.
     {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = (JSON.parse(out.split('\n')[0]) as {session_id: string}).session_id)},
     {id: 'session:wait', args: (ids) => ['session', 'wait', ids.session!, '--json']},
@@ -169,6 +171,7 @@ describe('security: the api_key stays secret', function () {
         }, 15_000, 'the poller to show the cloud approvals')
       },
     },
+    {id: 'approvals:show', args: (ids) => ['approvals', 'show', ids.approve!, '--json']},
     {id: 'approvals:approve', args: (ids) => ['approvals', 'approve', ids.approve!, '--comment', 'fine', '--json']},
     {id: 'approvals:deny', args: (ids) => ['approvals', 'deny', ids.deny!, '--comment', 'not on Friday', '--json']},
     {id: 'approvals:respond', args: (ids) => ['approvals', 'respond', ids.respond!, 'main', '--json']},

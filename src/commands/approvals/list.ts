@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {age, describeRequest, sessionLabel, shortId} from '../../cli/approvals.js'
+import {requestCell, sessionCell, shortId} from '../../cli/approvals.js'
+import {anyCut, cutNote, plain, table} from '../../cli/render/table.js'
+import {age} from '../../cli/render/time.js'
 import {resolveSessionId} from '../../cli/sessions.js'
-import {table} from '../../cli/table.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {FetchApprovalsResult} from '../../protocol/approvals.js'
 
@@ -42,13 +43,14 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
       return result
     }
     const rows = result.approvals.map((a) => [
-      shortId(a.id),
+      plain(shortId(a.id)),
       ...(all ? [a.status] : []),
-      sessionLabel(a),
-      age(a.created_at),
-      describeRequest(a),
+      sessionCell(a),
+      plain(age(a.created_at)),
+      requestCell(a),
     ])
     this.log(table(['ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
+    if (anyCut(rows)) this.log(cutNote('`hld approvals show <id>` shows the whole request'))
     return result
   }
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 import type {HealthResult} from '../../protocol/daemon.js'
 
 export interface DaemonStartResult {
@@ -40,6 +41,7 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
 
   async run(): Promise<DaemonStartResult> {
     await this.parseFlags()
+    await this.requireLocal('hld daemon start')
     const config = await this.loadConfig({database_path: this.flags.database, log_file: this.flags['log-file']})
 
     if (this.flags.foreground) {
@@ -58,7 +60,7 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
       const running = await probeDaemon(config.socket_path)
       // Something that answers but not as hld falls through to the usual refusal.
       if (running?.pid !== undefined) {
-        this.log(`hld daemon ${running.version} already running (pid ${running.pid})`)
+        this.log(`hld daemon ${inert(running.version)} already running (pid ${inert(running.pid)})`)
         return {...this.report(running as HealthResult), already_running: true}
       }
     }
@@ -83,14 +85,14 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
       },
     ).run()
 
-    this.log(`hld daemon ${ctx.health!.version} running (pid ${ctx.health!.pid})`)
+    this.log(`hld daemon ${inert(ctx.health!.version)} running (pid ${inert(ctx.health!.pid)})`)
     return this.report(ctx.health!)
   }
 
   private report(health: HealthResult): DaemonStartResult {
-    this.log(`  socket:   ${health.socket_path}`)
-    this.log(`  database: ${health.database_path}`)
-    this.log(`  log:      ${health.log_file ?? 'stderr (foreground)'}`)
+    this.log(`  socket:   ${inert(health.socket_path)}`)
+    this.log(`  database: ${inert(health.database_path)}`)
+    this.log(`  log:      ${inert(health.log_file ?? 'stderr (foreground)')}`)
     return {pid: health.pid, version: health.version, socket_path: health.socket_path, database_path: health.database_path, log_file: health.log_file}
   }
 }

@@ -1,4 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
+import {cell, padEnd} from '../../cli/render/table.js'
 import type {HealthResult} from '../../protocol/daemon.js'
 
 export type DaemonStatusResult = HealthResult
@@ -13,12 +15,13 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
     const client = await this.client({autostart: false})
     const {Health} = await import('../../protocol/daemon.js')
     const health = await client.call(Health, {})
-    this.log(`hld daemon ${health.version}: ${health.status} (pid ${health.pid}, up ${formatUptime(health.uptime_ms)})`)
-    this.log(`  socket:   ${health.socket_path}`)
-    this.log(`  database: ${health.database_path}`)
-    this.log(`  log:      ${health.log_file ?? 'stderr (foreground)'}`)
+    this.log(`hld daemon ${inert(health.version)}: ${inert(health.status)} (pid ${inert(health.pid)}, up ${formatUptime(health.uptime_ms)})`)
+    this.log(`  socket:   ${inert(health.socket_path)}`)
+    this.log(`  database: ${inert(health.database_path)}`)
+    this.log(`  log:      ${inert(health.log_file ?? 'stderr (foreground)')}`)
     for (const [name, component] of Object.entries(health.components)) {
-      this.log(`  ${`${name}:`.padEnd(10)}${component.available ? 'available' : 'unavailable'}${component.detail ? ` (${component.detail})` : ''}`)
+      const detail = component.detail ? ` (${inert(component.detail)})` : ''
+      this.log(`  ${padEnd(cell(`${name}:`), 10)}${component.available ? 'available' : 'unavailable'}${detail}`)
     }
     return health
   }

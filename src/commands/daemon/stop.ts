@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 
 export interface DaemonStopResult {
   /** False only with --if-running, when no daemon was running. */
@@ -27,6 +28,7 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
 
   async run(): Promise<DaemonStopResult> {
     await this.parseFlags()
+    await this.requireLocal('hld daemon stop')
     const config = await this.loadConfig()
     const [{stopDaemon}, {DaemonNotRunningError}] = await Promise.all([import('../../client/lifecycle.js'), import('../../client/errors.js')])
     let stopped
@@ -38,7 +40,7 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
       return {stopped: false, forced: false}
     }
     const {pid, forced} = stopped
-    this.log(forced ? `hld daemon (pid ${pid}) did not stop in time and was killed` : `hld daemon (pid ${pid}) stopped`)
+    this.log(forced ? `hld daemon (pid ${inert(pid)}) did not stop in time and was killed` : `hld daemon (pid ${inert(pid)}) stopped`)
     return {stopped: true, pid, forced}
   }
 }

@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 
+import {inert} from '../../cli/render/inert.js'
 import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
 import {ContinueSession, type ContinueSessionResult, type Session} from '../../protocol/sessions.js'
 
@@ -27,6 +28,7 @@ export default class SessionContinue extends SessionStartCommand<typeof SessionC
     const {args} = await this.parseFlags()
     const client = await this.client()
     const child = await client.call(ContinueSession, {session_id: args.id, query: args.query, ...(await sessionSettings(this.flags))})
-    return this.announce(child, `Session ${child.session_id} continues ${child.parent_session_id} (run ${child.run_id})`)
+    const line = `Session ${inert(child.session_id)} continues ${inert(child.parent_session_id)} (run ${inert(child.run_id)})`
+    return this.announce(child, line)
   }
 }

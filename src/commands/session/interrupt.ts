@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {inert} from '../../cli/render/inert.js'
 import {InterruptSession, type InterruptSessionResult} from '../../protocol/sessions.js'
 
 export type SessionInterruptResult = InterruptSessionResult
@@ -19,7 +20,7 @@ export default class SessionInterrupt extends BaseCommand<typeof SessionInterrup
     const {args} = await this.parseFlags()
     const client = await this.client()
     const result = await client.call(InterruptSession, {session_id: args.id})
-    this.log(`Session ${result.session_id} is interrupting`)
+    this.log(`Session ${inert(result.session_id)} is interrupting`)
     return result
   }
 }

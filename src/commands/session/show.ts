@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {cutNote} from '../../cli/render/table.js'
 import {conversationLines, sessionDetails} from '../../cli/sessions.js'
 import {type ConversationEvent, GetConversation, GetSessionState, type Session} from '../../protocol/sessions.js'
 
@@ -34,7 +35,9 @@ export default class SessionShow extends BaseCommand<typeof SessionShow> {
     this.log('')
     const count = total !== undefined && total > events.length ? `the last ${events.length} of ${total} events; --limit 0 shows them all` : `${events.length} events`
     this.log(`Conversation (${count}):`)
-    for (const line of conversationLines(events)) this.log(line)
+    const conversation = conversationLines(events)
+    for (const line of conversation.lines) this.log(line)
+    if (conversation.cut) this.log(cutNote('--json shows every event whole'))
     return {session, events, ...(total === undefined ? {} : {total})}
   }
 }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {WAIT_GOALS, exitCodeOf, followSession} from '../../cli/follow.js'
+import {inert} from '../../cli/render/inert.js'
 import {outcomeLine, resolveSessionId} from '../../cli/sessions.js'
 import type {Session} from '../../protocol/sessions.js'
 
@@ -36,7 +37,7 @@ export default class SessionWait extends BaseCommand<typeof SessionWait> {
       sessionId,
       until,
       timeoutMs: this.flags.timeout,
-      onStatus: (s) => this.logToStderr(`  ${s.status}`),
+      onStatus: (s) => this.logToStderr(`  ${inert(s.status)}`),
     })
     this.log(outcomeLine(session))
     process.exitCode = exitCodeOf(until, session)

@@ -16,7 +16,7 @@ function collect(world: EventWorld, options: {since?: number; count: number; sta
   const ids: number[] = []
   const done = (async () => {
     const events = streamEvents({
-      socketPath: world.socketPath,
+      target: world.socketPath,
       since: options.since,
       signal: abort.signal,
       backoff: {initialMs: 10, maxMs: 100},
@@ -78,7 +78,7 @@ describe('streamEvents', () => {
     world = await new EventWorld({bufferBytes: 64 * 1024}).start()
     const statuses: StreamStatus[] = []
     const abort = new AbortController()
-    const events = streamEvents({socketPath: world.socketPath, signal: abort.signal, backoff: {initialMs: 10}, onStatus: (s) => statuses.push(s)})
+    const events = streamEvents({target: world.socketPath, signal: abort.signal, backoff: {initialMs: 10}, onStatus: (s) => statuses.push(s)})
     const first = events.next() // subscribes; the consumer then stalls
     await waitFor(() => world.bus.batchListenerCount === 1, 5000, 'the subscription')
     const content = 'y'.repeat(4000)
@@ -97,7 +97,7 @@ describe('streamEvents', () => {
   })
 
   it('fails on bad params instead of retrying', async () => {
-    const events = streamEvents({socketPath: world.socketPath, filter: {event_types: 'new_approval' as unknown as EventType[]}})
+    const events = streamEvents({target: world.socketPath, filter: {event_types: 'new_approval' as unknown as EventType[]}})
     let error: unknown
     try {
       await events.next()

@@ -95,6 +95,14 @@ describe('config', () => {
     expect(() => loadConfig({}, env)).to.throw(ConfigError, new RegExp(`Config file ${file} is not valid JSON`))
   })
 
+  it('reads named hosts from the file, and names the file and host when one is malformed', () => {
+    expect(loadConfig({}, env).hosts).to.deep.equal({})
+    writeConfigFile({hosts: {devbox: 'ssh://me@devbox', ci: 'ssh://ci@runner:2222'}})
+    expect(loadConfig({}, env).hosts).to.deep.equal({devbox: 'ssh://me@devbox', ci: 'ssh://ci@runner:2222'})
+    const file = writeConfigFile({hosts: {devbox: 'me@devbox'}})
+    expect(() => loadConfig({}, env)).to.throw(ConfigError, `Config file ${file}, hosts.devbox: "me@devbox" is not a usable ssh address`)
+  })
+
   it('rejects unknown keys in the file, listing the known ones', () => {
     writeConfigFile({sokcet_path: '/tmp/x.sock'})
     expect(() => loadConfig({}, env)).to.throw(ConfigError, /unknown key sokcet_path; known keys: socket_path/)

@@ -1,0 +1,183 @@
+/**
+ * Another machine's daemon over a real OpenSSH server (test/helpers/sshd.ts): the "remote" is a
+ * sandbox with its own HOME, reached through `ssh -F <temp config>` and HUMANLAYER_REMOTE_HLD.
+ */
+import {spawn} from 'node:child_process'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import type {FetchApprovalsResult} from '../../src/protocol/approvals.js'
+import type {DaemonEvent} from '../../src/protocol/events.js'
+import {FAKE_CLAUDE} from '../helpers/approvals.js'
+import {CLI, type CliResult, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {TestSshd, remoteHld} from '../helpers/sshd.js'
+
+describe('daemon dial-stdio', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+
+  beforeEach(() => {
+    sandbox = new Sandbox()
+  })
+
+  afterEach(async () => sandbox.cleanup())
+
+  /** Runs dial-stdio with `input` on stdin (kept open when `input` is undefined). */
+  function dial(args: string[], env: Record<string, string | undefined> = {}) {
+    const child = spawn(process.execPath, [CLI, 'daemon', 'dial-stdio', ...args], {env: sandbox.env(env), stdio: ['pipe', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<{code: number | null; stdout: string; stderr: string}>((resolve) =>
+      child.once('close', (code) => resolve({code, stdout, stderr})),
+    )
+    return {child, exited, stdout: () => stdout}
+  }
+
+  it('answers pipelined requests and exits 0 once stdin ends, after the last reply', async () => {
+    await sandbox.startDaemon()
+    const {child, exited} = dial([])
+    child.stdin.end(
+      ['{"jsonrpc":"2.0","method":"health","id":1}', '{"jsonrpc":"2.0","method":"fetchApprovals","params":{},"id":2}', ''].join('\n'),
+    )
+    const {code, stdout} = await exited
+    expect(code).to.equal(0)
+    const replies = stdout.trim().split('\n').map((line) => JSON.parse(line) as {id: number; result: unknown})
+    expect(replies.map((r) => r.id)).to.deep.equal([1, 2])
+    expect(replies[1].result).to.deep.equal({approvals: []})
+  })
+
+  it('exits 0 when the daemon goes away while stdin is still open', async () => {
+    await sandbox.startDaemon()
+    const {child, exited, stdout} = dial([])
+    child.stdin.write('{"jsonrpc":"2.0","method":"health","id":1}\n')
+    await waitFor(() => stdout().includes('"id":1'), 10_000, 'the health reply')
+    expect((await sandbox.cli(['daemon', 'stop'])).exitCode).to.equal(0)
+    expect((await exited).code).to.equal(0)
+    child.stdin.destroy()
+  })
+
+  it('exits 3 with one plain line when no daemon runs and auto-start is off, and starts one otherwise', async () => {
+    const refused = await dial(['--no-autostart'], {HUMANLAYER_NO_AUTOSTART: undefined}).exited
+    expect(refused.code).to.equal(3)
+    expect(refused.stderr).to.equal(`hld daemon dial-stdio: No hld daemon is running at ${sandbox.socketPath}. Start one with \`hld daemon start\`.\n`)
+
+    const started = dial([], {HUMANLAYER_NO_AUTOSTART: undefined})
+    started.child.stdin.end('{"jsonrpc":"2.0","method":"health","id":1}\n')
+    const {code, stdout} = await started.exited
+    expect(code).to.equal(0)
+    sandbox.track((JSON.parse(stdout) as {result: {pid: number}}).result.pid)
+    expect((await sandbox.cli(['daemon', 'status'])).exitCode).to.equal(0)
+  })
+})
+
+describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
+  this.timeout(90_000)
+  let sshd: TestSshd
+  let local: Sandbox
+  let remote: Sandbox
+
+  before(async () => {
+    sshd = new TestSshd()
+    await sshd.start()
+  })
+
+  after(async () => sshd.stop())
+
+  beforeEach(async () => {
+    local = new Sandbox()
+    remote = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    await remote.startDaemon()
+  })
+
+  afterEach(async () => {
+    await local.cleanup()
+    await remote.cleanup()
+  })
+
+  /** The local CLI, reaching the remote sandbox's daemon over ssh. */
+  function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+    return local.cli(args, {env: {HUMANLAYER_SSH_COMMAND: sshd.sshCommand, HUMANLAYER_REMOTE_HLD: remoteHld(remote.env()), ...env}})
+  }
+
+  it('lists, launches and approves on the remote: its claude gets the decision', async () => {
+    const work = path.join(remote.root, 'work')
+    mkdirSync(work)
+    const launched = await cli(['session', 'launch', '--host', sshd.url(), '-w', work, '--json', '[fake:permission] create the marker'])
+    expect(launched.exitCode, launched.stderr).to.equal(0)
+    const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
+
+    let approvalId = ''
+    await waitFor(
+      async () => {
+        // Flags before the command work too, as in `hld --host devbox approvals list`.
+        const list = Sandbox.json<FetchApprovalsResult>(await cli(['--host', sshd.url(), 'approvals', 'list', '--json']))
+        approvalId = list.approvals.find((a) => a.session_id === sessionId)?.id ?? ''
+        return approvalId !== ''
+      },
+      20_000,
+      'the remote approval',
+    )
+    const approved = await cli(['approvals', 'approve', approvalId, '--host', sshd.url()])
+    expect(approved.exitCode, approved.stderr).to.equal(0)
+    expect(approved.stdout).to.contain(`Approved ${approvalId}`)
+    await waitFor(async () => Sandbox.json<{session: {status: string}}>(await cli(['session', 'show', sessionId, '--host', sshd.url(), '--json'])).session.status === 'completed', 30_000, 'the remote session to complete')
+    expect(existsSync(path.join(work, 'marker.txt')), 'the approved tool ran on the remote').to.equal(true)
+    expect(existsSync(path.join(local.root, 'd.sock')), 'no local daemon was involved').to.equal(false)
+  })
+
+  it('reports ssh failures as such, with ssh\'s own words, exit 3', async () => {
+    const refused = await cli(['approvals', 'list', '--host', sshd.url()], {HUMANLAYER_SSH_COMMAND: `${sshd.sshCommand} -o Port=1`})
+    expect(refused.exitCode).to.equal(3)
+    expect(refused.stderr).to.contain('Cannot reach the hld daemon on ssh://').and.contain('Connection refused')
+
+    // Our key is authorized for this user only: anyone else is refused by ssh's authentication.
+    const refusedKey = await cli(['approvals', 'list', '--host', 'ssh://hld-no-such-user@devbox'])
+    expect(refusedKey.exitCode).to.equal(3)
+    expect(refusedKey.stderr).to.contain('Permission denied (publickey)')
+
+    const noHld = await cli(['approvals', 'list', '--host', sshd.url()], {HUMANLAYER_REMOTE_HLD: 'hld-is-not-installed-here'})
+    expect(noHld.exitCode).to.equal(3)
+    expect(noHld.stderr).to.contain('Is hld installed there').and.contain('hld-is-not-installed-here')
+
+    expect((await remote.cli(['daemon', 'stop'])).exitCode).to.equal(0)
+    const down = await cli(['daemon', 'status', '--host', sshd.url()])
+    expect(down.exitCode, 'daemon status does not start the remote daemon').to.equal(3)
+    expect(down.stderr).to.contain('No hld daemon is running at').and.contain(remote.socketPath)
+  })
+
+  it('names hosts in daemon.json; HUMANLAYER_HOST picks one; daemon start/stop refuse to act on another machine', async () => {
+    mkdirSync(path.join(local.home, '.config', 'humanlayer'), {recursive: true})
+    writeFileSync(path.join(local.home, '.config', 'humanlayer', 'daemon.json'), JSON.stringify({hosts: {devbox: sshd.url()}}))
+    for (const env of [{HUMANLAYER_HOST: sshd.url()}, {HUMANLAYER_HOST: 'devbox'}]) {
+      const status = await cli(['daemon', 'status', '--json'], env)
+      expect(status.exitCode, status.stderr).to.equal(0)
+      expect(Sandbox.json<{socket_path: string}>(status).socket_path).to.equal(remote.socketPath)
+    }
+    const unknown = await cli(['approvals', 'list', '--host', 'laptop'])
+    expect(unknown.exitCode).to.equal(2)
+    expect(unknown.stderr).to.contain('no host named "laptop"').and.contain('(devbox)')
+    // `local` is this machine, whatever HUMANLAYER_HOST says.
+    const here = await cli(['daemon', 'status', '--host', 'local'], {HUMANLAYER_HOST: 'devbox'})
+    expect(here.exitCode).to.equal(3)
+    expect(here.stderr).to.contain(local.socketPath)
+    const stop = await cli(['daemon', 'stop', '--host', sshd.url()])
+    expect(stop.exitCode).to.equal(2)
+    expect(stop.stderr).to.contain('works on this machine only')
+    expect((await remote.cli(['daemon', 'status'])).exitCode).to.equal(0)
+  })
+
+  it('watch follows the remote event stream over ssh', async () => {
+    const watch = cli(['watch', '--host', sshd.url(), '--json', '--since', '0', '--until', 'new_approval', '--timeout', '45000'])
+    const work = path.join(remote.root, 'work')
+    mkdirSync(work)
+    expect((await cli(['session', 'launch', '--host', sshd.url(), '-w', work, '[fake:permission] create the marker'])).exitCode).to.equal(0)
+    const result = await watch
+    expect(result.exitCode, result.stderr).to.equal(0)
+    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as DaemonEvent)
+    expect(events.at(-1)?.type).to.equal('new_approval')
+  })
+})
