@@ -3,7 +3,7 @@
  * protocol types, the render module and the base command, so the commands stay fast to start.
  * Everything an approval carries is untrusted (a model wrote it) and printed through `render`.
  */
-import type {Command} from '@oclif/core'
+import {type Command, Errors} from '@oclif/core'
 
 import type {DaemonClient} from '../client/index.js'
 import type {Approval, SendDecisionResult} from '../protocol/approvals.js'
@@ -11,6 +11,7 @@ import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {Session} from '../protocol/sessions.js'
 import {splitCommand} from '../shared/shell.js'
 import {BaseCommand} from './base-command.js'
+import {ExitCode, exitCodeFor} from './exit-codes.js'
 import {inert} from './render/inert.js'
 import {type Cell, cell} from './render/table.js'
 import {age, timestamp} from './render/time.js'
@@ -167,10 +168,55 @@ export abstract class DecisionCommand<T extends typeof Command> extends BaseComm
   protected async decide(params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string}): Promise<SendDecisionResult> {
     const client = await this.client()
     const {SendDecision} = await import('../protocol/approvals.js')
-    const result = await client.call(SendDecision, params)
+    const result = await client.call(SendDecision, {...params, channel: 'cli'})
     if (this.jsonEnabled()) return result
     const {approval} = result
     for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)
     return result
   }
+
+  /**
+   * approve and deny of several ids, or of every pending approval of one session (`--all
+   * --session`). Each is decided on its own: one that fails (unknown, already decided) is
+   * reported and the rest still go; the exit status is then the first failure's.
+   */
+  protected async decideMany(
+    ids: string[],
+    options: {decision: 'approve' | 'deny'; comment?: string; all?: boolean; session?: string},
+  ): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+    if (options.all && !options.session) {
+      throw new Errors.CLIError('--all needs --session ID, so one slip cannot decide every session\'s approvals', {exit: ExitCode.Usage})
+    }
+    if (options.all && ids.length > 0) throw new Errors.CLIError('give approval ids or --all --session, not both', {exit: ExitCode.Usage})
+    if (!options.all && ids.length === 0) throw new Errors.CLIError('give an approval id (or several), or --all --session ID', {exit: ExitCode.Usage})
+    const comment = options.comment ? {comment: options.comment} : {}
+    if (!options.all && ids.length === 1) return this.decide({approval_id: ids[0], decision: options.decision, ...comment})
+    const client = await this.client()
+    const {FetchApprovals, SendDecision} = await import('../protocol/approvals.js')
+    if (options.all) {
+      const {approvals} = await client.call(FetchApprovals, {session_id: options.session!})
+      ids = approvals.filter((a) => a.type === 'function_call').map((a) => a.id)
+      if (ids.length === 0) this.log(`Session ${options.session} has no pending approvals.`)
+    }
+    const results: DecisionOutcome[] = []
+    let failure: Error | undefined
+    for (const id of ids) {
+      try {
+        const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment})
+        this.log(`${VERB[options.decision]} ${approval.id}: ${describeRequest(approval)}`)
+        results.push({approval_id: approval.id, success: true, approval})
+      } catch (error) {
+        failure ??= error as Error
+        this.logToStderr(`Not ${options.decision === 'approve' ? 'approved' : 'denied'}: ${id}: ${(error as Error).message}`)
+        results.push({approval_id: id, success: false, error: (error as Error).message})
+      }
+    }
+    if (failure) {
+      const decided = results.filter((r) => r.success).length
+      throw new Errors.CLIError(`${decided} of ${results.length} decided; the first failure: ${failure.message}`, {exit: exitCodeFor(failure)})
+    }
+    return {results}
+  }
 }
+
+export type DecisionOutcome = {approval_id: string; success: true; approval: Approval} | {approval_id: string; success: false; error: string}

@@ -29,18 +29,31 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       description: 'Overrides HUMANLAYER_HOST. Over ssh, the far side runs `hld daemon dial-stdio` (see HUMANLAYER_REMOTE_HLD).',
       helpGroup: 'GLOBAL',
     }),
+    // chalk and oclif read --color/--no-color from argv themselves; declared so it parses and shows in --help.
+    color: Flags.boolean({
+      summary: 'Colour the output (default: only on a terminal, and never when NO_COLOR is set).',
+      allowNo: true,
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   protected flags!: BaseFlags<T>
   private openedClient: DaemonClient | undefined
 
-  /**
-   * Parses argv into `this.flags`, and returns the flags and args typed by the command's statics,
-   * and every positional argument (`argv`, for commands with `strict = false` that take many).
-   */
+  /** NO_COLOR (no-color.org) for chalk too: oclif's own colours honour it, chalk does not. */
+  async init(): Promise<void> {
+    await super.init()
+    if (process.env.NO_COLOR && !this.argv.includes('--color')) {
+      const {default: chalk} = await import('chalk')
+      chalk.level = 0
+    }
+  }
+
+  /** Parses argv into `this.flags`, and returns the flags and args typed by the command's statics. */
   protected async parseFlags(): Promise<{flags: BaseFlags<T>; args: BaseArgs<T>; argv: string[]}> {
     const parsed = await this.parse(this.ctor as typeof BaseCommand)
     this.flags = parsed.flags as BaseFlags<T>
+    // argv: every argument, for commands that take any number of them (`static strict = false`).
     return {flags: this.flags, args: parsed.args as BaseArgs<T>, argv: parsed.argv as string[]}
   }
 
@@ -117,16 +130,34 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (!this.jsonEnabled()) error.message = inert(error.message, {lines: true})
       return super.catch(Object.assign(error, {exitCode: error.oclif.exit}))
     }
-    // oclif prints "Error: <message>" for people, inert: daemon errors quote ids, paths and model text.
-    // --json keeps the message exact, and the original name.
-    const cliError = new Errors.CLIError(this.jsonEnabled() ? error.message : inert(error.message, {lines: true}), {exit})
+    // oclif prints "Error: <message>" for people, in the CLI's words; --json keeps the daemon's
+    // message, the original name and the JSON-RPC code (not named `code`: oclif would print it).
+    const json = this.jsonEnabled()
+    const cliError = new Errors.CLIError(json ? error.message : inert(this.humanMessage(error), {lines: true}), {exit})
     return super.catch(
       Object.assign(cliError, {
         exitCode: exit,
         errorName: error.name,
-        ...(error instanceof RpcError ? {code: error.code, data: error.data} : {}),
+        ...(error instanceof RpcError ? {rpcCode: error.code, data: error.data} : {}),
       }),
     )
+  }
+
+  /**
+   * A daemon error as a person reads it: without the method it came from, and with the flags of
+   * this command instead of the wire fields they fill (working_dir → --working-dir).
+   */
+  private humanMessage(error: Error): string {
+    if (!(error instanceof RpcError)) return error.message
+    let message = error.message.replace(/^(Invalid params|Internal error) (for|in) \w+: /, (_, kind: string) =>
+      kind === 'Internal error' ? 'The daemon failed: ' : '',
+    )
+    const flags = (this.ctor as typeof BaseCommand).flags ?? {}
+    for (const field of (error.data as {fields?: {path: string}[]} | undefined)?.fields ?? []) {
+      const flag = field.path.replaceAll('_', '-')
+      if (field.path && flag in flags) message = message.replaceAll(new RegExp(`\\b${field.path}\\b`, 'g'), `--${flag}`)
+    }
+    return message.charAt(0).toUpperCase() + message.slice(1)
   }
 
   /** JSON as oclif prints it (pretty, coloured on a terminal), with every unsafe character as a \\u escape. */
@@ -135,13 +166,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected toErrorJson(error: unknown): unknown {
-    const e = error as Error & {errorName?: string; exitCode?: number; code?: number; data?: unknown}
+    const e = error as Error & {errorName?: string; exitCode?: number; rpcCode?: number; data?: unknown}
     return {
       error: {
         name: e.errorName ?? e.name,
         message: e.message,
         exitCode: e.exitCode ?? 1,
-        ...(e.code === undefined ? {} : {code: e.code}),
+        ...(e.rpcCode === undefined ? {} : {code: e.rpcCode}),
         ...(e.data === undefined ? {} : {data: e.data}),
       },
     }

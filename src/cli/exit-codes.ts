@@ -2,7 +2,7 @@
  * Exit statuses, documented in the README, so scripts can branch on them. One function maps
  * an error to its status; commands never pick numbers themselves.
  */
-import {DaemonAlreadyRunningError, DaemonNotRunningError, SocketPathError, SshError} from '../client/errors.js'
+import {DaemonAlreadyRunningError, DaemonNotRunningError, DatabaseInUseError, SocketPathError, SshError, UnsafePathError} from '../client/errors.js'
 import {HostError} from '../config/hosts.js'
 import {ConfigError} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
@@ -29,8 +29,10 @@ const BY_CLASS: [new (...args: never[]) => Error, number][] = [
   [SshError, ExitCode.DaemonNotRunning],
   [HostError, ExitCode.Usage],
   [DaemonAlreadyRunningError, ExitCode.Conflict],
+  [DatabaseInUseError, ExitCode.Conflict],
   [ConfigError, ExitCode.Usage],
   [SocketPathError, ExitCode.Usage],
+  [UnsafePathError, ExitCode.Usage],
   [WatchTimeoutError, ExitCode.Timeout],
   [WaitTimeoutError, ExitCode.Timeout],
   [DaemonGoneError, ExitCode.DaemonNotRunning],
@@ -41,6 +43,8 @@ const BY_RPC_CODE: Record<number, number> = {
   [ErrorCode.InvalidParams]: ExitCode.Usage,
   [ErrorCode.NotFound]: ExitCode.NotFound,
   [ErrorCode.Conflict]: ExitCode.Conflict,
+  // Refused, like a conflict: the state of things (who asks) forbids it, and retrying will not help.
+  [ErrorCode.Forbidden]: ExitCode.Conflict,
   [ErrorCode.Unavailable]: ExitCode.Unavailable,
   [ErrorCode.UpstreamFailure]: ExitCode.UpstreamFailure,
 }

@@ -12,6 +12,7 @@ import type {Approval} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {ConversationEvent, Session} from '../protocol/sessions.js'
 import {GetSessionState} from '../protocol/sessions.js'
+import {parseDuration} from '../shared/duration.js'
 import {describeRequest, shortId} from './approvals.js'
 import {BaseCommand} from './base-command.js'
 import {ExitCode} from './exit-codes.js'
@@ -38,6 +39,14 @@ export const sessionSettingsFlags = {
     summary: 'Follow the session until it ends; exit 1 unless it completed.',
     description: 'Progress and the commands that decide its approvals go to stderr; with --json, stdout carries NDJSON: the launch, then the ended session.',
   }),
+  allow: Flags.string({summary: 'Policy rule: tool calls it matches run without asking, e.g. "Bash(npm test)" (repeatable).', multiple: true, multipleNonGreedy: true}),
+  ask: Flags.string({summary: 'Policy rule: tool calls it matches ask a human, even if allowed (repeatable).', multiple: true, multipleNonGreedy: true}),
+  deny: Flags.string({summary: 'Policy rule: tool calls it matches are blocked, e.g. "Bash(git push *)" (repeatable).', multiple: true, multipleNonGreedy: true}),
+  'approval-timeout': Flags.string({summary: 'How long an approval waits for a human, e.g. 10m; then --on-timeout decides.'}),
+  'on-timeout': Flags.string({summary: 'The verdict when an approval times out (default deny).', options: ['allow', 'deny']}),
+  'dangerously-allow-self-approval': Flags.boolean({
+    summary: "Turn off the built-in rules that stop the agent touching hld's socket, database and decision commands.",
+  }),
 }
 
 interface SettingsFlags {
@@ -50,6 +59,12 @@ interface SettingsFlags {
   title?: string
   'mcp-config'?: string
   approvals: boolean
+  allow?: string[]
+  ask?: string[]
+  deny?: string[]
+  'approval-timeout'?: string
+  'on-timeout'?: string
+  'dangerously-allow-self-approval'?: boolean
 }
 
 const splitList = (values: string[] | undefined): string[] | undefined =>
@@ -68,7 +83,19 @@ export async function sessionSettings(flags: SettingsFlags) {
     mcp_config: flags['mcp-config'] === undefined ? undefined : await readMcpConfig(flags['mcp-config']),
     // Only sent when turned off, so a continued session otherwise keeps its parent's choice.
     disable_approvals: flags.approvals ? undefined : true,
+    allow: flags.allow,
+    ask: flags.ask,
+    deny: flags.deny,
+    approval_timeout_ms: flags['approval-timeout'] === undefined ? undefined : durationFlag('--approval-timeout', flags['approval-timeout']),
+    on_timeout: flags['on-timeout'] as 'allow' | 'deny' | undefined,
+    dangerously_allow_self_approval: flags['dangerously-allow-self-approval'] || undefined,
   }
+}
+
+function durationFlag(name: string, value: string): number {
+  const ms = parseDuration(value)
+  if (ms === undefined || ms <= 0) throw new Errors.CLIError(`${name} takes a duration such as 30s, 10m or 2h, not "${value}"`, {exit: ExitCode.Usage})
+  return ms
 }
 
 async function readMcpConfig(file: string): Promise<{mcpServers: Record<string, Record<string, unknown>>}> {

@@ -8,10 +8,11 @@ import type {Writable} from 'node:stream'
 import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
-import {type Provenance, provenanceText} from './approvals.js'
+import {type Provenance, provenanceText, shortId} from './approvals.js'
 import {WatchTimeoutError} from './errors.js'
 import {inert, jsonText} from './render/inert.js'
 import {cell, padEnd} from './render/table.js'
+import {timestamp} from './render/time.js'
 
 export interface WatchOptions {
   endpoint: Endpoint
@@ -134,7 +135,7 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
     }
   }
   return (event) => {
-    const time = chalk.dim(inert(event.timestamp.slice(11, 23)))
+    const time = chalk.dim(timestamp(event.timestamp, {ms: true}))
     const type = colour(event)(padEnd(cell(event.type), 22))
     const session = chalk.bold(padEnd(cell(event.data.session_id ? event.data.session_id.slice(0, 8) : '-'), 8))
     return `${time} ${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
@@ -144,13 +145,13 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
 export function gist(event: DaemonEvent): string {
   switch (event.type) {
     case 'new_approval': {
-      return `${event.data.tool_name} is waiting for approval ${event.data.approval_id}`
+      return `${event.data.tool_name} is waiting for approval ${shortId(event.data.approval_id)}`
     }
     case 'approval_resolved': {
       const {approved, approval_id: id, response_text: text} = event.data
       // Who decided, once the daemon records it (decided_by); rendered inert by the caller.
       const by = (event.data as typeof event.data & {decided_by?: Provenance}).decided_by
-      return `${approved ? 'approved' : 'denied'} ${id}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
+      return `${outcomeWord(event.data.status, approved)} ${shortId(id)}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
       const data = event.data
@@ -184,4 +185,9 @@ export function gist(event: DaemonEvent): string {
       return `settings: ${parts.filter(Boolean).join(' ')}`
     }
   }
+}
+
+/** The approval's own status word (expired, responded, resolved_externally) when the event has it, as the lists show it. */
+function outcomeWord(status: string | undefined, approved: boolean): string {
+  return status && status !== 'pending' ? status : approved ? 'approved' : 'denied'
 }

@@ -40,10 +40,32 @@ export class DaemonAlreadyRunningError extends Error {
   }
 }
 
+export class DatabaseInUseError extends Error {
+  constructor(
+    readonly databasePath: string,
+    readonly holder: {pid: number; socketPath: string} | undefined,
+  ) {
+    super(
+      `The database ${databasePath} is in use by another hld daemon` +
+        (holder ? ` (pid ${holder.pid}, socket ${holder.socketPath}). Use that daemon with --socket ${holder.socketPath}, stop it with \`hld daemon stop --socket ${holder.socketPath}\`` : '. Stop it') +
+        ', or give this one its own database with --database or HUMANLAYER_DATABASE_PATH.',
+    )
+    this.name = 'DatabaseInUseError'
+  }
+}
+
 export class SocketPathError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'SocketPathError'
+  }
+}
+
+/** A database or log path that would be followed into a file hld does not own (a symbolic link). */
+export class UnsafePathError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UnsafePathError'
   }
 }
 

@@ -10,6 +10,7 @@ import {RpcError, type RpcErrorObject} from '../protocol/errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../protocol/method.js'
 import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError, ReplyTooLargeError} from './errors.js'
+import {checkListener, checkSocketTrust} from './socket-trust.js'
 
 export * from './errors.js'
 
@@ -44,8 +45,13 @@ export function socketEndpoint(socketPath: string): Endpoint {
   return {label: socketPath, open: (timeoutMs) => connectSocket(socketPath, timeoutMs)}
 }
 
-/** Connects to a Unix socket, turning the usual failures into errors a person can act on. */
-export function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+/**
+ * Connects to a Unix socket, turning the usual failures into errors a person can act on. A socket
+ * another user could have put there is refused before connecting (see socket-trust.ts), and a
+ * listener the kernel says is another user (the path swapped after that check) right after.
+ */
+export async function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+  checkSocketTrust(socketPath)
   return new Promise((resolve, reject) => {
     const socket = net.createConnection({path: socketPath})
     const timer = setTimeout(() => {
@@ -55,7 +61,13 @@ export function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TI
     socket.once('connect', () => {
       clearTimeout(timer)
       socket.removeAllListeners('error')
-      resolve(socket)
+      const stranger = checkListener(socketPath, socket)
+      if (stranger) {
+        socket.destroy()
+        reject(stranger)
+      } else {
+        resolve(socket)
+      }
     })
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer)

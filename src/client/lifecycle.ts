@@ -6,16 +6,21 @@
  */
 import {spawn} from 'node:child_process'
 import type net from 'node:net'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {type Config, configEnv} from '../config/index.js'
+import {refuseSymlinkedFiles} from '../daemon/private-files.js'
+import {readStat} from '../shared/procfs.js'
 import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
+import {pidFilePath, unverifiedDaemonPid} from './daemon-pid.js'
 import {DaemonAlreadyRunningError, DaemonNotRunningError} from './errors.js'
 import {DaemonClient, connectSocket} from './index.js'
 import {checkSocketPathLength, probeDaemon} from './probe.js'
+import {checkSocketDirectory} from './socket-trust.js'
+import {ExitCode} from '../cli/exit-codes.js'
 
 export class DaemonStartError extends Error {
   constructor(message: string) {
@@ -43,16 +48,37 @@ function daemonEntry(): {script: string; execArgv: string[]} {
   return {script, execArgv: fromSource ? ['--import', 'tsx'] : []}
 }
 
-/** The last lines of a log file, for error messages; empty when there is none. */
+/**
+ * The last lines of a log file (for error messages and `hld daemon logs`); empty when there is
+ * none. Reads backwards from the end, so a long log costs no more than its tail.
+ */
 export function logTail(file: string, lines = 20): string {
-  if (!existsSync(file)) return ''
-  const text = readFileSync(file, 'utf8').trimEnd()
-  return text.split('\n').slice(-lines).join('\n')
+  if (!existsSync(file) || lines <= 0) return ''
+  const fd = openSync(file, 'r')
+  try {
+    let position = fstatSync(fd).size
+    let tail = Buffer.alloc(0)
+    // Bytes, not text, until the end: a chunk boundary may split a UTF-8 character.
+    const newlines = (): number => tail.toString('latin1').trimEnd().split('\n').length - 1
+    while (position > 0 && newlines() < lines) {
+      const size = Math.min(TAIL_CHUNK_BYTES, position)
+      position -= size
+      const chunk = Buffer.alloc(size)
+      readSync(fd, chunk, 0, size, position)
+      tail = Buffer.concat([chunk, tail])
+    }
+    return tail.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n')
+  } finally {
+    closeSync(fd)
+  }
 }
+
+const TAIL_CHUNK_BYTES = 64 * 1024
 
 /** Refuses early when the socket is unusable or held by a live daemon. */
 export async function checkNotRunning(socketPath: string): Promise<void> {
   checkSocketPathLength(socketPath)
+  checkSocketDirectory(socketPath)
   const live = await probeDaemon(socketPath)
   if (live) throw new DaemonAlreadyRunningError(socketPath, live.pid)
 }
@@ -68,7 +94,10 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
   mkdirSync(path.dirname(config.log_file), {recursive: true, mode: 0o700})
   // The daemon's own stdout/stderr go to its log too, so even a crash before its logger
   // exists leaves a trace that `daemon start` can quote.
-  const out = openSync(config.log_file, 'a', 0o600)
+  // Refused here too, so `daemon start` says so itself rather than quoting the daemon's log.
+  refuseSymlinkedFiles(config, config.log_file)
+  // O_NOFOLLOW: a link put there after that check fails the open instead of being followed.
+  const out = openSync(config.log_file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
   const {script, execArgv} = daemonEntry()
   try {
     const child = spawn(process.execPath, [...execArgv, script], {
@@ -98,6 +127,11 @@ export async function waitForHealth(
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (exit) {
+      if (exit.code === ExitCode.Conflict) {
+        // It found the database held by another daemon (see src/daemon/database-lock.ts).
+        const {databaseInUseError} = await import('../daemon/database-lock.js')
+        throw databaseInUseError(config.database_path)
+      }
       const tail = logTail(config.log_file)
       throw new DaemonStartError(
         `The daemon exited during start (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`}).` +
@@ -124,10 +158,35 @@ export async function waitForHealth(
   )
 }
 
-/** Forks the daemon and waits until it is healthy: what auto-start does. */
-export async function startDaemonInBackground(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult> {
-  await checkNotRunning(config.socket_path)
-  return waitForHealth(config, spawnDaemon(config, env))
+/**
+ * Forks the daemon and waits until it is healthy: what auto-start does. Commands started at
+ * once on a fresh home would each fork one; all but one would then fail. So starts take turns
+ * (a start lock beside the database, released by the OS if its holder dies), and whoever gets
+ * the lock after someone else's start uses that daemon instead of forking another: then it
+ * resolves undefined, as nothing was started here.
+ */
+export async function startDaemonInBackground(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<HealthResult | undefined> {
+  checkSocketPathLength(config.socket_path)
+  // Loaded here: commands that find the daemon running never pay for SQLite.
+  const {waitForLock} = await import('../shared/file-lock.js')
+  const lock = config.database_path === ':memory:' ? undefined : await waitForLock(`${config.database_path}.start.lock`, DEFAULT_START_TIMEOUT_MS)
+  if (config.database_path !== ':memory:' && !lock) {
+    throw new DaemonStartError(`Another hld command has been starting the daemon for ${DEFAULT_START_TIMEOUT_MS} ms without finishing; try again, or run \`hld daemon start\` to see why.`)
+  }
+  try {
+    const client = await DaemonClient.connect(config.socket_path).catch((error: unknown) => {
+      if (error instanceof DaemonNotRunningError) return undefined
+      throw error
+    })
+    if (client) {
+      // Another command's turn started it.
+      client.close()
+      return undefined
+    }
+    return await waitForHealth(config, spawnDaemon(config, env))
+  } finally {
+    lock?.release()
+  }
 }
 
 /** Whether the process still runs. A zombie (exited, not yet reaped by init) counts as gone. */
@@ -137,13 +196,8 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
-  try {
-    // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true // No procfs (macOS): trust kill(0).
-  }
+  // No procfs (macOS): trust kill(0).
+  return readStat(pid)?.state !== 'Z'
 }
 
 async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
@@ -183,9 +237,15 @@ export async function stopDaemon(socketPath: string, options: {timeoutMs?: numbe
         'Run `hld daemon stop --force` to kill it.',
     )
   }
+  // The pid came from whoever answers on the socket: signal it only if the daemon's own pid file
+  // names it and it is an hld daemon.
+  const unverified = unverifiedDaemonPid(socketPath, pid)
+  if (unverified) {
+    throw new DaemonStopError(`Refusing to kill pid ${pid}, which the process at ${socketPath} reported as its own: ${unverified}. Stop it yourself if you know it is the daemon.`)
+  }
   process.kill(pid, 'SIGKILL')
   await waitUntil(() => !isAlive(pid), 2000)
-  await unlink(socketPath).catch(() => {})
+  await Promise.all([unlink(socketPath).catch(() => {}), unlink(pidFilePath(socketPath)).catch(() => {})])
   return {pid, forced: true}
 }
 
@@ -212,6 +272,7 @@ export async function openOrStart(
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
-  onStarted(await startDaemonInBackground(config, env))
+  const started = await startDaemonInBackground(config, env)
+  if (started) onStarted(started)
   return connectSocket(config.socket_path)
 }

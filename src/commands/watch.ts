@@ -9,14 +9,15 @@ import {EVENT_TYPES} from '../protocol/events.js'
 /**
  * `--json` here means NDJSON: one compact event per line, flushed as it arrives, so `jq`,
  * `head` and scripts can consume the stream. run() therefore returns nothing (oclif would
- * print a pretty JSON blob after the stream), and errors under --json go to stderr.
+ * print a pretty JSON blob after the stream), and an error under --json is one last line.
  */
 export default class Watch extends BaseCommand<typeof Watch> {
   static summary = 'Print daemon events as they happen: approvals, decisions, session status and conversation updates.'
   static description =
     'One coloured line per event (time, type, session, gist), or NDJSON with --json. Reconnects and resumes from the last event ' +
-    'if the daemon restarts, so nothing is lost or repeated. Exits 0 on SIGINT or when the reader goes away (`| head`), ' +
-    'after --count events or the first --until event; --timeout exits 8 when neither came in time.'
+    'if the daemon restarts, so nothing is lost or repeated. Exits 0 on SIGINT, after --count events or the first --until ' +
+    'event; --timeout exits 8 when neither came in time. A reader that went away (`| head -3`) is noticed at the next event ' +
+    'written, which may be much later: use --count 3 to stop right after three.'
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -26,7 +27,7 @@ export default class Watch extends BaseCommand<typeof Watch> {
   ]
 
   static flags = {
-    type: Flags.option({summary: 'Only events of this type (repeatable).', options: EVENT_TYPES, multiple: true})(),
+    type: Flags.option({summary: 'Only events of these types, comma-separated or repeated.', options: EVENT_TYPES, multiple: true, delimiter: ','})(),
     session: Flags.string({summary: 'Only events of this session (id or unique prefix); events without a session_id are left out.'}),
     run: Flags.string({summary: 'Only events of this run_id (events without a run_id are left out).'}),
     since: Flags.string({summary: 'Start after this event id (replayed from the log), or "now".', default: 'now'}),
@@ -58,8 +59,8 @@ export default class Watch extends BaseCommand<typeof Watch> {
     })
   }
 
-  /** Under --json stdout carries only events: the error object goes to stderr, on one line. */
+  /** Under --json stdout is NDJSON: an error object is one more line of it, as every command's errors go to stdout. */
   logJson(json: unknown): void {
-    process.stderr.write(`${jsonText(json)}\n`)
+    process.stdout.write(`${jsonText(json)}\n`)
   }
 }

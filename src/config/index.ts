@@ -43,6 +43,8 @@ const KEYS = {
   subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
   /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
+  /** How long a session's policy hook keeps trying to reach the daemon before it blocks the call. */
+  approval_reconnect_ms: {schema: positiveInt, env: ['HUMANLAYER_APPROVAL_RECONNECT_MS'], default: 30_000},
   /** The REST + SSE API (Go hld's, on 127.0.0.1 only); off unless a port is set. 0 lets the OS pick. */
   http_port: {schema: port.optional(), env: ['HUMANLAYER_DAEMON_HTTP_PORT'], default: undefined},
   /** `token` (Authorization: Bearer, from http_token_file) or `none` (an explicit, logged opt-out). */
@@ -160,6 +162,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw error instanceof HostError ? new ConfigError(error.message) : error
   }
   return {...(out as Omit<Config, 'sources' | 'config_file' | 'hosts'>), sources, config_file: file, hosts}
+}
+
+/** Where a path key points when nothing sets it: tells hld's own directories from ones a user chose. */
+export function defaultPath(key: 'socket_path' | 'database_path' | 'log_file', env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(expandHome(KEYS[key].default, env.HOME || homedir()))
 }
 
 /**

@@ -5,10 +5,13 @@
 import {loadConfig} from '../config/index.js'
 import {createLogger} from './logger.js'
 import {runDaemon} from './main.js'
+import {refuseSymlinkedFiles} from './private-files.js'
 
 let config
 try {
   config = loadConfig()
+  // Before the first line is logged: a log path that is a symbolic link is refused, not written through.
+  refuseSymlinkedFiles(config, config.log_file)
 } catch (error) {
   process.stderr.write(`hld daemon: ${(error as Error).message}\n`)
   process.exit(1)

@@ -2,6 +2,11 @@
  * The composition root: config → store → bus → services → RPC server, each given what it
  * needs through its constructor. Shutdown runs the same list in reverse under a deadline.
  */
+import {mkdtempSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {removePidFile, writePidFile} from '../client/daemon-pid.js'
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {Subscribe} from '../protocol/subscribe.js'
@@ -12,11 +17,19 @@ import {startApprovals} from './approvals/index.js'
 import type {SessionLink} from './approvals/session-link.js'
 import type {Logger} from './logger.js'
 import {packageVersion} from './package-root.js'
+import {policyFilePath} from './policy/file.js'
+import {registerPolicyHandlers} from './policy/handlers.js'
+import {PolicyService} from './policy/service.js'
+import {refuseSymlinkedFiles, tightenPrivateFiles} from './private-files.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
+import {DatabaseInUseError} from '../client/errors.js'
+import {ExitCode} from '../cli/exit-codes.js'
+import {lockDatabase, recordHolder} from './database-lock.js'
 import {locateClaude} from './sessions/claude-locator.js'
 import {registerSessionHandlers} from './sessions/handlers.js'
+import {sweepMcpConfigs} from './sessions/mcp-config.js'
 import {reconcileSessions} from './sessions/reconcile.js'
 import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
@@ -37,14 +50,31 @@ export interface DaemonOptions {
   shutdownTimeoutMs?: number
   /** Replaces the sessions service as approvals see it (in-process tests and the bench). */
   sessionLink?: SessionLink
+  /** The umask of whoever started the daemon, for claude: the daemon's own 0077 is not the agent's. */
+  userUmask?: number
 }
 
 export async function startDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<Daemon> {
+  // Before anything else is touched: the socket and the sessions belong to whoever holds this.
+  const lock = lockDatabase(config.database_path)
+  try {
+    return await startLocked(config, log, options, () => lock?.release())
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
+}
+
+async function startLocked(config: Config, log: Logger, options: DaemonOptions, releaseLock: () => void): Promise<Daemon> {
   const version = packageVersion()
   const startedAt = new Date()
   await prepareSocketPath(config.socket_path)
+  refuseSymlinkedFiles(config, options.logFile)
+  tightenPrivateFiles(config, options.logFile, log)
 
   const store = openStore(config.database_path)
+  const outputDir = config.database_path === ':memory:' ? mkdtempSync(path.join(os.tmpdir(), 'hld-sessions-')) : path.join(path.dirname(config.database_path), 'sessions')
+  recordHolder(store, config.socket_path)
   store.db
     .insert(daemonMeta)
     .values({key: 'last_opened_by', value: version})
@@ -59,22 +89,56 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   const router = new Router(log)
   const components: Record<string, () => ComponentHealth> = {}
 
+  // Built after sessions and approvals (it needs the approvals service); sessions reach it lazily.
+  const built: {policy?: PolicyService} = {}
   const sessions = new SessionService({
     store,
     bus,
     log: log.child({component: 'sessions'}),
     socketPath: config.socket_path,
+    outputDir,
     apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
+    claudeUmask: options.userUmask,
     locateClaude: () => locateClaude(config.claude_path),
+    policy: {prepareSession: (session, params) => built.policy!.prepareSession(session, params)},
   })
-  registerSessionHandlers(router, sessions)
+  // approvals is built below; settings are only changed once the daemon serves requests.
+  registerSessionHandlers(router, sessions, (by, subject) => approvals.service.admit(by, subject))
   components.claude = () => sessions.claudeHealth()
 
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
-  const approvals = startApprovals({config, db: store.db, bus, sessions: options.sessionLink ?? sessions, router, log})
+  const approvals = startApprovals({
+    config,
+    db: store.db,
+    bus,
+    sessions: options.sessionLink ?? sessions,
+    sessionProcesses: () => sessions.runningProcesses(),
+    router,
+    log,
+  })
   components.cloud = () => approvals.health()
+
+  const policy = (built.policy = new PolicyService({
+    db: store.db,
+    approvals: approvals.service,
+    log: log.child({component: 'policy'}),
+    paths: {socketPath: config.socket_path, databasePath: config.database_path, configDir: path.dirname(config.config_file)},
+    policyFile: policyFilePath(config.config_file),
+    socketPath: config.socket_path,
+    reconnectMs: config.approval_reconnect_ms,
+    cloud: config.api_key !== undefined,
+  }))
+  try {
+    policy.checkFile()
+  } catch (error) {
+    await approvals.stop()
+    bus.close()
+    store.close()
+    throw error
+  }
+  registerPolicyHandlers(router, policy)
 
   let resolveDone!: () => void
   const done = new Promise<void>((resolve) => (resolveDone = resolve))
@@ -104,7 +168,12 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   }
   // Before anyone can connect, and after every bus subscriber is wired, so the final status
   // events of sessions a previous daemon left behind reach them all.
-  reconcileSessions(sessions, log)
+  await reconcileSessions(sessions, log)
+  // Expiries that passed while no daemon ran are announced now; the next one gets a timer.
+  sessions.expireSkipPermissions()
+  const swept = sweepMcpConfigs(config.socket_path, sessions.mcpConfigsInUse())
+  if (swept.removed > 0) log.info('removed MCP config files that ended sessions left behind', {count: swept.removed})
+  for (const {path, error} of swept.failed) log.warn('could not remove a leftover MCP config', {path, error})
 
   // Before the socket answers health, so a daemon reported started serves its HTTP API too.
   let http: {port: number; close(): Promise<void>} | undefined
@@ -134,8 +203,11 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   }
   const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
   try {
+    // For `hld daemon stop --force`: the one pid it may kill (see client/daemon-pid.ts).
+    writePidFile(config.socket_path)
     await server.listen()
   } catch (error) {
+    removePidFile(config.socket_path)
     await http?.close()
     await approvals.stop()
     bus.close()
@@ -154,6 +226,12 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
       // After the services: stopping them publishes their final events.
       bus.close()
       store.close()
+      try {
+        removePidFile(config.socket_path)
+      } catch (error) {
+        log.warn('could not remove the pid file', {error})
+      }
+      releaseLock()
       log.info('daemon stopped')
       resolveDone()
     })()
@@ -163,13 +241,17 @@ export async function startDaemon(config: Config, log: Logger, options: DaemonOp
   return {socketPath: config.socket_path, shutdown, done}
 }
 
+/** How a daemon that cannot start says why on stderr (its log, when forked). */
+export const START_FAILURE_PREFIX = 'hld daemon failed to start: '
+
 /**
  * Runs the daemon until SIGINT, SIGTERM or the `shutdown` method; returns the exit code.
  * Used by the forked entry point and by `hld daemon start --foreground`.
  */
 export async function runDaemon(config: Config, log: Logger, options: DaemonOptions): Promise<number> {
-  // Everything the daemon creates (database, logs, temp MCP configs) is for this user only.
-  process.umask(0o077)
+  // Everything the daemon creates (database, logs, temp MCP configs) is for this user only;
+  // what claude creates in the user's project follows the user's own umask.
+  const userUmask = process.umask(0o077)
   // Listening before the daemon is up: the socket answers health while start-up still awaits
   // (chmod, the HTTP API), and a signal then must stop the daemon, not kill it unannounced.
   let daemon: Daemon | undefined
@@ -183,11 +265,11 @@ export async function runDaemon(config: Config, log: Logger, options: DaemonOpti
   process.on('SIGTERM', onSignal)
   try {
     try {
-      daemon = await startDaemon(config, log, options)
+      daemon = await startDaemon(config, log, {userUmask, ...options})
     } catch (error) {
       log.error('daemon failed to start', {error})
-      process.stderr.write(`hld daemon failed to start: ${(error as Error).message}\n`)
-      return 1
+      process.stderr.write(`${START_FAILURE_PREFIX}${(error as Error).message}\n`)
+      return error instanceof DatabaseInUseError ? ExitCode.Conflict : 1
     }
     if (pending) void daemon.shutdown(pending)
     await daemon.done

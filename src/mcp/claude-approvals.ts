@@ -3,26 +3,25 @@
  * --permission-prompt-tool. One tool, `request_permission`; it creates an approval (in the
  * daemon, or in the HumanLayer API when an api_key is configured) and answers once a human
  * decided. stdout is the MCP channel: logs go to a file.
+ *
+ * Sessions start it through bin/mcp-claude-approvals.js, which loads neither oclif nor the MCP
+ * SDK: it answers `initialize` first and loads what deciding needs (config, logger, the
+ * approvers) right after, so claude never waits on it for its permission tool.
  */
 import path from 'node:path'
 
-import {McpServer} from '@modelcontextprotocol/sdk/server/mcp.js'
-import {StdioServerTransport} from '@modelcontextprotocol/sdk/server/stdio.js'
-import {z} from 'zod'
-
-import {type Config, loadConfig} from '../config/index.js'
-import {createLogger, type Logger} from '../daemon/logger.js'
+import type {Config} from '../config/index.js'
+import type {Logger} from '../daemon/logger.js'
 import {packageVersion} from '../daemon/package-root.js'
-import {CloudApprover} from './cloud-approver.js'
-import {LocalApprover} from './local-approver.js'
-import {answerFor, type PermissionAnswer, type PermissionRequest} from './permission.js'
+import type {PermissionAnswer, PermissionRequest} from './permission.js'
+import {serveMcpStdio} from './stdio-server.js'
 
 const SERVER_NAME = 'humanlayer-claude-local-approvals'
 
 type Decide = (request: PermissionRequest, signal: AbortSignal) => Promise<PermissionAnswer>
 
 /** Picks local or cloud mode from the config; a setup problem becomes the error every call reports. */
-function decider(env: NodeJS.ProcessEnv, config: Config | Error, log: Logger): Decide {
+async function decider(env: NodeJS.ProcessEnv, config: Config | Error, log: Logger): Promise<Decide> {
   const runId = env.HUMANLAYER_RUN_ID
   if (config instanceof Error) {
     return () => Promise.reject(new Error(`Cannot ask for approval: the hld configuration is invalid: ${config.message}`))
@@ -36,7 +35,9 @@ function decider(env: NodeJS.ProcessEnv, config: Config | Error, log: Logger): D
         ),
       )
   }
+  const {answerFor} = await import('./permission.js')
   if (config.api_key) {
+    const {CloudApprover} = await import('./cloud-approver.js')
     const cloud = new CloudApprover({
       apiKey: config.api_key,
       apiBaseUrl: config.api_base_url,
@@ -50,6 +51,7 @@ function decider(env: NodeJS.ProcessEnv, config: Config | Error, log: Logger): D
       return answerFor({status: approved ? 'approved' : 'denied', comment: comment ?? undefined}, request.input)
     }
   }
+  const {LocalApprover} = await import('./local-approver.js')
   const local = new LocalApprover({socketPath: config.socket_path, runId, log})
   return async (request, signal) => answerFor(await local.request(request, signal), request.input)
 }
@@ -60,8 +62,9 @@ function logFileFor(config: Config | Error, runId: string | undefined): string {
   return path.join(dir, `mcp-claude-approvals-${name}.log`)
 }
 
-/** Serves MCP on stdin/stdout until stdin closes. */
-export async function serveClaudeApprovals(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** Config, log and the approver: what deciding needs, loaded after `initialize` was answered. */
+async function setUp(env: NodeJS.ProcessEnv): Promise<{decide: Decide; log: Logger}> {
+  const [{loadConfig}, {createLogger}] = await Promise.all([import('../config/index.js'), import('../daemon/logger.js')])
   let config: Config | Error
   try {
     config = loadConfig({}, env)
@@ -69,43 +72,58 @@ export async function serveClaudeApprovals(env: NodeJS.ProcessEnv = process.env)
     config = error as Error
   }
   const log = createLogger(config instanceof Error ? 'info' : config.log_level, {kind: 'file', path: logFileFor(config, env.HUMANLAYER_RUN_ID)}, {pid: process.pid})
-  const decide = decider(env, config, log)
   const mode = config instanceof Error ? 'unconfigured' : config.api_key ? 'cloud' : 'local'
   log.info('mcp server starting', {mode, run_id: env.HUMANLAYER_RUN_ID ?? null, ...(config instanceof Error ? {} : mode === 'local' ? {socket: config.socket_path} : {api_base_url: config.api_base_url})})
+  return {decide: await decider(env, config, log), log}
+}
 
-  const closed = new AbortController()
-  const server = new McpServer({name: SERVER_NAME, version: packageVersion()}, {capabilities: {tools: {}}})
-  server.registerTool(
-    'request_permission',
-    {
+/** Serves MCP on stdin/stdout until stdin closes. */
+export async function serveClaudeApprovals(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let ready: Promise<{decide: Decide; log: Logger}> | undefined
+  const setUpOnce = (): Promise<{decide: Decide; log: Logger}> => (ready ??= setUp(env))
+  await serveMcpStdio<PermissionRequest>({
+    name: SERVER_NAME,
+    version: packageVersion(),
+    input: process.stdin,
+    output: process.stdout,
+    // Warm up once claude has its answer, rather than hold the answer up.
+    afterInitialize: () => void setUpOnce().catch(() => {}),
+    tool: {
+      name: 'request_permission',
       description: 'Request permission to perform an action',
       inputSchema: {
-        tool_name: z.string().min(1, 'Invalid tool name requesting permissions'),
-        input: z.record(z.string(), z.unknown()),
-        tool_use_id: z.string().optional(),
+        type: 'object',
+        properties: {tool_name: {type: 'string', minLength: 1}, input: {type: 'object', additionalProperties: {}}, tool_use_id: {type: 'string'}},
+        required: ['tool_name', 'input'],
+      },
+      parse: parsePermissionRequest,
+      async call(request, signal) {
+        const {decide, log} = await setUpOnce()
+        try {
+          const answer = await decide(request, signal)
+          log.info('permission answered', {tool_name: request.tool_name, tool_use_id: request.tool_use_id, behavior: answer.behavior})
+          return JSON.stringify(answer)
+        } catch (error) {
+          log.error('permission request failed', {tool_name: request.tool_name, tool_use_id: request.tool_use_id, error})
+          throw error
+        }
       },
     },
-    async (args, extra) => {
-      const signal = AbortSignal.any([extra.signal, closed.signal])
-      try {
-        const answer = await decide(args, signal)
-        log.info('permission answered', {tool_name: args.tool_name, tool_use_id: args.tool_use_id, behavior: answer.behavior})
-        return {content: [{type: 'text', text: JSON.stringify(answer)}]}
-      } catch (error) {
-        log.error('permission request failed', {tool_name: args.tool_name, tool_use_id: args.tool_use_id, error})
-        throw error
-      }
-    },
-  )
-
-  const stdinClosed = new Promise<void>((resolve) => {
-    process.stdin.once('end', resolve)
-    process.stdin.once('close', resolve)
   })
-  await server.connect(new StdioServerTransport())
-  await stdinClosed
-  // Claude is gone: nobody is left to answer, so stop waiting on the daemon or the API.
-  closed.abort()
-  await server.close()
-  log.info('mcp server stopped: stdin closed')
+  if (ready) (await ready).log.info('mcp server stopped: stdin closed')
+}
+
+/** request_permission's arguments, checked as its inputSchema says; else what is wrong with them. */
+export function parsePermissionRequest(args: unknown): PermissionRequest | string {
+  const problems: string[] = []
+  const {tool_name: toolName, input, tool_use_id: toolUseId}: Record<string, unknown> = isRecord(args) ? args : {}
+  if (typeof toolName !== 'string' || toolName === '') problems.push('Invalid tool name requesting permissions at tool_name')
+  if (!isRecord(input)) problems.push(`Invalid input: expected an object, received ${input === null ? 'null' : Array.isArray(input) ? 'array' : typeof input} at input`)
+  if (toolUseId !== undefined && typeof toolUseId !== 'string') problems.push(`Invalid input: expected a string, received ${typeof toolUseId} at tool_use_id`)
+  if (problems.length > 0) return problems.join('\n')
+  return {tool_name: toolName as string, input: input as Record<string, unknown>, ...(toolUseId === undefined ? {} : {tool_use_id: toolUseId as string})}
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -29,6 +29,8 @@ export const SendDecisionParams = z
     decision: z.enum(['approve', 'deny', 'respond']),
     comment: z.string().optional(),
     response: z.string().optional(),
+    /** `cli` from the hld CLI; a label for the record only, it grants nothing. */
+    channel: z.enum(['cli', 'rpc']).optional(),
   })
   .superRefine((params, ctx) => {
     if (params.decision === 'deny' && !params.comment?.trim()) {

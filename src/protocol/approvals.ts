@@ -5,8 +5,26 @@ import {method} from './method.js'
 
 export type ApprovalSource = 'local' | 'cloud'
 export type ApprovalType = 'function_call' | 'human_contact'
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'responded' | 'resolved_externally' | 'expired'
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'responded' | 'resolved_externally' | 'expired' | 'timed_out'
 export type Decision = 'approve' | 'deny' | 'respond'
+
+/** How a decision reached the daemon. */
+export type DecisionChannel = 'cli' | 'rpc' | 'rest' | 'cloud' | 'policy' | 'timeout' | 'ssh'
+
+/**
+ * Who made a decision. `uid`, `pid` and `command` (the process's command line) come from the
+ * kernel's record of the connection, never from what the client says; `channel` is how it came:
+ * the hld CLI (`cli`), any other socket client (`rpc`), the HumanLayer API (`cloud`, answered
+ * in Slack, email or the web app).
+ */
+export interface DecisionProvenance {
+  channel: DecisionChannel
+  uid?: number
+  pid?: number
+  command?: string
+  host?: string
+  rule?: string
+}
 
 /** The session an approval belongs to, as much of it as a reviewer needs to decide. */
 export interface ApprovalSession {
@@ -37,12 +55,14 @@ export interface Approval {
   /** A human contact's question (`spec.msg`). */
   message?: string
   status: ApprovalStatus
-  /** The reviewer's comment (approve/deny), or why the approval ended (expired). */
+  /** The reviewer's comment (approve/deny), or why the approval ended (expired, timed_out). */
   comment?: string
   /** A human contact's answer. */
   response?: string
   created_at: string
   decided_at?: string
+  /** Who decided; absent while pending, for an approval that expired, and for decisions stored before hld recorded it. */
+  decided_by?: DecisionProvenance
   /** hld's name for `decided_at`. */
   responded_at?: string
   /** The session's context; null for an unassociated approval (or a session since deleted). */

@@ -19,6 +19,8 @@ export const ErrorCode = {
   Unavailable: -32_004,
   /** A subscriber fell too far behind and was cut off; it resumes with `since` = `data.last_event_id`. */
   SubscriberOverflow: -32_005,
+  /** The caller may not do this: a decision sent from inside a session's own process tree. */
+  Forbidden: -32_006,
 } as const
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]

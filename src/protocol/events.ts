@@ -3,6 +3,7 @@
  * docs/events.md lists them). `id` is our addition: a monotonic number from the durable
  * event log, which lets a subscriber resume with `since` and lose nothing.
  */
+import type {DecisionProvenance} from './approvals.js'
 
 export interface EventDataMap {
   new_approval: {
@@ -26,6 +27,8 @@ export interface EventDataMap {
     type?: 'function_call' | 'human_contact'
     /** Cloud-era key: answered in Slack, email or the web app, not through hld. */
     resolved_externally?: boolean
+    /** Who decided (see DecisionProvenance); absent for an approval that expired. */
+    decided_by?: DecisionProvenance
   }
   session_status_changed: {
     session_id: string

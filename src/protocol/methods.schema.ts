@@ -8,6 +8,7 @@ import type {z} from 'zod'
 import {APPROVALS_METHODS} from './approvals.schema.js'
 import {DAEMON_METHODS} from './daemon.schema.js'
 import type {Method} from './method.js'
+import {POLICY_METHODS} from './policy.schema.js'
 import {SESSIONS_METHODS} from './sessions.schema.js'
 import {SUBSCRIBE_METHODS} from './subscribe.schema.js'
 
@@ -18,4 +19,4 @@ export interface MethodSpec {
   stream?: true
 }
 
-export const METHODS: MethodSpec[] = [...DAEMON_METHODS, ...SESSIONS_METHODS, ...APPROVALS_METHODS, ...SUBSCRIBE_METHODS]
+export const METHODS: MethodSpec[] = [...DAEMON_METHODS, ...SESSIONS_METHODS, ...APPROVALS_METHODS, ...POLICY_METHODS, ...SUBSCRIBE_METHODS]

@@ -21,6 +21,7 @@ import {
 /** A session id, or a unique prefix of one (the daemon resolves it). */
 const sessionId = z.string().trim().min(1, 'session_id is required')
 const toolList = z.array(z.string().min(1))
+const ruleList = z.array(z.string().trim().min(1, 'a rule cannot be empty')).max(10_000)
 
 /** What claude is asked. `/clear` and `/compact` hang a print-mode claude (upstream #507). */
 const query = z
@@ -59,6 +60,15 @@ const inheritable = {
   disable_approvals: z.boolean().optional(),
   /** Stored with the session; as in the Go hld, claude is not given them. */
   custom_instructions: z.string().optional(),
+  /** Ours: policy rules of this session (Claude Code rule syntax), added to a continued session's parent's. */
+  allow: ruleList.optional(),
+  ask: ruleList.optional(),
+  deny: ruleList.optional(),
+  /** Ours: how long an ask waits for a human before `on_timeout` decides. */
+  approval_timeout_ms: z.number().int().positive().max(30 * 24 * 3600 * 1000).optional(),
+  on_timeout: z.enum(['allow', 'deny']).optional(),
+  /** Ours: turns off the built-in rules that keep the agent from deciding its own approvals. */
+  dangerously_allow_self_approval: z.boolean().optional(),
 }
 
 export const LaunchSessionParams = z.object({

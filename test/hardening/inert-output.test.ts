@@ -86,6 +86,8 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
 
   after(async () => {
     client?.close()
+    // A graceful stop interrupts the slow session; cleanup's SIGKILL alone would orphan its claude.
+    await sandbox.cli(['daemon', 'stop'])
     await sandbox.cleanup()
     await fake.close()
   })
@@ -186,7 +188,10 @@ describe('untrusted text is inert in every command that prints (issue 9)', funct
     // Everything so far, replayed: --timeout ends the stream once the log is drained (exit 8).
     const json = await cli(['watch', '--since', '0', '--json', '--timeout', '3000'])
     expect(json.exitCode, json.stderr).to.equal(8)
-    const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; data: Record<string, unknown>})
+    const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as {type: string; data: Record<string, unknown>; error?: unknown})
+    // Under --json the timeout's error is the stream's last line (errors go to stdout).
+    expect(lines.at(-1)).to.have.property('error')
+    const events = lines.slice(0, -1)
     expect(events.some((e) => e.type === 'session_status_changed' && String(e.data.error).includes(HOSTILE.cursorBack))).to.equal(true)
     expect(events.some((e) => e.type === 'approval_resolved' && e.data.response_text === HOSTILE.dcs)).to.equal(true)
 

@@ -3,7 +3,7 @@
  * few sessions, moves running ⇄ waiting_input like the real one, and records every call.
  */
 import type {EventBus} from '../../src/daemon/bus/index.js'
-import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from '../../src/daemon/approvals/session-link.js'
+import {type AutoApproval, type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from '../../src/daemon/approvals/session-link.js'
 import type {ToolCallApprovalStatus} from '../../src/protocol/sessions.js'
 
 export interface MarkCall {
@@ -53,7 +53,7 @@ export class FakeSessions implements SessionLink {
   }
 
   /** Sessions here have no settings that approve by themselves. */
-  autoApproval(): string | undefined {
+  autoApproval(): AutoApproval | undefined {
     return undefined
   }
 

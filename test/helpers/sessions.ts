@@ -37,6 +37,7 @@ export interface ClaudeRun {
   cwd: string
   env: Record<string, string>
   mcpConfig: {mcpServers: Record<string, {command: string; args?: string[]; env?: Record<string, string>}>} | null
+  umask: number
 }
 
 export function recordedRuns(dir: string): ClaudeRun[] {

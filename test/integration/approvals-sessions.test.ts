@@ -12,6 +12,8 @@ import {type Approval, GetApproval} from '../../src/protocol/approvals.js'
 import {FAKE_CLAUDE, waitForApproval} from '../helpers/approvals.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
 import {GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
+import {isAlive} from '../../src/client/lifecycle.js'
+import {queryDb} from '../helpers/sessions.js'
 
 describe('approvals of daemon-launched sessions', function () {
   this.timeout(60_000)
@@ -67,11 +69,15 @@ describe('approvals of daemon-launched sessions', function () {
     expect(existsSync(path.join(session.cwd, 'marker.txt'))).to.equal(false)
   })
 
-  it('expires the approval of a session that died with the daemon', async () => {
+  it('expires the approval of a session whose claude died with the daemon', async () => {
     const session = await launch('[fake:permission] create the marker')
     const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.session_id === session.session_id))
     const health = await sandbox.cli(['daemon', 'status', '--json'])
     process.kill(Sandbox.json<{pid: number}>(health).pid, 'SIGKILL')
+    // A claude that lives on would be adopted with its approval pending (sessions-lifecycle.test.ts).
+    const [{pid}] = queryDb<{pid: number}>(sandbox.databasePath, 'SELECT pid FROM sessions WHERE id = ?', session.session_id)
+    process.kill(-pid, 'SIGKILL')
+    await waitFor(() => !isAlive(pid), 5000, 'claude to die')
     await sandbox.startDaemon()
     await waitFor(async () => {
       const client = await sandbox.client()

@@ -150,6 +150,10 @@ describe('REST + SSE API (fake claude, real daemon)', function () {
     const [approval] = approvals
     expect((await call('getApproval', 'GET', `/approvals/${approval.id}`)).body.data).to.include({status: 'pending', session_id: id, tool_name: 'Bash'})
     expect((await call('decideApproval', 'POST', `/approvals/${approval.id}/decide`, {decision: 'approve'})).body).to.deep.equal({data: {success: true}})
+    // The kernel names the decider (this test's process, found by its connection), channel rest.
+    const decided = (await call('getApproval', 'GET', `/approvals/${approval.id}`)).body.data
+    expect(decided).to.include({status: 'approved', hld_status: 'approved'})
+    expect(decided.decided_by).to.include({channel: 'rest', pid: process.pid, uid: process.getuid!()})
     expect((await call('decideApproval', 'POST', `/approvals/${approval.id}/decide`, {decision: 'deny', comment: 'late'})).status).to.equal(400)
     await waitFor(async () => (await statusOf(id)) === 'completed', 15_000, 'the session to complete')
   })

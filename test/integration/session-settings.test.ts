@@ -58,16 +58,18 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
     return session_id
   }
 
-  /** Events of one session from the start of the log, until `done` says enough. */
+  /** Events of one session from the start of the log, until `done` says enough (or 20 s pass). */
   async function eventsOf(sessionId: string, done: (events: DaemonEvent[]) => boolean): Promise<DaemonEvent[]> {
     const subscription = await Subscription.open(sandbox.socketPath, {session_id: sessionId, since: 0})
     const events: DaemonEvent[] = []
+    const bound = setTimeout(() => subscription.close(), 20_000)
     try {
       for await (const frame of subscription.frames()) {
         if (frame.kind === 'event') events.push(frame.event)
         if (done(events)) break
       }
     } finally {
+      clearTimeout(bound)
       subscription.close()
     }
     return events
@@ -166,6 +168,8 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
       expect(existsSync(path.join(cwd, 'marker.txt'))).to.equal(true)
       const decided = (await client.call(GetApproval, {approval_id: approval.id})).approval
       expect(decided).to.include({status: 'approved', comment: 'Auto-accepted (dangerous skip permissions enabled)'})
+      // No human decided it: the provenance names the setting.
+      expect(decided.decided_by).to.deep.equal({channel: 'policy', rule: 'dangerously_skip_permissions'})
       const events = await eventsOf(session_id, (all) => all.some((e) => e.type === 'session_settings_changed'))
       expect(events.find((e) => e.type === 'session_settings_changed')?.data).to.deep.include({
         event_type: 'settings_updated',
@@ -175,6 +179,24 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
       const {session} = await client.call(GetSessionState, {session_id})
       expect(session.dangerously_skip_permissions).to.equal(true)
       expect(Date.parse(session.dangerously_skip_permissions_expires_at!)).to.be.greaterThan(Date.now())
+    })
+
+    it('dangerously_skip_permissions expires by itself: session_settings_changed {reason: expired}, the stored setting off', async () => {
+      const id = await completed('skip for a moment')
+      await client.call(UpdateSessionSettings, {session_id: id, dangerously_skip_permissions: true, dangerously_skip_permissions_timeout_ms: 300})
+      const isExpiry = (e: DaemonEvent) => e.type === 'session_settings_changed' && e.data.reason === 'expired'
+      const events = await eventsOf(id, (all) => all.some(isExpiry))
+      const expiry = events.find(isExpiry)
+      expect(expiry?.data, JSON.stringify(events.map((e) => e.type))).to.deep.include({
+        session_id: id,
+        event_type: 'settings_updated',
+        dangerously_skip_permissions: false,
+        reason: 'expired',
+      })
+      const {session} = await client.call(GetSessionState, {session_id: id})
+      expect(session).to.include({dangerously_skip_permissions: false})
+      expect(session.dangerously_skip_permissions_expires_at ?? null).to.equal(null)
+      expect(Date.parse((expiry!.data as {expired_at: string}).expired_at)).to.be.at.most(Date.parse(expiry!.timestamp))
     })
 
     it('launched with dangerously_skip_permissions, nobody is asked: the approval is stored approved', async () => {

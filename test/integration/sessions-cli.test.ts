@@ -35,7 +35,7 @@ describe('hld session commands', function () {
     expect(result.session).to.include({id: result.session_id, status: 'completed', cost_usd: 0.5})
 
     const human = await sandbox.cli(['session', 'list'])
-    expect(human.stdout).to.match(new RegExp(`${result.session_id.slice(0, 8)}\\s+completed\\s+\\S+ \\S+\\s+\\$0\\.5000\\s+hello`))
+    expect(human.stdout).to.match(new RegExp(`${result.session_id.slice(0, 8)}\\s+completed\\s+(\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d\\s+\\$0\\.5000\\s+hello`))
     const listed = Sandbox.json<SessionListResult>(await sandbox.cli(['session', 'list', '--status', 'completed', '--json']))
     expect(listed.sessions.map((s) => s.id)).to.include(result.session_id)
     const running = Sandbox.json<SessionListResult>(await sandbox.cli(['session', 'list', '--status', 'running', '--json']))

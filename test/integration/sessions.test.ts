@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -8,9 +8,11 @@ import type {DaemonClient} from '../../src/client/index.js'
 import {isAlive} from '../../src/client/lifecycle.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
 import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
-import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {rejected} from '../helpers/rpc.js'
 import {FAKE_CLAUDE, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
+
+const USER_UMASK = 0o002
 
 describe('sessions (fake claude, real daemon)', function () {
   this.timeout(30_000)
@@ -23,13 +25,15 @@ describe('sessions (fake claude, real daemon)', function () {
     sandbox = new Sandbox()
     recordDir = path.join(sandbox.root, 'runs')
     workDir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'hld-work-')))
+    // The user's umask, distinct from both the usual 0022 and the daemon's own 0077.
+    const testUmask = process.umask(USER_UMASK)
     await sandbox.startDaemon({
       HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
       FAKE_CLAUDE_RECORD_DIR: recordDir,
       HUMANLAYER_SESSION_STOP_TIMEOUT_MS: '1000',
       HUMANLAYER_API_KEY: 'hl-secret',
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
-    })
+    }).finally(() => process.umask(testUmask))
     client = await sandbox.client()
   })
 
@@ -80,6 +84,8 @@ describe('sessions (fake claude, real daemon)', function () {
     // claude inherits the daemon's environment, except the HumanLayer API key.
     expect(run.env).to.include({ANTHROPIC_BASE_URL: 'http://127.0.0.1:9', HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath})
     expect(run.env).to.not.have.property('HUMANLAYER_API_KEY')
+    // claude waits for its MCP servers, so the permission tool is there before the first tool call.
+    expect(run.env).to.include({MCP_CONNECTION_NONBLOCKING: 'false'})
     expect(run.argv.slice(-3)).to.deep.equal(['--print', '--', 'flags [fake:slow=60000]'])
     const flag = (name: string) => run.argv[run.argv.indexOf(name) + 1]
     expect(flag('--model')).to.equal('sonnet')
@@ -96,7 +102,7 @@ describe('sessions (fake claude, real daemon)', function () {
         docs: {command: 'docs-server', args: ['--x'], env: identity},
         approvals: {
           command: process.execPath,
-          args: [CLI, 'mcp', 'claude-approvals'],
+          args: [path.join(REPO_ROOT, 'bin', 'mcp-claude-approvals.js')],
           // The daemon has an api_key, so its approvals server asks the HumanLayer API too.
           env: {...identity, HUMANLAYER_API_KEY: 'hl-secret'},
         },
@@ -117,6 +123,15 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(run.argv).to.not.include('--mcp-config')
     const session = await waitForStatus(client, session_id, 'completed')
     expect(session.approvals_enabled).to.equal(false)
+  })
+
+  it("runs claude with the umask of whoever started the daemon, not the daemon's own 0077", async () => {
+    const {session_id} = await launch('what umask')
+    const run = await recordedRun(recordDir, 'what umask')
+    await waitForStatus(client, session_id, 'completed')
+    expect(run.umask.toString(8)).to.equal(USER_UMASK.toString(8))
+    // A file claude wrote with the default mode: group-writable and readable by others, not 0600.
+    expect((statSync(path.join(recordDir, `${run.pid}.json`)).mode & 0o777).toString(8)).to.equal('664')
   })
 
   it('runs 5 concurrent sessions without mixing them up', async () => {

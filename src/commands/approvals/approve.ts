@@ -1,17 +1,30 @@
 import {Args, Flags} from '@oclif/core'
 
-import {DecisionCommand} from '../../cli/approvals.js'
+import {DecisionCommand, type DecisionOutcome} from '../../cli/approvals.js'
 import type {SendDecisionResult} from '../../protocol/approvals.js'
 
 export default class ApprovalsApprove extends DecisionCommand<typeof ApprovalsApprove> {
   static summary = 'Approve a pending approval: the session runs the tool.'
-  static description = 'Exits 4 when no approval has that id and 5 when it was already decided.'
-  static examples = ['<%= config.bin %> <%= command.id %> 3f2a9c1b', '<%= config.bin %> <%= command.id %> 3f2a9c1b --comment "looks fine"']
-  static args = {id: Args.string({description: 'Approval id, or a unique prefix of it.', required: true})}
-  static flags = {comment: Flags.string({summary: 'A note kept with the decision.'})}
+  static description =
+    'Several ids, or --all --session ID, decide each in turn. Exits 4 when no approval has an id and 5 when one was already decided ' +
+    '(the others are still decided).'
+  static examples = [
+    '<%= config.bin %> <%= command.id %> 3f2a9c1b',
+    '<%= config.bin %> <%= command.id %> 3f2a9c1b --comment "looks fine"',
+    '<%= config.bin %> <%= command.id %> 3f2a9c1b 77d01e4a',
+    '<%= config.bin %> <%= command.id %> --all --session 5c1e',
+  ]
+  static args = {id: Args.string({description: 'Approval id, or a unique prefix of it; several may follow.'})}
+  static strict = false
+  static flags = {
+    comment: Flags.string({summary: 'A note kept with the decision.'}),
+    all: Flags.boolean({summary: 'Every pending approval of the --session.'}),
+    session: Flags.string({summary: 'With --all: the session whose approvals to decide.'}),
+  }
 
-  async run(): Promise<SendDecisionResult> {
-    const {args} = await this.parseFlags()
-    return this.decide({approval_id: args.id, decision: 'approve', ...(this.flags.comment ? {comment: this.flags.comment} : {})})
+  async run(): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+    const {argv} = await this.parseFlags()
+    const {comment, all, session} = this.flags
+    return this.decideMany(argv, {decision: 'approve', comment, all, session})
   }
 }

@@ -1,17 +1,28 @@
 import {Args, Flags} from '@oclif/core'
 
-import {DecisionCommand} from '../../cli/approvals.js'
+import {DecisionCommand, type DecisionOutcome} from '../../cli/approvals.js'
 import type {SendDecisionResult} from '../../protocol/approvals.js'
 
 export default class ApprovalsDeny extends DecisionCommand<typeof ApprovalsDeny> {
   static summary = 'Deny a pending approval; the agent receives your comment.'
-  static description = 'Exits 4 when no approval has that id and 5 when it was already decided.'
-  static examples = ['<%= config.bin %> <%= command.id %> 3f2a9c1b --comment "do not touch that file; write to /tmp instead"']
-  static args = {id: Args.string({description: 'Approval id, or a unique prefix of it.', required: true})}
-  static flags = {comment: Flags.string({summary: 'Why: the agent reads it and may try another way.', required: true})}
+  static description =
+    'Several ids, or --all --session ID, decide each in turn. Exits 4 when no approval has an id and 5 when one was already decided ' +
+    '(the others are still decided).'
+  static examples = [
+    '<%= config.bin %> <%= command.id %> 3f2a9c1b --comment "do not touch that file; write to /tmp instead"',
+    '<%= config.bin %> <%= command.id %> --all --session 5c1e --comment "stop: wrong branch"',
+  ]
+  static args = {id: Args.string({description: 'Approval id, or a unique prefix of it; several may follow.'})}
+  static strict = false
+  static flags = {
+    comment: Flags.string({summary: 'Why: the agent reads it and may try another way.', required: true}),
+    all: Flags.boolean({summary: 'Every pending approval of the --session.'}),
+    session: Flags.string({summary: 'With --all: the session whose approvals to decide.'}),
+  }
 
-  async run(): Promise<SendDecisionResult> {
-    const {args} = await this.parseFlags()
-    return this.decide({approval_id: args.id, decision: 'deny', comment: this.flags.comment})
+  async run(): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+    const {argv} = await this.parseFlags()
+    const {comment, all, session} = this.flags
+    return this.decideMany(argv, {decision: 'deny', comment, all, session})
   }
 }

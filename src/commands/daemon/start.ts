@@ -86,6 +86,8 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
     ).run()
 
     this.log(`hld daemon ${inert(ctx.health!.version)} running (pid ${inert(ctx.health!.pid)})`)
+    const claude = ctx.health!.components.claude
+    if (claude && !claude.available) this.warn(`Sessions cannot start: ${claude.detail ?? 'claude was not found'}`)
     return this.report(ctx.health!)
   }
 

@@ -9,6 +9,9 @@ export function registerApprovalHandlers(router: Router, approvals: ApprovalServ
     .register(CreateApproval, schema.CreateApprovalParams, (params) => approvals.create(params))
     .register(GetApproval, schema.GetApprovalParams, (params) => ({approval: approvals.get(params.approval_id)}))
     .register(FetchApprovals, schema.FetchApprovalsParams, (params) => approvals.fetch(params))
-    .register(SendDecision, schema.SendDecisionParams, async (params) => ({success: true as const, approval: await approvals.decide(params)}))
+    .register(SendDecision, schema.SendDecisionParams, async ({channel, ...params}, ctx) => ({
+      success: true as const,
+      approval: await approvals.decide(params, {channel: channel ?? 'rpc', peer: ctx.peer}),
+    }))
     .register(WaitForDecision, schema.WaitForDecisionParams, (params, ctx) => approvals.waitForDecision(params, ctx.signal))
 }

@@ -3,12 +3,15 @@
  * an api_key is configured. The key goes to the API client only; nothing here logs or returns it.
  */
 import type {Config} from '../../config/index.js'
+import {hasProcFs} from '../../shared/procfs.js'
 import type {ComponentHealth} from '../../protocol/daemon.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
+import {peerIdentityProblem} from '../rpc/peer.js'
 import type {Router} from '../rpc/router.js'
 import type {Db} from '../store/index.js'
 import {HttpHumanLayerApi, type HumanLayerApi} from './cloud-api.js'
+import {DeciderCheck, type SessionProcess} from './deciders.js'
 import {registerApprovalHandlers} from './handlers.js'
 import {CloudPoller} from './poller.js'
 import {ApprovalService} from './service.js'
@@ -19,6 +22,8 @@ export interface ApprovalsDeps {
   db: Db
   bus: EventBus
   sessions: SessionLink
+  /** The claude processes of running sessions, whose trees may not decide approvals. */
+  sessionProcesses: () => SessionProcess[]
   router: Router
   log: Logger
   /** Replaces the HTTP client (tests); only used when an api_key is configured. */
@@ -39,7 +44,11 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
   const api = config.api_key
     ? (deps.api ?? new HttpHumanLayerApi({baseUrl: config.api_base_url, apiKey: config.api_key, timeoutMs: config.api_timeout_ms}))
     : undefined
-  const service = new ApprovalService({db: deps.db, bus: deps.bus, sessions: deps.sessions, log: log.child({component: 'approvals'}), cloud: api})
+  const approvalsLog = log.child({component: 'approvals'})
+  const deciders = new DeciderCheck({sessionProcesses: deps.sessionProcesses, log: approvalsLog, procfs: hasProcFs()})
+  if (!hasProcFs()) approvalsLog.warn('no /proc: decisions from inside a session cannot be told apart and are not refused (see the README, Security model)')
+  else if (peerIdentityProblem()) approvalsLog.error('decisions will be refused: the daemon cannot tell who sends them', {reason: peerIdentityProblem()})
+  const service = new ApprovalService({db: deps.db, bus: deps.bus, sessions: deps.sessions, log: approvalsLog, deciders, cloud: api})
   registerApprovalHandlers(deps.router, service)
   service.start()
 

@@ -5,7 +5,7 @@
  */
 import {and, asc, desc, eq, getTableColumns, ne, sql} from 'drizzle-orm'
 
-import type {ApprovalStatus} from '../../protocol/approvals.js'
+import type {ApprovalStatus, DecisionProvenance} from '../../protocol/approvals.js'
 import type {Db} from '../store/index.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
@@ -30,7 +30,12 @@ export class ApprovalRepository {
     this.insertNew = db.insert(approvals).values(placeholders as never).onConflictDoNothing().prepare()
     this.finish = db
       .update(approvals)
-      .set({status: sql.placeholder('status') as never, comment: sql.placeholder('comment') as never, decidedAt: sql.placeholder('at') as never})
+      .set({
+        status: sql.placeholder('status') as never,
+        comment: sql.placeholder('comment') as never,
+        decidedAt: sql.placeholder('at') as never,
+        decidedBy: sql.placeholder('by') as never,
+      })
       .where(and(eq(approvals.id, sql.placeholder('id')), pendingStatus))
       .prepare()
     this.countPendingOf = db
@@ -76,6 +81,17 @@ export class ApprovalRepository {
       .all()
   }
 
+  /** The approval a session already has for one tool call, if any (hook and MCP server ask for the same call). */
+  findByToolUse(sessionId: string, toolUseId: string): ApprovalRow | undefined {
+    return this.db
+      .select()
+      .from(approvals)
+      .where(and(eq(approvals.toolUseId, toolUseId), eq(approvals.sessionId, sessionId)))
+      .orderBy(asc(approvals.createdAt))
+      .limit(1)
+      .get()
+  }
+
   pendingCloudIds(): string[] {
     return this.db
       .select({id: approvals.id})
@@ -93,7 +109,7 @@ export class ApprovalRepository {
    * Ends a pending approval; false when it was no longer pending. The `status = 'pending'`
    * guard is what makes exactly one of two racing decisions win.
    */
-  decide(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null, at: number): boolean {
-    return this.finish.run({id, status, comment, at}).changes === 1
+  decide(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null, at: number, by?: DecisionProvenance): boolean {
+    return this.finish.run({id, status, comment, at, by: by === undefined ? null : JSON.stringify(by)}).changes === 1
   }
 }

@@ -5,7 +5,7 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import type {Approval, ApprovalStatus, Decision, WaitForDecisionResult} from '../../protocol/approvals.js'
+import type {Approval, ApprovalStatus, Decision, DecisionProvenance, WaitForDecisionResult} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {EncodedJson} from '../../protocol/framing.js'
 import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
@@ -15,9 +15,10 @@ import type {Db} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
 import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, HumanLayerApiError, parseApiTimestamp} from './cloud-api.js'
+import type {Decider, DeciderCheck} from './deciders.js'
 import type {CloudSnapshot} from './poller.js'
 import {ApprovalRepository} from './repository.js'
-import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
+import {type AutoApproval, type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
 import {PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
 
@@ -26,6 +27,8 @@ export interface ApprovalServiceDeps {
   bus: EventBus
   sessions: SessionLink
   log: Logger
+  /** Refuses decisions from inside a session's process tree; says who decided. */
+  deciders: DeciderCheck
   /** The HumanLayer API when an api_key is configured; cloud approvals cannot be decided without it. */
   cloud?: HumanLayerApi
 }
@@ -98,10 +101,10 @@ export class ApprovalService {
   private approveWhatSettingsAllow(sessionId: string): void {
     if (this.stopping) return
     for (const row of this.repo.pending(sessionId)) {
-      const comment = row.type === 'function_call' && row.toolName !== null ? this.deps.sessions.autoApproval(sessionId, row.toolName) : undefined
-      if (comment === undefined || this.deciding.has(row.id)) continue
+      const auto = row.type === 'function_call' && row.toolName !== null ? this.deps.sessions.autoApproval(sessionId, row.toolName) : undefined
+      if (auto === undefined || this.deciding.has(row.id)) continue
       try {
-        this.store(row, 'approved', comment)
+        this.store(row, 'approved', auto.comment, settingProvenance(auto))
       } catch (error) {
         // Decided by someone else in between: nothing left to do for it.
         this.deps.log.debug('approval not auto-approved', {approval_id: row.id, error: (error as Error).message})
@@ -138,6 +141,12 @@ export class ApprovalService {
         status: session.status,
       })
     }
+    // One call, one approval: the PreToolUse hook and the MCP permission tool may both ask (a
+    // hook that timed out, a reconnect), and the second one waits on the first one's approval.
+    if (params.tool_use_id) {
+      const existing = this.repo.findByToolUse(session.id, params.tool_use_id)
+      if (existing) return {approval_id: existing.id}
+    }
     const row: ApprovalRow = {
       id: `local-${randomUUID()}`,
       source: 'local',
@@ -152,11 +161,13 @@ export class ApprovalService {
       comment: null,
       createdAt: Date.now(),
       decidedAt: null,
+      decidedBy: null,
     }
-    const autoApproved = this.deps.sessions.autoApproval(session.id, params.tool_name)
-    if (autoApproved !== undefined) {
+    const auto = this.deps.sessions.autoApproval(session.id, params.tool_name)
+    if (auto !== undefined) {
       // The session's settings approve it without asking: stored decided, announced, resolved.
-      const decided: ApprovalRow = {...row, status: 'approved', comment: autoApproved, decidedAt: row.createdAt}
+      const decidedBy = JSON.stringify(settingProvenance(auto))
+      const decided: ApprovalRow = {...row, status: 'approved', comment: auto.comment, decidedAt: row.createdAt, decidedBy}
       this.repo.insert(decided)
       this.announce(decided, undefined)
       this.finish(decided, {approved: true})
@@ -188,10 +199,20 @@ export class ApprovalService {
     return new EncodedJson(`{"approvals":[${members.join(',')}]}`)
   }
 
-  async decide(params: DecideParams): Promise<Approval> {
+  /** Decides a pending approval for `by`, unless `by` is inside a session (see DeciderCheck). */
+  /**
+   * The provenance of a decision `by` makes about `subject` (an approval id, or a session's
+   * settings), or a Forbidden error when it comes from inside a session's process tree.
+   */
+  admit(by: Decider, subject: string): DecisionProvenance {
+    return this.deps.deciders.admit(by, subject)
+  }
+
+  async decide(params: DecideParams, by: Decider): Promise<Approval> {
     const row = this.resolve(params.approval_id)
     checkDecisionFits(row, params.decision)
     if (row.status !== 'pending') throw alreadyDecided(row)
+    const provenance = this.deps.deciders.admit(by, row.id)
     if (this.deciding.has(row.id)) {
       throw new RpcError(ErrorCode.Conflict, `Approval ${row.id} is being decided by another request right now.`, {status: 'pending'})
     }
@@ -201,12 +222,12 @@ export class ApprovalService {
       this.deciding.add(row.id)
       try {
         await this.sendToCloud(row, params.decision, comment)
-        return this.store(row, status, comment)
+        return this.store(row, status, comment, provenance)
       } finally {
         this.deciding.delete(row.id)
       }
     }
-    return this.store(row, status, comment)
+    return this.store(row, status, comment, provenance)
   }
 
   async waitForDecision(params: {approval_id: string; timeout_ms?: number}, signal: AbortSignal): Promise<WaitForDecisionResult> {
@@ -217,6 +238,17 @@ export class ApprovalService {
     }
     const current = this.repo.get(row.id) ?? row
     return {approval: this.view(current), decided: current.status !== 'pending'}
+  }
+
+  /**
+   * Ends a pending approval that no human decided in time (the policy's approval timeout), with
+   * the verdict it defaults to; the comment is what the model reads. False when it was decided
+   * meanwhile: the human's decision stands.
+   */
+  timeOut(id: string, verdict: 'allow' | 'deny', comment: string): boolean {
+    if (!this.end(id, 'timed_out', comment)) return false
+    this.finish(this.repo.get(id)!, {approved: verdict === 'allow'})
+    return true
   }
 
   /** Takes one complete poll: new items in, items that left the list without our decision out. */
@@ -251,6 +283,7 @@ export class ApprovalService {
       comment: null,
       createdAt: parseApiTimestamp(item.status?.requested_at) ?? Date.now(),
       decidedAt: null,
+      decidedBy: null,
     }
     if (!this.repo.insertIfNew(row)) return
     this.pending.add(row)
@@ -280,7 +313,7 @@ export class ApprovalService {
 
   private resolveExternally(row: ApprovalRow, answer?: {approved?: boolean | null; comment?: string | null; response?: string | null}): void {
     const comment = (row.type === 'function_call' ? answer?.comment : answer?.response) ?? null
-    if (!this.end(row.id, 'resolved_externally', comment)) return
+    if (!this.end(row.id, 'resolved_externally', comment, {channel: 'cloud'})) return
     const approved = row.type === 'function_call' ? answer?.approved === true : Boolean(answer?.response)
     this.finish(this.repo.get(row.id)!, {approved, resolved_externally: true})
   }
@@ -312,16 +345,16 @@ export class ApprovalService {
     }
   }
 
-  private store(row: ApprovalRow, status: 'approved' | 'denied' | 'responded', comment: string | null): Approval {
-    if (!this.end(row.id, status, comment)) throw alreadyDecided(this.repo.get(row.id) ?? row)
+  private store(row: ApprovalRow, status: 'approved' | 'denied' | 'responded', comment: string | null, by: DecisionProvenance): Approval {
+    if (!this.end(row.id, status, comment, by)) throw alreadyDecided(this.repo.get(row.id) ?? row)
     const decided = this.repo.get(row.id)!
     this.finish(decided, {approved: status !== 'denied'})
     return this.view(decided)
   }
 
   /** Stores the end of a pending approval; false when it was no longer pending. */
-  private end(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null): boolean {
-    if (!this.repo.decide(id, status, comment, Date.now())) return false
+  private end(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null, by?: DecisionProvenance): boolean {
+    if (!this.repo.decide(id, status, comment, Date.now(), by)) return false
     this.pending.delete(id)
     return true
   }
@@ -377,6 +410,7 @@ export class ApprovalService {
         status: row.status,
         type: row.type,
         ...(outcome.resolved_externally ? {resolved_externally: true} : {}),
+        ...(row.decidedBy === null ? {} : {decided_by: JSON.parse(row.decidedBy) as DecisionProvenance}),
       },
     })
   }
@@ -421,6 +455,7 @@ const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {
   responded: 'approved',
   resolved_externally: 'resolved',
   expired: 'resolved',
+  timed_out: 'resolved',
 }
 
 function checkDecisionFits(row: ApprovalRow, decision: Decision): void {
@@ -434,4 +469,9 @@ function checkDecisionFits(row: ApprovalRow, decision: Decision): void {
 
 function alreadyDecided(row: ApprovalRow): RpcError {
   return new RpcError(ErrorCode.Conflict, `Approval ${row.id} was already decided: ${row.status}.`, {status: row.status})
+}
+
+/** A decision a session setting made: no human, the setting named as its rule. */
+function settingProvenance(auto: AutoApproval): DecisionProvenance {
+  return {channel: 'policy', rule: auto.setting}
 }

@@ -12,6 +12,12 @@ export interface SessionRef {
   status: string
 }
 
+/** A session setting that approves without asking; `setting` becomes the decision's provenance rule. */
+export interface AutoApproval {
+  setting: 'dangerously_skip_permissions' | 'auto_accept_edits'
+  comment: string
+}
+
 export interface SessionLink {
   findByRunId(runId: string): SessionRef | undefined
   findById(sessionId: string): SessionRef | undefined
@@ -21,10 +27,10 @@ export interface SessionLink {
    */
   setWaitingForApproval(sessionId: string, waiting: boolean): void
   /**
-   * The comment to approve a request of this tool with, when the session's settings
-   * (dangerously_skip_permissions, auto_accept_edits) approve it without asking; else undefined.
+   * The setting that approves a request of this tool without asking (dangerously_skip_permissions,
+   * auto_accept_edits) and the comment to approve it with; else undefined.
    */
-  autoApproval(sessionId: string, toolName: string): string | undefined
+  autoApproval(sessionId: string, toolName: string): AutoApproval | undefined
   /**
    * Marks the tool_call conversation event: the event already carrying this approval_id when
    * there is one (a decision after the pending mark), else by tool_use_id when given, else the

@@ -3,7 +3,7 @@
  * and the pending ones kept ready (encoded) so fetchApprovals reads no approval rows however
  * large the table grows.
  */
-import type {Approval, ApprovalSession} from '../../protocol/approvals.js'
+import type {Approval, ApprovalSession, DecisionProvenance} from '../../protocol/approvals.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
 import type {SessionLink} from './session-link.js'
 
@@ -31,6 +31,7 @@ function wireOf(row: ApprovalRow): WireApproval {
     else wire.comment = row.comment
   }
   if (row.decidedAt !== null) wire.decided_at = wire.responded_at = new Date(row.decidedAt).toISOString()
+  if (row.decidedBy !== null) wire.decided_by = JSON.parse(row.decidedBy) as DecisionProvenance
   return wire
 }
 

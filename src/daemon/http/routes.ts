@@ -8,10 +8,13 @@ import type {z} from 'zod'
 import type {Approval} from '../../protocol/approvals.js'
 import * as approvalSchema from '../../protocol/approvals.schema.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
-import type {LeavesFilter} from '../../protocol/sessions.js'
+import {type LeavesFilter, type Session, SESSION_STATUSES, type SessionStatus} from '../../protocol/sessions.js'
 import * as sessionSchema from '../../protocol/sessions.schema.js'
 import {invalidParams} from '../rpc/router.js'
+import type {Decider} from '../approvals/deciders.js'
 import type {ApprovalService} from '../approvals/service.js'
+import type {Peer} from '../rpc/peer.js'
+import {type AdmitDecider, admitApprovingSettings} from '../sessions/handlers.js'
 import type {SessionService} from '../sessions/service.js'
 
 export interface RestServices {
@@ -25,6 +28,11 @@ export interface RestRequest {
   params: Record<string, string>
   query: Record<string, string | string[] | undefined>
   body: unknown
+  /**
+   * Every process holding the client's end of the connection, from the kernel (see peer.ts);
+   * empty when it cannot tell. Computed on demand: only decisions and settings ask.
+   */
+  peers: () => Peer[]
 }
 
 export interface RestResponse {
@@ -60,8 +68,22 @@ export function restApproval(approval: Approval): Record<string, unknown> {
   }
 }
 
+/**
+ * hld's session statuses the document's SessionStatus enum lacks, as the Go status a client
+ * should act on; hld's own stays in `hld_status`. (All of hld's statuses today are Go's;
+ * `queued`, a session waiting for a launch slot, has not started yet.)
+ */
+const REST_SESSION_STATUS: Partial<Record<string, SessionStatus>> = {queued: 'starting'}
+const GO_SESSION_STATUSES = new Set<string>([...SESSION_STATUSES, 'draft', 'discarded'])
+
+export function restSession(session: Session): Session & {hld_status?: string} {
+  const status: string = session.status
+  if (GO_SESSION_STATUSES.has(status)) return session
+  return {...session, status: REST_SESSION_STATUS[status] ?? 'running', hld_status: status}
+}
+
 export function restOperations({sessions, approvals, version}: RestServices): Record<string, Operation> {
-  const session = (id: string) => sessions.state(id)
+  const session = (id: string) => restSession(sessions.state(id))
   return {
     getHealth: () => {
       const claude = sessions.claudeHealth()
@@ -75,9 +97,10 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
       }
     },
 
-    createSession: async ({body}) => {
+    createSession: async ({body, peers}) => {
       if ((body as {draft?: unknown}).draft === true) throw new RpcError(ErrorCode.InvalidParams, 'Draft sessions are not supported by hld; launch it instead.')
       const params = parse(sessionSchema.LaunchSessionParams, 'createSession', body)
+      admitApprovingSettings(admitEvery(approvals, peers()), {channel: 'rest', peer: null}, params, 'a new session')
       return ok(await sessions.launch(params), 201)
     },
 
@@ -85,15 +108,16 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
     listSessions: ({query}) => {
       const filter = query.filter as LeavesFilter | undefined
       const archived = filter === 'normal' ? false : filter === 'archived' ? true : undefined
-      const data =
+      const data = (
         query.leavesOnly === 'false' ? (filter === 'draft' ? [] : sessions.list({archived}).sessions) : sessions.leaves(filter).sessions
+      ).map(restSession)
       const count = (archived: boolean) => sessions.list({archived, limit: 1}).total ?? 0
       return {status: 200, body: {data, counts: {normal: count(false), archived: count(true), draft: 0}}}
     },
 
     getSession: ({params}) => ok(session(params.id)),
 
-    updateSession: ({params, body}) => {
+    updateSession: ({params, body, peers}) => {
       const id = sessions.resolve(params.id).id
       const update = body as Record<string, unknown>
       const supported = new Set(['auto_accept_edits', 'dangerously_skip_permissions', 'dangerously_skip_permissions_timeout_ms', 'archived', 'title'])
@@ -106,14 +130,14 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
       if (update.archived !== undefined) sessions.archive([id], parse(sessionSchema.ArchiveSessionParams, 'updateSession', {session_id: id, archived: update.archived}).archived)
       if (update.auto_accept_edits !== undefined || update.dangerously_skip_permissions !== undefined) {
         const timeout = update.dangerously_skip_permissions_timeout_ms ?? undefined
-        sessions.updateSettings(
-          parse(sessionSchema.UpdateSessionSettingsParams, 'updateSession', {
-            session_id: id,
-            auto_accept_edits: update.auto_accept_edits,
-            dangerously_skip_permissions: update.dangerously_skip_permissions,
-            dangerously_skip_permissions_timeout_ms: timeout,
-          }),
-        )
+        const settings = parse(sessionSchema.UpdateSessionSettingsParams, 'updateSession', {
+          session_id: id,
+          auto_accept_edits: update.auto_accept_edits,
+          dangerously_skip_permissions: update.dangerously_skip_permissions,
+          dangerously_skip_permissions_timeout_ms: timeout,
+        })
+        admitApprovingSettings(admitEvery(approvals, peers()), {channel: 'rest', peer: null}, settings, `the settings of session ${id}`)
+        sessions.updateSettings(settings)
       }
       return ok(session(id))
     },
@@ -148,10 +172,28 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
 
     getApproval: ({params}) => ok(restApproval(approvals.get(params.id))),
 
-    decideApproval: async ({params, body}) => {
+    decideApproval: async ({params, body, peers}) => {
+      // A `channel` in the body is ignored: the decider's channel is `rest`.
       const decision = parse(approvalSchema.SendDecisionParams, 'decideApproval', {...(body as object), approval_id: params.id})
-      await approvals.decide(decision)
+      await approvals.decide(decision, restDecider(approvals, peers(), decision.approval_id))
       return ok({success: true})
     },
+  }
+}
+
+/**
+ * The decider of a REST request, its channel `rest`. Every process holding the connection must
+ * be outside the sessions (the others are checked here, the first by the decision itself); with
+ * none found, the peer is null and the decision is refused as unverified, as over the socket.
+ */
+function restDecider(approvals: ApprovalService, peers: Peer[], subject: string): Decider {
+  for (const peer of peers.slice(1)) approvals.admit({channel: 'rest', peer}, subject)
+  return {channel: 'rest', peer: peers[0] ?? null}
+}
+
+/** Admits a REST request when every process holding its connection may decide (none found: unverified). */
+function admitEvery(approvals: ApprovalService, peers: Peer[]): AdmitDecider {
+  return (by, subject) => {
+    for (const peer of peers.length > 0 ? peers : [null]) approvals.admit({...by, peer}, subject)
   }
 }

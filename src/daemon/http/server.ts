@@ -17,6 +17,8 @@ import type {Logger} from '../logger.js'
 import {packageRoot} from '../package-root.js'
 import type {StreamHandler} from '../rpc/server.js'
 import {type AccessPolicy, ensureToken, refusal} from './auth.js'
+import type {Peer} from '../rpc/peer.js'
+import {tcpPeers} from './peer.js'
 import {type Operation, type RestServices, restOperations} from './routes.js'
 import {serveEventStream} from './sse.js'
 
@@ -43,6 +45,8 @@ export interface HttpApi {
 const STATUS_OF: Record<number, [number, string]> = {
   [ErrorCode.InvalidParams]: [400, 'HLD-301'],
   [ErrorCode.NotFound]: [404, 'HLD-102'],
+  // A decision from inside a session's process tree (an agent approving itself).
+  [ErrorCode.Forbidden]: [403, 'HLD-202'],
   // Go answers a wrong state (already decided, not running) with 400.
   [ErrorCode.Conflict]: [400, 'HLD-103'],
   [ErrorCode.UpstreamFailure]: [502, 'HLD-402'],
@@ -80,7 +84,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       return 'streaming'
     },
   }
-  for (const [operationId, operation] of Object.entries(operations)) handlers[operationId] = (c) => run(operation, c)
+  for (const [operationId, operation] of Object.entries(operations)) handlers[operationId] = (c, req) => run(operation, c, req)
   api.register(handlers)
   await api.init()
 
@@ -126,18 +130,26 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   }
 }
 
-async function run(operation: Operation, c: Context): Promise<{status: number; body: unknown}> {
+async function run(operation: Operation, c: Context, req: IncomingMessage): Promise<{status: number; body: unknown}> {
   try {
     return await operation({
       params: c.request.params as Record<string, string>,
       query: c.request.query as Record<string, string | string[] | undefined>,
       body: c.request.requestBody,
+      peers: () => peersOf(req),
     })
   } catch (error) {
     if (!(error instanceof RpcError)) throw error
     const [status, code] = STATUS_OF[error.code] ?? [500, 'HLD-401']
     return {status, body: errorBody(code, error.message, {rpc_code: error.code, ...(error.data === undefined ? {} : {data: error.data})})}
   }
+}
+
+/** The processes at the other end of the request's connection, as the kernel knows them. */
+function peersOf(req: IncomingMessage): Peer[] {
+  const {remoteAddress, remotePort, localAddress, localPort} = req.socket
+  if (!remoteAddress || !remotePort || !localAddress || !localPort) return []
+  return tcpPeers({clientAddress: remoteAddress, clientPort: remotePort, serverAddress: localAddress, serverPort: localPort})
 }
 
 function errorBody(code: string, message: string, details?: Record<string, unknown>): unknown {

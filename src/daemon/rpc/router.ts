@@ -1,7 +1,8 @@
 /**
  * The method → handler table. Handlers are plain async functions of their validated params;
- * they never see a socket. They throw `RpcError` to choose a code; any other throw becomes
- * -32603 with the message, is logged, and the daemon carries on.
+ * they never see a socket, only the peer the kernel names (in their context). They throw
+ * `RpcError` to choose a code; any other throw becomes -32603 with the message, is logged, and
+ * the daemon carries on.
  */
 import jayson from 'jayson'
 import type {z} from 'zod'
@@ -10,10 +11,13 @@ import {ErrorCode, RpcError, type RpcErrorObject} from '../../protocol/errors.js
 import type {EncodedJson} from '../../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../../protocol/method.js'
 import type {Logger} from '../logger.js'
+import type {Peer} from './peer.js'
 
 export interface HandlerContext {
   /** Aborted when the caller disconnects; long waits should stop on it. */
   signal: AbortSignal
+  /** The process at the other end of the connection, from the kernel; null where the OS cannot tell. */
+  peer: Peer | null
 }
 
 /** A handler may return its result already encoded (see EncodedJson). */

@@ -11,7 +11,8 @@ import type jayson from 'jayson'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {LineDecoder, encodeFrame} from '../../protocol/framing.js'
 import type {Logger} from '../logger.js'
-import type {Router} from './router.js'
+import {peerOf} from './peer.js'
+import type {HandlerContext, Router} from './router.js'
 
 /** A connection handed to a stream method: it may only be written to from now on. */
 export interface StreamConnection {
@@ -91,6 +92,8 @@ export class RpcServer {
 
   private accept(socket: net.Socket): void {
     this.connections.add(socket)
+    // Fixed when the peer connected; read once, so every request on this connection carries it.
+    const peer = peerOf(socket)
     const abort = new AbortController()
     let queue = Promise.resolve()
     let queued = 0
@@ -141,7 +144,7 @@ export class RpcServer {
         if (streaming) return // hld ignores what a subscriber writes after Subscribe
         enqueue(async () => {
           if (streaming) return
-          streaming = await this.handleLine(line, write, socket, abort.signal)
+          streaming = await this.handleLine(line, write, socket, {signal: abort.signal, peer})
         })
       },
       onOversize: (bytes) => {
@@ -175,7 +178,7 @@ export class RpcServer {
     line: string,
     write: (message: unknown) => boolean,
     socket: net.Socket,
-    signal: AbortSignal,
+    context: HandlerContext,
   ): Promise<boolean> {
     let request: unknown
     try {
@@ -194,7 +197,7 @@ export class RpcServer {
       }
       // jayson never answers a batch element that is itself an array, and so the whole batch
       // (and the connection behind it) would wait forever; null is an element it rejects.
-      return this.dispatch(request.map((element: unknown) => (Array.isArray(element) ? null : withoutNullParams(element))), write, signal)
+      return this.dispatch(request.map((element: unknown) => (Array.isArray(element) ? null : withoutNullParams(element))), write, context)
     }
     // jayson would parse a JSON string again, as a request of its own.
     if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
@@ -216,7 +219,7 @@ export class RpcServer {
           socket.end()
           setTimeout(() => socket.destroy(), STREAM_CLOSE_GRACE_MS).unref()
         },
-        signal,
+        signal: context.signal,
       })
       return true
     }
@@ -229,12 +232,12 @@ export class RpcServer {
       write({jsonrpc: '2.0', error, id})
       return false
     }
-    return this.dispatch(request, write, signal)
+    return this.dispatch(request, write, context)
   }
 
-  private async dispatch(request: unknown, write: (message: unknown) => boolean, signal: AbortSignal): Promise<false> {
+  private async dispatch(request: unknown, write: (message: unknown) => boolean, context: HandlerContext): Promise<false> {
     const reply = await new Promise<unknown>((resolve) => {
-      this.dispatcher.call(request as jayson.JSONRPCRequestLike, {signal}, (error: unknown, response: unknown) => resolve(error ?? response))
+      this.dispatcher.call(request as jayson.JSONRPCRequestLike, context, (error: unknown, response: unknown) => resolve(error ?? response))
     })
     if (reply !== undefined) write(withMethodName(reply, request))
     return false

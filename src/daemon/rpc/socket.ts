@@ -1,6 +1,7 @@
 /**
  * Making the socket path ours before listening: short enough for the OS, in a 0700
- * directory, not a symlink or a stray file, and not held by a live daemon. A socket file
+ * directory (or one no other user can write), not a symlink or a stray file, and not held by
+ * a live daemon. A socket file
  * nobody answers on is what a crash leaves behind; it is removed.
  */
 import {lstat, mkdir, unlink} from 'node:fs/promises'
@@ -8,9 +9,11 @@ import path from 'node:path'
 
 import {DaemonAlreadyRunningError, SocketPathError} from '../../client/errors.js'
 import {checkSocketPathLength, probeDaemon} from '../../client/probe.js'
+import {checkSocketDirectory} from '../../client/socket-trust.js'
 
 export async function prepareSocketPath(socketPath: string): Promise<void> {
   checkSocketPathLength(socketPath)
+  checkSocketDirectory(socketPath)
   await mkdir(path.dirname(socketPath), {recursive: true, mode: 0o700})
 
   let stats

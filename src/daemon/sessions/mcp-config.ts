@@ -2,9 +2,11 @@
  * The MCP config handed to claude: the user's servers plus, unless approvals are off, our
  * approvals server (`hld mcp claude-approvals`), which ties each permission request to the
  * session through HUMANLAYER_RUN_ID and reaches this daemon through HUMANLAYER_DAEMON_SOCKET.
- * It is written to a private temp file (0600 in a 0700 directory) removed when the session ends.
+ * It is written to a private temp file (0600 in a 0700 directory) removed when the session ends,
+ * and swept at the next start when a crash left it behind.
  */
-import {rmSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {lstatSync, readdirSync, rmSync} from 'node:fs'
 import {mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,6 +16,7 @@ import {packageRoot} from '../package-root.js'
 const APPROVALS_SERVER = 'approvals'
 /** The name the Go hld gives its injected server; its clients (`humanlayer launch`) name this tool. */
 const CODELAYER_SERVER = 'codelayer'
+const APPROVALS_SERVER_ENTRY = path.join(packageRoot(), 'bin', 'mcp-claude-approvals.js')
 export const APPROVALS_PERMISSION_TOOL = `mcp__${APPROVALS_SERVER}__request_permission`
 export const CODELAYER_PERMISSION_TOOL = `mcp__${CODELAYER_SERVER}__request_permission`
 
@@ -38,9 +41,10 @@ export interface ApprovalsServer {
 /**
  * The servers claude gets. User stdio servers get the session's identity in their environment,
  * HTTP ones an `X-Session-ID` header unless they set one (as the Go hld does). The approvals
- * server runs this package's CLI with the daemon's own node, by absolute paths, so it starts
- * even when claude's PATH is minimal (upstream #967); it is named `codelayer` when the
- * permission tool says so (Go clients), else `approvals`, and replaces a user server of that name.
+ * server runs this package's lean MCP entry (no oclif, no MCP SDK: it must answer before claude
+ * gives up on it) with the daemon's own node, by absolute paths, so it starts even when claude's
+ * PATH is minimal (upstream #967); it is named `codelayer` when the permission tool says so (Go
+ * clients), else `approvals`, and replaces a user server of that name.
  */
 export function sessionMcpServers(
   user: McpServers | undefined,
@@ -57,7 +61,7 @@ export function sessionMcpServers(
   if (approvals) {
     servers[approvalsServerName(approvals.permissionTool)] = {
       command: process.execPath,
-      args: [path.join(packageRoot(), 'bin', 'run.js'), 'mcp', 'claude-approvals'],
+      args: [APPROVALS_SERVER_ENTRY],
       env: {...env, ...(approvals.apiKey ? {HUMANLAYER_API_KEY: approvals.apiKey} : {})},
     }
   }
@@ -81,11 +85,26 @@ function withIdentity(server: unknown, sessionId: string, env: Record<string, st
 const CONFIG_NAME = 'mcp-config.json'
 const DIR_PREFIX = 'hld-mcp-'
 
+/**
+ * The start of the directory names of one daemon's configs (`hld-mcp-<socket hash>-`): a sweep
+ * removes its own, never those of another daemon of the same user.
+ */
+function daemonDirPrefix(socketPath: string): string {
+  return `${DIR_PREFIX}${createHash('sha256').update(socketPath).digest('hex').slice(0, 12)}-`
+}
+
 /** Writes the config into a new private directory; returns the file's path. */
-export async function writeMcpConfigFile(config: McpServers): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), DIR_PREFIX))
+export async function writeMcpConfigFile(config: McpServers, socketPath: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), daemonDirPrefix(socketPath)))
   const file = path.join(dir, CONFIG_NAME)
   await writeFile(file, JSON.stringify(config), {mode: 0o600})
+  return file
+}
+
+/** Writes claude's `--settings` (the policy hook) beside a config writeMcpConfigFile wrote, so it goes with it. */
+export async function writeSettingsFile(mcpConfigFile: string, settings: object): Promise<string> {
+  const file = path.join(path.dirname(mcpConfigFile), 'settings.json')
+  await writeFile(file, JSON.stringify(settings), {mode: 0o600})
   return file
 }
 
@@ -102,4 +121,35 @@ export function removeMcpConfigFile(file: string): Error | undefined {
   } catch (error) {
     return error as Error
   }
+}
+
+/**
+ * Removes the configs this daemon (the one at `socketPath`) left in the temp directory, except
+ * those of sessions that still run (`inUse`). A crash during a batch of launches leaves one per
+ * launch, and each can hold the api_key. Returns how many were removed and what could not be.
+ */
+export function sweepMcpConfigs(socketPath: string, inUse: ReadonlySet<string>): {removed: number; failed: {path: string; error: Error}[]} {
+  const prefix = daemonDirPrefix(socketPath)
+  const result = {removed: 0, failed: [] as {path: string; error: Error}[]}
+  let names: string[]
+  try {
+    names = readdirSync(os.tmpdir())
+  } catch (error) {
+    return {...result, failed: [{path: os.tmpdir(), error: error as Error}]}
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const dir = path.join(os.tmpdir(), name)
+    if (inUse.has(path.join(dir, CONFIG_NAME))) continue
+    try {
+      // Ours only, and a real directory: a link or another user's entry by that name is left alone.
+      const stats = lstatSync(dir)
+      if (!stats.isDirectory() || stats.uid !== process.getuid?.()) continue
+      rmSync(dir, {recursive: true, force: true})
+      result.removed++
+    } catch (error) {
+      result.failed.push({path: dir, error: error as Error})
+    }
+  }
+  return result
 }

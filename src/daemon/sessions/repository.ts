@@ -3,7 +3,7 @@
  * (one raw row and up to a few conversation rows per stdout line) uses prepared statements;
  * the service wraps each batch of lines in one transaction.
  */
-import {type SQL, and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
+import {type SQL, and, asc, desc, eq, inArray, isNull, lte, sql} from 'drizzle-orm'
 import type {SQLiteColumn, SQLiteSelect} from 'drizzle-orm/sqlite-core'
 
 import type {
@@ -163,8 +163,35 @@ export class SessionRepository {
       .map((r) => ({tool_id: r.toolId, file_path: r.filePath, content: r.content, created_at: r.createdAt.toISOString()}))
   }
 
+  /** Sessions whose dangerously_skip_permissions is on with an expiry at or before `at`. */
+  skipPermissionsExpiredBy(at: number): SessionRow[] {
+    return this.store.db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.dangerouslySkipPermissions, true), lte(sessions.dangerouslySkipPermissionsExpiresAt, new Date(at))))
+      .all()
+  }
+
+  /** The earliest expiry of a dangerously_skip_permissions still on, if any. */
+  nextSkipPermissionsExpiry(): Date | undefined {
+    const row = this.store.db
+      .select({at: sql<number | null>`min(${sessions.dangerouslySkipPermissionsExpiresAt})`})
+      .from(sessions)
+      .where(eq(sessions.dangerouslySkipPermissions, true))
+      .get()
+    return row?.at == null ? undefined : new Date(row.at)
+  }
+
   listByStatus(statuses: readonly SessionStatus[]): SessionRow[] {
     return this.store.db.select().from(sessions).where(inArray(sessions.status, [...statuses])).all()
+  }
+
+  /** Where a session's recording stopped (for a daemon adopting it): its next sequence and its last raw line. */
+  recordingState(sessionId: string): {nextSequence: number; lastLine?: string} {
+    const {sqlite} = this.store
+    const {last} = sqlite.prepare('SELECT max(sequence) AS last FROM conversation_events WHERE session_id = ?').get(sessionId) as {last: number | null}
+    const raw = sqlite.prepare('SELECT event_json FROM raw_events WHERE session_id = ? ORDER BY id DESC LIMIT 1').get(sessionId) as {event_json: string} | undefined
+    return {nextSequence: (last ?? 0) + 1, lastLine: raw?.event_json}
   }
 
   insertRaw(sessionId: string, line: string, at: number): void {

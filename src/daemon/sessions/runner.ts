@@ -1,38 +1,67 @@
 /**
- * One claude process: spawned through execa in its own process group (so a signal reaches the
- * tools it started too), stdout read as newline-framed lines of any realistic size, and the
- * end of stderr kept for the error message when it dies without a result.
+ * One claude process, spawned in its own process group (so a signal reaches the tools it
+ * started too), or adopted from a daemon that died.
+ *
+ * claude's stdout and stderr go to files of the session (sessions/<id>.out and .err beside the
+ * database), not to pipes: a pipe dies with the daemon, taking claude with it (SIGPIPE) or
+ * losing what was in it, while a file lets claude run on and a restarted daemon read on from
+ * where the last one stopped. The daemon tails the output file as newline-framed lines of any
+ * realistic size, and after claude exits reads it to its end: nothing claude wrote is dropped.
  */
-import {execa} from 'execa'
+import {closeSync, fstatSync, openSync, readlinkSync, readSync, watch, type FSWatcher} from 'node:fs'
+import {open, type FileHandle} from 'node:fs/promises'
 
+import {type ChildProcess, spawn} from 'node:child_process'
+
+import {isAlive} from '../../client/lifecycle.js'
 import {LineDecoder} from '../../protocol/framing.js'
 
 /** Lines of many MiB happen (big Read results); 10 MiB was too small upstream (#304). */
 const MAX_STREAM_LINE_BYTES = 256 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
-/** After claude exits, how long a grandchild may keep its stdout open before we stop reading. */
-const STDOUT_DRAIN_MS = 2000
+const READ_CHUNK_BYTES = 256 * 1024
+/** A file watch can miss a change (or be unavailable); the tail also looks this often. */
+const TAIL_POLL_MS = 500
+/** How often an adopted claude, which is not our child and sends no exit event, is checked on. */
+const ADOPTED_POLL_MS = 200
 
 export interface RunOutcome {
+  /** null with `signal` when killed; both null when unknown (an adopted claude is not our child). */
   exitCode: number | null
   signal: NodeJS.Signals | null
   /** The last few KiB of stderr, trimmed. */
   stderrTail: string
+  /** Whether this daemon adopted the process from a previous one, so its exit status is unknown. */
+  adopted: boolean
 }
 
-export interface ClaudeProcessOptions {
+export interface SessionFiles {
+  /** claude's stdout. */
+  output: string
+  /** claude's stderr. */
+  errors: string
+}
+
+interface Reading {
+  files: SessionFiles
+  /**
+   * Every complete stdout line of one read, in order, and the output file's offset just past
+   * them. Synchronous, so reading waits for it. A line over the size limit arrives as
+   * `{"type":"hld_line_too_long","bytes":N}` in its place.
+   */
+  onLines: (lines: string[], offset: number) => void
+  onOversize: (bytes: number) => void
+  maxLineBytes?: number
+}
+
+export interface ClaudeProcessOptions extends Reading {
   command: string
   args: string[]
   cwd: string
+  /** The umask claude starts with; the daemon's when unset. */
+  umask?: number
   /** Changes to the daemon's environment, which claude inherits; undefined removes a variable. */
   env?: Record<string, string | undefined>
-  /**
-   * Every complete stdout line of one read, in order. Synchronous, so reading waits for it. A
-   * line over the size limit arrives as `{"type":"hld_line_too_long","bytes":N}` in its place.
-   */
-  onLines: (lines: string[]) => void
-  onOversize: (bytes: number) => void
-  maxLineBytes?: number
 }
 
 export interface ClaudeProcess {
@@ -51,53 +80,29 @@ export class SpawnError extends Error {
 }
 
 export async function startClaude(options: ClaudeProcessOptions): Promise<ClaudeProcess> {
-  const child = execa(options.command, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    detached: true,
-    cleanup: false,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
-    encoding: 'buffer',
-  })
+  // Node cannot give a child its own umask, and changing the daemon's around the spawn would race
+  // its own file creation on other threads; sh sets it and execs claude, keeping the pid.
+  const [command, args] =
+    options.umask === undefined
+      ? [options.command, options.args]
+      : ['/bin/sh', ['-c', 'umask "$0" && exec "$@"', options.umask.toString(8).padStart(4, '0'), options.command, ...options.args]]
+  const out = openSync(options.files.output, 'a', 0o600)
+  const err = openSync(options.files.errors, 'a', 0o600)
+  let child: ChildProcess
+  try {
+    child = spawn(command, args, {cwd: options.cwd, env: childEnv(options.env), detached: true, stdio: ['ignore', out, err]})
+  } finally {
+    // claude holds its own copies.
+    closeSync(out)
+    closeSync(err)
+  }
   if (child.pid === undefined) {
-    const result = await child
-    throw new SpawnError(options.command, result.shortMessage ?? result.message ?? 'unknown error')
+    const reason = await new Promise<string>((resolve) => child.once('error', (error) => resolve(error.message)))
+    throw new SpawnError(options.command, reason)
   }
+  child.on('error', () => {}) // signals to a process that is gone: nothing to report
   const pid = child.pid
-
-  let batch: string[] = []
-  const decoder = new LineDecoder({
-    maxFrameBytes: options.maxLineBytes ?? MAX_STREAM_LINE_BYTES,
-    onLine: (line) => batch.push(line),
-    onOversize: (bytes) => {
-      batch.push(JSON.stringify({type: 'hld_line_too_long', bytes}))
-      options.onOversize(bytes)
-    },
-  })
-  const flush = (): void => {
-    if (batch.length === 0) return
-    const lines = batch
-    batch = []
-    options.onLines(lines)
-  }
-  child.stdout.on('data', (chunk: Buffer) => {
-    decoder.push(chunk)
-    flush()
-  })
-  const stdoutDone = new Promise<void>((resolve) => {
-    child.stdout.once('close', () => {
-      decoder.end()
-      flush()
-      resolve()
-    })
-  })
-
-  let stderrTail = ''
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES)
-  })
+  const tail = new OutputTail(options, 0)
 
   let hasExited = false
   const exited = (async (): Promise<RunOutcome> => {
@@ -110,14 +115,8 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
         resolve([code, sig])
       }),
     )
-    if (!(await settlesWithin(stdoutDone, STDOUT_DRAIN_MS))) {
-      child.stdout.destroy()
-      await stdoutDone
-    }
-    child.stderr.destroy()
-    // execa's own promise settles too; nothing to learn from it with reject: false.
-    await child
-    return {exitCode, signal, stderrTail: stderrTail.trim()}
+    await tail.finish()
+    return {exitCode, signal, stderrTail: stderrTail(options.files.errors), adopted: false}
   })()
 
   return {
@@ -129,6 +128,171 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
   }
 }
 
+/**
+ * Follows a claude that a previous daemon started and that still runs (the caller has verified
+ * it): its output from `offset` on, and its end, which is noticed by polling since it is not our
+ * child. Its exit status is unknown; the stream's result says how it went.
+ */
+export function adoptClaude(pid: number, offset: number, reading: Reading): ClaudeProcess {
+  const tail = new OutputTail(reading, offset)
+  let hasExited = false
+  const exited = (async (): Promise<RunOutcome> => {
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (isAlive(pid)) return
+        clearInterval(timer)
+        resolve()
+      }, ADOPTED_POLL_MS)
+    })
+    // As for our own child: what it left in its group ends with it. The group id cannot have
+    // been reused while any member of the group lives.
+    killGroup(pid, 'SIGKILL')
+    hasExited = true
+    await tail.finish()
+    return {exitCode: null, signal: null, stderrTail: stderrTail(reading.files.errors), adopted: true}
+  })()
+  return {
+    pid,
+    exited,
+    signal(sig) {
+      if (!hasExited) killGroup(pid, sig)
+    },
+  }
+}
+
+/** Reads what a claude that is gone wrote after `offset`, to the end of its output file. */
+export async function readRemainingOutput(offset: number, reading: Reading): Promise<string> {
+  await new OutputTail(reading, offset).finish()
+  return stderrTail(reading.files.errors)
+}
+
+/** Whether `pid` runs with `file` as its stdout: the check that a pid is still that session's claude. */
+export function writesTo(pid: number, file: string): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/1`) === file
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The output file from `offset` on, as lines: read whenever the file changes (a watch, plus a
+ * poll in case the watch misses), and to its very end by finish().
+ */
+class OutputTail {
+  private readonly decoder: LineDecoder
+  private batch: string[] = []
+  private position: number
+  private file: Promise<FileHandle>
+  private draining: Promise<void> = Promise.resolve()
+  private again = false
+  private busy = false
+  private readonly watcher: FSWatcher | undefined
+  private readonly timer: NodeJS.Timeout
+
+  constructor(
+    private readonly reading: Reading,
+    offset: number,
+  ) {
+    this.position = offset
+    this.decoder = new LineDecoder({
+      maxFrameBytes: reading.maxLineBytes ?? MAX_STREAM_LINE_BYTES,
+      onLine: (line) => this.batch.push(line),
+      onOversize: (bytes) => {
+        this.batch.push(JSON.stringify({type: 'hld_line_too_long', bytes}))
+        reading.onOversize(bytes)
+      },
+    })
+    this.file = open(reading.files.output, 'r')
+    // Keep the promise from rejecting unobserved; finish() reports it.
+    this.file.catch(() => {})
+    try {
+      this.watcher = watch(reading.files.output, () => this.kick())
+      this.watcher.on('error', () => {})
+    } catch {
+      this.watcher = undefined
+    }
+    this.timer = setInterval(() => this.kick(), TAIL_POLL_MS)
+    this.kick()
+  }
+
+  /** Reads to the end of the file as it is now (the writer is gone), then closes it. */
+  async finish(): Promise<void> {
+    this.watcher?.close()
+    clearInterval(this.timer)
+    await this.draining
+    await this.drain()
+    this.decoder.end()
+    this.flush(this.position)
+    await (await this.file).close()
+  }
+
+  private kick(): void {
+    if (this.busy) {
+      this.again = true
+      return
+    }
+    this.busy = true
+    this.draining = (async () => {
+      try {
+        do {
+          this.again = false
+          await this.drain()
+        } while (this.again)
+      } catch {
+        // finish() reads again and reports what is wrong.
+      } finally {
+        this.busy = false
+      }
+    })()
+  }
+
+  private async drain(): Promise<void> {
+    const file = await this.file
+    for (;;) {
+      // A fresh buffer each time: the decoder keeps slices of it for an unfinished line.
+      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES)
+      const {bytesRead} = await file.read(buffer, 0, buffer.length, this.position)
+      if (bytesRead === 0) return
+      this.position += bytesRead
+      this.decoder.push(buffer.subarray(0, bytesRead))
+      this.flush(this.position - this.decoder.buffered)
+    }
+  }
+
+  private flush(offset: number): void {
+    if (this.batch.length === 0) return
+    const lines = this.batch
+    this.batch = []
+    this.reading.onLines(lines, offset)
+  }
+}
+
+/** The daemon's environment with `changes` applied; undefined removes a variable. */
+function childEnv(changes: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env = {...process.env}
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete env[key]
+    else env[key] = value
+  }
+  return env
+}
+
+function stderrTail(file: string): string {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const size = fstatSync(fd).size
+    const buffer = Buffer.alloc(Math.min(size, STDERR_TAIL_BYTES))
+    readSync(fd, buffer, 0, buffer.length, size - buffer.length)
+    return buffer.toString('utf8').trim()
+  } catch {
+    return ''
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
 /** Whether `promise` (one that never rejects) settles within `ms`; the timer does not outlive the answer. */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
@@ -137,7 +301,7 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
   return settled
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal)
   } catch (error) {

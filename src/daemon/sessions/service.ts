@@ -7,7 +7,7 @@
  * event (upstream #923), whatever killed it.
  */
 import {randomUUID} from 'node:crypto'
-import {statSync} from 'node:fs'
+import {existsSync, mkdirSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {expandHome} from '../../config/index.js'
@@ -25,14 +25,15 @@ import type {
   SessionStatus,
 } from '../../protocol/sessions.js'
 import type {NewEvent} from '../../protocol/events.js'
-import type {SessionLink, SessionRef} from '../approvals/session-link.js'
+import type {AutoApproval, SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
 import type {Store} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
-import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from './mcp-config.js'
+import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile, writeSettingsFile} from './mcp-config.js'
+import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, recordLines} from './recorder.js'
 import {
   type EventSource,
@@ -45,8 +46,8 @@ import {
   toWireEvent,
   toWireSession,
 } from './repository.js'
-import {type ClaudeProcess, type RunOutcome, settlesWithin, startClaude} from './runner.js'
-import {summarize} from './stream-parser.js'
+import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, settlesWithin, startClaude} from './runner.js'
+import {parseStreamLine, summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
 const KILL_GRACE_MS = 3000
@@ -66,6 +67,13 @@ export interface SessionSettings {
   max_turns?: number
   disable_approvals?: boolean
   custom_instructions?: string
+  /** The session's own policy rules and approval timeout (see daemon/policy). */
+  allow?: string[]
+  ask?: string[]
+  deny?: string[]
+  approval_timeout_ms?: number
+  on_timeout?: 'allow' | 'deny'
+  dangerously_allow_self_approval?: boolean
 }
 
 export interface LaunchParams extends SessionSettings {
@@ -87,6 +95,8 @@ export interface SessionServiceDeps {
   log: Logger
   /** The daemon's socket, for the approvals MCP server. */
   socketPath: string
+  /** A private directory for each session's output files, which outlive the daemon (see runner.ts). */
+  outputDir: string
   /**
    * The HumanLayer API key, if any. Only the approvals MCP server gets it (through the private
    * MCP config), so it asks the API exactly when the daemon polls it; claude never sees it.
@@ -94,7 +104,11 @@ export interface SessionServiceDeps {
   apiKey?: string
   /** How long claude gets after SIGINT before SIGKILL. */
   stopTimeoutMs: number
+  /** The umask claude runs with; the daemon's own when unset. */
+  claudeUmask?: number
   locateClaude: () => ClaudeLocation
+  /** Records each session's policy and gives its claude the hook that asks it. */
+  policy?: SessionPolicyLink
 }
 
 /** What the daemon holds in memory for a session whose claude process it owns. */
@@ -126,6 +140,8 @@ export class SessionService implements SessionLink {
   private readonly active = new Map<string, ActiveRun>()
   private stopping = false
   private claudeSeen?: {at: number; location: ClaudeLocation}
+  /** Fires at the next dangerously_skip_permissions expiry (see expireSkipPermissions). */
+  private expiryTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly deps: SessionServiceDeps) {
     this.repo = new SessionRepository(deps.store)
@@ -169,6 +185,13 @@ export class SessionService implements SessionLink {
       disable_approvals: params.disable_approvals ?? !parent.approvalsEnabled,
       // Not inherited, as in hld: a turn budget belongs to one run.
       max_turns: params.max_turns,
+      // Added to the parent's, which the policy service carries over itself.
+      allow: params.allow,
+      ask: params.ask,
+      deny: params.deny,
+      approval_timeout_ms: params.approval_timeout_ms,
+      on_timeout: params.on_timeout,
+      dangerously_allow_self_approval: params.dangerously_allow_self_approval,
     }
     const {id, runId} = await this.start(inherited, {
       // Resume only finds the conversation from the directory it was started in.
@@ -271,7 +294,43 @@ export class SessionService implements SessionLink {
         ...(timeoutMs === undefined ? {} : {dangerously_skip_permissions_timeout_ms: timeoutMs}),
       },
     })
+    if (skip !== undefined) this.expireSkipPermissions()
     return {success: true}
+  }
+
+  /**
+   * Turns dangerously_skip_permissions off in every session whose expiry has passed, each with a
+   * session_settings_changed {reason: 'expired'}, then sets a timer for the next expiry. The
+   * approvals path already stops honouring it at the expiry; this makes the stored setting, the
+   * session's state and its watchers say so. Called at start and whenever an expiry is set.
+   */
+  expireSkipPermissions(): void {
+    clearTimeout(this.expiryTimer)
+    this.expiryTimer = undefined
+    if (this.stopping) return
+    const now = Date.now()
+    for (const row of this.repo.skipPermissionsExpiredBy(now)) {
+      const expiredAt = row.dangerouslySkipPermissionsExpiresAt!
+      this.repo.update(row.id, {dangerouslySkipPermissions: false, dangerouslySkipPermissionsExpiresAt: null, dangerouslySkipPermissionsTimeoutMs: null})
+      this.deps.log.info('dangerously_skip_permissions expired', {session_id: row.id, expired_at: expiredAt.toISOString()})
+      this.publish({
+        type: 'session_settings_changed',
+        data: {
+          session_id: row.id,
+          run_id: row.runId,
+          event_type: 'settings_updated',
+          dangerously_skip_permissions: false,
+          reason: 'expired',
+          expired_at: expiredAt.toISOString(),
+        },
+      })
+    }
+    const next = this.repo.nextSkipPermissionsExpiry()
+    if (next === undefined) return
+    // setTimeout takes at most 2^31-1 ms; a later expiry is re-armed when this one fires.
+    const delay = Math.min(Math.max(next.getTime() - Date.now(), 0), 2 ** 31 - 1)
+    this.expiryTimer = setTimeout(() => this.expireSkipPermissions(), delay)
+    this.expiryTimer.unref()
   }
 
   state(sessionId: string): Session {
@@ -340,11 +399,11 @@ export class SessionService implements SessionLink {
     return row && toRef(row)
   }
 
-  autoApproval(sessionId: string, toolName: string): string | undefined {
+  autoApproval(sessionId: string, toolName: string): AutoApproval | undefined {
     const row = this.repo.get(sessionId)
     if (!row) return undefined
-    if (skipsPermissions(row)) return 'Auto-accepted (dangerous skip permissions enabled)'
-    if (row.autoAcceptEdits && EDIT_TOOLS.has(toolName)) return 'Auto-accepted (auto-accept mode enabled)'
+    if (skipsPermissions(row)) return {setting: 'dangerously_skip_permissions', comment: 'Auto-accepted (dangerous skip permissions enabled)'}
+    if (row.autoAcceptEdits && EDIT_TOOLS.has(toolName)) return {setting: 'auto_accept_edits', comment: 'Auto-accepted (auto-accept mode enabled)'}
     return undefined
   }
 
@@ -371,6 +430,45 @@ export class SessionService implements SessionLink {
 
   // ── Health, start-up and shutdown ──────────────────────────────────────────
 
+  /** Where a session's claude writes its stdout and stderr. */
+  filesOf(sessionId: string): SessionFiles {
+    return {output: path.join(this.deps.outputDir, `${sessionId}.out`), errors: path.join(this.deps.outputDir, `${sessionId}.err`)}
+  }
+
+  /**
+   * A session a previous daemon started, whose claude still runs (reconcile.ts verified it):
+   * followed from where that daemon stopped reading, to its real end.
+   */
+  adopt(row: SessionRow): void {
+    const run = this.runFrom(row)
+    run.process = adoptClaude(row.pid!, row.outputOffset ?? 0, this.reading(run))
+    this.follow(run)
+    if (run.status === 'interrupting') this.armKill(run)
+    this.deps.log.info('adopted a session a previous daemon started', {session_id: run.id, pid: row.pid, status: run.status})
+  }
+
+  /**
+   * A session whose claude ended while no daemon ran: what it wrote after the last daemon
+   * stopped reading is stored, and it ends as that output says (a result completes it).
+   */
+  async finishFromOutput(row: SessionRow): Promise<void> {
+    const run = this.runFrom(row)
+    let settle!: () => void
+    run.done = new Promise<void>((resolve) => (settle = resolve))
+    try {
+      const stderrTail = await readRemainingOutput(row.outputOffset ?? 0, this.reading(run))
+      this.finish(run, {exitCode: null, signal: null, stderrTail, adopted: true})
+    } finally {
+      this.active.delete(run.id)
+      settle()
+    }
+  }
+
+  /** Whether the session has an output file: it was started by a daemon that writes them. */
+  hasOutput(row: SessionRow): boolean {
+    return existsSync(this.filesOf(row.id).output)
+  }
+
   claudeHealth(): {available: boolean; detail: string} {
     // health is polled (status checks, start-up waits, monitors) and a PATH scan costs far more
     // than the rest of the call, so a look-up is reused for a few seconds; launches look afresh.
@@ -379,6 +477,16 @@ export class SessionService implements SessionLink {
     }
     const found = this.claudeSeen.location
     return found.available ? {available: true, detail: found.path} : {available: false, detail: found.reason}
+  }
+
+  /** The claude of each session that runs now: approvals refuse decisions from inside their process trees. */
+  runningProcesses(): {sessionId: string; pid: number}[] {
+    return this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.pid === null ? [] : [{sessionId: row.id, pid: row.pid}]))
+  }
+
+  /** The MCP config files of sessions that are still active, which a start-up sweep must keep. */
+  mcpConfigsInUse(): Set<string> {
+    return new Set(this.repo.listByStatus(ACTIVE_STATUSES).flatMap((row) => (row.mcpConfigPath === null ? [] : [row.mcpConfigPath])))
   }
 
   /** Rows a previous daemon left active become terminal; see reconcile.ts. */
@@ -397,6 +505,7 @@ export class SessionService implements SessionLink {
   /** Interrupts every live session, SIGKILLs what outlives the stop timeout, waits for all. */
   async stop(): Promise<void> {
     this.stopping = true
+    clearTimeout(this.expiryTimer)
     const runs = [...this.active.values()]
     for (const run of runs) {
       if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
@@ -429,6 +538,10 @@ export class SessionService implements SessionLink {
       nextSequence: 1,
       done: new Promise<void>((resolve) => (settle = resolve)),
     }
+    const settings = this.deps.policy?.prepareSession(
+      {id: run.id, runId: run.runId, workingDir: where.workingDir, parentId: where.parentId, approvalsEnabled},
+      params,
+    )
     this.repo.insert({
       id: run.id,
       runId: run.runId,
@@ -459,26 +572,31 @@ export class SessionService implements SessionLink {
       createdAt: now,
       lastActivityAt: now,
     })
+    if (params.dangerously_skip_permissions && params.dangerously_skip_permissions_timeout !== undefined) this.expireSkipPermissions()
     // The user's query opens the conversation, as hld injects it.
     this.repo.insertEvent(run.id, undefined, run.nextSequence++, {event_type: 'message', role: 'user', content: params.query}, now.getTime())
     this.active.set(run.id, run)
 
     try {
+      mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
       const servers = sessionMcpServers(
         params.mcp_config,
         {sessionId: run.id, runId: run.runId, socketPath: this.deps.socketPath},
         approvalsEnabled && permissionPromptTool ? {permissionTool: permissionPromptTool, apiKey: this.deps.apiKey} : undefined,
       )
-      if (servers) {
-        run.mcpConfigPath = await writeMcpConfigFile(servers)
+      if (servers || settings) {
+        // The settings live beside the MCP config, in its private directory, and go with it.
+        run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath)
         // Recorded so that a restart can remove it if this daemon dies first.
         this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
       }
+      const settingsFile = settings ? await writeSettingsFile(run.mcpConfigPath!, settings) : undefined
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,
         model: params.model,
-        mcpConfigFile: run.mcpConfigPath,
+        mcpConfigFile: servers ? run.mcpConfigPath : undefined,
+        settingsFile,
         permissionPromptTool,
         maxTurns: params.max_turns,
         systemPrompt: params.system_prompt,
@@ -491,15 +609,19 @@ export class SessionService implements SessionLink {
         command: claude.path,
         args,
         cwd: where.workingDir,
+        umask: this.deps.claudeUmask,
         // claude and every tool it runs see this environment: the HumanLayer key is not theirs.
-        env: {HUMANLAYER_API_KEY: undefined},
-        onLines: (lines) => this.ingest(run, lines),
-        onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
+        // claude 2.1 connects MCP servers in the background by default; a permission tool still
+        // connecting at the first tool call is "not found" and fails the session (issue 10).
+        // The run id marks every process of the session (see reconcile.ts).
+        env: {HUMANLAYER_API_KEY: undefined, MCP_CONNECTION_NONBLOCKING: 'false', HUMANLAYER_RUN_ID: run.runId},
+        ...this.reading(run),
       })
     } catch (error) {
       const message = (error as Error).message
       this.active.delete(run.id)
       this.removeMcpConfig(run, run.mcpConfigPath)
+      this.removeOutput(run)
       this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
       this.publishStatus(run, 'starting', 'failed', message)
       settle()
@@ -509,7 +631,46 @@ export class SessionService implements SessionLink {
     this.repo.update(run.id, {pid: run.process.pid})
     this.transition(run, 'running')
     this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid: run.process.pid, resume: where.resume})
-    void run.process.exited
+    this.follow(run, settle)
+    // A shutdown that began while this launch was in flight must not leave it running.
+    if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
+    return run
+  }
+
+  /** The in-memory run of a session a previous daemon left active. */
+  private runFrom(row: SessionRow): ActiveRun {
+    const {nextSequence, lastLine} = this.repo.recordingState(row.id)
+    const run: ActiveRun = {
+      id: row.id,
+      runId: row.runId,
+      parentSessionId: row.parentSessionId ?? undefined,
+      status: row.status as SessionStatus,
+      startedAt: row.createdAt.getTime(),
+      nextSequence,
+      claudeSessionId: row.claudeSessionId ?? undefined,
+      // claude's result is its last line; stored, it says how the run went.
+      result: lastLine === undefined ? undefined : (parseStreamLine(lastLine)?.result ?? undefined),
+      mcpConfigPath: row.mcpConfigPath ?? undefined,
+      stopReason: row.status === 'interrupting' ? (row.errorMessage ?? undefined) : undefined,
+      done: Promise.resolve(),
+    }
+    this.active.set(run.id, run)
+    return run
+  }
+
+  /** How claude's output reaches the store. */
+  private reading(run: ActiveRun): {files: SessionFiles; onLines: (lines: string[], offset: number) => void; onOversize: (bytes: number) => void} {
+    return {
+      files: this.filesOf(run.id),
+      onLines: (lines, offset) => this.ingest(run, lines, offset),
+      onOversize: (bytes) => this.deps.log.warn('claude stdout line over the size limit, skipped', {session_id: run.id, bytes}),
+    }
+  }
+
+  /** Ends the session when its claude does. */
+  private follow(run: ActiveRun, settle?: () => void): void {
+    if (!settle) run.done = new Promise<void>((resolve) => (settle = resolve))
+    void run.process!.exited
       .then((outcome) => this.finish(run, outcome))
       .catch((error: unknown) => {
         // The row is reconciled at the next start.
@@ -517,15 +678,16 @@ export class SessionService implements SessionLink {
         this.deps.log.error('could not record the end of a session', {session_id: run.id, error})
       })
       .finally(settle)
-    // A shutdown that began while this launch was in flight must not leave it running.
-    if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
-    return run
   }
 
   private beginInterrupt(run: ActiveRun, reason?: string): void {
     run.stopReason = reason
     this.transition(run, 'interrupting')
     run.process!.signal('SIGINT')
+    this.armKill(run)
+  }
+
+  private armKill(run: ActiveRun): void {
     run.killTimer = setTimeout(() => {
       this.deps.log.warn('claude ignored SIGINT; killing its process group', {session_id: run.id, pid: run.process!.pid})
       run.process!.signal('SIGKILL')
@@ -536,11 +698,16 @@ export class SessionService implements SessionLink {
    * One read's worth of stdout lines: stored and mapped in one transaction, then published. A
    * session whose output cannot be stored must not run on unrecorded: it is killed and failed.
    */
-  private ingest(run: ActiveRun, lines: string[]): void {
+  private ingest(run: ActiveRun, lines: string[], offset: number): void {
     if (run.failure) return
     let published: NewEvent[]
     try {
-      published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log))
+      published = this.repo.transaction(() => {
+        const events = recordLines(this.repo, run, lines, this.deps.log)
+        // With the lines, so that a restarted daemon resumes exactly after them.
+        this.repo.update(run.id, {outputOffset: offset})
+        return events
+      })
     } catch (error) {
       run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
       this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
@@ -564,7 +731,8 @@ export class SessionService implements SessionLink {
     } else if (run.status === 'interrupting') {
       status = 'interrupted'
       error = run.stopReason
-    } else if (result && !result.isError && outcome.exitCode === 0) {
+    } else if (result && !result.isError && (outcome.exitCode === 0 || outcome.adopted)) {
+      // An adopted claude's exit status is unknown: its result is the word on how it went.
       status = 'completed'
     } else {
       status = 'failed'
@@ -581,6 +749,8 @@ export class SessionService implements SessionLink {
     })
     this.transition(run, status, error)
     this.active.delete(run.id)
+    // Stored; a restart has nothing left to resume.
+    this.removeOutput(run)
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
   }
 
@@ -610,6 +780,16 @@ export class SessionService implements SessionLink {
     })
   }
 
+  private removeOutput(session: {id: string}): void {
+    const files = this.filesOf(session.id)
+    try {
+      rmSync(files.output, {force: true})
+      rmSync(files.errors, {force: true})
+    } catch (error) {
+      this.deps.log.warn('could not remove the output files of a session', {session_id: session.id, error})
+    }
+  }
+
   private removeMcpConfig(session: {id: string}, file: string | null | undefined): void {
     const error = file ? removeMcpConfigFile(file) : undefined
     if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})
@@ -630,7 +810,11 @@ function toRef(row: SessionRow): SessionRef {
 }
 
 function describeExit(outcome: RunOutcome, hadResult: boolean): string {
-  const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
+  const how = outcome.signal
+    ? `was killed by ${outcome.signal}`
+    : outcome.adopted
+      ? 'ended (while adopted after a daemon restart, so its exit status is unknown)'
+      : `exited with code ${outcome.exitCode}`
   const stderr = outcome.stderrTail ? `: ${outcome.stderrTail}` : ' (stderr was empty)'
   return `claude ${how} ${hadResult ? 'after its result' : 'before sending a result'}${stderr}`
 }

@@ -147,7 +147,7 @@ describe('render: approval details', () => {
     const decided = approval({
       status: 'approved', decided_at: '2026-01-01T00:01:00.000Z',
       decided_by: {channel: 'cli', uid: 1000, pid: 42, command: `hld approvals approve 1234 ${HOSTILE.clearScreen}`},
-    } as Partial<Approval>)
+    })
     const lines = await approvalDetails(decided)
     expect(lines[1]).to.equal('  status:      approved at 2026-01-01 00:01:00 via cli (uid 1000, pid 42: hld approvals approve 1234 Title \\x1b[2J)')
     expect(provenanceText({channel: 'policy', rule: `Bash(rm:*)${HOSTILE.bidi}`})).to.equal('via policy (rule Bash(rm:*)rm -rf \\u202e/ emoh\\u202c)')

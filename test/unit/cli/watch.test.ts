@@ -14,6 +14,12 @@ describe('watch gist', () => {
       [{type: 'new_approval', data: {approval_id: 'a1', session_id: 's', run_id: 'r', tool_name: 'Bash'}}, 'Bash is waiting for approval a1'],
       [{type: 'approval_resolved', data: {approval_id: 'a1', session_id: 's', approved: true, response_text: ''}}, 'approved a1'],
       [{type: 'approval_resolved', data: {approval_id: 'a1', session_id: 's', approved: false, response_text: 'no'}}, 'denied a1: no'],
+      // An expired approval says so, as the lists do, not "denied"; local ids are shown short, as in the lists.
+      [
+        {type: 'approval_resolved', data: {approval_id: 'local-0123abcd-ffff', session_id: 's', approved: false, response_text: 'Expired: the session ended.', status: 'expired'}},
+        'expired 0123abcd: Expired: the session ended.',
+      ],
+      [{type: 'new_approval', data: {approval_id: 'local-0123abcd-ffff', session_id: 's', run_id: 'r', tool_name: 'Bash'}}, 'Bash is waiting for approval 0123abcd'],
       [{type: 'session_status_changed', data: {session_id: 's', old_status: 'running', new_status: 'failed', error: 'boom'}}, 'running → failed (boom)'],
       [{type: 'session_status_changed', data: {session_id: 's', title: 'Fix the build'} as never}, 'title: Fix the build'],
       [{type: 'conversation_updated', data: {...conversation, event_type: 'message', role: 'assistant', content: 'Hello'}}, 'assistant: Hello'],

@@ -23,11 +23,13 @@ export const approvals = sqliteTable(
     toolInput: text('tool_input'),
     /** A human contact's question. */
     message: text('message'),
-    status: text('status', {enum: ['pending', 'approved', 'denied', 'responded', 'resolved_externally', 'expired']}).notNull(),
+    status: text('status', {enum: ['pending', 'approved', 'denied', 'responded', 'resolved_externally', 'expired', 'timed_out']}).notNull(),
     /** The reviewer's comment, a human contact's response, or why it expired. */
     comment: text('comment'),
     createdAt: integer('created_at', {mode: 'number'}).notNull(),
     decidedAt: integer('decided_at', {mode: 'number'}),
+    /** Who decided, as DecisionProvenance JSON; null while pending, once expired, and for rows from before it was kept. */
+    decidedBy: text('decided_by'),
   },
   (table) => [
     index('approvals_run_id_idx').on(table.runId),

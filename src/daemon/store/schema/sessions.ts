@@ -31,6 +31,11 @@ export const sessions = sqliteTable(
     pid: integer('pid'),
     /** The private MCP config file given to claude, removed when the session ends. */
     mcpConfigPath: text('mcp_config_path'),
+    /**
+     * How many bytes of claude's output file (sessions/<id>.out beside the database) are stored,
+     * updated in the transaction that stores them: where a restarted daemon resumes reading.
+     */
+    outputOffset: integer('output_offset'),
     createdAt: integer('created_at', {mode: 'timestamp_ms'}).notNull(),
     lastActivityAt: integer('last_activity_at', {mode: 'timestamp_ms'}).notNull(),
     completedAt: integer('completed_at', {mode: 'timestamp_ms'}),

@@ -1,13 +1,17 @@
+import {readFileSync} from 'node:fs'
+
 import {expect} from 'chai'
 
 import type {CloudFunctionCall, CloudHumanContact, HumanLayerApi} from '../../../../src/daemon/approvals/cloud-api.js'
 import {HumanLayerApiError} from '../../../../src/daemon/approvals/cloud-api.js'
+import {type Decider, DeciderCheck} from '../../../../src/daemon/approvals/deciders.js'
 import {ApprovalService} from '../../../../src/daemon/approvals/service.js'
 import {MemoryBus} from '../../../../src/daemon/bus/index.js'
 import {createLogger} from '../../../../src/daemon/logger.js'
 import {openStore, type Store} from '../../../../src/daemon/store/index.js'
 import {ErrorCode, RpcError} from '../../../../src/protocol/errors.js'
 import type {DaemonEvent} from '../../../../src/protocol/events.js'
+import {hasProcFs} from '../../../../src/shared/procfs.js'
 import {FakeSessions} from '../../../helpers/fake-sessions.js'
 import {rejected} from '../../../helpers/rpc.js'
 
@@ -50,6 +54,11 @@ class StubApi implements HumanLayerApi {
   }
 }
 
+const log = createLogger('error', {kind: 'none'})
+/** These tests decide as themselves: a process outside every session. */
+const outsider: Decider = {channel: 'rpc', peer: {pid: process.pid, uid: process.getuid!(), gid: process.getgid!()}}
+const deciders = new DeciderCheck({sessionProcesses: () => [], log, procfs: hasProcFs()})
+
 describe('ApprovalService', () => {
   let store: Store
   let bus: MemoryBus
@@ -68,7 +77,7 @@ describe('ApprovalService', () => {
     sessions.add({id: 's1', run_id: 'run-1', title: 'Fix the build'})
     sessions.add({id: 's2', run_id: 'run-2'})
     api = new StubApi()
-    service = new ApprovalService({db: store.db, bus, sessions, log: createLogger('error', {kind: 'none'}), cloud: api})
+    service = new ApprovalService({db: store.db, bus, sessions, log, deciders, cloud: api})
     service.start()
   })
 
@@ -105,25 +114,28 @@ describe('ApprovalService', () => {
     it('approves: stored, tool call marked, approval_resolved published, session back to running once none is pending', async () => {
       const first = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id
       const second = service.create({run_id: 'run-1', tool_name: 'Write', tool_input: {file_path: 'a'}}).approval_id
-      const approved = await service.decide({approval_id: first, decision: 'approve', comment: 'ok'})
+      const approved = await service.decide({approval_id: first, decision: 'approve', comment: 'ok'}, outsider)
       expect(approved).to.include({status: 'approved', comment: 'ok'})
       expect(approved.decided_at).to.be.a('string')
+      // Who decided, as the kernel and /proc name it: this test process.
+      const me = {channel: 'rpc', uid: process.getuid!(), pid: process.pid, command: readFileSync('/proc/self/cmdline', 'utf8').split('\0').slice(0, -1).join(' ')}
+      expect(approved.decided_by).to.deep.equal(me)
       expect(sessions.findById('s1')!.status).to.equal('waiting_input')
-      await service.decide({approval_id: second, decision: 'deny', comment: 'not that file'})
+      await service.decide({approval_id: second, decision: 'deny', comment: 'not that file'}, outsider)
       expect(sessions.findById('s1')!.status).to.equal('running')
       expect(sessions.marks.map((m) => m.approval)).to.deep.include({approval_id: second, approval_status: 'denied'})
       const resolved = events.filter((e) => e.type === 'approval_resolved').map((e) => e.data)
       expect(resolved).to.deep.equal([
-        {approval_id: first, session_id: 's1', run_id: 'run-1', approved: true, response_text: 'ok', status: 'approved', type: 'function_call'},
-        {approval_id: second, session_id: 's1', run_id: 'run-1', approved: false, response_text: 'not that file', status: 'denied', type: 'function_call'},
+        {approval_id: first, session_id: 's1', run_id: 'run-1', approved: true, response_text: 'ok', status: 'approved', type: 'function_call', decided_by: me},
+        {approval_id: second, session_id: 's1', run_id: 'run-1', approved: false, response_text: 'not that file', status: 'denied', type: 'function_call', decided_by: me},
       ])
     })
 
     it('answers a second decision with a conflict that names the first', async () => {
       const id = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id
       const results = await Promise.allSettled([
-        service.decide({approval_id: id, decision: 'approve'}),
-        service.decide({approval_id: id, decision: 'deny', comment: 'no'}),
+        service.decide({approval_id: id, decision: 'approve'}, outsider),
+        service.decide({approval_id: id, decision: 'deny', comment: 'no'}, outsider),
       ])
       expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected'])
       const error = (results[1] as PromiseRejectedResult).reason as RpcError
@@ -133,7 +145,7 @@ describe('ApprovalService', () => {
 
     it('refuses respond on a function call', async () => {
       const id = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id
-      const error = await rejected(service.decide({approval_id: id, decision: 'respond', response: 'hi'}))
+      const error = await rejected(service.decide({approval_id: id, decision: 'respond', response: 'hi'}, outsider))
       expect(error.code).to.equal(ErrorCode.InvalidParams)
       expect(service.get(id).status).to.equal('pending')
     })
@@ -152,7 +164,7 @@ describe('ApprovalService', () => {
       const a = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id
       const b = service.create({run_id: 'run-2', tool_name: 'Bash', tool_input: bash}).approval_id
       const c = service.create({run_id: 'run-2', tool_name: 'Write', tool_input: {}}).approval_id
-      await service.decide({approval_id: c, decision: 'approve'})
+      await service.decide({approval_id: c, decision: 'approve'}, outsider)
       expect(service.fetch({}).value().approvals.map((x) => x.id)).to.deep.equal([a, b])
       expect(service.fetch({session_id: 's2'}).value().approvals.map((x) => x.id)).to.deep.equal([b])
       expect(service.fetch({session_id: 's2', include_decided: true}).value().approvals.map((x) => x.id)).to.deep.equal([b, c])
@@ -166,7 +178,7 @@ describe('ApprovalService', () => {
       const id = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id
       const wait = service.waitForDecision({approval_id: id, timeout_ms: 60_000}, signal)
       expect(service.waiting).to.equal(1)
-      await service.decide({approval_id: id, decision: 'approve'})
+      await service.decide({approval_id: id, decision: 'approve'}, outsider)
       const result = await wait
       expect(result.decided).to.equal(true)
       expect(result.approval.status).to.equal('approved')
@@ -205,7 +217,7 @@ describe('ApprovalService', () => {
       service.stop()
       sessions.sessions.get('s1')!.status = 'failed'
       sessions.sessions.delete('s2')
-      const restarted = new ApprovalService({db: store.db, bus, sessions, log: createLogger('error', {kind: 'none'})})
+      const restarted = new ApprovalService({db: store.db, bus, sessions, log, deciders})
       restarted.start()
       expect([a, b, c].map((id) => restarted.get(id).status)).to.deep.equal(['expired', 'expired', 'pending'])
       restarted.stop()
@@ -246,6 +258,7 @@ describe('ApprovalService', () => {
       await service.applyCloudSnapshot({functionCalls: [], humanContacts: []}, signal)
       const a = service.get('call-a')
       expect(a).to.include({status: 'resolved_externally', comment: 'from slack'})
+      expect(a.decided_by).to.deep.equal({channel: 'cloud'})
       expect(service.get('call-b').status).to.equal('pending')
       const resolved = events.find((e) => e.type === 'approval_resolved')!
       expect(resolved.data).to.include({approval_id: 'call-a', resolved_externally: true, approved: false, status: 'resolved_externally'})
@@ -257,13 +270,13 @@ describe('ApprovalService', () => {
       await service.applyCloudSnapshot({functionCalls: api.functionCalls, humanContacts: []}, signal)
       let release!: () => void
       api.hold = new Promise((resolve) => (release = resolve))
-      const deciding = service.decide({approval_id: 'call-a', decision: 'deny', comment: 'no'})
+      const deciding = service.decide({approval_id: 'call-a', decision: 'deny', comment: 'no'}, outsider)
       await new Promise((resolve) => setImmediate(resolve))
       expect(api.responds).to.deep.equal([{callId: 'call-a', body: {approved: false, comment: 'no'}}])
       expect(service.get('call-a').status).to.equal('pending')
       // A poll while the decision is in flight must not call it "answered elsewhere".
       await service.applyCloudSnapshot({functionCalls: [], humanContacts: []}, signal)
-      const concurrent = await rejected(service.decide({approval_id: 'call-a', decision: 'approve'}))
+      const concurrent = await rejected(service.decide({approval_id: 'call-a', decision: 'approve'}, outsider))
       expect(concurrent.code).to.equal(ErrorCode.Conflict)
       release()
       expect((await deciding).status).to.equal('denied')
@@ -274,7 +287,7 @@ describe('ApprovalService', () => {
       api.functionCalls = [call('call-a', 'run-1')]
       await service.applyCloudSnapshot({functionCalls: api.functionCalls, humanContacts: []}, signal)
       api.respondError = new HumanLayerApiError('already responded', 409)
-      const error = await rejected(service.decide({approval_id: 'call-a', decision: 'approve'}))
+      const error = await rejected(service.decide({approval_id: 'call-a', decision: 'approve'}, outsider))
       expect(error.code).to.equal(ErrorCode.Conflict)
       expect(service.get('call-a').status).to.equal('resolved_externally')
       expect(sessions.findById('s1')!.status).to.equal('running')
@@ -284,24 +297,24 @@ describe('ApprovalService', () => {
       api.functionCalls = [call('call-a', 'run-1')]
       await service.applyCloudSnapshot({functionCalls: api.functionCalls, humanContacts: []}, signal)
       api.respondError = new HumanLayerApiError('POST answered 500', 500)
-      const error = await rejected(service.decide({approval_id: 'call-a', decision: 'approve'}))
+      const error = await rejected(service.decide({approval_id: 'call-a', decision: 'approve'}, outsider))
       expect(error.code).to.equal(ErrorCode.UpstreamFailure)
       expect(service.get('call-a').status).to.equal('pending')
     })
 
     it('answers human contacts with respond only', async () => {
       await service.applyCloudSnapshot({functionCalls: [], humanContacts: [{run_id: 'x', call_id: 'human_call-c', spec: {msg: 'Which?'}}]}, signal)
-      expect((await rejected(service.decide({approval_id: 'human_call-c', decision: 'approve'}))).code).to.equal(ErrorCode.InvalidParams)
-      const answered = await service.decide({approval_id: 'human_call-c', decision: 'respond', response: 'staging'})
+      expect((await rejected(service.decide({approval_id: 'human_call-c', decision: 'approve'}, outsider))).code).to.equal(ErrorCode.InvalidParams)
+      const answered = await service.decide({approval_id: 'human_call-c', decision: 'respond', response: 'staging'}, outsider)
       expect(answered).to.include({status: 'responded', response: 'staging'})
       expect(answered).to.not.have.property('comment')
       expect(api.responds).to.deep.equal([{callId: 'human_call-c', body: {response: 'staging'}}])
     })
 
     it('cannot decide a cloud approval without an api key', async () => {
-      const local = new ApprovalService({db: store.db, bus, sessions, log: createLogger('error', {kind: 'none'})})
+      const local = new ApprovalService({db: store.db, bus, sessions, log, deciders})
       await service.applyCloudSnapshot({functionCalls: [call('call-a', 'run-1')], humanContacts: []}, signal)
-      const error = await rejected(local.decide({approval_id: 'call-a', decision: 'approve'}))
+      const error = await rejected(local.decide({approval_id: 'call-a', decision: 'approve'}, outsider))
       expect(error.code).to.equal(ErrorCode.Unavailable)
       expect(error.message).to.contain('HUMANLAYER_API_KEY')
     })

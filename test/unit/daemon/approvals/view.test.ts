@@ -16,7 +16,7 @@ describe('PendingApprovals', () => {
   }
   const row = (id: string, sessionId: string | null, createdAt: number): ApprovalRow => ({
     id, source: 'local', type: 'function_call', runId: 'run', sessionId, toolUseId: null, toolName: 'Bash', toolInput: '{"command":"ls"}',
-    message: null, status: 'pending', comment: null, createdAt, decidedAt: null,
+    message: null, status: 'pending', comment: null, createdAt, decidedAt: null, decidedBy: null,
   })
   const list = (pending: PendingApprovals, sessionId?: string) => {
     const {count, members} = pending.listEncoded(sessionId, new SessionContexts(link))

@@ -4,18 +4,20 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile} from '../../../../src/daemon/sessions/mcp-config.js'
-import {CLI} from '../../../helpers/sandbox.js'
+import {REPO_ROOT} from '../../../helpers/sandbox.js'
+
+const MCP_ENTRY = path.join(REPO_ROOT, 'bin', 'mcp-claude-approvals.js')
 
 describe('MCP config', () => {
   const identity = {sessionId: 'sess-1', runId: 'run-1', socketPath: '/tmp/d.sock'}
   const env = {HUMANLAYER_SESSION_ID: 'sess-1', HUMANLAYER_RUN_ID: 'run-1', HUMANLAYER_DAEMON_SOCKET: '/tmp/d.sock'}
 
-  it("adds the approvals server, run by this node and this package's bin/run.js", () => {
+  it("adds the approvals server, run by this node and this package's lean entry bin/mcp-claude-approvals.js", () => {
     const config = sessionMcpServers({mcpServers: {}}, identity, {permissionTool: 'mcp__approvals__request_permission'})
     expect(config).to.deep.equal({
-      mcpServers: {approvals: {command: process.execPath, args: [CLI, 'mcp', 'claude-approvals'], env}},
+      mcpServers: {approvals: {command: process.execPath, args: [MCP_ENTRY], env}},
     })
-    expect(path.isAbsolute(CLI)).to.equal(true)
+    expect(path.isAbsolute(MCP_ENTRY)).to.equal(true)
   })
 
   it('names the approvals server codelayer when the permission tool does (Go clients), replacing a user server of that name', () => {
@@ -23,7 +25,7 @@ describe('MCP config', () => {
       permissionTool: 'mcp__codelayer__request_permission',
     })
     expect(Object.keys(config!.mcpServers)).to.deep.equal(['codelayer'])
-    expect(config!.mcpServers.codelayer).to.deep.include({command: process.execPath, args: [CLI, 'mcp', 'claude-approvals']})
+    expect(config!.mcpServers.codelayer).to.deep.include({command: process.execPath, args: [MCP_ENTRY]})
   })
 
   it("gives user stdio servers the session's identity over their own values, and HTTP servers an X-Session-ID header unless set", () => {
@@ -53,7 +55,7 @@ describe('MCP config', () => {
   })
 
   it('writes a private file and removes it, but nothing it did not write', async () => {
-    const file = await writeMcpConfigFile({mcpServers: {a: {command: 'x'}}})
+    const file = await writeMcpConfigFile({mcpServers: {a: {command: 'x'}}}, '/tmp/d.sock')
     try {
       expect(statSync(file).mode & 0o777).to.equal(0o600)
       expect(statSync(path.dirname(file)).mode & 0o777).to.equal(0o700)

@@ -1,3 +1,5 @@
+import os from 'node:os'
+import path from 'node:path'
 import {expect} from 'chai'
 
 import {MemoryBus} from '../../../../src/daemon/bus/index.js'
@@ -18,6 +20,7 @@ describe('SessionService paging', () => {
     store = openStore(':memory:')
     repo = new SessionRepository(store)
     service = new SessionService({
+      outputDir: path.join(os.tmpdir(), `hld-test-sessions-${process.pid}`),
       store,
       bus: new MemoryBus(),
       log: createLogger('error', {kind: 'none'}),

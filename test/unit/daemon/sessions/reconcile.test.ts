@@ -25,7 +25,7 @@ describe('reconcileSessions', () => {
     events = []
     bus.subscribe((event) => events.push(event))
     const log = createLogger('error', {kind: 'none'})
-    service = new SessionService({store, bus, log, socketPath: '/tmp/unused.sock', stopTimeoutMs: 1000, locateClaude: () => ({available: false, reason: 'unused'})})
+    service = new SessionService({store, bus, log, socketPath: '/tmp/unused.sock', outputDir: '/nonexistent/hld-sessions', stopTimeoutMs: 1000, locateClaude: () => ({available: false, reason: 'unused'})})
     repo = new SessionRepository(store)
   })
 
@@ -34,9 +34,9 @@ describe('reconcileSessions', () => {
     store.close()
   })
 
-  /** A live process in its own group whose command line is `node -e … [extra]`. */
-  function sleeper(extra: string[]): number {
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ...extra], {detached: true, stdio: 'ignore'})
+  /** A live process in its own group whose command line is `node -e … [extra]`, with `env` added to ours. */
+  function sleeper(extra: string[], env: Record<string, string> = {}): number {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ...extra], {detached: true, stdio: 'ignore', env: {...process.env, ...env}})
     children.push(child)
     return child.pid!
   }
@@ -46,13 +46,13 @@ describe('reconcileSessions', () => {
     repo.insert({id, runId: `run-${id}`, status, query, summary: query, workingDir: '/', pid, createdAt: now, lastActivityAt: now})
   }
 
-  it('ends every session a previous daemon left active, with a reason and a final status event', () => {
+  it('ends every session a previous daemon left active, with a reason and a final status event', async () => {
     row('a', 'starting', null)
     row('b', 'running', null)
     row('c', 'waiting_input', null)
     row('d', 'interrupting', null)
     row('e', 'completed', null)
-    expect(reconcileSessions(service, createLogger('error', {kind: 'none'}))).to.equal(4)
+    expect(await reconcileSessions(service, createLogger('error', {kind: 'none'}))).to.equal(4)
     const status = (id: string) => service.state(id)
     expect(['a', 'b', 'c'].map((id) => status(id).status)).to.deep.equal(['failed', 'failed', 'failed'])
     expect(status('b').error_message).to.match(/daemon stopped while the session was running/)
@@ -68,12 +68,13 @@ describe('reconcileSessions', () => {
     ])
   })
 
-  it("kills a leftover claude's process group, but not a process that merely reused the pid", async () => {
-    const claude = sleeper(['--', '--print', '--', 'the query'])
-    const stranger = sleeper(['something else'])
+  it("kills a leftover process group carrying the session's run id, but not a process that merely reused the pid", async () => {
+    // Not adopted: its stdout is not the session's output file.
+    const claude = sleeper(['--', '--print', '--', 'the query'], {HUMANLAYER_RUN_ID: 'run-claude'})
+    const stranger = sleeper(['--', '--print', '--', 'the query'], {HUMANLAYER_RUN_ID: 'run-someone-else'})
     row('claude', 'running', claude)
     row('stranger', 'running', stranger)
-    reconcileSessions(service, createLogger('error', {kind: 'none'}))
+    await reconcileSessions(service, createLogger('error', {kind: 'none'}))
     await waitFor(() => !isAlive(claude), 5000, 'the leftover claude to die')
     expect(isAlive(stranger)).to.equal(true)
     expect(service.state('stranger').status).to.equal('failed')

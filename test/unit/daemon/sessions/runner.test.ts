@@ -1,8 +1,16 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
 import {expect} from 'chai'
 
 import {SpawnError, startClaude} from '../../../../src/daemon/sessions/runner.js'
 import {waitFor} from '../../../helpers/sandbox.js'
 import {isAlive} from '../../../../src/client/lifecycle.js'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'hld-runner-'))
+let runs = 0
+const filesOfRun = () => ({output: path.join(dir, `${++runs}.out`), errors: path.join(dir, `${runs}.err`)})
 
 /** Runs `node -e script` the way the service runs claude, collecting its stdout lines. */
 async function run(script: string, maxLineBytes?: number) {
@@ -12,6 +20,7 @@ async function run(script: string, maxLineBytes?: number) {
     command: process.execPath,
     args: ['-e', script],
     cwd: process.cwd(),
+    files: filesOfRun(),
     onLines: (batch) => lines.push(...batch),
     onOversize: (bytes) => oversize.push(bytes),
     maxLineBytes,
@@ -27,6 +36,7 @@ describe('startClaude (runner)', () => {
       if (isAlive(pid)) process.kill(pid, 'SIGKILL')
     }
   })
+  after(() => rmSync(dir, {recursive: true, force: true}))
 
   it('delivers stdout lines in order, a last line without newline, and stderr tail and exit code', async () => {
     const {child, lines} = await run(`
@@ -37,7 +47,41 @@ describe('startClaude (runner)', () => {
     `)
     const outcome = await child.exited
     expect(lines).to.deep.equal(['{"n":1}', '{"n":2}', '{"n":3}'])
-    expect(outcome).to.deep.equal({exitCode: 3, signal: null, stderrTail: 'something broke'})
+    expect(outcome).to.deep.equal({exitCode: 3, signal: null, stderrTail: 'something broke', adopted: false})
+  })
+
+  it('delivers every line of a claude that exits right after writing them, to a slow reader, while an escaped child holds its stdout', async () => {
+    // Under load the daemon reads slowly; the old runner cut stdout 2 s after the exit and lost
+    // what it had not read yet (issue 10: sessions ended with 0 lines stored).
+    const lines: string[] = []
+    const files = filesOfRun()
+    const child = await startClaude({
+      command: process.execPath,
+      args: ['-e', `
+        const {spawn} = require('node:child_process');
+        // Its own group, so the runner's group kill misses it; it keeps claude's stdout open.
+        const escaped = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {detached: true, stdio: ['ignore', 'inherit', 'ignore']});
+        escaped.unref();
+        process.stderr.write(String(escaped.pid));
+        for (let i = 1; i <= 20000; i++) process.stdout.write(JSON.stringify({n: i, pad: 'x'.repeat(100)}) + '\\n');
+      `],
+      cwd: process.cwd(),
+      files,
+      onLines: (batch) => {
+        lines.push(...batch)
+        // A busy daemon: each read waits 50 ms before the next.
+        const until = Date.now() + 50
+        while (Date.now() < until) {
+          // busy, as a loaded event loop is
+        }
+      },
+      onOversize: () => {},
+    })
+    const outcome = await child.exited
+    spawned.push(Number(outcome.stderrTail))
+    expect(outcome.exitCode).to.equal(0)
+    expect(lines).to.have.length(20000)
+    expect(JSON.parse(lines.at(-1)!)).to.include({n: 20000})
   })
 
   it('replaces a line over the limit with a marker, in its place, and carries on', async () => {
@@ -80,7 +124,7 @@ describe('startClaude (runner)', () => {
   })
 
   it('fails to start a missing command with a SpawnError', async () => {
-    const error = await startClaude({command: '/nonexistent/claude', args: [], cwd: process.cwd(), onLines: () => {}, onOversize: () => {}}).then(
+    const error = await startClaude({command: '/nonexistent/claude', args: [], cwd: process.cwd(), files: filesOfRun(), onLines: () => {}, onOversize: () => {}}).then(
       () => undefined,
       (e: unknown) => e,
     )

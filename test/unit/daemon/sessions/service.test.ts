@@ -30,6 +30,7 @@ describe('SessionService', () => {
     bus.subscribe((event) => events.push(event))
     dir = mkdtempSync(path.join(os.tmpdir(), 'hld-svc-'))
     service = new SessionService({
+      outputDir: path.join(os.tmpdir(), `hld-test-sessions-${process.pid}`),
       store,
       bus,
       log: createLogger('error', {kind: 'none'}),

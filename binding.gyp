@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "peercred",
+      "sources": ["native/peercred.c"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `approvals` ADD `decided_by` text;

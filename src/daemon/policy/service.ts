@@ -1,0 +1,353 @@
+/**
+ * The decision service: every tool call a session's PreToolUse hook asks about is judged by the
+ * session's policy (built-in › policy file › launch flags › default) and audited.
+ *   allow / deny → answered at once;
+ *   ask → an approval, created through the approvals service exactly as the MCP permission tool
+ *         creates one (so the session shows waiting_input and every channel can decide it); the
+ *         call waits for the human, or for the approval timeout and its default verdict.
+ * Policy never writes the approvals' tables: it asks the approvals service.
+ */
+import {homedir} from 'node:os'
+
+import type {Approval} from '../../protocol/approvals.js'
+import {ErrorCode, RpcError} from '../../protocol/errors.js'
+import type {
+  AuditEntry,
+  CheckPolicyResult,
+  DecidedBy,
+  DecideToolUseResult,
+  GetPolicyResult,
+  ListAuditResult,
+  PolicyRuleView,
+  ReplayPolicyResult,
+} from '../../protocol/policy.js'
+import {formatDuration} from '../../shared/duration.js'
+import type {ApprovalService} from '../approvals/service.js'
+import type {Logger} from '../logger.js'
+import type {Db} from '../store/index.js'
+import type {AuditRow, SessionPolicyRow} from '../store/schema/policy.js'
+import {builtInRules, type HldPaths} from './built-in.js'
+import {type PolicyDocument, PolicyFile} from './file.js'
+import {hookSettings} from './hook-settings.js'
+import {DEFAULT_ALLOWED_TOOLS, type Judgement, Policy, type RuleSpec, type TimeoutVerdict} from './policy.js'
+import {PolicyRepository} from './repository.js'
+import {type Effect, parseRule, PolicyError} from './rules.js'
+
+/** What a launch (or continue) says about a session's policy. */
+export interface SessionPolicyParams {
+  allow?: string[]
+  ask?: string[]
+  deny?: string[]
+  approval_timeout_ms?: number
+  on_timeout?: TimeoutVerdict
+  dangerously_allow_self_approval?: boolean
+}
+
+export interface SessionToPrepare {
+  id: string
+  runId: string
+  workingDir: string
+  parentId?: string
+  approvalsEnabled: boolean
+}
+
+/** What the sessions service needs of policy. */
+export interface SessionPolicyLink {
+  prepareSession(session: SessionToPrepare, params: SessionPolicyParams): object
+}
+
+export interface PolicyServiceDeps {
+  db: Db
+  approvals: ApprovalService
+  log: Logger
+  paths: HldPaths
+  policyFile: string
+  /** What the hook is told: where the daemon is, and how long to try reaching it. */
+  socketPath: string
+  reconnectMs: number
+  /**
+   * An api_key is configured: approvals live in the HumanLayer API, created there by each
+   * session's approvals MCP server. An ask is then handed back to claude, whose permission
+   * prompt tool asks the API, exactly as without a policy.
+   */
+  cloud?: boolean
+  home?: string
+}
+
+/** One long-poll on the approvals service; the loop re-checks the timeout between them. */
+const WAIT_CHUNK_MS = 60_000
+const DEFAULT_AUDIT_LIMIT = 1000
+
+export class PolicyService implements SessionPolicyLink {
+  private readonly repo: PolicyRepository
+  private readonly file: PolicyFile
+  private readonly builtIns: RuleSpec[]
+  private readonly home: string
+  /** Compiled policies by session (or '' for none), valid while the file's document is the same object. */
+  private readonly compiled = new Map<string, {doc: PolicyDocument; policy: Policy}>()
+
+  constructor(private readonly deps: PolicyServiceDeps) {
+    this.repo = new PolicyRepository(deps.db)
+    this.file = new PolicyFile(deps.policyFile)
+    this.builtIns = builtInRules(deps.paths)
+    this.home = deps.home ?? process.env.HOME ?? homedir()
+  }
+
+  /** Throws PolicyError when the policy file does not load: the daemon refuses to start on it. */
+  checkFile(): void {
+    this.file.load()
+  }
+
+  /**
+   * Records a new session's policy, its parent's rules first (continue inherits them), and
+   * returns the `--settings` that route its tool calls here. Throws invalid params, before
+   * anything is launched, when a rule does not parse.
+   */
+  prepareSession(session: SessionToPrepare, params: SessionPolicyParams): object {
+    const parent = session.parentId ? this.repo.sessionsByIdPrefix(session.parentId)[0] : undefined
+    const rules: SessionPolicyRow['rules'] = [...(parent?.rules ?? [])]
+    for (const effect of ['deny', 'ask', 'allow'] as const) {
+      for (const [index, rule] of (params[effect] ?? []).entries()) {
+        try {
+          parseRule(rule, effect)
+        } catch (error) {
+          throw new RpcError(ErrorCode.InvalidParams, `Invalid params: ${effect}[${index}]: ${(error as Error).message}`, {
+            fields: [{path: `${effect}.${index}`, message: (error as Error).message}],
+          })
+        }
+        rules.push({rule, effect, source: `launch --${effect}`})
+      }
+    }
+    this.repo.insertSession({
+      sessionId: session.id,
+      runId: session.runId,
+      workingDir: session.workingDir,
+      rules,
+      approvalTimeoutMs: params.approval_timeout_ms ?? parent?.approvalTimeoutMs ?? null,
+      onTimeout: params.on_timeout ?? parent?.onTimeout ?? null,
+      approvalsEnabled: session.approvalsEnabled,
+      allowSelfApproval: params.dangerously_allow_self_approval ?? parent?.allowSelfApproval ?? false,
+      createdAt: Date.now(),
+    })
+    return hookSettings({runId: session.runId, socketPath: this.deps.socketPath, reconnectMs: this.deps.reconnectMs})
+  }
+
+  /** The hook's question. Waits (for a human or a timeout) when the policy asks. */
+  async decide(
+    params: {run_id: string; tool_name: string; tool_input: unknown; tool_use_id?: string; cwd?: string},
+    signal: AbortSignal,
+  ): Promise<DecideToolUseResult> {
+    const started = Date.now()
+    const session = this.repo.sessionByRunId(params.run_id)
+    if (!session) {
+      throw new RpcError(ErrorCode.NotFound, `No session has run_id ${params.run_id}; only sessions this daemon launched are decided by its policy.`)
+    }
+    const audit = (result: DecideToolUseResult, provenance?: unknown): DecideToolUseResult => {
+      this.repo.insertAudit({
+        sessionId: session.sessionId,
+        runId: session.runId,
+        toolUseId: params.tool_use_id ?? null,
+        toolName: params.tool_name,
+        toolInput: params.tool_input,
+        decision: result.decision,
+        decidedBy: result.decided_by,
+        rule: result.rule,
+        source: result.source,
+        provenance: provenance === undefined ? null : JSON.stringify(provenance),
+        approvalId: result.approval_id ?? null,
+        reason: result.reason,
+        decidedAt: Date.now(),
+        latencyMs: Date.now() - started,
+      })
+      return result
+    }
+
+    let judgement: Judgement
+    let doc: PolicyDocument
+    try {
+      ;({judgement, doc} = this.judge(session, params.tool_name, params.tool_input, params.cwd))
+    } catch (error) {
+      // A policy file that does not load: nothing is allowed by half a policy; a human decides.
+      if (!(error instanceof PolicyError)) throw error
+      this.deps.log.error('policy does not load; asking a human', {error: error.message})
+      judgement = {decision: 'ask', rule: null, source: 'error', reason: `${error.message} (so a human decides)`}
+      doc = {rules: []}
+    }
+    const {decision, rule, source, reason} = judgement
+    if (decision !== 'ask') return audit({decision, reason, rule, source, decided_by: 'policy'})
+    if (!session.approvalsEnabled) return audit({decision: 'ask', reason, rule, source, decided_by: 'policy'})
+    if (this.deps.cloud) return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'})
+
+    const timeoutMs = judgement.timeout_ms ?? session.approvalTimeoutMs ?? doc.approval_timeout_ms
+    const verdict = judgement.on_timeout ?? session.onTimeout ?? doc.on_timeout ?? 'deny'
+    const {approval_id: approvalId} = this.deps.approvals.create({
+      run_id: session.runId,
+      tool_name: params.tool_name,
+      tool_input: params.tool_input,
+      ...(params.tool_use_id ? {tool_use_id: params.tool_use_id} : {}),
+    })
+    for (;;) {
+      const approval = this.deps.approvals.get(approvalId)
+      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), provenanceOf(approval))
+      let waitMs = WAIT_CHUNK_MS
+      if (timeoutMs !== undefined) {
+        const left = Date.parse(approval.created_at) + timeoutMs - Date.now()
+        if (left <= 0) {
+          const why = `No human decided within ${formatDuration(timeoutMs)}: the approval timed out, and the timeout verdict is ${verdict}.`
+          this.deps.approvals.timeOut(approvalId, verdict, why)
+          continue
+        }
+        waitMs = Math.min(waitMs, left)
+      }
+      await this.deps.approvals.waitForDecision({approval_id: approvalId, timeout_ms: waitMs}, signal)
+      if (signal.aborted) throw new RpcError(ErrorCode.Unavailable, 'The caller left before a decision; ask again to go on waiting.')
+    }
+  }
+
+  /** `hld policy check`: what the policy would decide, without deciding anything. */
+  check(params: {tool_name: string; tool_input: unknown; session_id?: string; working_dir?: string}): CheckPolicyResult {
+    const session = params.session_id === undefined ? undefined : this.session(params.session_id)
+    const {judgement} = this.judge(session, params.tool_name, params.tool_input, params.working_dir)
+    return judgement
+  }
+
+  /** `hld policy show`: the effective rules in order of precedence, with where each came from. */
+  show(params: {session_id?: string}): GetPolicyResult {
+    const session = params.session_id === undefined ? undefined : this.session(params.session_id)
+    const doc = this.file.load()
+    const specs = this.specsFor(session, doc)
+    const view = (spec: RuleSpec): PolicyRuleView => ({
+      rule: spec.rule,
+      effect: spec.effect,
+      source: spec.source,
+      ...(spec.timeout_ms === undefined ? {} : {timeout_ms: spec.timeout_ms}),
+      ...(spec.on_timeout === undefined ? {} : {on_timeout: spec.on_timeout}),
+    })
+    const order: Effect[] = ['deny', 'ask', 'allow']
+    const rules = [
+      ...(session?.allowSelfApproval ? [] : this.builtIns.map(view)),
+      ...order.flatMap((effect) => specs.filter((spec) => spec.effect === effect).map(view)),
+    ]
+    const timeout = session?.approvalTimeoutMs ?? doc.approval_timeout_ms
+    const onTimeout = session?.onTimeout ?? doc.on_timeout
+    return {
+      file: this.file.file,
+      file_exists: this.file.exists,
+      rules,
+      default_allowed_tools: [...DEFAULT_ALLOWED_TOOLS],
+      ...(timeout == null ? {} : {approval_timeout_ms: timeout, on_timeout: onTimeout ?? 'deny'}),
+      ...(session ? {session_id: session.sessionId} : {}),
+    }
+  }
+
+  audit(params: {session_id?: string; since_ms?: number; limit?: number}): ListAuditResult {
+    const sessionId = params.session_id === undefined ? undefined : this.session(params.session_id).sessionId
+    const rows = this.repo.audit({sessionId, sinceMs: params.since_ms, limit: params.limit ?? DEFAULT_AUDIT_LIMIT})
+    return {entries: rows.map(auditView)}
+  }
+
+  /** `hld policy test`: recorded calls judged again by today's policy; what would change. */
+  replay(params: {session_id?: string; since_ms?: number}): ReplayPolicyResult {
+    const sessionId = params.session_id === undefined ? undefined : this.session(params.session_id).sessionId
+    const rows = this.repo.auditOldestFirst({sinceMs: params.since_ms, sessionId})
+    const changes: ReplayPolicyResult['changes'] = []
+    const sessions = new Map<string, SessionPolicyRow | undefined>()
+    for (const row of rows) {
+      if (row.sessionId !== null && !sessions.has(row.sessionId)) sessions.set(row.sessionId, this.repo.sessionsByIdPrefix(row.sessionId)[0])
+      const session = row.sessionId === null ? undefined : sessions.get(row.sessionId)
+      let input: unknown
+      try {
+        input = JSON.parse(row.toolInput)
+      } catch {
+        input = row.toolInput
+      }
+      const {judgement} = this.judge(session, row.toolName, input)
+      // What a human or a timeout decided was an ask; compare like with like.
+      const recorded = row.decidedBy === 'policy' ? row.decision : 'ask'
+      if (judgement.decision !== recorded) changes.push({entry: auditView(row), now: judgement})
+    }
+    return {checked: rows.length, changes}
+  }
+
+  private judge(session: SessionPolicyRow | undefined, toolName: string, toolInput: unknown, cwd?: string): {judgement: Judgement; doc: PolicyDocument} {
+    const doc = this.file.load()
+    const key = session?.sessionId ?? ''
+    let entry = this.compiled.get(key)
+    if (!entry || entry.doc !== doc) {
+      if (this.compiled.size > 1000) this.compiled.clear()
+      entry = {doc, policy: new Policy(this.specsFor(session, doc), session?.allowSelfApproval ? [] : this.builtIns)}
+      this.compiled.set(key, entry)
+    }
+    const judgement = entry.policy.judge({
+      tool_name: toolName,
+      tool_input: toolInput,
+      cwd: session?.workingDir ?? cwd ?? process.cwd(),
+      home: this.home,
+    })
+    return {judgement, doc}
+  }
+
+  private specsFor(session: SessionPolicyRow | undefined, doc: PolicyDocument): RuleSpec[] {
+    return [...doc.rules, ...(session?.rules ?? [])]
+  }
+
+  private session(idOrPrefix: string): SessionPolicyRow {
+    const rows = this.repo.sessionsByIdPrefix(idOrPrefix.trim())
+    if (rows.length === 1) return rows[0]
+    if (rows.length === 0) {
+      throw new RpcError(ErrorCode.NotFound, `No session ${idOrPrefix} has a policy (sessions launched by this hld do); \`hld session list\` shows the sessions.`)
+    }
+    throw new RpcError(ErrorCode.InvalidParams, `Session id ${idOrPrefix} is ambiguous (${rows.map((r) => r.sessionId).join(', ')}); give more characters.`)
+  }
+
+  private outcome(approval: Approval, verdict: TimeoutVerdict, timeoutMs: number | undefined): DecideToolUseResult {
+    const base = {rule: null, approval_id: approval.id}
+    switch (approval.status) {
+      case 'approved':
+        return {...base, decision: 'allow', decided_by: 'human', source: 'approval', reason: approval.comment ? `Approved by a human: ${approval.comment}` : 'Approved by a human'}
+      case 'denied':
+        return {...base, decision: 'deny', decided_by: 'human', source: 'approval', reason: approval.comment || 'Denied by a human reviewer'}
+      case 'timed_out':
+        return {
+          ...base,
+          decision: verdict,
+          decided_by: 'timeout',
+          source: 'timeout',
+          reason: approval.comment || `No human decided within ${formatDuration(timeoutMs ?? 0)}: the approval timed out (${verdict}).`,
+        }
+      default:
+        return {...base, decision: 'deny', decided_by: 'human', source: 'approval', reason: approval.comment || `The approval ended without a decision (${approval.status}).`}
+    }
+  }
+}
+
+/** A decided approval's provenance, once approvals carry it (`decided_by`, see PROTOCOL.md). */
+function provenanceOf(approval: Approval): unknown {
+  return (approval as Approval & {decided_by?: unknown}).decided_by
+}
+
+function auditView(row: AuditRow): AuditEntry {
+  let input: unknown
+  try {
+    input = JSON.parse(row.toolInput)
+  } catch {
+    input = row.toolInput
+  }
+  return {
+    id: row.id,
+    session_id: row.sessionId,
+    run_id: row.runId,
+    ...(row.toolUseId === null ? {} : {tool_use_id: row.toolUseId}),
+    tool_name: row.toolName,
+    tool_input: input,
+    decision: row.decision,
+    decided_by: row.decidedBy as DecidedBy,
+    rule: row.rule,
+    source: row.source,
+    ...(row.provenance === null ? {} : {provenance: JSON.parse(row.provenance) as unknown}),
+    ...(row.approvalId === null ? {} : {approval_id: row.approvalId}),
+    reason: row.reason,
+    decided_at: new Date(row.decidedAt).toISOString(),
+    latency_ms: row.latencyMs,
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The policy engine through its real entry points: the built daemon, bin/hook.js as claude runs
+ * it (JSON on stdin, decision on stdout, exit 2 to block), the policy file, and the CLI
+ * (`policy show/check/test`, `audit`, `approvals approve|deny` with several ids). Sessions are the
+ * fake claude, kept running with [fake:slow] so their tool calls can wait for a human.
+ */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {expect} from 'chai'
+import {execa, type ResultPromise} from 'execa'
+
+import type {GetPolicyResult, CheckPolicyResult, ListAuditResult, ReplayPolicyResult} from '../../src/protocol/policy.js'
+import type {SessionLaunchResult} from '../../src/commands/session/launch.js'
+import {waitForApproval} from '../helpers/approvals.js'
+import {REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
+import {FAKE_CLAUDE} from '../helpers/sessions.js'
+
+const HOOK = path.join(REPO_ROOT, 'bin', 'hook.js')
+const unwrap = (text: string): string => text.replaceAll(/\s*\n\s*›\s*/g, ' ')
+
+describe('policy: hook entry, policy file and CLI', function () {
+  this.timeout(60_000)
+  let sandbox: Sandbox
+  let policyFile: string
+
+  function writePolicy(policy: unknown): void {
+    writeFileSync(policyFile, typeof policy === 'string' ? policy : JSON.stringify(policy))
+  }
+
+  beforeEach(() => {
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    policyFile = path.join(sandbox.home, '.config', 'humanlayer', 'policy.json')
+    mkdirSync(path.dirname(policyFile), {recursive: true})
+  })
+
+  afterEach(async () => {
+    await sandbox.cleanup()
+  })
+
+  /** A fake session that stays running, so approvals can be made for it. */
+  async function launch(...flags: string[]): Promise<{session_id: string; run_id: string}> {
+    const result = await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, ...flags, 'wait [fake:slow=60000]'])
+    expect(result.exitCode, result.stderr).to.equal(0)
+    return Sandbox.json<SessionLaunchResult>(result)
+  }
+
+  /** bin/hook.js as claude runs it for one tool call. */
+  function hook(runId: string, tool: string, input: unknown, options: {socket?: string; reconnectMs?: number; toolUseId?: string} = {}): ResultPromise {
+    const child = execa(process.execPath, [HOOK, 'pre-tool-use', '--socket', options.socket ?? sandbox.socketPath, '--run-id', runId, '--reconnect-ms', String(options.reconnectMs ?? 2000)], {
+      input: JSON.stringify({session_id: 'claude-sid', hook_event_name: 'PreToolUse', tool_name: tool, tool_input: input, tool_use_id: options.toolUseId ?? `toolu_${Math.random()}`, cwd: sandbox.root}),
+      reject: false,
+      env: {PATH: process.env.PATH},
+      extendEnv: false,
+      timeout: 50_000,
+    })
+    if (child.pid) sandbox.track(child.pid)
+    return child
+  }
+
+  const decisionOf = (stdout: string) => (JSON.parse(stdout) as {hookSpecificOutput: {hookEventName: string; permissionDecision: string; permissionDecisionReason: string}}).hookSpecificOutput
+
+  it('the hook answers allow and deny by the policy file, and every decision is audited', async () => {
+    writePolicy({deny: [{rule: 'Bash(git push *)', match: ['git push --force origin main']}], allow: ['Bash(npm test)']})
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch()
+
+    const read = await hook(run_id, 'Read', {file_path: path.join(sandbox.root, 'x')})
+    expect(read.exitCode, String(read.stderr)).to.equal(0)
+    expect(decisionOf(String(read.stdout))).to.include({hookEventName: 'PreToolUse', permissionDecision: 'allow'})
+
+    const push = await hook(run_id, 'Bash', {command: 'npm test && git push --force'})
+    expect(decisionOf(String(push.stdout))).to.include({permissionDecision: 'deny'})
+    expect(decisionOf(String(push.stdout)).permissionDecisionReason).to.contain('Bash(git push *)').and.contain(policyFile)
+
+    const selfApproval = await hook(run_id, 'Bash', {command: 'hld approvals approve local-1'})
+    expect(decisionOf(String(selfApproval.stdout))).to.include({permissionDecision: 'deny'})
+    expect(decisionOf(String(selfApproval.stdout)).permissionDecisionReason).to.contain('built-in')
+
+    const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--session', session_id.slice(0, 8), '--json']))
+    expect(audit.entries.map((e) => [e.tool_name, e.decision, e.decided_by, e.rule])).to.deep.equal([
+      ['Read', 'allow', 'policy', null],
+      ['Bash', 'deny', 'policy', 'Bash(git push *)'],
+      ['Bash', 'deny', 'policy', audit.entries[2].rule],
+    ])
+    for (const entry of audit.entries) {
+      expect(entry).to.include.keys('session_id', 'tool_name', 'decision', 'decided_by', 'rule', 'decided_at', 'latency_ms')
+      expect(entry.session_id).to.equal(session_id)
+    }
+    const human = await sandbox.cli(['audit'])
+    expect(human.stdout).to.match(/deny\s+policy\s+Bash\(git push \*\)/)
+  })
+
+  it('an ask waits for a human: approve with several ids, deny --all --session; one approval per tool_use_id', async () => {
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch()
+    const first = hook(run_id, 'Bash', {command: 'touch a'}, {toolUseId: 'toolu_a'})
+    const again = hook(run_id, 'Bash', {command: 'touch a'}, {toolUseId: 'toolu_a'})
+    const second = hook(run_id, 'Write', {file_path: path.join(sandbox.root, 'b'), content: 'x'}, {toolUseId: 'toolu_b'})
+    const a = await waitForApproval(sandbox, (list) => list.find((x) => x.tool_use_id === 'toolu_a'), 'approval a')
+    const b = await waitForApproval(sandbox, (list) => list.find((x) => x.tool_use_id === 'toolu_b'), 'approval b')
+    const approved = await sandbox.cli(['approvals', 'approve', a.id, b.id.slice(6, 16)])
+    expect(approved.exitCode, approved.stderr).to.equal(0)
+    expect(approved.stdout).to.contain(`Approved ${a.id}`).and.contain(`Approved ${b.id}`)
+    for (const done of await Promise.all([first, again, second])) {
+      expect(done.exitCode).to.equal(0)
+      expect(decisionOf(String(done.stdout))).to.include({permissionDecision: 'allow'})
+    }
+    const listed = await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])
+    expect(Sandbox.json<{approvals: unknown[]}>(listed).approvals).to.have.lengthOf(2)
+
+    const third = hook(run_id, 'Bash', {command: 'rm -rf build'})
+    const fourth = hook(run_id, 'Edit', {file_path: path.join(sandbox.root, 'c'), old_string: 'a', new_string: 'b'})
+    await waitForApproval(sandbox, (list) => (list.filter((x) => x.session_id === session_id).length === 2 ? list[0] : undefined), 'two approvals')
+    const noSession = await sandbox.cli(['approvals', 'deny', '--all', '--comment', 'no'])
+    expect(noSession.exitCode).to.equal(2)
+    expect(unwrap(noSession.stderr)).to.contain('--all needs --session')
+    const denied = await sandbox.cli(['approvals', 'deny', '--all', '--session', session_id, '--comment', 'Not today'])
+    expect(denied.exitCode, denied.stderr).to.equal(0)
+    for (const done of await Promise.all([third, fourth])) {
+      expect(decisionOf(String(done.stdout))).to.deep.include({permissionDecision: 'deny', permissionDecisionReason: 'Not today'})
+    }
+    const again2 = await sandbox.cli(['approvals', 'approve', a.id, 'local-nope'])
+    expect(again2.exitCode).to.equal(5)
+    expect(unwrap(again2.stderr)).to.contain('0 of 2 decided')
+
+    const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--json', '--since', '1h']))
+    expect(audit.entries.filter((e) => e.decided_by === 'human').map((e) => e.decision).sort()).to.deep.equal(['allow', 'allow', 'allow', 'deny', 'deny'])
+  })
+
+  it('the hook blocks the call (exit 2) when the daemon is unreachable past --reconnect-ms', async () => {
+    const result = await hook('run-x', 'Bash', {command: 'touch x'}, {socket: path.join(sandbox.root, 'none.sock'), reconnectMs: 300})
+    expect(result.exitCode).to.equal(2)
+    expect(String(result.stdout)).to.equal('')
+    expect(String(result.stderr)).to.contain('unreachable').and.contain('none.sock')
+  })
+
+  it('policy show and check: rules with their sources, decisions with their rule', async () => {
+    writePolicy({deny: ['Bash(git push *)'], ask: [{rule: 'Bash(npm publish *)', timeout: '5m', on_timeout: 'deny'}], approval_timeout: '10m'})
+    await sandbox.startDaemon()
+    const {session_id} = await launch('--allow', 'Bash(npm test)', '--deny', 'WebFetch')
+    const shown = Sandbox.json<GetPolicyResult>(await sandbox.cli(['policy', 'show', '--session', session_id, '--json']))
+    const sources = shown.rules.map((r) => [r.effect, r.rule, r.source])
+    expect(sources).to.deep.include.members([
+      ['deny', 'Bash(git push *)', `policy file ${policyFile}`],
+      ['deny', 'WebFetch', 'launch --deny'],
+      ['ask', 'Bash(npm publish *)', `policy file ${policyFile}`],
+      ['allow', 'Bash(npm test)', 'launch --allow'],
+    ])
+    expect(shown.rules[0].source).to.equal('built-in')
+    expect(shown.approval_timeout_ms).to.equal(600_000)
+    const human = await sandbox.cli(['policy', 'show'])
+    expect(human.stdout).to.contain('Bash(git push *)').and.contain('everything else').and.not.contain('launch --allow')
+
+    const check = await sandbox.cli(['policy', 'check', 'Bash', '{"command":"git push --force"}'])
+    expect(check.exitCode).to.equal(0)
+    expect(check.stdout).to.match(/^deny: /).and.contain(`rule: Bash(git push *) (policy file ${policyFile})`)
+    const inSession = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--session', session_id, '--json']))
+    expect(inSession).to.include({decision: 'allow', rule: 'Bash(npm test)', source: 'launch --allow'})
+    const outside = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--json']))
+    expect(outside).to.include({decision: 'ask', rule: null})
+    const publish = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm publish --tag x"}', '--json']))
+    expect(publish).to.include({decision: 'ask', timeout_ms: 300_000, on_timeout: 'deny'})
+    const bad = await sandbox.cli(['policy', 'check', 'Bash', '{command'])
+    expect(bad.exitCode).to.equal(2)
+  })
+
+  it('policy test replays recorded calls against the current policy', async () => {
+    await sandbox.startDaemon()
+    const {run_id} = await launch()
+    expect(decisionOf(String((await hook(run_id, 'Read', {file_path: '/etc/hosts'})).stdout)).permissionDecision).to.equal('allow')
+    writePolicy({deny: ['Read(//etc/**)']})
+    const replay = await sandbox.cli(['policy', 'test', '--since', '1h'])
+    expect(replay.exitCode, replay.stderr).to.equal(0)
+    expect(replay.stdout).to.contain('Read: /etc/hosts').and.contain('was allow; now deny by Read(//etc/**)').and.contain('1 of 1 recorded call(s)')
+    const json = Sandbox.json<ReplayPolicyResult>(await sandbox.cli(['policy', 'test', '--json']))
+    expect(json.changes[0].now.decision).to.equal('deny')
+  })
+
+  it('a policy that does not load stops the daemon from starting, with the rule and what is wrong', async () => {
+    writePolicy({allow: [{rule: 'Bash(npm test *)', match: ['npm tests']}]})
+    const result = await sandbox.cli(['daemon', 'start', '--json'])
+    expect(result.exitCode).to.not.equal(0)
+    // The reason reaches the user through the daemon log's last lines (JSON, so quotes come escaped).
+    expect(unwrap(result.stdout + result.stderr)).to.contain(policyFile).and.contain('Bash(npm test *)').and.contain('does not match its match example')
+    writePolicy({deny: ['Bash(git push']})
+    const syntax = await sandbox.cli(['daemon', 'start', '--json'])
+    expect(unwrap(syntax.stdout + syntax.stderr)).to.contain('Bash(git push').and.contain('(deny), at position 14: expected')
+  })
+
+  it('a bad rule at launch is refused before anything runs, naming the rule and the position', async () => {
+    await sandbox.startDaemon()
+    const result = await sandbox.cli(['session', 'launch', '-w', sandbox.root, '--deny', 'Bash(rm -rf', 'hi'])
+    expect(result.exitCode).to.equal(2)
+    expect(unwrap(result.stderr)).to.contain('deny[0]').and.contain('Rule "Bash(rm -rf" (deny), at position 12')
+    const timeout = await sandbox.cli(['session', 'launch', '-w', sandbox.root, '--approval-timeout', 'soon', 'hi'])
+    expect(timeout.exitCode).to.equal(2)
+    expect(unwrap(timeout.stderr)).to.contain('--approval-timeout takes a duration')
+  })
+})
