@@ -30,9 +30,7 @@ describe('real claude sessions ask for approval', function () {
     const claudeEnv = claudeTestEnv(api.url, path.join(sandbox.root, 'claude'))
     // The daemon keeps the sandbox HOME; claude gets its own config dir.
     delete (claudeEnv as Record<string, string | undefined>).HOME
-    // claude 2.1.197 connects MCP servers without waiting; on a loaded machine the permission
-    // server may not be up when the first tool call needs it ("tool … not found"). Make claude wait.
-    await sandbox.startDaemon({...claudeEnv, HUMANLAYER_CLAUDE_PATH: CLAUDE, MCP_CONNECTION_NONBLOCKING: 'false'})
+    await sandbox.startDaemon({...claudeEnv, HUMANLAYER_CLAUDE_PATH: CLAUDE})
   })
 
   afterEach(async () => {

@@ -32,9 +32,7 @@ describe('e2e: the official humanlayer CLI against hld', function () {
     sandbox = new Sandbox()
     const claudeEnv = claudeTestEnv(api.url, path.join(sandbox.root, 'claude'))
     delete (claudeEnv as Record<string, string | undefined>).HOME
-    // claude 2.1.197 connects MCP servers without waiting; on a loaded machine the permission
-    // server may not be up when the first tool call needs it ("tool … not found"). Make claude wait.
-    await sandbox.startDaemon({...claudeEnv, HUMANLAYER_CLAUDE_PATH: CLAUDE, MCP_CONNECTION_NONBLOCKING: 'false'})
+    await sandbox.startDaemon({...claudeEnv, HUMANLAYER_CLAUDE_PATH: CLAUDE})
     cwd = path.join(sandbox.root, 'work')
     mkdirSync(cwd, {recursive: true})
   })
