@@ -19,6 +19,7 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
     this.log(`  socket:   ${inert(health.socket_path)}`)
     this.log(`  database: ${inert(health.database_path)}`)
     this.log(`  log:      ${inert(health.log_file ?? 'stderr (foreground)')}`)
+    if (health.log_write_failures > 0) this.log(`            ${health.log_write_failures} log lines lost: ${inert(health.log_write_error ?? '')}`)
     for (const [name, component] of Object.entries(health.components)) {
       const detail = component.detail ? ` (${inert(component.detail)})` : ''
       this.log(`  ${padEnd(cell(`${name}:`), 10)}${component.available ? 'available' : 'unavailable'}${detail}`)

@@ -33,6 +33,11 @@ export interface HttpApiOptions extends RestServices {
   allowedOrigins: readonly string[]
   /** The Subscribe stream, served again as SSE. */
   subscribe: StreamHandler
+  /**
+   * Runs an operation that writes holding the database's write lock (Store.write), as the
+   * router does for RPC methods, so a lock held by another process makes it wait, not fail.
+   */
+  write: <T>(work: () => T) => Promise<T>
   log: Logger
 }
 
@@ -84,7 +89,10 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       return 'streaming'
     },
   }
-  for (const [operationId, operation] of Object.entries(operations)) handlers[operationId] = (c, req) => run(operation, c, req)
+  // Reads (GET) never write, so they need not wait for the lock; every other method may.
+  for (const [operationId, operation] of Object.entries(operations)) {
+    handlers[operationId] = (c, req) => (req.method === 'GET' ? run(operation, c, req) : options.write(() => run(operation, c, req)))
+  }
   api.register(handlers)
   await api.init()
 
