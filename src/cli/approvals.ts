@@ -6,14 +6,15 @@
 import {type Command, Errors} from '@oclif/core'
 
 import type {DaemonClient} from '../client/index.js'
-import type {Approval, SendDecisionResult} from '../protocol/approvals.js'
+import type {Approval, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {Session} from '../protocol/sessions.js'
 import {splitCommand} from '../shared/shell.js'
+import {codePoints} from '../shared/text.js'
 import {BaseCommand} from './base-command.js'
 import {ExitCode, exitCodeFor} from './exit-codes.js'
 import {inert} from './render/inert.js'
-import {type Cell, cell} from './render/table.js'
+import {type Cell, cell, cellOfEnds} from './render/table.js'
 import {age, timestamp} from './render/time.js'
 
 /** What a person types: the id without `local-`, its first 8 characters (any unique prefix works). */
@@ -39,8 +40,17 @@ export function sessionLabel(approval: Approval, width = 40): string {
 export function requestCell(approval: Approval, width = 60): Cell {
   if (approval.type === 'human_contact') return cell(approval.message ?? '', width)
   const input = (approval.tool_input ?? {}) as Record<string, unknown>
+  if (approval.tool_input_truncated && isTruncatedInput(input)) {
+    // Too large to list: the daemon sent the two ends of its JSON, and its length.
+    const prefix = `${approval.tool_name ?? ''}: `
+    return cellOfEnds(prefix + input.preview, input.tail, codePoints(prefix) + input.characters, width)
+  }
   const target = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : JSON.stringify(approval.tool_input)
   return cell(`${approval.tool_name ?? ''}: ${target}`, width)
+}
+
+function isTruncatedInput(input: Record<string, unknown>): input is Record<string, unknown> & TruncatedToolInput {
+  return input.hld_truncated === true && typeof input.preview === 'string' && typeof input.tail === 'string' && typeof input.characters === 'number'
 }
 
 /** What is asked, on one line at most `width` columns, inert (a cut shows the marker). */
@@ -166,9 +176,10 @@ const VERB = {approve: 'Approved', deny: 'Denied', respond: 'Answered'} as const
 /** approve, deny and respond: one sendDecision call, then what was decided, in full. */
 export abstract class DecisionCommand<T extends typeof Command> extends BaseCommand<T> {
   protected async decide(params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string}): Promise<SendDecisionResult> {
-    const client = await this.client()
-    const {SendDecision} = await import('../protocol/approvals.js')
-    const result = await client.call(SendDecision, {...params, channel: 'cli'})
+    const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
+    // `devbox:9c1e`, or with --hosts the one host that has it.
+    const {client, id} = await this.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
+    const result = await client.call(SendDecision, {...params, approval_id: id, channel: 'cli'})
     if (this.jsonEnabled()) return result
     const {approval} = result
     for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)

@@ -43,6 +43,8 @@ const KEYS = {
   subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
   /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
+  /** How long `--hosts` waits for each machine (ssh included) before listing the others without it. */
+  host_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_HOST_TIMEOUT_MS'], default: 15_000},
   raw_event_retention_count: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_COUNT'], default: 1_000_000},
   raw_event_retention_ms: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_MS'], default: 30 * 24 * 3600 * 1000},
   /** How long a write waits for a database another process holds locked. */

@@ -3,7 +3,8 @@
  * a visible marker, so one huge item (a 9 MB input) cannot make a listing or an event frame too
  * large to read. The whole is always there by id: getApproval, getConversation.
  */
-import {MAX_LISTED_BYTES, type TruncatedToolInput} from '../protocol/approvals.js'
+import {MAX_LISTED_BYTES, TRUNCATED_TAIL_CHARS, type TruncatedToolInput} from '../protocol/approvals.js'
+import {codePoints, headOf, tailOf} from '../shared/text.js'
 
 /** `text`, or its first MAX_LISTED_BYTES characters and a marker saying where the rest is. */
 export function capText(text: string, whole: string): string {
@@ -17,7 +18,9 @@ export function truncatedToolInput(json: string, whole: string): TruncatedToolIn
   return {
     hld_truncated: true,
     bytes: Buffer.byteLength(json),
-    preview: json.slice(0, MAX_LISTED_BYTES),
-    message: `This tool input is ${Buffer.byteLength(json)} bytes; lists and events show its first ${MAX_LISTED_BYTES} characters. ${whole} has it whole.`,
+    preview: headOf(json, MAX_LISTED_BYTES),
+    tail: tailOf(json, TRUNCATED_TAIL_CHARS),
+    characters: codePoints(json),
+    message: `This tool input is ${Buffer.byteLength(json)} bytes; lists and events show its first ${MAX_LISTED_BYTES} and last ${TRUNCATED_TAIL_CHARS} characters. ${whole} has it whole.`,
   }
 }

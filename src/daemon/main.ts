@@ -6,7 +6,7 @@ import {mkdtempSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {removePidFile, writePidFile} from '../client/daemon-pid.js'
+import {removePidFile, writePidFile} from '../shared/daemon-pid.js'
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
@@ -18,16 +18,16 @@ import {createSubscribeStream} from './bus/subscription.js'
 import {registerTestEventHooks} from './bus/test-hooks.js'
 import {startApprovals} from './approvals/index.js'
 import type {SessionLink} from './approvals/session-link.js'
-import type {Logger} from './logger.js'
-import {packageVersion} from './package-root.js'
+import type {Logger} from '../shared/logger.js'
+import {packageVersion} from '../shared/package-root.js'
 import {policyFilePath} from './policy/file.js'
 import {registerPolicyHandlers} from './policy/handlers.js'
 import {PolicyService} from './policy/service.js'
-import {refuseSymlinkedFiles, tightenPrivateFiles} from './private-files.js'
+import {refuseSymlinkedFiles, tightenPrivateFiles} from '../shared/private-files.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
-import {DatabaseInUseError} from '../client/errors.js'
+import {DatabaseInUseError} from '../shared/errors.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {lockDatabase, recordHolder} from './database-lock.js'
 import {locateClaude} from './sessions/claude-locator.js'
@@ -251,7 +251,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     log,
   })
   try {
-    // For `hld daemon stop --force`: the one pid it may kill (see client/daemon-pid.ts).
+    // For `hld daemon stop --force`: the one pid it may kill (see shared/daemon-pid.ts).
     writePidFile(config.socket_path)
     await server.listen()
   } catch (error) {

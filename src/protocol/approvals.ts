@@ -77,6 +77,8 @@ export interface Approval {
 
 /** How much of a tool input (its JSON), a tool name or a message a list or an event carries. */
 export const MAX_LISTED_BYTES = 64 * 1024
+/** How much of the end of a tool input too large to list is carried with its preview. */
+export const TRUNCATED_TAIL_CHARS = 1024
 
 /** What stands in for a tool input too large to list. */
 export interface TruncatedToolInput {
@@ -85,6 +87,10 @@ export interface TruncatedToolInput {
   bytes: number
   /** Its JSON's first MAX_LISTED_BYTES characters. */
   preview: string
+  /** Its JSON's last TRUNCATED_TAIL_CHARS characters: what a long command ends with stays in sight. */
+  tail: string
+  /** Its JSON's length in characters (code points): with preview and tail, what a cut leaves out. */
+  characters: number
   message: string
 }
 

@@ -12,7 +12,7 @@ import type {HealthResult} from '../../src/protocol/daemon.js'
 import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {FAKE_CLAUDE, queryDb, recordedRun} from '../helpers/sessions.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {holdWriteLock} from '../helpers/lock.js'
 describe('storage faults', function () {
   this.timeout(120_000)
@@ -181,6 +181,65 @@ describe('storage faults', function () {
       expect(ids).to.deep.equal(ids.map((_, i) => i + 1))
     } finally {
       events.close()
+    }
+  })
+
+  it('events the database keeps refusing are given up past 64 MiB: subscribers get events_lost for their ids instead, and the stream goes on', async () => {
+    sandbox = new Sandbox({HUMANLAYER_TEST_EVENTS: '1'})
+    await sandbox.startDaemon()
+    const publish = async (data: Record<string, unknown>, count = 1): Promise<{first_id: number; last_id: number}> => {
+      const connection = await RawConnection.open(sandbox.socketPath)
+      try {
+        const reply = await connection.request<{result: {first_id: number; last_id: number}}>(
+          {jsonrpc: '2.0', method: 'debugPublish', params: {type: 'session_status_changed', data, count}, id: 1},
+          30_000,
+        )
+        return reply.result
+      } finally {
+        connection.close()
+      }
+    }
+    type Frame = {result: {event?: {id: number; data: {note?: string}}; type?: string; from_id?: number; through_id?: number; message?: string}}
+    const stream = await RawConnection.open(sandbox.socketPath)
+    const next = async (): Promise<Frame> => {
+      for (let i = 0; i < 10; i++) {
+        const frame = await stream.next<Frame>(30_000)
+        if (frame.result.type !== 'heartbeat') return frame
+      }
+      throw new Error('only heartbeats on the stream')
+    }
+    try {
+      await stream.request({jsonrpc: '2.0', method: 'Subscribe', params: {}, id: 1})
+      const before = await publish({note: 'before'})
+      expect((await next()).result.event).to.deep.include({id: before.first_id})
+
+      // While another process holds the lock, 70 events of 1 MiB: more than the daemon holds unstored.
+      const lock = await holdWriteLock(sandbox.databasePath, 0)
+      let lost: {first_id: number; last_id: number}
+      let frame: Frame
+      try {
+        lost = await publish({note: 'x'.repeat(1024 * 1024)}, 70)
+        frame = await next()
+      } finally {
+        await lock.release()
+      }
+      expect(frame.result, 'the stream reports the lost events, and delivers none of them').to.deep.include({
+        type: 'events_lost',
+        from_id: lost.first_id,
+        through_id: lost.last_id,
+      })
+      expect(frame.result.message).to.match(/could not store events.*lost/)
+
+      // The stream goes on with the next event stored; the lost ones are in no replay.
+      const after = await publish({note: 'after'})
+      expect(after.first_id).to.equal(lost.last_id + 1)
+      expect((await next()).result.event).to.deep.include({id: after.first_id})
+      const stored = queryDb<{id: number}>(sandbox.databasePath, `SELECT id FROM events WHERE id >= ${before.first_id} ORDER BY id`)
+      expect(stored.map((row) => row.id)).to.deep.equal([before.first_id, after.first_id])
+      const health = await sandbox.cli(['daemon', 'status', '--json'])
+      expect(health.exitCode, health.stderr).to.equal(0)
+    } finally {
+      stream.close()
     }
   })
 

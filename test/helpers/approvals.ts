@@ -10,7 +10,7 @@ import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {execa, type ResultPromise} from 'execa'
 
 import {loadConfig} from '../../src/config/index.js'
-import {createLogger} from '../../src/daemon/logger.js'
+import {createLogger} from '../../src/shared/logger.js'
 import {type Daemon, startDaemon} from '../../src/daemon/main.js'
 import {FetchApprovals, type Approval} from '../../src/protocol/approvals.js'
 import {FakeSessions} from './fake-sessions.js'

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {FetchApprovals, SendDecision} from '../../src/protocol/approvals.js'
 import {Health} from '../../src/protocol/daemon.js'
 import {ErrorCode} from '../../src/protocol/errors.js'

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {DaemonClient} from '../../src/client/index.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
 import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
 import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'

@@ -6,9 +6,10 @@
  * second: it stamps the event (id, timestamp), encodes it once, and queues it. A flush on
  * the next turn of the event loop writes the queue in one transaction and only then hands
  * the batch to stream subscribers. So anything a subscriber received live is already in the
- * log (unless that transaction failed: the batch is still delivered, logged as an error, and
- * missing from replays), and a replay (`since`) that reads the log up to `flushedId` and then switches to live
- * delivery, in one synchronous step, has no gap and no duplicate at the seam.
+ * log: a batch the database refuses is held and retried, and if it is given up on (see flush)
+ * subscribers get `events_lost` for its ids instead of the events. A replay (`since`) that
+ * reads the log up to `flushedId` and then switches to live delivery, in one synchronous step,
+ * has no gap and no duplicate at the seam.
  *
  * In-process listeners (`subscribe`) are called synchronously inside `publish`, as with the
  * in-memory bus: they live and die with the daemon, so durability means nothing to them.
@@ -19,7 +20,7 @@
 import type {Statement} from 'better-sqlite3'
 
 import type {DaemonEvent, EventType, NewEvent} from '../../protocol/events.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {Store} from '../store/index.js'
 import {type RetentionOptions, TableRetention} from '../store/retention.js'
 import type {EventBus, EventListener} from './index.js'

@@ -26,7 +26,7 @@ import {
   eventFrameLine,
 } from '../../protocol/subscribe.js'
 import * as schema from '../../protocol/subscribe.schema.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import {invalidParams} from '../rpc/router.js'
 import type {StreamConnection, StreamHandler} from '../rpc/server.js'
 import {type EventFilter, type EventLog, type LoggedEvent, type LostEvents, matches} from './log.js'

@@ -10,7 +10,7 @@
 import {readdirSync, readFileSync, readlinkSync, statSync} from 'node:fs'
 import {isIPv4} from 'node:net'
 
-import type {Peer} from '../rpc/peer.js'
+import type {Peer} from '../../shared/peer.js'
 
 export interface TcpEndpoints {
   /** The client's address and port (the server's remoteAddress/remotePort). */

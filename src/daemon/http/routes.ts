@@ -13,7 +13,7 @@ import * as sessionSchema from '../../protocol/sessions.schema.js'
 import {invalidParams} from '../rpc/router.js'
 import type {Decider} from '../approvals/deciders.js'
 import type {ApprovalService} from '../approvals/service.js'
-import type {Peer} from '../rpc/peer.js'
+import type {Peer} from '../../shared/peer.js'
 import {type AdmitDecider, admitApprovingSettings} from '../sessions/handlers.js'
 import type {SessionService} from '../sessions/service.js'
 

@@ -10,8 +10,9 @@ import type jayson from 'jayson'
 
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {LineDecoder, encodeFrame} from '../../protocol/framing.js'
-import type {Logger} from '../logger.js'
-import {peerOf} from './peer.js'
+import type {Logger} from '../../shared/logger.js'
+import {peerOf} from '../../shared/peer.js'
+import {settlesWithin} from '../../shared/timers.js'
 import type {HandlerContext, Router} from './router.js'
 
 /** A connection handed to a stream method: it may only be written to from now on. */
@@ -97,7 +98,7 @@ export class RpcServer {
   async close(timeoutMs = 5000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     const drained = Promise.allSettled([...this.inFlight])
-    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
+    await settlesWithin(drained, timeoutMs)
     for (const socket of this.connections) socket.destroy()
     await closed
     await unlink(this.options.socketPath).catch(() => {})

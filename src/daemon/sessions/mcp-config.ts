@@ -11,7 +11,7 @@ import {mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {packageRoot} from '../package-root.js'
+import {packageRoot} from '../../shared/package-root.js'
 
 const APPROVALS_SERVER = 'approvals'
 /** The name the Go hld gives its injected server; its clients (`humanlayer launch`) name this tool. */

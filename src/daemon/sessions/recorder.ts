@@ -5,7 +5,7 @@
  */
 import type {NewEvent} from '../../protocol/events.js'
 import {capText, truncatedToolInput} from '../capped.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {SessionRepository, SessionUpdate} from './repository.js'
 import {type ConversationDraft, type StreamResult, parseStreamLine} from './stream-parser.js'
 

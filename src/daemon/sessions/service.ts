@@ -28,7 +28,7 @@ import type {
 import type {NewEvent} from '../../protocol/events.js'
 import type {AutoApproval, SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import {type Store, isBusy} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
@@ -47,7 +47,8 @@ import {
   toWireEvent,
   toWireSession,
 } from './repository.js'
-import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, settlesWithin, startClaude} from './runner.js'
+import {settlesWithin} from '../../shared/timers.js'
+import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, startClaude} from './runner.js'
 import {parseStreamLine, summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */

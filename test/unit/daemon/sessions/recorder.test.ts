@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {createLogger} from '../../../../src/daemon/logger.js'
+import {createLogger} from '../../../../src/shared/logger.js'
 import {MAX_SNAPSHOT_CHARS, type RecordingRun, fileContentOfRead, recordLines} from '../../../../src/daemon/sessions/recorder.js'
 import {SessionRepository, toWireEvent, toWireSession} from '../../../../src/daemon/sessions/repository.js'
 import {type Store, openStore} from '../../../../src/daemon/store/index.js'
