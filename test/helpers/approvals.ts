@@ -71,7 +71,12 @@ export class InProcessDaemon {
 }
 
 /** Polls fetchApprovals until `pick` finds the approval. */
-export async function waitForApproval(sandbox: Sandbox, pick: (approvals: Approval[]) => Approval | undefined, what = 'an approval'): Promise<Approval> {
+export async function waitForApproval(
+  sandbox: Sandbox,
+  pick: (approvals: Approval[]) => Approval | undefined,
+  what = 'an approval',
+  timeoutMs = 15_000,
+): Promise<Approval> {
   let found: Approval | undefined
   await waitFor(
     async () => {
@@ -83,7 +88,7 @@ export async function waitForApproval(sandbox: Sandbox, pick: (approvals: Approv
       }
       return found !== undefined
     },
-    15_000,
+    timeoutMs,
     what,
   )
   return found!

@@ -52,7 +52,7 @@ const RETRY_FIRST_MS = 10
 const RETRY_MAX_MS = 1000
 
 export interface EventFilter {
-  types?: ReadonlySet<EventType>
+  types?: ReadonlySet<string>
   sessionId?: string
   runId?: string
 }
