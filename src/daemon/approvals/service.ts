@@ -257,7 +257,8 @@ export class ApprovalService {
    * meanwhile: the human's decision stands.
    */
   timeOut(id: string, verdict: 'allow' | 'deny', comment: string): boolean {
-    if (!this.end(id, 'timed_out', comment)) return false
+    // The verdict is kept with the approval (`timed_out` alone does not say whether the tool ran).
+    if (!this.end(id, 'timed_out', comment, {channel: 'timeout', rule: timeoutRule(verdict)})) return false
     this.finish(this.repo.get(id)!, {approved: verdict === 'allow'})
     return true
   }
@@ -491,4 +492,9 @@ function alreadyDecided(row: ApprovalRow): RpcError {
 /** A decision a session setting made: no human, the setting named as its rule. */
 function settingProvenance(auto: AutoApproval): DecisionProvenance {
   return {channel: 'policy', rule: auto.setting}
+}
+
+/** The provenance rule of a timed-out approval: which verdict its timeout gave. */
+export function timeoutRule(verdict: 'allow' | 'deny'): string {
+  return `on_timeout: ${verdict}`
 }
