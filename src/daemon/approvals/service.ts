@@ -256,9 +256,8 @@ export class ApprovalService {
    * the verdict it defaults to; the comment is what the model reads. False when it was decided
    * meanwhile: the human's decision stands.
    */
-  timeOut(id: string, verdict: 'allow' | 'deny', comment: string): boolean {
-    // The verdict is kept with the approval (`timed_out` alone does not say whether the tool ran).
-    if (!this.end(id, 'timed_out', comment, {channel: 'timeout', rule: timeoutRule(verdict)})) return false
+  timeOut(id: string, verdict: 'allow' | 'deny', comment: string, rule?: string): boolean {
+    if (!this.end(id, 'timed_out', comment, {channel: 'timeout', verdict, ...(rule === undefined ? {} : {rule})})) return false
     this.finish(this.repo.get(id)!, {approved: verdict === 'allow'})
     return true
   }
@@ -492,9 +491,4 @@ function alreadyDecided(row: ApprovalRow): RpcError {
 /** A decision a session setting made: no human, the setting named as its rule. */
 function settingProvenance(auto: AutoApproval): DecisionProvenance {
   return {channel: 'policy', rule: auto.setting}
-}
-
-/** The provenance rule of a timed-out approval: which verdict its timeout gave. */
-export function timeoutRule(verdict: 'allow' | 'deny'): string {
-  return `on_timeout: ${verdict}`
 }

@@ -12,7 +12,7 @@ import type {LeavesFilter, Session, SessionStatus} from '../../protocol/sessions
 import * as sessionSchema from '../../protocol/sessions.schema.js'
 import {invalidParams} from '../rpc/router.js'
 import type {Decider} from '../approvals/deciders.js'
-import {type ApprovalService, timeoutRule} from '../approvals/service.js'
+import type {ApprovalService} from '../approvals/service.js'
 import type {Peer} from '../../shared/peer.js'
 import {type AdmitDecider, admitApprovingSettings} from '../sessions/handlers.js'
 import type {SessionService} from '../sessions/service.js'
@@ -61,7 +61,7 @@ export function restApproval(approval: Approval): Record<string, unknown> {
   const allowed =
     approval.status === 'approved' ||
     approval.status === 'responded' ||
-    (approval.status === 'timed_out' && approval.decided_by?.rule === timeoutRule('allow'))
+    (approval.status === 'timed_out' && approval.decided_by?.verdict === 'allow')
   const goStatus = approval.status === 'pending' ? 'pending' : allowed ? 'approved' : 'denied'
   const input = approval.tool_input
   return {

@@ -181,7 +181,7 @@ describe('ApprovalService', () => {
         expect(service.timeOut(id, verdict, 'No human decided in time.')).to.equal(true)
         const approval = service.get(id)
         expect(approval).to.include({status: 'timed_out'})
-        expect(approval.decided_by).to.deep.equal({channel: 'timeout', rule: `on_timeout: ${verdict}`})
+        expect(approval.decided_by).to.deep.equal({channel: 'timeout', verdict})
         expect(restApproval(approval)).to.include({status: verdict === 'allow' ? 'approved' : 'denied', hld_status: 'timed_out'})
       })
     }
