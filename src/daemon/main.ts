@@ -164,6 +164,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     socketPath: config.socket_path,
     reconnectMs: config.approval_reconnect_ms,
     cloud: config.api_key !== undefined,
+    sessionSettings: (sessionId) => sessions.policySettings(sessionId),
   }))
   try {
     policy.checkFile()

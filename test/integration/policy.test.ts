@@ -14,6 +14,7 @@ import {execa, type ResultPromise} from 'execa'
 import type {GetPolicyResult, CheckPolicyResult, ListAuditResult, ReplayPolicyResult} from '../../src/protocol/policy.js'
 import type {SessionLaunchResult} from '../../src/commands/session/launch.js'
 import type {Approval} from '../../src/protocol/approvals.js'
+import {UpdateSessionSettings} from '../../src/protocol/sessions.js'
 import {requestPermission, waitForApproval} from '../helpers/approvals.js'
 import {REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, recordedRun} from '../helpers/sessions.js'
@@ -158,6 +159,52 @@ describe('policy: hook entry, policy file and CLI', function () {
     expect(audit.entries.map((e) => [e.decision, e.decided_by, e.approval_id, e.provenance])).to.deep.equal([
       ['allow', 'timeout', approval.id, {channel: 'timeout', verdict: 'allow', rule: 'Bash(touch *)'}],
     ])
+  })
+
+  it('auto_accept_edits is a rule set: on, the hook allows Edit, Write and MultiEdit by its rules (shown, audited), deny rules still win; off, edits ask', async () => {
+    writePolicy({deny: ['Edit(secrets/**)']})
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch()
+    const check = async (tool: string) =>
+      Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', tool, JSON.stringify({file_path: 'a.txt'}), '--session', session_id, '--json']))
+    expect(await check('Write')).to.include({decision: 'ask', rule: null})
+    const settings = async (on: boolean) => {
+      const client = await sandbox.client()
+      try {
+        await client.call(UpdateSessionSettings, {session_id, auto_accept_edits: on})
+      } finally {
+        client.close()
+      }
+    }
+    await settings(true)
+
+    const shown = Sandbox.json<GetPolicyResult>(await sandbox.cli(['policy', 'show', '--session', session_id, '--json']))
+    expect(shown.rules.filter((r) => r.source === 'session setting auto_accept_edits').map((r) => [r.effect, r.rule])).to.deep.equal([
+      ['allow', 'Write'],
+      ['allow', 'MultiEdit'],
+      ['allow', 'Edit'],
+    ])
+    for (const tool of ['Edit', 'Write', 'MultiEdit']) {
+      const done = await hook(run_id, tool, {file_path: path.join(sandbox.root, 'a.txt'), content: 'x'})
+      expect(decisionOf(String(done.stdout)), tool).to.include({permissionDecision: 'allow'})
+    }
+    const secret = await hook(run_id, 'Edit', {file_path: path.join(sandbox.root, 'secrets', 'key'), old_string: 'a', new_string: 'b'})
+    expect(decisionOf(String(secret.stdout))).to.include({permissionDecision: 'deny'})
+    const bash = await sandbox.cli(['policy', 'check', 'Bash', '{"command":"touch x"}', '--session', session_id, '--json'])
+    expect(Sandbox.json<CheckPolicyResult>(bash)).to.include({decision: 'ask'})
+
+    const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--session', session_id, '--json']))
+    const setting = 'session setting auto_accept_edits'
+    expect(audit.entries.map((e) => [e.tool_name, e.decision, e.decided_by, e.rule, e.source])).to.deep.equal([
+      ['Edit', 'allow', 'policy', 'Edit', setting],
+      ['Write', 'allow', 'policy', 'Write', setting],
+      ['MultiEdit', 'allow', 'policy', 'MultiEdit', setting],
+      ['Edit', 'deny', 'policy', 'Edit(secrets/**)', `policy file ${policyFile}`],
+    ])
+    expect(Sandbox.json<{approvals: unknown[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals).to.deep.equal([])
+
+    await settings(false)
+    expect(await check('Edit')).to.include({decision: 'ask', rule: null})
   })
 
   it('the hook blocks the call (exit 2) when the daemon is unreachable past --reconnect-ms', async () => {

@@ -73,7 +73,23 @@ export interface PolicyServiceDeps {
    */
   cloud?: boolean
   home?: string
+  /** A session's settings (updateSessionSettings) that add rules to its policy. */
+  sessionSettings?: (sessionId: string) => SessionPolicySettings | undefined
 }
+
+export interface SessionPolicySettings {
+  auto_accept_edits: boolean
+}
+
+/**
+ * auto_accept_edits is these allow rules. As in Claude Code, an `Edit` rule covers NotebookEdit
+ * too; `Write` and `MultiEdit` come first so that each is audited by its own name.
+ */
+const AUTO_ACCEPT_EDITS: readonly RuleSpec[] = ['Write', 'MultiEdit', 'Edit'].map((rule) => ({
+  rule,
+  effect: 'allow',
+  source: 'session setting auto_accept_edits',
+}))
 
 /** One long-poll on the approvals service; the loop re-checks the timeout between them. */
 const WAIT_CHUNK_MS = 60_000
@@ -272,11 +288,14 @@ export class PolicyService implements SessionPolicyLink {
 
   private judge(session: SessionPolicyRow | undefined, toolName: string, toolInput: unknown, cwd?: string): {judgement: Judgement; doc: PolicyDocument} {
     const doc = this.file.load()
-    const key = session?.sessionId ?? ''
+    const specs = this.specsFor(session, doc)
+    // A setting turned on or off is a different policy. A session's own rules never change, so
+    // the number of rules tells which settings are on.
+    const key = `${session?.sessionId ?? ''}\0${specs.length}`
     let entry = this.compiled.get(key)
     if (!entry || entry.doc !== doc) {
       if (this.compiled.size > 1000) this.compiled.clear()
-      entry = {doc, policy: new Policy(this.specsFor(session, doc), session?.allowSelfApproval ? [] : this.builtIns)}
+      entry = {doc, policy: new Policy(specs, session?.allowSelfApproval ? [] : this.builtIns)}
       this.compiled.set(key, entry)
     }
     const judgement = entry.policy.judge({
@@ -288,8 +307,11 @@ export class PolicyService implements SessionPolicyLink {
     return {judgement, doc}
   }
 
+  /** The policy file's rules, the session's own (launch flags, inherited ones first), and its settings' rules. */
   private specsFor(session: SessionPolicyRow | undefined, doc: PolicyDocument): RuleSpec[] {
-    return [...doc.rules, ...(session?.rules ?? [])]
+    if (!session) return doc.rules
+    const settings = this.deps.sessionSettings?.(session.sessionId)
+    return [...doc.rules, ...session.rules, ...(settings?.auto_accept_edits ? AUTO_ACCEPT_EDITS : [])]
   }
 
   /** A session with a policy (every session this hld launched has one), by id or unique prefix. */

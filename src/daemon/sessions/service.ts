@@ -422,6 +422,12 @@ export class SessionService implements SessionLink {
     return row && toRef(row)
   }
 
+  /** The settings that add rules to a session's policy (auto_accept_edits: Edit, Write, MultiEdit allowed). */
+  policySettings(sessionId: string): {auto_accept_edits: boolean} | undefined {
+    const row = this.repo.get(sessionId)
+    return row && {auto_accept_edits: row.autoAcceptEdits}
+  }
+
   autoApproval(sessionId: string, toolName: string): AutoApproval | undefined {
     const row = this.repo.get(sessionId)
     if (!row) return undefined
