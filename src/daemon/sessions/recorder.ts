@@ -21,10 +21,15 @@ export interface RecordingRun {
   result?: StreamResult
 }
 
-export function recordLines(repo: SessionRepository, run: RecordingRun, lines: string[], log: Logger): NewEvent[] {
+/**
+ * `outputOffset`: where in claude's output file these lines end, stored with them so that a
+ * restarted daemon resumes exactly after them.
+ */
+export function recordLines(repo: SessionRepository, run: RecordingRun, lines: string[], log: Logger, outputOffset?: number): NewEvent[] {
   const published: NewEvent[] = []
   const now = Date.now()
   const update: SessionUpdate = {lastActivityAt: new Date(now)}
+  if (outputOffset !== undefined) update.outputOffset = outputOffset
   for (const line of lines) {
     repo.insertRaw(run.id, line, now)
     const parsed = parseStreamLine(line)

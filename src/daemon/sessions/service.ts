@@ -659,12 +659,7 @@ export class SessionService implements SessionLink {
     }
     let published: NewEvent[]
     try {
-      published = this.repo.transaction(() => {
-        const events = recordLines(this.repo, run, lines, this.deps.log)
-        // With the lines, so that a restarted daemon resumes exactly after them.
-        this.repo.update(run.id, {outputOffset: offset})
-        return events
-      })
+      published = this.repo.transaction(() => recordLines(this.repo, run, lines, this.deps.log, offset))
     } catch (error) {
       if (!isBusy(error)) return this.failRecording(run, error)
       // Another process holds the database's lock: hold the output until it lets go.
@@ -683,9 +678,7 @@ export class SessionService implements SessionLink {
         const lines = run.backlog!
         const offset = run.backlogOffset!
         run.backlog = run.backlogOffset = undefined
-        const events = recordLines(this.repo, run, lines, this.deps.log)
-        this.repo.update(run.id, {outputOffset: offset})
-        return events
+        return recordLines(this.repo, run, lines, this.deps.log, offset)
       })
       for (const event of published) this.publish(event)
     } catch (error) {
