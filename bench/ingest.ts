@@ -1,7 +1,7 @@
 /**
  * Ingest of claude's stream-json (issue 15): lines per second through the daemon's own storage
- * path (SessionRepository + recordLines in one transaction per read, then each
- * conversation_updated through the EventLog, flushed per read), against a bare better-sqlite3
+ * path (storeLines, as SessionService calls it for each read: raw rows, conversation rows, the
+ * session's update and the conversation_updated events in one transaction), against a bare better-sqlite3
  * writer storing the same rows (one raw row, its conversation rows, their events) with
  * statements prepared once and one transaction per read. Both write a fresh file of the same
  * schema with the same pragmas, in this process, interleaved, and report the median of rounds.
@@ -12,7 +12,7 @@ import path from 'node:path'
 
 import {EventLog} from '../src/daemon/bus/log.js'
 import type {Logger} from '../src/daemon/logger.js'
-import {type RecordingRun, recordLines} from '../src/daemon/sessions/recorder.js'
+import {type RecordingRun, storeLines} from '../src/daemon/sessions/recorder.js'
 import {SessionRepository} from '../src/daemon/sessions/repository.js'
 import {parseStreamLine} from '../src/daemon/sessions/stream-parser.js'
 import {type Store, openStore} from '../src/daemon/store/index.js'
@@ -21,7 +21,7 @@ import {median, round} from './lib/measure.js'
 const LINES = 20_000
 /** Lines per read of claude's output file: what one ingest call gets. */
 const PER_READ = 50
-const ROUNDS = 5
+const ROUNDS = 9
 
 const quiet: Logger = {
   debug() {},
@@ -75,9 +75,7 @@ function hldIngest(store: Store, lines: string[]): number {
   const run: RecordingRun = {id: 'hld', runId: 'run-hld', nextSequence: 1}
   const start = performance.now()
   for (let i = 0; i < lines.length; i += PER_READ) {
-    const events = repo.transaction(() => recordLines(repo, run, lines.slice(i, i + PER_READ), quiet, i + PER_READ))
-    for (const event of events) bus.publish(event)
-    bus.flush()
+    storeLines(bus, repo, run, lines.slice(i, i + PER_READ), quiet, i + PER_READ)
   }
   const ms = performance.now() - start
   bus.close()
