@@ -18,6 +18,8 @@ const TARGETS: Record<string, {max?: number; min?: number}> = {
   'cli.daemon_status_running_ratio': {max: 2},
   'cli.daemon_status_stopped_ratio': {max: 2},
   'cli.approvals_list_running_ratio': {max: 2},
+  'ssh.host_approvals_list_ratio': {max: 1.5},
+  'ssh.hosts3_vs_one_host_ratio': {max: 1.5},
   'rpc.sequential_throughput_ratio': {min: 0.5},
   'rpc.pipelined_throughput_ratio': {min: 0.5},
   // Absolute, as the issues state them (no baseline makes them portable); each has an x_health beside it.
@@ -33,6 +35,7 @@ const TARGETS: Record<string, {max?: number; min?: number}> = {
   'policy.evaluate_1000_rules_us_per_call': {max: 50},
   // Issue 15: the daemon's ingest path against a bare better-sqlite3 writer of the same rows.
   'ingest.ingest_ratio': {min: 0.6},
+  'launch.launch_ratio': {min: 0.7},
   // Issue 10: health stays prompt; p99 over idle health p99 on the same daemon.
   'storage.health_external_lock_6s_max_ms': {max: 100},
 }

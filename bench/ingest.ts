@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {EventLog} from '../src/daemon/bus/log.js'
-import type {Logger} from '../src/daemon/logger.js'
+import type {Logger} from '../src/shared/logger.js'
 import {type RecordingRun, storeLines} from '../src/daemon/sessions/recorder.js'
 import {SessionRepository} from '../src/daemon/sessions/repository.js'
 import {parseStreamLine} from '../src/daemon/sessions/stream-parser.js'

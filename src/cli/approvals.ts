@@ -176,9 +176,10 @@ const VERB = {approve: 'Approved', deny: 'Denied', respond: 'Answered'} as const
 /** approve, deny and respond: one sendDecision call, then what was decided, in full. */
 export abstract class DecisionCommand<T extends typeof Command> extends BaseCommand<T> {
   protected async decide(params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string}): Promise<SendDecisionResult> {
-    const client = await this.client()
-    const {SendDecision} = await import('../protocol/approvals.js')
-    const result = await client.call(SendDecision, {...params, channel: 'cli'})
+    const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
+    // `devbox:9c1e`, or with --hosts the one host that has it.
+    const {client, id} = await this.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
+    const result = await client.call(SendDecision, {...params, approval_id: id, channel: 'cli'})
     if (this.jsonEnabled()) return result
     const {approval} = result
     for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)

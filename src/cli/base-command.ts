@@ -29,6 +29,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       description: 'Overrides HUMANLAYER_HOST. Over ssh, the far side runs `hld daemon dial-stdio` (see HUMANLAYER_REMOTE_HLD).',
       helpGroup: 'GLOBAL',
     }),
+    hosts: Flags.string({
+      summary: 'Several machines at once, comma-separated (e.g. devbox,ci,local): lists merge them, ids find their host.',
+      description:
+        'Overrides HUMANLAYER_HOSTS. Lists gain a HOST column; a host that fails is reported and the others still listed. ' +
+        'Ids may be qualified (devbox:9c1e); an unqualified prefix must be unique across the hosts.',
+      helpGroup: 'GLOBAL',
+    }),
     // chalk and oclif read --color/--no-color from argv themselves; declared so it parses and shows in --help.
     color: Flags.boolean({
       summary: 'Colour the output (default: only on a terminal, and never when NO_COLOR is set).',
@@ -38,7 +45,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected flags!: BaseFlags<T>
-  private openedClient: DaemonClient | undefined
+  /** Every client this command opened (one per host), closed in finally(). */
+  private readonly openedClients: DaemonClient[] = []
+  private defaultClient: DaemonClient | undefined
 
   /** NO_COLOR (no-color.org) for chalk too: oclif's own colours honour it, chalk does not. */
   async init(): Promise<void> {
@@ -71,18 +80,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
-   * Where the daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts the
-   * daemon there unless `autostart` is false).
+   * Where a machine's daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts
+   * the daemon there unless `autostart` is false).
    */
-  protected async endpoint(options: {autostart?: boolean; config?: Config} = {}): Promise<Endpoint> {
-    const config = options.config ?? (await this.loadConfig())
-    const host = await this.host(config)
+  protected async endpointOf(host: HostSpec, options: {autostart?: boolean; config?: Config} = {}): Promise<Endpoint> {
     if (host.kind === 'ssh') {
       const {sshEndpoint} = await import('../client/ssh.js')
       return sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []})
     }
     const {socketEndpoint} = await import('../client/index.js')
-    return socketEndpoint(config.socket_path)
+    return socketEndpoint((options.config ?? (await this.loadConfig())).socket_path)
   }
 
   /** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
@@ -99,26 +106,89 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
-    if (this.openedClient) return this.openedClient
+    if (this.defaultClient) return this.defaultClient
     const config = options.config ?? (await this.loadConfig())
-    if ((await this.host(config)).kind === 'ssh') {
+    this.defaultClient = await this.clientOf(await this.host(config), {...options, config})
+    return this.defaultClient
+  }
+
+  /** A client to one machine's daemon, closed when the command ends. */
+  protected async clientOf(host: HostSpec, options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
+    const config = options.config ?? (await this.loadConfig())
+    let client: DaemonClient
+    if (host.kind === 'ssh') {
       const {DaemonClient} = await import('../client/index.js')
-      this.openedClient = await DaemonClient.connect(await this.endpoint({...options, config}))
+      client = await DaemonClient.connect(await this.endpointOf(host, options))
     } else if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
-      this.openedClient = await DaemonClient.connect(config.socket_path)
+      client = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
       // One line on stderr, so stdout (and --json) stay the command's own.
       const announce = (health: {pid: number; socket_path: string}) =>
         process.stderr.write(`started hld daemon (pid ${inert(health.pid)}, socket ${inert(health.socket_path)})\n`)
-      this.openedClient = await connectOrStart(config, process.env, announce)
+      client = await connectOrStart(config, process.env, announce)
     }
-    return this.openedClient
+    this.openedClients.push(client)
+    return client
+  }
+
+  /** The machines --hosts or HUMANLAYER_HOSTS name; undefined when neither does (then one machine: host()). */
+  protected async hostList(config?: Config): Promise<HostSpec[] | undefined> {
+    if (this.flags.host !== undefined) {
+      if (this.flags.hosts !== undefined) this.error('Give --host (one machine) or --hosts (several), not both.', {exit: 2})
+      return undefined
+    }
+    const text = this.flags.hosts ?? process.env.HUMANLAYER_HOSTS
+    if (!text) return undefined
+    const where = this.flags.hosts === undefined ? 'HUMANLAYER_HOSTS' : '--hosts'
+    const names = [...new Set(text.split(',').map((name) => name.trim()).filter((name) => name !== ''))]
+    if (names.length === 0) this.error(`${where} names no host; give e.g. devbox,local`, {exit: 2})
+    const {resolveHost} = await import('../config/hosts.js')
+    const {hosts} = config ?? (await this.loadConfig())
+    return names.map((name) => resolveHost(name, hosts, where))
+  }
+
+  /**
+   * The client of the machine that owns `id`, and the id as that machine knows it: the host a
+   * qualified id names (`devbox:9c1e`); else, with --hosts, the one host where `find` succeeds;
+   * else the one host of --host.
+   */
+  protected async clientForId(
+    id: string,
+    find: (client: DaemonClient, id: string) => Promise<unknown>,
+    what: string,
+    options: {autostart?: boolean} = {},
+  ): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
+    const config = await this.loadConfig()
+    const list = await this.hostList(config)
+    const [{resolveHost}, {askHosts, ownerOf, splitQualifiedId}] = await Promise.all([import('../config/hosts.js'), import('./fan-in.js')])
+    const qualified = splitQualifiedId(id, (name) => {
+      const listed = list?.find((host) => host.name === name)
+      if (listed) return listed
+      try {
+        return resolveHost(name, config.hosts)
+      } catch {
+        return undefined
+      }
+    })
+    if (qualified.host) return {client: await this.clientOf(qualified.host, {...options, config}), id: qualified.id, host: qualified.host}
+    if (!list) return {client: await this.client({...options, config}), id, host: await this.host(config)}
+    const fanIn = await askHosts(
+      list,
+      async (host) => {
+        const client = await this.clientOf(host, {...options, config})
+        await find(client, id)
+        return client
+      },
+      config.host_timeout_ms,
+    )
+    const owner = ownerOf(id, fanIn, what)
+    return {client: owner.value, id, host: owner.host}
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
-    this.openedClient?.close()
+    for (const client of this.openedClients) client.close()
     await super.finally(error)
   }
 

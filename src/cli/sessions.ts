@@ -195,9 +195,11 @@ function formatCost(cost: number | undefined): string {
   return cost === undefined ? '-' : `$${cost.toFixed(4)}`
 }
 
-/** The sessions as a table, then a footer when a title was cut. */
-export function sessionTable(sessions: Session[]): string {
+/** The sessions as a table, then a footer when a title was cut; from several machines (--hosts), with a HOST column. */
+export function sessionTable(sessions: (Session & {host?: string})[]): string {
+  const hosts = sessions.some((s) => s.host !== undefined)
   const rows = sessions.map((s) => [
+    ...(hosts ? [plain(inert(s.host ?? ''))] : []),
     plain(inert(s.id.slice(0, 8))),
     cell(s.status),
     plain(timestamp(s.created_at)),
@@ -205,7 +207,7 @@ export function sessionTable(sessions: Session[]): string {
     cell(s.title || s.summary, 80),
   ])
   const footer = anyCut(rows) ? `\n${cutNote('`hld session show <id>` shows the whole title')}` : ''
-  return table(['ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows) + footer
+  return table([...(hosts ? ['HOST'] : []), 'ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows) + footer
 }
 
 export function sessionDetails(s: Session): string[] {

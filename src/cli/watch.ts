@@ -14,10 +14,16 @@ import {inert, jsonText} from './render/inert.js'
 import {cell, padEnd} from './render/table.js'
 import {timestamp} from './render/time.js'
 
-export interface WatchOptions {
+/** One daemon's event stream; `host` labels its lines when several are merged (`--hosts`). */
+export interface WatchSource {
+  host?: string
   endpoint: Endpoint
   filter: SubscribeFilter
-  /** Events after this id; undefined = from now on. */
+}
+
+export interface WatchOptions {
+  sources: WatchSource[]
+  /** Events after this id (of each source); undefined = from now on. */
   since: number | undefined
   json: boolean
   count?: number
@@ -48,22 +54,28 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
     stop('output closed')()
   })
 
-  const render = options.json ? (event: DaemonEvent) => `${jsonText(event)}\n` : await humanRenderer()
+  const render = options.json ? (event: DaemonEvent, host?: string) => `${jsonText(host === undefined ? event : {...event, host})}\n` : await humanRenderer()
   try {
-    const events = streamEvents({
-      target: options.endpoint,
-      filter: options.filter,
-      since: options.since,
-      signal: abort.signal,
-      onStatus: (status) => {
-        const line = statusLine(status)
-        if (line) err.write(`hld watch: ${inert(line)}\n`)
-      },
-    })
-    for await (const event of events) {
+    // Each source follows its own daemon, reconnecting and resuming on its own.
+    const streams = options.sources.map((source) =>
+      labelled(
+        source.host,
+        streamEvents({
+          target: source.endpoint,
+          filter: source.filter,
+          since: options.since,
+          signal: abort.signal,
+          onStatus: (status) => {
+            const line = statusLine(status)
+            if (line) err.write(`hld watch: ${inert(source.host === undefined ? line : `${source.host}: ${line}`)}\n`)
+          },
+        }),
+      ),
+    )
+    for await (const {host, event} of merge(streams)) {
       summary.events++
       summary.last_event_id = event.id
-      if (!out.write(render(event))) await drained(out, abort.signal)
+      if (!out.write(render(event, host))) await drained(out, abort.signal)
       if (abort.signal.aborted) break
       if (options.count !== undefined && summary.events >= options.count) {
         summary.ended = 'count'
@@ -77,10 +89,35 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
   } finally {
     process.off('SIGINT', onSigint)
     clearTimeout(timer)
+    abort.abort() // the other sources' streams, when one ended the watch
   }
   if (outputError) throw outputError
   if (summary.ended === 'timeout') throw new WatchTimeoutError(options.timeoutMs!, summary)
   return summary
+}
+
+async function* labelled(host: string | undefined, events: AsyncGenerator<DaemonEvent>): AsyncGenerator<{host?: string; event: DaemonEvent}> {
+  for await (const event of events) yield {host, event}
+}
+
+/** Items from every iterator as each comes; ends when all have, fails when one does. */
+async function* merge<T>(iterators: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  const next = (index: number) => iterators[index].next().then((result) => ({index, result}))
+  const pending = new Map(iterators.map((_, index) => [index, next(index)]))
+  try {
+    while (pending.size > 0) {
+      const {index, result} = await Promise.race(pending.values())
+      if (result.done) {
+        pending.delete(index)
+        continue
+      }
+      pending.set(index, next(index))
+      yield result.value
+    }
+  } finally {
+    // Not awaited: a source still waiting on its daemon ends once the caller's signal aborts it.
+    for (const iterator of iterators) void iterator.return(undefined)
+  }
 }
 
 function drained(out: Writable, signal: AbortSignal): Promise<void> {
@@ -113,7 +150,7 @@ function statusLine(status: StreamStatus): string | undefined {
 const MAX_GIST = 120
 
 /** One line per event: time, type, session, gist; coloured when stdout is a terminal (chalk decides). */
-async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
+async function humanRenderer(): Promise<(event: DaemonEvent, host?: string) => string> {
   const {default: chalk} = await import('chalk')
   const colour = (event: DaemonEvent): ((text: string) => string) => {
     switch (event.type) {
@@ -129,13 +166,17 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
       case 'conversation_updated': {
         return chalk.white
       }
+      case 'session_settings_changed': {
+        return chalk.magenta
+      }
     }
   }
-  return (event) => {
+  return (event, host) => {
     const time = chalk.dim(timestamp(event.timestamp, {ms: true}))
+    const where = host === undefined ? '' : `${chalk.magenta(inert(host))} `
     const type = colour(event)(padEnd(cell(event.type), 22))
     const session = chalk.bold(padEnd(cell(event.data.session_id ? event.data.session_id.slice(0, 8) : '-'), 8))
-    return `${time} ${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
+    return `${time} ${where}${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
   }
 }
 
@@ -151,8 +192,8 @@ export function gist(event: DaemonEvent): string {
       return `${outcomeWord(event.data.status, approved)} ${shortId(id)}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
-      const data = event.data as typeof event.data & {title?: string}
-      if (data.title !== undefined && data.new_status === undefined) return `title: ${data.title}`
+      const data = event.data
+      if (data.title !== undefined) return `title: ${data.title}`
       return `${data.old_status} → ${data.new_status}${data.error ? ` (${data.error})` : ''}`
     }
     case 'conversation_updated': {
@@ -171,6 +212,15 @@ export function gist(event: DaemonEvent): string {
           return `${data.event_type === 'thinking' ? 'thinking' : (data.role ?? 'message')}: ${data.content ?? ''}`
         }
       }
+    }
+    case 'session_settings_changed': {
+      const {auto_accept_edits: edits, dangerously_skip_permissions: skip, reason} = event.data
+      const parts = [
+        edits === undefined ? '' : `auto_accept_edits=${edits}`,
+        skip === undefined ? '' : `dangerously_skip_permissions=${skip}`,
+        reason ? `(${reason})` : '',
+      ]
+      return `settings: ${parts.filter(Boolean).join(' ')}`
     }
   }
 }

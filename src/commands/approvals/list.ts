@@ -2,12 +2,16 @@ import {Flags} from '@oclif/core'
 
 import {requestCell, sessionCell, shortId} from '../../cli/approvals.js'
 import {anyCut, cutNote, plain, table} from '../../cli/render/table.js'
+import {inert} from '../../cli/render/inert.js'
 import {age} from '../../cli/render/time.js'
 import {resolveSessionId} from '../../cli/sessions.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import type {FetchApprovalsResult} from '../../protocol/approvals.js'
+import type {HostFailure} from '../../cli/fan-in.js'
+import type {DaemonClient} from '../../client/index.js'
+import type {Approval, FetchApprovalsResult} from '../../protocol/approvals.js'
 
-export type ApprovalsListResult = FetchApprovalsResult
+/** With --hosts, each approval says its host and `errors` lists the hosts that did not answer. */
+export type ApprovalsListResult = FetchApprovalsResult | {approvals: (Approval & {host: string})[]; errors: HostFailure[]}
 
 export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
   static summary = 'List the approvals sessions are waiting on, with their session.'
@@ -20,6 +24,7 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     '<%= config.bin %> <%= command.id %> --session 41e7',
     '<%= config.bin %> <%= command.id %> --all --limit 20',
     '<%= config.bin %> <%= command.id %> --json',
+    '<%= config.bin %> <%= command.id %> --hosts devbox,ci,local',
   ]
 
   static flags = {
@@ -30,27 +35,46 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
 
   async run(): Promise<ApprovalsListResult> {
     await this.parseFlags()
-    const client = await this.client()
     const {FetchApprovals} = await import('../../protocol/approvals.js')
     const {all, limit} = this.flags
-    const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session, {unknownAsGiven: true})
-    const result = await client.call(FetchApprovals, {
-      ...(session ? {session_id: session} : {}),
-      ...(all ? {include_decided: true, limit} : {}),
-    })
-    if (result.approvals.length === 0) {
-      this.log(all ? 'No approvals.' : 'No pending approvals.')
+    const config = await this.loadConfig()
+    // Each machine resolves a --session prefix against its own sessions.
+    const ask = async (client: DaemonClient) => {
+      const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session, {unknownAsGiven: true})
+      return client.call(FetchApprovals, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
+    }
+    const hosts = await this.hostList(config)
+    if (!hosts) {
+      const result = await ask(await this.client({config}))
+      this.print(result.approvals)
       return result
     }
-    const rows = result.approvals.map((a) => [
+    const {askHosts, reportFailures} = await import('../../cli/fan-in.js')
+    const fanIn = await askHosts(hosts, async (host) => ask(await this.clientOf(host, {config})), config.host_timeout_ms)
+    const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
+    const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
+    // Pending: oldest first, as one host lists them; with --all, newest first.
+    approvals.sort((a, b) => (all ? b.created_at.localeCompare(a.created_at) : a.created_at.localeCompare(b.created_at)))
+    this.print(approvals)
+    return {approvals, errors}
+  }
+
+  private print(approvals: (Approval & {host?: string})[]): void {
+    const {all} = this.flags
+    if (approvals.length === 0) {
+      this.log(all ? 'No approvals.' : 'No pending approvals.')
+      return
+    }
+    const hosts = approvals.some((a) => a.host !== undefined)
+    const rows = approvals.map((a) => [
+      ...(hosts ? [plain(inert(a.host ?? ''))] : []),
       plain(shortId(a.id)),
       ...(all ? [a.status] : []),
       sessionCell(a),
       plain(age(a.created_at)),
       requestCell(a),
     ])
-    this.log(table(['ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
+    this.log(table([...(hosts ? ['HOST'] : []), 'ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
     if (anyCut(rows)) this.log(cutNote('`hld approvals show <id>` shows the whole request'))
-    return result
   }
 }

@@ -27,9 +27,9 @@ export default class SessionShow extends BaseCommand<typeof SessionShow> {
 
   async run(): Promise<SessionShowResult> {
     const {args} = await this.parseFlags()
-    const client = await this.client()
+    const {client, id} = await this.clientForId(args.id, (c, sessionId) => c.call(GetSessionState, {session_id: sessionId}), 'session')
     const {limit} = this.flags
-    const {session} = await client.call(GetSessionState, {session_id: args.id})
+    const {session} = await client.call(GetSessionState, {session_id: id})
     const {events, total} = await client.call(GetConversation, {session_id: session.id, ...(limit > 0 ? {limit} : {})})
     for (const line of sessionDetails(session)) this.log(line)
     this.log('')

@@ -20,7 +20,7 @@
 import {and, asc, eq, gt, inArray, max, sql} from 'drizzle-orm'
 
 import type {DaemonEvent, EventType, NewEvent} from '../../protocol/events.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {Store} from '../store/index.js'
 import {placeholdersFor} from '../store/placeholders.js'
 import {events} from '../store/schema/index.js'
@@ -54,7 +54,7 @@ const RETRY_FIRST_MS = 10
 const RETRY_MAX_MS = 1000
 
 export interface EventFilter {
-  types?: ReadonlySet<EventType>
+  types?: ReadonlySet<string>
   sessionId?: string
   runId?: string
 }
