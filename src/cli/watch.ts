@@ -1,7 +1,7 @@
 /**
- * What `hld watch` does once its flags are parsed: follow the event stream (reconnecting
- * and resuming on its own), print each event, and stop on --count, --until, --timeout,
- * SIGINT, or a reader that went away (`hld watch | head`).
+ * What `hld watch` does (shared by its oclif command and the lean entry, see context.ts): follow
+ * the event stream (reconnecting and resuming on its own), print each event, and stop on --count,
+ * --until, --timeout, SIGINT, or a reader that went away (`hld watch | head`).
  */
 import type {Writable} from 'node:stream'
 
@@ -9,10 +9,13 @@ import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {type Provenance, provenanceText, shortId} from './approvals.js'
+import {type CommandContext, CommandError, type Parsed} from './context.js'
 import {WatchTimeoutError} from './errors.js'
+import {ExitCode} from './exit-codes.js'
 import {inert, jsonText} from './render/inert.js'
 import {cell, padEnd} from './render/table.js'
 import {timestamp} from './render/time.js'
+import {resolveSessionId} from './sessions.js'
 
 export interface WatchOptions {
   endpoint: Endpoint
@@ -29,6 +32,39 @@ export interface WatchSummary {
   events: number
   last_event_id: number | null
   ended: 'count' | 'until' | 'interrupted' | 'output closed' | 'timeout'
+}
+
+export interface WatchFlags {
+  type?: EventType[]
+  session?: string
+  run?: string
+  since: string
+  count?: number
+  until?: EventType
+  timeout?: number
+}
+
+/** `hld watch`: checks the flags, resolves --session, then follows the stream (runWatch). */
+export async function watch(ctx: CommandContext, {flags}: Parsed<WatchFlags>): Promise<void> {
+  const {since, type, until} = flags
+  if (since !== 'now' && !/^\d+$/.test(since)) throw new CommandError(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
+  if (until && type && !type.includes(until)) {
+    throw new CommandError(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
+  }
+  const config = await ctx.loadConfig()
+  // Starts the daemon if it is not running (auto-start rules); over ssh, dial-stdio does that there.
+  const client = await ctx.client({config})
+  // A prefix becomes the full id the events carry; an unknown id exits 4 instead of matching nothing forever.
+  const session = flags.session === undefined ? undefined : await resolveSessionId(client, flags.session)
+  await runWatch({
+    endpoint: await ctx.endpoint({config}),
+    filter: {event_types: type, session_id: session, run_id: flags.run},
+    since: since === 'now' ? undefined : Number(since),
+    json: ctx.jsonEnabled(),
+    count: flags.count,
+    until,
+    timeoutMs: flags.timeout,
+  })
 }
 
 export async function runWatch(options: WatchOptions, out: Writable = process.stdout, err: Writable = process.stderr): Promise<WatchSummary> {

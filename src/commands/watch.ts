@@ -1,9 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {ExitCode} from '../cli/exit-codes.js'
 import {jsonText} from '../cli/render/inert.js'
-import {resolveSessionId} from '../cli/sessions.js'
 import {EVENT_TYPES} from '../protocol/events.js'
 
 /**
@@ -37,26 +35,8 @@ export default class Watch extends BaseCommand<typeof Watch> {
   }
 
   async run(): Promise<void> {
-    await this.parseFlags()
-    const {since} = this.flags
-    if (since !== 'now' && !/^\d+$/.test(since)) this.error(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
-    const {type, until} = this.flags
-    if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
-    const config = await this.loadConfig()
-    // Starts the daemon if it is not running (auto-start rules); over ssh, dial-stdio does that there.
-    const client = await this.client({config})
-    // A prefix becomes the full id the events carry; an unknown id exits 4 instead of matching nothing forever.
-    const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session)
-    const {runWatch} = await import('../cli/watch.js')
-    await runWatch({
-      endpoint: await this.endpoint({config}),
-      filter: {event_types: type, session_id: session, run_id: this.flags.run},
-      since: since === 'now' ? undefined : Number(since),
-      json: this.jsonEnabled(),
-      count: this.flags.count,
-      until,
-      timeoutMs: this.flags.timeout,
-    })
+    const {watch} = await import('../cli/watch.js')
+    await watch(this, await this.parseFlags())
   }
 
   /** Under --json stdout is NDJSON: an error object is one more line of it, as every command's errors go to stdout. */

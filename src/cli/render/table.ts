@@ -3,10 +3,26 @@
  * tail around a marker that says how much was left out, so a payload at the end of a long command
  * stays in sight and a cut never passes for the whole.
  */
+import {createRequire} from 'node:module'
+
 import chalk from 'chalk'
-import stringWidth from 'string-width'
 
 import {type Piece, paintPieces, pieces} from './inert.js'
+
+let fullStringWidth: ((text: string) => number) | undefined
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+
+/**
+ * The columns a text takes on a terminal. Printable ASCII (nearly every cell) is as wide as it is
+ * long; string-width measures the rest. It is loaded the first time it is needed (a require of an
+ * ES module, Node >= 20.19), because building its Unicode tables at import costs ~50 ms of CPU,
+ * twice what starting node does, on every command that prints a table.
+ */
+function stringWidth(text: string): number {
+  if (PRINTABLE_ASCII.test(text)) return text.length
+  fullStringWidth ??= (createRequire(import.meta.url)('string-width') as {default: (text: string) => number}).default
+  return fullStringWidth(text)
+}
 
 export interface Cell {
   /** What to print (may carry colour codes). */
@@ -76,11 +92,18 @@ interface Unit {
   chars: number
 }
 
-const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
+let graphemes: Intl.Segmenter | undefined
+
+/** A text's graphemes: each printable ASCII character is one; a segmenter (its Unicode data costs ms to load) splits the rest. */
+function graphemesOf(text: string): string[] {
+  if (PRINTABLE_ASCII.test(text)) return [...text]
+  graphemes ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
+  return [...graphemes.segment(text)].map(({segment}) => segment)
+}
 
 function unitsOf(piece: Piece): Unit[] {
   if (piece.escaped) return [{piece, width: piece.text.length, chars: 1}]
-  return [...graphemes.segment(piece.text)].map(({segment}) => ({
+  return graphemesOf(piece.text).map((segment) => ({
     piece: {text: segment, escaped: false},
     width: stringWidth(segment),
     chars: [...segment].length,

@@ -1,9 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {requestCell, sessionCell, shortId} from '../../cli/approvals.js'
-import {anyCut, cutNote, plain, table} from '../../cli/render/table.js'
-import {age} from '../../cli/render/time.js'
-import {resolveSessionId} from '../../cli/sessions.js'
+import {listApprovals} from '../../cli/approvals.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import type {FetchApprovalsResult} from '../../protocol/approvals.js'
 
@@ -29,28 +26,6 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
   }
 
   async run(): Promise<ApprovalsListResult> {
-    await this.parseFlags()
-    const client = await this.client()
-    const {FetchApprovals} = await import('../../protocol/approvals.js')
-    const {all, limit} = this.flags
-    const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session, {unknownAsGiven: true})
-    const result = await client.call(FetchApprovals, {
-      ...(session ? {session_id: session} : {}),
-      ...(all ? {include_decided: true, limit} : {}),
-    })
-    if (result.approvals.length === 0) {
-      this.log(all ? 'No approvals.' : 'No pending approvals.')
-      return result
-    }
-    const rows = result.approvals.map((a) => [
-      plain(shortId(a.id)),
-      ...(all ? [a.status] : []),
-      sessionCell(a),
-      plain(age(a.created_at)),
-      requestCell(a),
-    ])
-    this.log(table(['ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
-    if (anyCut(rows)) this.log(cutNote('`hld approvals show <id>` shows the whole request'))
-    return result
+    return listApprovals(this, await this.parseFlags())
   }
 }

@@ -1,14 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {sessionTable} from '../../cli/sessions.js'
-import {ListSessions, SESSION_STATUSES, type Session} from '../../protocol/sessions.js'
+import {type SessionListResult, listSessions} from '../../cli/sessions.js'
+import {SESSION_STATUSES} from '../../protocol/sessions.js'
 
-export interface SessionListResult {
-  sessions: Session[]
-  /** How many sessions match in all (absent with `--limit 0`, which lists them all). */
-  total?: number
-}
+export type {SessionListResult} from '../../cli/sessions.js'
 
 export default class SessionList extends BaseCommand<typeof SessionList> {
   static summary = 'List the newest sessions, oldest first.'
@@ -28,14 +24,6 @@ export default class SessionList extends BaseCommand<typeof SessionList> {
   }
 
   async run(): Promise<SessionListResult> {
-    await this.parseFlags()
-    const client = await this.client()
-    const {status, limit} = this.flags
-    const result = await client.call(ListSessions, {status: status as Session['status'] | undefined, ...(limit > 0 ? {limit} : {})})
-    const {sessions, total} = result
-    if (sessions.length === 0) this.log(status ? `No ${status} sessions.` : 'No sessions yet.')
-    else this.log(sessionTable(sessions))
-    if (total !== undefined && total > sessions.length) this.log(`(the newest ${sessions.length} of ${total}; --limit 0 lists them all)`)
-    return result
+    return listSessions(this, await this.parseFlags())
   }
 }
