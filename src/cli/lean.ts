@@ -46,13 +46,13 @@ type Run = (ctx: CommandContext, parsed: Parsed<never, never>) => Promise<unknow
 /** Each lean command's function: the same one its oclif command's run() calls. */
 const COMMANDS: Record<string, {load: () => Promise<Run>; jsonLines?: boolean}> = {
   'daemon status': {load: async () => (await import('./daemon-status.js')).daemonStatus},
-  'approvals list': {load: async () => (await import('./approvals.js')).listApprovals as Run},
-  'approvals approve': {load: async () => (await import('./approvals.js')).approve as Run},
-  'approvals deny': {load: async () => (await import('./approvals.js')).deny as Run},
-  'session list': {load: async () => (await import('./sessions.js')).listSessions as Run},
-  'session show': {load: async () => (await import('./sessions.js')).showSession as Run},
+  'approvals list': {load: async () => (await import('./approvals.js')).listApprovals},
+  'approvals approve': {load: async () => (await import('./approvals.js')).approve},
+  'approvals deny': {load: async () => (await import('./approvals.js')).deny},
+  'session list': {load: async () => (await import('./sessions.js')).listSessions},
+  'session show': {load: async () => (await import('./sessions.js')).showSession},
   // Watch prints --json errors as one more NDJSON line (its logJson).
-  watch: {load: async () => (await import('./watch.js')).watch as Run, jsonLines: true},
+  watch: {load: async () => (await import('./watch.js')).watch, jsonLines: true},
 }
 
 /**
@@ -154,7 +154,7 @@ export function parse(spec: CommandSpec, tokens: string[]): Parsed<Record<string
     if (flags[name] === undefined && flag.default !== undefined) flags[name] = flag.default
   }
   const args = Object.fromEntries(spec.args.map((arg, index) => [arg.name, positional[index]]))
-  return {flags: flags as GlobalFlags & Record<string, unknown>, args, argv: positional}
+  return {flags, args, argv: positional}
 }
 
 /** A flag's value as oclif parses it; undefined when oclif might not take it (it then says why). */

@@ -9,6 +9,7 @@
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {expect} from 'chai'
 import {execa} from 'execa'
@@ -18,7 +19,7 @@ import {FetchApprovals} from '../../src/protocol/approvals.js'
 import {CLI, REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, waitForStatus} from '../helpers/sessions.js'
 
-const PROBE = path.join(REPO_ROOT, 'test', 'fixtures', 'oclif-probe.cjs')
+const PROBE = path.join(REPO_ROOT, 'test', 'fixtures', 'oclif-probe.mjs')
 
 interface Run {
   exitCode: number
@@ -37,7 +38,7 @@ describe('the lean entry of the hot commands prints what oclif prints', function
 
   const run = async (args: string[], env: Record<string, string | undefined> = {}): Promise<Run> => {
     const probe = path.join(sandbox.root, `probe-${runs++}`)
-    const result = await execa(process.execPath, ['--require', PROBE, CLI, ...args], {
+    const result = await execa(process.execPath, ['--import', pathToFileURL(PROBE).href, CLI, ...args], {
       env: sandbox.env({...env, LEAN_PROBE_FILE: probe}),
       extendEnv: false,
       reject: false,
