@@ -18,6 +18,8 @@ const TARGETS: Record<string, {max?: number; min?: number}> = {
   'cli.daemon_status_running_ratio': {max: 2},
   'cli.daemon_status_stopped_ratio': {max: 2},
   'cli.approvals_list_running_ratio': {max: 2},
+  'ssh.host_approvals_list_ratio': {max: 1.5},
+  'ssh.hosts3_vs_one_host_ratio': {max: 1.5},
   'rpc.sequential_throughput_ratio': {min: 0.5},
   'rpc.pipelined_throughput_ratio': {min: 0.5},
   // Absolute, as the issues state them (no baseline makes them portable); each has an x_health beside it.

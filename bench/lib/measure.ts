@@ -18,6 +18,8 @@ export function round(value: number, digits = 2): number {
 
 export interface Timed {
   name: string
+  /** What runs: node (the default) or another program, e.g. `ssh` for a baseline. */
+  command?: string
   argv: string[]
   /** Exit statuses that count as a normal run (a failing command would time the wrong thing). */
   okExit?: number[]
@@ -36,7 +38,7 @@ export function medianWallTimes(env: NodeJS.ProcessEnv, programs: Timed[], runs:
   for (let i = 0; i < warmups + runs; i++) {
     for (const program of programs) {
       const start = process.hrtime.bigint()
-      const result = spawnSync(process.execPath, program.argv, {env, stdio: ['ignore', 'pipe', 'pipe']})
+      const result = spawnSync(program.command ?? process.execPath, program.argv, {env, stdio: ['ignore', 'pipe', 'pipe']})
       const ms = Number(process.hrtime.bigint() - start) / 1e6
       const ok = program.okExit ?? [0]
       if (!ok.includes(result.status ?? -1)) {

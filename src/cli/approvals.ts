@@ -5,14 +5,16 @@
  * approval carries is untrusted (a model wrote it) and printed through `render`.
  */
 import type {DaemonClient} from '../client/index.js'
-import type {Approval, FetchApprovalsResult, SendDecisionResult} from '../protocol/approvals.js'
+import type {Approval, FetchApprovalsResult, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {Session} from '../protocol/sessions.js'
 import {splitCommand} from '../shared/shell.js'
+import {codePoints} from '../shared/text.js'
 import {type CommandContext, CommandError, type Parsed} from './context.js'
+import type {HostFailure} from './fan-in.js'
 import {ExitCode, exitCodeFor} from './exit-codes.js'
 import {inert} from './render/inert.js'
-import {type Cell, anyCut, cell, cutNote, plain, table} from './render/table.js'
+import {type Cell, anyCut, cell, cellOfEnds, cutNote, plain, table} from './render/table.js'
 import {age, timestamp} from './render/time.js'
 import {resolveSessionId} from './sessions.js'
 
@@ -39,8 +41,17 @@ export function sessionLabel(approval: Approval, width = 40): string {
 export function requestCell(approval: Approval, width = 60): Cell {
   if (approval.type === 'human_contact') return cell(approval.message ?? '', width)
   const input = (approval.tool_input ?? {}) as Record<string, unknown>
+  if (approval.tool_input_truncated && isTruncatedInput(input)) {
+    // Too large to list: the daemon sent the two ends of its JSON, and its length.
+    const prefix = `${approval.tool_name ?? ''}: `
+    return cellOfEnds(prefix + input.preview, input.tail, codePoints(prefix) + input.characters, width)
+  }
   const target = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : JSON.stringify(approval.tool_input)
   return cell(`${approval.tool_name ?? ''}: ${target}`, width)
+}
+
+function isTruncatedInput(input: Record<string, unknown>): input is Record<string, unknown> & TruncatedToolInput {
+  return input.hld_truncated === true && typeof input.preview === 'string' && typeof input.tail === 'string' && typeof input.characters === 'number'
 }
 
 /** What is asked, on one line at most `width` columns, inert (a cut shows the marker). */
@@ -161,39 +172,67 @@ export async function sessionOf(client: DaemonClient, approval: Approval): Promi
   }
 }
 
-/** `hld approvals list`: pending approvals (or, with --all, decided ones too) as a table. */
+/** With --hosts, each approval says its host and `errors` lists the hosts that did not answer. */
+export type ApprovalsListResult = FetchApprovalsResult | {approvals: (Approval & {host: string})[]; errors: HostFailure[]}
+
+/** `hld approvals list`: pending approvals (or, with --all, decided ones too), of one machine or several. */
 export async function listApprovals(
   ctx: CommandContext,
   {flags}: Parsed<{session?: string; all?: boolean; limit: number}>,
-): Promise<FetchApprovalsResult> {
-  const client = await ctx.client()
+): Promise<ApprovalsListResult> {
   const {FetchApprovals} = await import('../protocol/approvals.js')
   const {all, limit} = flags
-  const session = flags.session === undefined ? undefined : await resolveSessionId(client, flags.session, {unknownAsGiven: true})
-  const result = await client.call(FetchApprovals, {
-    ...(session ? {session_id: session} : {}),
-    ...(all ? {include_decided: true, limit} : {}),
-  })
-  if (result.approvals.length === 0) {
-    ctx.log(all ? 'No approvals.' : 'No pending approvals.')
+  const config = await ctx.loadConfig()
+  // Each machine resolves a --session prefix against its own sessions.
+  const ask = async (client: DaemonClient) => {
+    const session = flags.session === undefined ? undefined : await resolveSessionId(client, flags.session, {unknownAsGiven: true})
+    return client.call(FetchApprovals, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
+  }
+  const hosts = await ctx.hostList(config)
+  if (!hosts) {
+    const result = await ask(await ctx.client({config}))
+    printApprovals(ctx, result.approvals, all)
     return result
   }
-  const rows = result.approvals.map((a) => [plain(shortId(a.id)), ...(all ? [a.status] : []), sessionCell(a), plain(age(a.created_at)), requestCell(a)])
-  ctx.log(table(['ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
+  const {askHosts, reportFailures} = await import('./fan-in.js')
+  const fanIn = await askHosts(hosts, async (host) => ask(await ctx.clientOf(host, {config})), config.host_timeout_ms)
+  const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
+  const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
+  // Pending: oldest first, as one host lists them; with --all, newest first.
+  approvals.sort((a, b) => (all ? b.created_at.localeCompare(a.created_at) : a.created_at.localeCompare(b.created_at)))
+  printApprovals(ctx, approvals, all)
+  return {approvals, errors}
+}
+
+function printApprovals(ctx: CommandContext, approvals: (Approval & {host?: string})[], all: boolean | undefined): void {
+  if (approvals.length === 0) {
+    ctx.log(all ? 'No approvals.' : 'No pending approvals.')
+    return
+  }
+  const hosts = approvals.some((a) => a.host !== undefined)
+  const rows = approvals.map((a) => [
+    ...(hosts ? [plain(inert(a.host ?? ''))] : []),
+    plain(shortId(a.id)),
+    ...(all ? [a.status] : []),
+    sessionCell(a),
+    plain(age(a.created_at)),
+    requestCell(a),
+  ])
+  ctx.log(table([...(hosts ? ['HOST'] : []), 'ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
   if (anyCut(rows)) ctx.log(cutNote('`hld approvals show <id>` shows the whole request'))
-  return result
 }
 
 const VERB = {approve: 'Approved', deny: 'Denied', respond: 'Answered'} as const
 
-/** One sendDecision call (approve, deny or respond one approval), then what was decided, in full. */
+/** approve, deny and respond of one approval: one sendDecision call, then what was decided, in full. */
 export async function decide(
   ctx: CommandContext,
   params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string},
 ): Promise<SendDecisionResult> {
-  const client = await ctx.client()
-  const {SendDecision} = await import('../protocol/approvals.js')
-  const result = await client.call(SendDecision, {...params, channel: 'cli'})
+  const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
+  // `devbox:9c1e`, or with --hosts the one host that has it.
+  const {client, id} = await ctx.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
+  const result = await client.call(SendDecision, {...params, approval_id: id, channel: 'cli'})
   if (ctx.jsonEnabled()) return result
   const {approval} = result
   for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) ctx.log(line)

@@ -1,8 +1,8 @@
 /**
- * What every command shares: `--json`, `--socket`, `--host`, configuration, one lazily opened
- * client closed in `finally()`, and the mapping from errors to exit codes and JSON error objects.
- * The connection and the error reports live in context.ts and error-report.ts, which the lean
- * entry for hot commands (lean.ts) uses too. Heavy modules stay out of here so commands start fast.
+ * What every command shares: `--json`, `--socket`, `--host(s)`, configuration, the clients it
+ * opens (closed in `finally()`), and the mapping from errors to exit codes and JSON error objects.
+ * The connections and the error reports live in context.ts and error-report.ts, which the lean
+ * entry of the hot commands (lean.ts) uses too. Heavy modules stay out of here so commands start fast.
  */
 import {Command, Errors, Flags, type Interfaces, ux} from '@oclif/core'
 
@@ -30,6 +30,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
       description: 'Overrides HUMANLAYER_HOST. Over ssh, the far side runs `hld daemon dial-stdio` (see HUMANLAYER_REMOTE_HLD).',
       helpGroup: 'GLOBAL',
     }),
+    hosts: Flags.string({
+      summary: 'Several machines at once, comma-separated (e.g. devbox,ci,local): lists merge them, ids find their host.',
+      description:
+        'Overrides HUMANLAYER_HOSTS. Lists gain a HOST column; a host that fails is reported and the others still listed. ' +
+        'Ids may be qualified (devbox:9c1e); an unqualified prefix must be unique across the hosts.',
+      helpGroup: 'GLOBAL',
+    }),
     // chalk and oclif read --color/--no-color from argv themselves; declared so it parses and shows in --help.
     color: Flags.boolean({
       summary: 'Colour the output (default: only on a terminal, and never when NO_COLOR is set).',
@@ -46,7 +53,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
     await honourNoColor(this.argv)
   }
 
-  /** The connection helpers, for the flags parsed (parseFlags comes first). */
+  /** The connections, for the flags parsed (parseFlags comes first). */
   private get access(): DaemonAccess {
     this.daemonAccess ??= new DaemonAccess(this.flags)
     return this.daemonAccess
@@ -65,13 +72,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
   }
 
   /** The machine --host or HUMANLAYER_HOST names; this one by default. */
-  protected async host(config?: Config): Promise<HostSpec> {
+  async host(config?: Config): Promise<HostSpec> {
     return this.access.host(config)
   }
 
-  /** Where the daemon is: see DaemonAccess.endpoint. */
-  async endpoint(options: ConnectOptions = {}): Promise<Endpoint> {
-    return this.access.endpoint(options)
+  /** Where a machine's daemon is (DaemonAccess.endpointOf). */
+  async endpointOf(host: HostSpec, options: ConnectOptions = {}): Promise<Endpoint> {
+    return this.access.endpointOf(host, options)
   }
 
   /** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
@@ -89,6 +96,26 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   async client(options: ConnectOptions = {}): Promise<DaemonClient> {
     return this.access.client(options)
+  }
+
+  /** A client to one machine's daemon, closed when the command ends. */
+  async clientOf(host: HostSpec, options: ConnectOptions = {}): Promise<DaemonClient> {
+    return this.access.clientOf(host, options)
+  }
+
+  /** The machines --hosts or HUMANLAYER_HOSTS name; undefined when neither does (then one machine: host()). */
+  async hostList(config?: Config): Promise<HostSpec[] | undefined> {
+    return this.access.hostList(config)
+  }
+
+  /** The client of the machine that owns `id`, and the id as that machine knows it (DaemonAccess.clientForId). */
+  async clientForId(
+    id: string,
+    find: (client: DaemonClient, id: string) => Promise<unknown>,
+    what: string,
+    options: {autostart?: boolean} = {},
+  ): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
+    return this.access.clientForId(id, find, what, options)
   }
 
   protected async finally(error: Error | undefined): Promise<void> {

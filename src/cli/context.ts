@@ -13,6 +13,7 @@ import {inert} from './render/inert.js'
 export interface GlobalFlags {
   socket?: string
   host?: string
+  hosts?: string
   color?: boolean
   json?: boolean
 }
@@ -31,16 +32,13 @@ export interface ConnectOptions {
   config?: Config
 }
 
-export interface CommandContext {
+/** What a command does output with, and reaches its daemons by (DaemonAccess's methods). */
+export interface CommandContext extends Pick<DaemonAccess, 'loadConfig' | 'host' | 'hostList' | 'endpointOf' | 'client' | 'clientOf' | 'clientForId'> {
   /** A line on stdout, unless --json (then the returned result is the output). */
   log(message?: string): void
   /** A line on stderr, unless --json. */
   logToStderr(message?: string): void
   jsonEnabled(): boolean
-  loadConfig(overrides?: ConfigOverrides): Promise<Config>
-  endpoint(options?: ConnectOptions): Promise<Endpoint>
-  /** The client to a running daemon (one per command, closed when it ends). */
-  client(options?: ConnectOptions): Promise<DaemonClient>
 }
 
 /**
@@ -65,11 +63,13 @@ export async function honourNoColor(argv: string[]): Promise<void> {
 }
 
 /**
- * Where a command's daemon is and its one client: the socket of this machine, or another
- * machine's daemon over ssh (--host, HUMANLAYER_HOST).
+ * Where a command's daemons are and its clients: the socket of this machine, another machine's
+ * daemon over ssh (--host, HUMANLAYER_HOST), or several machines (--hosts, HUMANLAYER_HOSTS).
  */
 export class DaemonAccess {
-  private openedClient: DaemonClient | undefined
+  /** Every client this command opened (one per host), closed by close(). */
+  private readonly openedClients: DaemonClient[] = []
+  private defaultClient: DaemonClient | undefined
 
   constructor(private readonly flags: GlobalFlags) {}
 
@@ -87,41 +87,102 @@ export class DaemonAccess {
   }
 
   /**
-   * Where the daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts the
-   * daemon there unless `autostart` is false).
+   * Where a machine's daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts
+   * the daemon there unless `autostart` is false).
    */
-  async endpoint(options: ConnectOptions = {}): Promise<Endpoint> {
-    const config = options.config ?? (await this.loadConfig())
-    const host = await this.host(config)
+  async endpointOf(host: HostSpec, options: ConnectOptions = {}): Promise<Endpoint> {
     if (host.kind === 'ssh') {
       const {sshEndpoint} = await import('../client/ssh.js')
       return sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []})
     }
     const {socketEndpoint} = await import('../client/index.js')
-    return socketEndpoint(config.socket_path)
+    return socketEndpoint((options.config ?? (await this.loadConfig())).socket_path)
   }
 
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
   async client(options: ConnectOptions = {}): Promise<DaemonClient> {
-    if (this.openedClient) return this.openedClient
+    if (this.defaultClient) return this.defaultClient
     const config = options.config ?? (await this.loadConfig())
-    if ((await this.host(config)).kind === 'ssh') {
+    this.defaultClient = await this.clientOf(await this.host(config), {...options, config})
+    return this.defaultClient
+  }
+
+  /** A client to one machine's daemon, closed when the command ends. */
+  async clientOf(host: HostSpec, options: ConnectOptions = {}): Promise<DaemonClient> {
+    const config = options.config ?? (await this.loadConfig())
+    let client: DaemonClient
+    if (host.kind === 'ssh') {
       const {DaemonClient} = await import('../client/index.js')
-      this.openedClient = await DaemonClient.connect(await this.endpoint({...options, config}))
+      client = await DaemonClient.connect(await this.endpointOf(host, options))
     } else if (options.autostart === false) {
       const {DaemonClient} = await import('../client/index.js')
-      this.openedClient = await DaemonClient.connect(config.socket_path)
+      client = await DaemonClient.connect(config.socket_path)
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
       // One line on stderr, so stdout (and --json) stay the command's own.
       const announce = (health: {pid: number; socket_path: string}) =>
         process.stderr.write(`started hld daemon (pid ${inert(health.pid)}, socket ${inert(health.socket_path)})\n`)
-      this.openedClient = await connectOrStart(config, process.env, announce)
+      client = await connectOrStart(config, process.env, announce)
     }
-    return this.openedClient
+    this.openedClients.push(client)
+    return client
+  }
+
+  /** The machines --hosts or HUMANLAYER_HOSTS name; undefined when neither does (then one machine: host()). */
+  async hostList(config?: Config): Promise<HostSpec[] | undefined> {
+    if (this.flags.host !== undefined) {
+      if (this.flags.hosts !== undefined) throw new CommandError('Give --host (one machine) or --hosts (several), not both.', {exit: 2})
+      return undefined
+    }
+    const text = this.flags.hosts ?? process.env.HUMANLAYER_HOSTS
+    if (!text) return undefined
+    const where = this.flags.hosts === undefined ? 'HUMANLAYER_HOSTS' : '--hosts'
+    const names = [...new Set(text.split(',').map((name) => name.trim()).filter((name) => name !== ''))]
+    if (names.length === 0) throw new CommandError(`${where} names no host; give e.g. devbox,local`, {exit: 2})
+    const {resolveHost} = await import('../config/hosts.js')
+    const {hosts} = config ?? (await this.loadConfig())
+    return names.map((name) => resolveHost(name, hosts, where))
+  }
+
+  /**
+   * The client of the machine that owns `id`, and the id as that machine knows it: the host a
+   * qualified id names (`devbox:9c1e`); else, with --hosts, the one host where `find` succeeds;
+   * else the one host of --host.
+   */
+  async clientForId(
+    id: string,
+    find: (client: DaemonClient, id: string) => Promise<unknown>,
+    what: string,
+    options: {autostart?: boolean} = {},
+  ): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
+    const config = await this.loadConfig()
+    const list = await this.hostList(config)
+    const [{resolveHost}, {askHosts, ownerOf, splitQualifiedId}] = await Promise.all([import('../config/hosts.js'), import('./fan-in.js')])
+    const qualified = splitQualifiedId(id, (name) => {
+      const listed = list?.find((host) => host.name === name)
+      if (listed) return listed
+      try {
+        return resolveHost(name, config.hosts)
+      } catch {
+        return undefined
+      }
+    })
+    if (qualified.host) return {client: await this.clientOf(qualified.host, {...options, config}), id: qualified.id, host: qualified.host}
+    if (!list) return {client: await this.client({...options, config}), id, host: await this.host(config)}
+    const fanIn = await askHosts(
+      list,
+      async (host) => {
+        const client = await this.clientOf(host, {...options, config})
+        await find(client, id)
+        return client
+      },
+      config.host_timeout_ms,
+    )
+    const owner = ownerOf(id, fanIn, what)
+    return {client: owner.value, id, host: owner.host}
   }
 
   close(): void {
-    this.openedClient?.close()
+    for (const client of this.openedClients) client.close()
   }
 }

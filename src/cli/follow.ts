@@ -53,7 +53,7 @@ export function exitCodeOf(goal: WaitGoal, session: Session): number {
  */
 export async function followSession(options: FollowOptions): Promise<Session> {
   const {client, sessionId} = options
-  const subscription = await Subscription.open(client.socketPath, {
+  const subscription = await Subscription.open(client.endpoint, {
     session_id: sessionId,
     event_types: options.onApproval ? ['session_status_changed', 'new_approval'] : ['session_status_changed'],
   })

@@ -17,7 +17,7 @@ import path from 'node:path'
 import {isatty} from 'node:tty'
 import {format} from 'node:util'
 
-import {type CommandContext, type ConnectOptions, DaemonAccess, type GlobalFlags, type Parsed, honourNoColor} from './context.js'
+import {type CommandContext, DaemonAccess, type GlobalFlags, type Parsed, honourNoColor} from './context.js'
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
 
@@ -177,14 +177,12 @@ function parseValue(flag: FlagSpec, input: string): unknown {
 }
 
 /** The CommandContext of a command run here: output as oclif's Command prints it. */
-class LeanContext implements CommandContext {
-  private readonly access: DaemonAccess
-
+class LeanContext extends DaemonAccess implements CommandContext {
   constructor(
     flags: GlobalFlags,
     private readonly tokens: string[],
   ) {
-    this.access = new DaemonAccess(flags)
+    super(flags)
   }
 
   jsonEnabled(): boolean {
@@ -197,22 +195,6 @@ class LeanContext implements CommandContext {
 
   logToStderr(message = ''): void {
     if (!this.jsonEnabled()) console.error(format(message))
-  }
-
-  loadConfig(overrides = {}) {
-    return this.access.loadConfig(overrides)
-  }
-
-  endpoint(options: ConnectOptions = {}) {
-    return this.access.endpoint(options)
-  }
-
-  client(options: ConnectOptions = {}) {
-    return this.access.client(options)
-  }
-
-  close(): void {
-    this.access.close()
   }
 }
 

@@ -8,6 +8,7 @@ import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {ConversationEvent, Session} from '../protocol/sessions.js'
 import {GetConversation, GetSessionState, ListSessions} from '../protocol/sessions.js'
 import type {CommandContext, Parsed} from './context.js'
+import type {HostFailure} from './fan-in.js'
 import {inert} from './render/inert.js'
 import {anyCut, cell, cutNote, plain, table} from './render/table.js'
 import {timestamp} from './render/time.js'
@@ -34,11 +35,32 @@ export interface SessionListResult {
   total?: number
 }
 
-/** `hld session list`: the newest sessions as a table. */
-export async function listSessions(ctx: CommandContext, {flags}: Parsed<{status?: string; limit: number}>): Promise<SessionListResult> {
-  const client = await ctx.client()
+/** With --hosts: each session says its host, and `errors` lists the hosts that did not answer. */
+export interface SessionFanInResult {
+  sessions: (Session & {host: string})[]
+  errors: HostFailure[]
+}
+
+/** `hld session list`: the newest sessions as a table, of one machine or several. */
+export async function listSessions(
+  ctx: CommandContext,
+  {flags}: Parsed<{status?: string; limit: number}>,
+): Promise<SessionListResult | SessionFanInResult> {
   const {status, limit} = flags
-  const result = await client.call(ListSessions, {status: status as Session['status'] | undefined, ...(limit > 0 ? {limit} : {})})
+  const params = {status: status as Session['status'] | undefined, ...(limit > 0 ? {limit} : {})}
+  const config = await ctx.loadConfig()
+  const hosts = await ctx.hostList(config)
+  if (hosts) {
+    const {askHosts, reportFailures} = await import('./fan-in.js')
+    const fanIn = await askHosts(hosts, async (host) => (await ctx.clientOf(host, {config})).call(ListSessions, params), config.host_timeout_ms)
+    const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
+    const sessions = fanIn.answers.flatMap(({host, value}) => value.sessions.map((s) => ({...s, host: host.name})))
+    sessions.sort((a, b) => a.created_at.localeCompare(b.created_at))
+    if (sessions.length === 0) ctx.log(params.status ? `No ${params.status} sessions.` : 'No sessions yet.')
+    else ctx.log(sessionTable(sessions))
+    return {sessions, errors}
+  }
+  const result = await (await ctx.client({config})).call(ListSessions, params)
   const {sessions, total} = result
   if (sessions.length === 0) ctx.log(status ? `No ${status} sessions.` : 'No sessions yet.')
   else ctx.log(sessionTable(sessions))
@@ -55,9 +77,9 @@ export interface SessionShowResult {
 
 /** `hld session show ID`: the session's state, then its conversation. */
 export async function showSession(ctx: CommandContext, {args, flags}: Parsed<{limit: number}, {id: string}>): Promise<SessionShowResult> {
-  const client = await ctx.client()
+  const {client, id} = await ctx.clientForId(args.id, (c, sessionId) => c.call(GetSessionState, {session_id: sessionId}), 'session')
   const {limit} = flags
-  const {session} = await client.call(GetSessionState, {session_id: args.id})
+  const {session} = await client.call(GetSessionState, {session_id: id})
   const {events, total} = await client.call(GetConversation, {session_id: session.id, ...(limit > 0 ? {limit} : {})})
   for (const line of sessionDetails(session)) ctx.log(line)
   ctx.log('')
@@ -78,9 +100,11 @@ function formatCost(cost: number | undefined): string {
   return cost === undefined ? '-' : `$${cost.toFixed(4)}`
 }
 
-/** The sessions as a table, then a footer when a title was cut. */
-export function sessionTable(sessions: Session[]): string {
+/** The sessions as a table, then a footer when a title was cut; from several machines (--hosts), with a HOST column. */
+export function sessionTable(sessions: (Session & {host?: string})[]): string {
+  const hosts = sessions.some((s) => s.host !== undefined)
   const rows = sessions.map((s) => [
+    ...(hosts ? [plain(inert(s.host ?? ''))] : []),
     plain(inert(s.id.slice(0, 8))),
     cell(s.status),
     plain(timestamp(s.created_at)),
@@ -88,7 +112,7 @@ export function sessionTable(sessions: Session[]): string {
     cell(s.title || s.summary, 80),
   ])
   const footer = anyCut(rows) ? `\n${cutNote('`hld session show <id>` shows the whole title')}` : ''
-  return table(['ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows) + footer
+  return table([...(hosts ? ['HOST'] : []), 'ID', 'STATUS', 'CREATED', 'COST', 'TITLE'], rows) + footer
 }
 
 export function sessionDetails(s: Session): string[] {

@@ -7,6 +7,9 @@ import type {Writable} from 'node:stream'
 
 import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
+import type {HostSpec} from '../config/hosts.js'
+import type {Config} from '../config/index.js'
+import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {type Provenance, provenanceText, shortId} from './approvals.js'
 import {type CommandContext, CommandError, type Parsed} from './context.js'
@@ -17,10 +20,16 @@ import {cell, padEnd} from './render/table.js'
 import {timestamp} from './render/time.js'
 import {resolveSessionId} from './sessions.js'
 
-export interface WatchOptions {
+/** One daemon's event stream; `host` labels its lines when several are merged (`--hosts`). */
+export interface WatchSource {
+  host?: string
   endpoint: Endpoint
   filter: SubscribeFilter
-  /** Events after this id; undefined = from now on. */
+}
+
+export interface WatchOptions {
+  sources: WatchSource[]
+  /** Events after this id (of each source); undefined = from now on. */
   since: number | undefined
   json: boolean
   count?: number
@@ -44,7 +53,7 @@ export interface WatchFlags {
   timeout?: number
 }
 
-/** `hld watch`: checks the flags, resolves --session, then follows the stream (runWatch). */
+/** `hld watch`: checks the flags, resolves --session on each host, then follows the streams (runWatch). */
 export async function watch(ctx: CommandContext, {flags}: Parsed<WatchFlags>): Promise<void> {
   const {since, type, until} = flags
   if (since !== 'now' && !/^\d+$/.test(since)) throw new CommandError(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
@@ -52,19 +61,44 @@ export async function watch(ctx: CommandContext, {flags}: Parsed<WatchFlags>): P
     throw new CommandError(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
   }
   const config = await ctx.loadConfig()
-  // Starts the daemon if it is not running (auto-start rules); over ssh, dial-stdio does that there.
-  const client = await ctx.client({config})
-  // A prefix becomes the full id the events carry; an unknown id exits 4 instead of matching nothing forever.
-  const session = flags.session === undefined ? undefined : await resolveSessionId(client, flags.session)
+  const hosts = await ctx.hostList(config)
+  const filter = {event_types: type, run_id: flags.run}
+  // A --session prefix becomes the full id the events carry, on each host; an unknown id exits 4
+  // instead of matching nothing forever. The first call also starts the daemon when none runs
+  // (auto-start rules; over ssh, dial-stdio does that there).
+  const source = (host: HostSpec, label?: string) => watchSource(ctx, flags.session, host, filter, config, label)
+  const sources = hosts ? await Promise.all(hosts.map(async (host) => source(host, host.name))) : [await source(await ctx.host(config))]
   await runWatch({
-    endpoint: await ctx.endpoint({config}),
-    filter: {event_types: type, session_id: session, run_id: flags.run},
+    sources,
     since: since === 'now' ? undefined : Number(since),
     json: ctx.jsonEnabled(),
     count: flags.count,
     until,
     timeoutMs: flags.timeout,
   })
+}
+
+/**
+ * One host's stream. With --hosts, a host that cannot be asked now is still followed (its
+ * stream keeps trying), with --session as given, and a line on stderr says so.
+ */
+async function watchSource(
+  ctx: CommandContext,
+  sessionFlag: string | undefined,
+  host: HostSpec,
+  filter: SubscribeFilter,
+  config: Config,
+  label?: string,
+): Promise<WatchSource> {
+  try {
+    const client = await ctx.clientOf(host, {config})
+    const session = sessionFlag === undefined ? undefined : await resolveSessionId(client, sessionFlag)
+    return {host: label, endpoint: client.endpoint, filter: {...filter, session_id: session}}
+  } catch (error) {
+    if (label === undefined || (error instanceof RpcError && error.code !== ErrorCode.Unavailable)) throw error
+    ctx.logToStderr(`hld watch: ${label}: ${(error as Error).message}; following it once it answers`)
+    return {host: label, endpoint: await ctx.endpointOf(host, {config}), filter: {...filter, session_id: sessionFlag}}
+  }
 }
 
 export async function runWatch(options: WatchOptions, out: Writable = process.stdout, err: Writable = process.stderr): Promise<WatchSummary> {
@@ -84,22 +118,28 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
     stop('output closed')()
   })
 
-  const render = options.json ? (event: DaemonEvent) => `${jsonText(event)}\n` : await humanRenderer()
+  const render = options.json ? (event: DaemonEvent, host?: string) => `${jsonText(host === undefined ? event : {...event, host})}\n` : await humanRenderer()
   try {
-    const events = streamEvents({
-      target: options.endpoint,
-      filter: options.filter,
-      since: options.since,
-      signal: abort.signal,
-      onStatus: (status) => {
-        const line = statusLine(status)
-        if (line) err.write(`hld watch: ${inert(line)}\n`)
-      },
-    })
-    for await (const event of events) {
+    // Each source follows its own daemon, reconnecting and resuming on its own.
+    const streams = options.sources.map((source) =>
+      labelled(
+        source.host,
+        streamEvents({
+          target: source.endpoint,
+          filter: source.filter,
+          since: options.since,
+          signal: abort.signal,
+          onStatus: (status) => {
+            const line = statusLine(status)
+            if (line) err.write(`hld watch: ${inert(source.host === undefined ? line : `${source.host}: ${line}`)}\n`)
+          },
+        }),
+      ),
+    )
+    for await (const {host, event} of merge(streams)) {
       summary.events++
       summary.last_event_id = event.id
-      if (!out.write(render(event))) await drained(out, abort.signal)
+      if (!out.write(render(event, host))) await drained(out, abort.signal)
       if (abort.signal.aborted) break
       if (options.count !== undefined && summary.events >= options.count) {
         summary.ended = 'count'
@@ -113,10 +153,35 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
   } finally {
     process.off('SIGINT', onSigint)
     clearTimeout(timer)
+    abort.abort() // the other sources' streams, when one ended the watch
   }
   if (outputError) throw outputError
   if (summary.ended === 'timeout') throw new WatchTimeoutError(options.timeoutMs!, summary)
   return summary
+}
+
+async function* labelled(host: string | undefined, events: AsyncGenerator<DaemonEvent>): AsyncGenerator<{host?: string; event: DaemonEvent}> {
+  for await (const event of events) yield {host, event}
+}
+
+/** Items from every iterator as each comes; ends when all have, fails when one does. */
+async function* merge<T>(iterators: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  const next = (index: number) => iterators[index].next().then((result) => ({index, result}))
+  const pending = new Map(iterators.map((_, index) => [index, next(index)]))
+  try {
+    while (pending.size > 0) {
+      const {index, result} = await Promise.race(pending.values())
+      if (result.done) {
+        pending.delete(index)
+        continue
+      }
+      pending.set(index, next(index))
+      yield result.value
+    }
+  } finally {
+    // Not awaited: a source still waiting on its daemon ends once the caller's signal aborts it.
+    for (const iterator of iterators) void iterator.return(undefined)
+  }
 }
 
 function drained(out: Writable, signal: AbortSignal): Promise<void> {
@@ -149,7 +214,7 @@ function statusLine(status: StreamStatus): string | undefined {
 const MAX_GIST = 120
 
 /** One line per event: time, type, session, gist; coloured when stdout is a terminal (chalk decides). */
-async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
+async function humanRenderer(): Promise<(event: DaemonEvent, host?: string) => string> {
   const {default: chalk} = await import('chalk')
   const colour = (event: DaemonEvent): ((text: string) => string) => {
     switch (event.type) {
@@ -167,11 +232,12 @@ async function humanRenderer(): Promise<(event: DaemonEvent) => string> {
       }
     }
   }
-  return (event) => {
+  return (event, host) => {
     const time = chalk.dim(timestamp(event.timestamp, {ms: true}))
+    const where = host === undefined ? '' : `${chalk.magenta(inert(host))} `
     const type = colour(event)(padEnd(cell(event.type), 22))
     const session = chalk.bold(padEnd(cell(event.data.session_id ? event.data.session_id.slice(0, 8) : '-'), 8))
-    return `${time} ${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
+    return `${time} ${where}${type} ${session} ${cell(gist(event), MAX_GIST).text}\n`
   }
 }
 

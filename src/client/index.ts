@@ -101,11 +101,16 @@ export class DaemonClient {
   private readonly pending = new Map<number, Pending>()
   private closedError: Error | undefined
 
+  /** The socket path or ssh:// address, for error messages. */
+  readonly socketPath: string
+
   private constructor(
     private readonly socket: Duplex,
-    /** The socket path or ssh:// address, for error messages. */
-    readonly socketPath: string,
+    /** Where this client is connected: a stream method (Subscribe) opens its own connection there. */
+    readonly endpoint: Endpoint,
   ) {
+    const socketPath = endpoint.label
+    this.socketPath = socketPath
     const decoder = new LineDecoder({
       maxFrameBytes: MAX_REPLY_BYTES,
       onLine: (line) => this.onFrame(line),
@@ -126,7 +131,7 @@ export class DaemonClient {
 
   static async connect(target: string | Endpoint, options: {timeoutMs?: number} = {}): Promise<DaemonClient> {
     const endpoint = typeof target === 'string' ? socketEndpoint(target) : target
-    return new DaemonClient(await endpoint.open(options.timeoutMs), endpoint.label)
+    return new DaemonClient(await endpoint.open(options.timeoutMs), endpoint)
   }
 
   call<M extends Method<unknown, unknown>>(

@@ -138,6 +138,9 @@ class SshConnection extends Duplex {
   }
 
   _final(callback: (error?: Error | null) => void): void {
+    // Once ssh has exited, Node has destroyed its stdin, and end() on a destroyed stream never
+    // calls back: this stream would then never close, and a subscription over it never end.
+    if (this.child.stdin.destroyed) return callback()
     this.child.stdin.end(() => callback())
   }
 

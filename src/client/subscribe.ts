@@ -174,6 +174,9 @@ export async function* streamEvents(options: EventStreamOptions): AsyncGenerator
           if (frame.kind === 'event' && frame.event.id > lastId) {
             lastId = frame.event.id
             yield frame.event
+          } else if (frame.kind === 'lost') {
+            if (frame.lost.through_id > lastId) lastId = frame.lost.through_id
+            options.onStatus?.({state: 'gap', prunedThrough: frame.lost.through_id})
           } else if (frame.kind === 'error') {
             if (frame.error.code !== ErrorCode.SubscriberOverflow) throw RpcError.from(frame.error)
             // We fell behind and were cut off: come straight back for the rest.

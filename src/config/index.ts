@@ -43,6 +43,20 @@ const KEYS = {
   subscriber_buffer_bytes: {schema: positiveInt, env: ['HUMANLAYER_SUBSCRIBER_BUFFER_BYTES'], default: 4 * 1024 * 1024},
   /** How long an interrupted claude (or one stopped at shutdown) gets before SIGKILL. */
   session_stop_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_SESSION_STOP_TIMEOUT_MS'], default: 5000},
+  /** How long `--hosts` waits for each machine (ssh included) before listing the others without it. */
+  host_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_HOST_TIMEOUT_MS'], default: 15_000},
+  raw_event_retention_count: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_COUNT'], default: 1_000_000},
+  raw_event_retention_ms: {schema: positiveInt, env: ['HUMANLAYER_RAW_EVENT_RETENTION_MS'], default: 30 * 24 * 3600 * 1000},
+  /** How long a write waits for a database another process holds locked. */
+  database_lock_wait_ms: {schema: positiveInt, env: ['HUMANLAYER_DATABASE_LOCK_WAIT_MS'], default: 30_000},
+  log_max_bytes: {schema: positiveInt, env: ['HUMANLAYER_LOG_MAX_BYTES'], default: 10 * 1024 * 1024},
+  log_max_files: {schema: positiveInt, env: ['HUMANLAYER_LOG_MAX_FILES'], default: 5},
+  max_connections: {schema: positiveInt, env: ['HUMANLAYER_MAX_CONNECTIONS'], default: 512},
+  /** Bytes of unfinished frames held across all connections. */
+  max_pending_frame_bytes: {schema: positiveInt, env: ['HUMANLAYER_MAX_PENDING_FRAME_BYTES'], default: 64 * 1024 * 1024},
+  /** claude processes at once; unset: sized to the machine (see defaultMaxConcurrentSessions). */
+  max_concurrent_sessions: {schema: positiveInt.optional(), env: ['HUMANLAYER_MAX_CONCURRENT_SESSIONS'], default: undefined},
+  frame_idle_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_FRAME_IDLE_TIMEOUT_MS'], default: 30_000},
   /** How long a session's policy hook keeps trying to reach the daemon before it blocks the call. */
   approval_reconnect_ms: {schema: positiveInt, env: ['HUMANLAYER_APPROVAL_RECONNECT_MS'], default: 30_000},
 } as const

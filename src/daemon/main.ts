@@ -9,7 +9,10 @@ import path from 'node:path'
 import {removePidFile, writePidFile} from '../client/daemon-pid.js'
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
-import {Subscribe} from '../protocol/subscribe.js'
+import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
+import {Health, Shutdown} from '../protocol/daemon.js'
+import {GetConversation, GetSessionState, ListSessions} from '../protocol/sessions.js'
+import {DebugPublish, Subscribe} from '../protocol/subscribe.js'
 import {EventLog} from './bus/log.js'
 import {createSubscribeStream} from './bus/subscription.js'
 import {registerTestEventHooks} from './bus/test-hooks.js'
@@ -33,8 +36,22 @@ import {sweepMcpConfigs} from './sessions/mcp-config.js'
 import {reconcileSessions} from './sessions/reconcile.js'
 import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
+import {TableRetention} from './store/retention.js'
 import {daemonMeta} from './store/schema/index.js'
 import {registerSystemHandlers} from './system.js'
+
+/** Methods that only read: they answer at once, even while another process holds the database's write lock. */
+const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
+  Health.name,
+  Shutdown.name,
+  ListSessions.name,
+  GetSessionState.name,
+  GetConversation.name,
+  FetchApprovals.name,
+  GetApproval.name,
+  WaitForDecision.name,
+  DebugPublish.name,
+])
 
 export interface Daemon {
   readonly socketPath: string
@@ -72,21 +89,31 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   refuseSymlinkedFiles(config, options.logFile)
   tightenPrivateFiles(config, options.logFile, log)
 
-  const store = openStore(config.database_path)
+  const store = openStore(config.database_path, {lockWaitMs: config.database_lock_wait_ms})
   const outputDir = config.database_path === ':memory:' ? mkdtempSync(path.join(os.tmpdir(), 'hld-sessions-')) : path.join(path.dirname(config.database_path), 'sessions')
-  recordHolder(store, config.socket_path)
-  store.db
-    .insert(daemonMeta)
-    .values({key: 'last_opened_by', value: version})
-    .onConflictDoUpdate({target: daemonMeta.key, set: {value: version}})
-    .run()
+  await store.write(() => {
+    recordHolder(store, config.socket_path)
+    store.db
+      .insert(daemonMeta)
+      .values({key: 'last_opened_by', value: version})
+      .onConflictDoUpdate({target: daemonMeta.key, set: {value: version}})
+      .run()
+  })
 
   const bus = new EventLog(store, log.child({component: 'events'}), {
     maxCount: config.event_retention_count,
     maxAgeMs: config.event_retention_ms,
   }).start()
+  // claude's stdout lines as it wrote them: kept for debugging, and large, so bounded like events.
+  const rawRetention = new TableRetention(
+    store,
+    {table: 'raw_events', timeColumn: 'created_at', timeOf: (ms) => ms},
+    {maxCount: config.raw_event_retention_count, maxAgeMs: config.raw_event_retention_ms},
+    log.child({component: 'retention'}),
+  ).start()
 
-  const router = new Router(log)
+  // What a request writes is synced before it is answered.
+  const router = new Router(log, {writeGate: (work) => store.write(work, {durable: true}), readOnly: READ_ONLY_METHODS})
   const components: Record<string, () => ComponentHealth> = {}
 
   // Built after sessions and approvals (it needs the approvals service); sessions reach it lazily.
@@ -99,6 +126,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     outputDir,
     apiKey: config.api_key,
     stopTimeoutMs: config.session_stop_timeout_ms,
+    maxConcurrentSessions: config.max_concurrent_sessions,
     claudeUmask: options.userUmask,
     locateClaude: () => locateClaude(config.claude_path),
     policy: {prepareSession: (session, params) => built.policy!.prepareSession(session, params)},
@@ -108,15 +136,19 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
 
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
   // sessions a previous daemon left behind.
-  const approvals = startApprovals({
-    config,
-    db: store.db,
-    bus,
-    sessions: options.sessionLink ?? sessions,
-    sessionProcesses: () => sessions.runningProcesses(),
-    router,
-    log,
-  })
+  // Under the write lock: it expires what the previous daemon left pending.
+  const approvals = await store.write(() =>
+    startApprovals({
+      config,
+      db: store.db,
+      write: store.write,
+      bus,
+      sessions: options.sessionLink ?? sessions,
+      sessionProcesses: () => sessions.runningProcesses(),
+      router,
+      log,
+    }),
+  )
   components.cloud = () => approvals.health()
 
   const policy = (built.policy = new PolicyService({
@@ -149,6 +181,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     socketPath: config.socket_path,
     databasePath: config.database_path,
     logFile: options.logFile,
+    logFailures: () => log.failures,
     components: () => Object.fromEntries(Object.entries(components).map(([name, probe]) => [name, probe()])),
     requestShutdown: (reason) => void shutdown(reason),
   })
@@ -167,12 +200,22 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   }
   // Before anyone can connect, and after every bus subscriber is wired, so the final status
   // events of sessions a previous daemon left behind reach them all.
+  // Each of its writes waits for the database's lock (Store.write) on its own.
   await reconcileSessions(sessions, log)
   const swept = sweepMcpConfigs(config.socket_path, sessions.mcpConfigsInUse())
   if (swept.removed > 0) log.info('removed MCP config files that ended sessions left behind', {count: swept.removed})
   for (const {path, error} of swept.failed) log.warn('could not remove a leftover MCP config', {path, error})
 
-  const server = new RpcServer({socketPath: config.socket_path, maxFrameBytes: config.max_frame_bytes, router, streams, log})
+  const server = new RpcServer({
+    socketPath: config.socket_path,
+    maxFrameBytes: config.max_frame_bytes,
+    maxConnections: config.max_connections,
+    maxPendingFrameBytes: config.max_pending_frame_bytes,
+    frameIdleTimeoutMs: config.frame_idle_timeout_ms,
+    router,
+    streams,
+    log,
+  })
   try {
     // For `hld daemon stop --force`: the one pid it may kill (see client/daemon-pid.ts).
     writePidFile(config.socket_path)
@@ -180,6 +223,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   } catch (error) {
     removePidFile(config.socket_path)
     await approvals.stop()
+    rawRetention.close()
     bus.close()
     store.close()
     throw error
@@ -194,6 +238,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
       await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), sessions.stop()])
       await approvals.stop()
       // After the services: stopping them publishes their final events.
+      rawRetention.close()
       bus.close()
       store.close()
       try {

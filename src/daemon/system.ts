@@ -10,6 +10,8 @@ export interface SystemDeps {
   socketPath: string
   databasePath: string
   logFile: string | null
+  /** The daemon's log writes that failed so far. */
+  logFailures: () => {count: number; last?: string}
   /** Optional capabilities reported by services, e.g. whether `claude` was found. */
   components: () => Record<string, ComponentHealth>
   requestShutdown: (reason: string) => void
@@ -25,6 +27,8 @@ export function registerSystemHandlers(router: Router, deps: SystemDeps): void {
     socket_path: deps.socketPath,
     database_path: deps.databasePath,
     log_file: deps.logFile,
+    log_write_failures: deps.logFailures().count,
+    ...(deps.logFailures().last === undefined ? {} : {log_write_error: deps.logFailures().last}),
     components: deps.components(),
   }))
 

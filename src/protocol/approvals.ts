@@ -50,8 +50,13 @@ export interface Approval {
   tool_use_id?: string
   /** The tool (local) or `spec.fn` (cloud function call); absent for a human contact. */
   tool_name?: string
-  /** The tool input or `spec.kwargs`; absent for a human contact. */
+  /**
+   * The tool input or `spec.kwargs`; absent for a human contact. Over MAX_LISTED_BYTES of JSON,
+   * lists, events and decision replies carry a `TruncatedToolInput` instead (and
+   * `tool_input_truncated`); getApproval has it whole.
+   */
   tool_input?: unknown
+  tool_input_truncated?: true
   /** A human contact's question (`spec.msg`). */
   message?: string
   status: ApprovalStatus
@@ -68,6 +73,25 @@ export interface Approval {
   /** The session's context; null for an unassociated approval (or a session since deleted). */
   session: ApprovalSession | null
   unassociated: boolean
+}
+
+/** How much of a tool input (its JSON), a tool name or a message a list or an event carries. */
+export const MAX_LISTED_BYTES = 64 * 1024
+/** How much of the end of a tool input too large to list is carried with its preview. */
+export const TRUNCATED_TAIL_CHARS = 1024
+
+/** What stands in for a tool input too large to list. */
+export interface TruncatedToolInput {
+  hld_truncated: true
+  /** The whole input's size, as JSON. */
+  bytes: number
+  /** Its JSON's first MAX_LISTED_BYTES characters. */
+  preview: string
+  /** Its JSON's last TRUNCATED_TAIL_CHARS characters: what a long command ends with stays in sight. */
+  tail: string
+  /** Its JSON's length in characters (code points): with preview and tail, what a cut leaves out. */
+  characters: number
+  message: string
 }
 
 export interface CreateApprovalResult {

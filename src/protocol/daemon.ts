@@ -12,6 +12,10 @@ export interface HealthResult {
   socket_path: string
   database_path: string
   log_file: string | null
+  /** Log lines lost because writing them failed (a full disk, say); the daemon carries on regardless. */
+  log_write_failures: number
+  /** Why the last of them failed. */
+  log_write_error?: string
   /** Capabilities that can be missing without stopping the daemon (e.g. `claude`). */
   components: Record<string, ComponentHealth>
 }

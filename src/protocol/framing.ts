@@ -40,9 +40,14 @@ export class LineDecoder {
     if (this.size > 0 || this.skipping) this.finishFrame()
   }
 
-  /** Bytes held for the frame in progress. */
+  /** Bytes held in memory for the frame in progress (none while an oversized one is skipped). */
   get buffered(): number {
-    return this.size
+    return this.skipping ? 0 : this.size
+  }
+
+  /** Drops the frame in progress, as if it had never been sent. */
+  discard(): void {
+    this.reset()
   }
 
   private append(piece: Buffer): void {

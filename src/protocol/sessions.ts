@@ -8,6 +8,8 @@ import {method} from './method.js'
 import type * as schema from './sessions.schema.js'
 
 export const SESSION_STATUSES = [
+  /** Launched beyond max_concurrent_sessions: waits for a free slot, then starts in launch order. */
+  'queued',
   'starting',
   'running',
   'waiting_input',
@@ -102,7 +104,8 @@ export interface ContinueSessionResult {
 export interface InterruptSessionResult {
   success: true
   session_id: string
-  status: 'interrupting'
+  /** `interrupted` at once for a session still queued (it never started). */
+  status: 'interrupting' | 'interrupted'
 }
 
 export const LaunchSession = method<z.output<typeof schema.LaunchSessionParams>, LaunchSessionResult>('launchSession')

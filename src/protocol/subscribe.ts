@@ -28,6 +28,17 @@ export interface SubscribeConfirmation {
   pruned_through?: number
 }
 
+/**
+ * Sent instead of events the daemon could not store and gave up on (its database refused
+ * them for too long): they are delivered to no one, and never replayed.
+ */
+export interface EventsLostResult {
+  type: 'events_lost'
+  from_id: number
+  through_id: number
+  message: string
+}
+
 /** `data` of the overflow error frame. */
 export interface OverflowData {
   last_event_id: number
@@ -44,6 +55,7 @@ export type SubscribeFrame =
   | {kind: 'confirmation'; confirmation: SubscribeConfirmation}
   | {kind: 'event'; event: DaemonEvent}
   | {kind: 'heartbeat'}
+  | {kind: 'lost'; lost: EventsLostResult}
   | {kind: 'error'; error: RpcErrorObject}
 
 /** Classifies a frame by its shape; undefined for anything that is not a stream frame. */
@@ -60,6 +72,7 @@ export function parseSubscribeFrame(line: string): SubscribeFrame | undefined {
   if (typeof result !== 'object' || result === null) return undefined
   if (typeof result.event === 'object' && result.event !== null) return {kind: 'event', event: result.event as DaemonEvent}
   if (result.type === 'heartbeat') return {kind: 'heartbeat'}
+  if (result.type === 'events_lost') return {kind: 'lost', lost: result as unknown as EventsLostResult}
   if (typeof result.subscription_id === 'string') return {kind: 'confirmation', confirmation: result as unknown as SubscribeConfirmation}
   return undefined
 }

@@ -15,12 +15,17 @@ import {CLI, waitFor} from './sandbox.js'
 
 export const SSHD = '/usr/sbin/sshd'
 
+/** The variable sshd sets for a named host (see `remoteHld`): the root of that host's sandbox. */
+const ROOT_VARIABLE = 'HLD_TEST_ROOT'
+
 export class TestSshd {
   readonly dir: string
   readonly clientConfig: string
   port = 0
   private child: ChildProcess | undefined
   private log = ''
+  /** Named hosts: each its own port on this sshd, whose sessions get its sandbox root. */
+  private readonly named = new Map<string, {root: string; port: number}>()
 
   constructor() {
     if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (see the README's set-up, or .ci/run)`)
@@ -38,15 +43,25 @@ export class TestSshd {
     return `ssh://${os.userInfo().username}@${name}`
   }
 
+  /**
+   * One more "machine" before start(): the host name `name` reaches this sshd on a port of its
+   * own, and remote commands there see the sandbox `root` (`remoteHld` runs hld in it).
+   */
+  addHost(name: string, root: string): void {
+    this.named.set(name, {root, port: 0})
+  }
+
   async start(): Promise<void> {
     const file = (name: string): string => path.join(this.dir, name)
     for (const key of ['host_key', 'client_key']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', key, '-f', file(key)])
     writeFileSync(file('authorized_keys'), readFileSync(file('client_key.pub')))
     this.port = await freePort()
+    for (const host of this.named.values()) host.port = await freePort()
     writeFileSync(
       file('sshd_config'),
       [
         `Port ${this.port}`,
+        ...[...this.named.values()].map(({port}) => `Port ${port}`),
         'ListenAddress 127.0.0.1',
         `HostKey ${file('host_key')}`,
         `PidFile ${file('sshd.pid')}`,
@@ -61,13 +76,18 @@ export class TestSshd {
         'UseDNS no',
         'PrintMotd no',
         'LogLevel ERROR',
+        // Match blocks last: they run to the end of the file.
+        ...[...this.named.values()].flatMap(({root, port}) => [`Match LocalPort ${port}`, `  SetEnv ${ROOT_VARIABLE}=${root}`]),
       ].join('\n') + '\n',
     )
     // Every host name reaches this server, pinned to its key: a wrong key would be an error.
-    writeFileSync(file('known_hosts'), `[127.0.0.1]:${this.port} ${readFileSync(file('host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`)
+    const hostKey = readFileSync(file('host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')
+    const ports = [this.port, ...[...this.named.values()].map(({port}) => port)]
+    writeFileSync(file('known_hosts'), ports.map((port) => `[127.0.0.1]:${port} ${hostKey}\n`).join(''))
     writeFileSync(
       this.clientConfig,
       [
+        ...[...this.named].flatMap(([name, {port}]) => [`Host ${name}`, `  Port ${port}`]),
         'Host *',
         '  HostName 127.0.0.1',
         `  Port ${this.port}`,
@@ -139,4 +159,18 @@ function canConnect(port: number): Promise<boolean> {
 export function remoteHld(env: Record<string, string>): string {
   const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`)
   return ['env', ...assignments, process.execPath, CLI].map(quoteWord).join(' ')
+}
+
+/**
+ * HUMANLAYER_REMOTE_HLD for hosts added with `addHost`: each host's sessions read the
+ * environment of its own sandbox from `<root>/remote.env` (written by `writeRemoteEnv`).
+ */
+export function remoteHldByHost(): string {
+  const script = `set -a; . "$${ROOT_VARIABLE}/remote.env"; set +a; exec ${quoteWord(process.execPath)} ${quoteWord(CLI)} "$@"`
+  return ['sh', '-c', script, 'hld'].map(quoteWord).join(' ')
+}
+
+/** The environment a named host's hld runs with: the sandbox's own, as `remoteHldByHost` reads it. */
+export function writeRemoteEnv(root: string, env: Record<string, string>): void {
+  writeFileSync(path.join(root, 'remote.env'), Object.entries(env).map(([key, value]) => `${key}=${quoteWord(value)}\n`).join(''))
 }

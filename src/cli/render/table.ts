@@ -7,10 +7,11 @@ import {createRequire} from 'node:module'
 
 import chalk from 'chalk'
 
+import {codePoints, headOf, tailOf} from '../../shared/text.js'
 import {type Piece, paintPieces, pieces} from './inert.js'
 
-let fullStringWidth: ((text: string) => number) | undefined
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+let fullStringWidth: ((text: string) => number) | undefined
 
 /**
  * The columns a text takes on a terminal. Printable ASCII (nearly every cell) is as wide as it is
@@ -43,19 +44,45 @@ export function plain(text: string): Cell {
 
 /** Untrusted text on one line (newlines and tabs shown as `\n`, `\t`), at most `max` columns wide. */
 export function cell(value: unknown, max = Number.POSITIVE_INFINITY): Cell {
-  const list = pieces(value)
-  const units = list.flatMap(unitsOf)
-  const width = units.reduce((sum, unit) => sum + unit.width, 0)
-  if (width <= max) return {text: paintPieces(list), width, cut: false}
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined')
+  // Only `max` columns of it can show: a long text is cut to its two ends before it is split into
+  // graphemes (all of a multi-MB tool input ran the CLI out of memory).
+  if (text.length > 2 * endUnits(max)) return cellOfEnds(text, text, codePoints(text), max)
 
-  const total = units.reduce((sum, unit) => sum + unit.chars, 0)
+  const list = pieces(text)
+  const units = unitsOf(list)
+  const width = widthOf(units)
+  if (width <= max) return {text: paintPieces(list), width, cut: false}
+  return cutCell(units, units, charsOf(units), max)
+}
+
+/**
+ * A cut cell of a text known by its two ends: the start of `head`, the end of `tail`, and how many
+ * characters (code points) the whole has, so that the marker counts exactly what is not shown.
+ * The ends must not overlap within `max` columns of each other.
+ */
+export function cellOfEnds(head: string, tail: string, total: number, max: number): Cell {
+  const units = endUnits(max)
+  return cutCell(unitsOf(pieces(headOf(head, units))), unitsOf(pieces(tailOf(tail, units))), total, max)
+}
+
+/** UTF-16 units kept of each end of a text cut to `max` columns: every column shown takes at least one, so more than it can need. */
+function endUnits(max: number): number {
+  return 4 * max + 64
+}
+
+/**
+ * A cut cell: as much of the start of `head` and the end of `tail` as fits around the marker, which
+ * counts the characters of the whole text (`total`) not shown. `head` and `tail` are the same
+ * units, or the two ends of a text longer than both together.
+ */
+function cutCell(head: Unit[], tail: Unit[], total: number, max: number): Cell {
   const budget = Math.max(2, max - cutMarker(total).length)
-  const head = take(units, Math.ceil(budget / 2))
-  const tail = take(units.slice(head.length).reverse(), budget - widthOf(head)).reverse()
-  const kept = [...head, ...tail].reduce((sum, unit) => sum + unit.chars, 0)
-  const marker = cutMarker(total - kept)
-  const text = paintPieces(head.map((u) => u.piece)) + chalk.inverse(marker) + paintPieces(tail.map((u) => u.piece))
-  return {text, width: widthOf(head) + marker.length + widthOf(tail), cut: true}
+  const first = take(head, Math.ceil(budget / 2))
+  const last = take((head === tail ? tail.slice(first.length) : tail).reverse(), budget - widthOf(first)).reverse()
+  const marker = cutMarker(total - charsOf(first) - charsOf(last))
+  const text = paintPieces(first.map((u) => u.piece)) + chalk.inverse(marker) + paintPieces(last.map((u) => u.piece))
+  return {text, width: widthOf(first) + marker.length + widthOf(last), cut: true}
 }
 
 /**
@@ -93,21 +120,42 @@ interface Unit {
 }
 
 let graphemes: Intl.Segmenter | undefined
+/** UTF-16 units segmented at once; see graphemesOf. */
+const SEGMENT_CHUNK = 256
 
-/** A text's graphemes: each printable ASCII character is one; a segmenter (its Unicode data costs ms to load) splits the rest. */
-function graphemesOf(text: string): string[] {
-  if (PRINTABLE_ASCII.test(text)) return [...text]
-  graphemes ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
-  return [...graphemes.segment(text)].map(({segment}) => segment)
+function unitsOf(list: Piece[]): Unit[] {
+  return list.flatMap((piece) => {
+    if (piece.escaped) return [{piece, width: piece.text.length, chars: 1}]
+    return graphemesOf(piece.text).map((segment) => ({
+      piece: {text: segment, escaped: false},
+      width: stringWidth(segment),
+      chars: [...segment].length,
+    }))
+  })
 }
 
-function unitsOf(piece: Piece): Unit[] {
-  if (piece.escaped) return [{piece, width: piece.text.length, chars: 1}]
-  return graphemesOf(piece.text).map((segment) => ({
-    piece: {text: segment, escaped: false},
-    width: stringWidth(segment),
-    chars: [...segment].length,
-  }))
+/**
+ * The graphemes of `text`, segmented a chunk at a time: V8 gives every segment it yields its own
+ * copy of the whole input, so segmenting a long text at once costs its length squared (a 64 KiB
+ * tool input took a 4 GB heap). A chunk's last grapheme may go on in the next chunk, so it is
+ * segmented again with it.
+ */
+function graphemesOf(text: string): string[] {
+  // Each printable ASCII character is a grapheme of its own; the segmenter, whose Unicode data
+  // costs milliseconds to load, is made the first time other text comes.
+  if (PRINTABLE_ASCII.test(text)) return [...text]
+  graphemes ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
+  const out: string[] = []
+  for (let start = 0; start < text.length; ) {
+    const end = start + SEGMENT_CHUNK
+    const segments = Array.from(graphemes.segment(text.slice(start, end)), ({segment}) => segment)
+    if (end < text.length && segments.length > 1) segments.pop()
+    for (const segment of segments) {
+      out.push(segment)
+      start += segment.length
+    }
+  }
+  return out
 }
 
 function take(units: Unit[], budget: number): Unit[] {
@@ -123,4 +171,8 @@ function take(units: Unit[], budget: number): Unit[] {
 
 function widthOf(units: Unit[]): number {
   return units.reduce((sum, unit) => sum + unit.width, 0)
+}
+
+function charsOf(units: Unit[]): number {
+  return units.reduce((sum, unit) => sum + unit.chars, 0)
 }

@@ -1,10 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {listApprovals} from '../../cli/approvals.js'
+import {type ApprovalsListResult, listApprovals} from '../../cli/approvals.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import type {FetchApprovalsResult} from '../../protocol/approvals.js'
 
-export type ApprovalsListResult = FetchApprovalsResult
+export type {ApprovalsListResult} from '../../cli/approvals.js'
 
 export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
   static summary = 'List the approvals sessions are waiting on, with their session.'
@@ -17,6 +16,7 @@ export default class ApprovalsList extends BaseCommand<typeof ApprovalsList> {
     '<%= config.bin %> <%= command.id %> --session 41e7',
     '<%= config.bin %> <%= command.id %> --all --limit 20',
     '<%= config.bin %> <%= command.id %> --json',
+    '<%= config.bin %> <%= command.id %> --hosts devbox,ci,local',
   ]
 
   static flags = {

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {inert} from '../../cli/render/inert.js'
-import {InterruptSession, type InterruptSessionResult} from '../../protocol/sessions.js'
+import {GetSessionState, InterruptSession, type InterruptSessionResult} from '../../protocol/sessions.js'
 
 export type SessionInterruptResult = InterruptSessionResult
 
@@ -18,8 +18,8 @@ export default class SessionInterrupt extends BaseCommand<typeof SessionInterrup
 
   async run(): Promise<SessionInterruptResult> {
     const {args} = await this.parseFlags()
-    const client = await this.client()
-    const result = await client.call(InterruptSession, {session_id: args.id})
+    const {client, id} = await this.clientForId(args.id, (c, sessionId) => c.call(GetSessionState, {session_id: sessionId}), 'session')
+    const result = await client.call(InterruptSession, {session_id: id})
     this.log(`Session ${inert(result.session_id)} is interrupting`)
     return result
   }

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {type SessionListResult, listSessions} from '../../cli/sessions.js'
+import {type SessionFanInResult, type SessionListResult, listSessions} from '../../cli/sessions.js'
 import {SESSION_STATUSES} from '../../protocol/sessions.js'
 
-export type {SessionListResult} from '../../cli/sessions.js'
+export type {SessionFanInResult, SessionListResult} from '../../cli/sessions.js'
 
 export default class SessionList extends BaseCommand<typeof SessionList> {
   static summary = 'List the newest sessions, oldest first.'
@@ -16,6 +16,7 @@ export default class SessionList extends BaseCommand<typeof SessionList> {
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --status running --json',
     '<%= config.bin %> <%= command.id %> --limit 0',
+    '<%= config.bin %> <%= command.id %> --hosts devbox,local --status waiting_input',
   ]
 
   static flags = {
@@ -23,7 +24,7 @@ export default class SessionList extends BaseCommand<typeof SessionList> {
     limit: Flags.integer({summary: 'How many of the newest sessions to list; 0 lists them all.', default: 100, min: 0}),
   }
 
-  async run(): Promise<SessionListResult> {
+  async run(): Promise<SessionListResult | SessionFanInResult> {
     return listSessions(this, await this.parseFlags())
   }
 }

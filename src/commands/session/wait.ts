@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {WAIT_GOALS, exitCodeOf, followSession} from '../../cli/follow.js'
 import {inert} from '../../cli/render/inert.js'
 import {outcomeLine, resolveSessionId} from '../../cli/sessions.js'
-import type {Session} from '../../protocol/sessions.js'
+import {GetSessionState, type Session} from '../../protocol/sessions.js'
 
 export type SessionWaitResult = Session
 
@@ -29,9 +29,10 @@ export default class SessionWait extends BaseCommand<typeof SessionWait> {
 
   async run(): Promise<SessionWaitResult> {
     const {args} = await this.parseFlags()
-    const client = await this.client({autostart: false})
+    // `devbox:41e7`, or with --hosts the one host that has it.
+    const {client, id} = await this.clientForId(args.id, (c, prefix) => c.call(GetSessionState, {session_id: prefix}), 'session', {autostart: false})
     const until = this.flags.until
-    const sessionId = await resolveSessionId(client, args.id)
+    const sessionId = await resolveSessionId(client, id)
     const session = await followSession({
       client,
       sessionId,

@@ -14,12 +14,14 @@ import {HttpHumanLayerApi, type HumanLayerApi} from './cloud-api.js'
 import {DeciderCheck, type SessionProcess} from './deciders.js'
 import {registerApprovalHandlers} from './handlers.js'
 import {CloudPoller} from './poller.js'
-import {ApprovalService} from './service.js'
+import {ApprovalService, runNow} from './service.js'
 import type {SessionLink} from './session-link.js'
 
 export interface ApprovalsDeps {
   config: Pick<Config, 'api_key' | 'api_base_url' | 'poll_interval_ms' | 'api_timeout_ms'>
   db: Db
+  /** Store.write: cloud snapshots and other writes no request started wait for the database's lock with it. */
+  write?: <T>(work: () => T) => Promise<T>
   bus: EventBus
   sessions: SessionLink
   /** The claude processes of running sessions, whose trees may not decide approvals. */
@@ -48,7 +50,8 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
   const deciders = new DeciderCheck({sessionProcesses: deps.sessionProcesses, log: approvalsLog, procfs: hasProcFs()})
   if (!hasProcFs()) approvalsLog.warn('no /proc: decisions from inside a session cannot be told apart and are not refused (see the README, Security model)')
   else if (peerIdentityProblem()) approvalsLog.error('decisions will be refused: the daemon cannot tell who sends them', {reason: peerIdentityProblem()})
-  const service = new ApprovalService({db: deps.db, bus: deps.bus, sessions: deps.sessions, log: approvalsLog, deciders, cloud: api})
+  const service = new ApprovalService({db: deps.db, bus: deps.bus, sessions: deps.sessions, log: approvalsLog, deciders, cloud: api, write: deps.write})
+  const write = deps.write ?? runNow
   registerApprovalHandlers(deps.router, service)
   service.start()
 
@@ -56,7 +59,9 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
     ? new CloudPoller({
         api,
         intervalMs: config.poll_interval_ms,
-        onSnapshot: (snapshot, signal) => service.applyCloudSnapshot(snapshot, signal),
+        onSnapshot: async (snapshot, signal) => {
+          await write(() => service.applyCloudSnapshot(snapshot, signal))
+        },
         log: log.child({component: 'cloud-poller'}),
       })
     : undefined

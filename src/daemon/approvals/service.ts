@@ -19,6 +19,7 @@ import type {Decider, DeciderCheck} from './deciders.js'
 import type {CloudSnapshot} from './poller.js'
 import {ApprovalRepository} from './repository.js'
 import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
+import {capText} from '../capped.js'
 import {PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
 
@@ -31,6 +32,8 @@ export interface ApprovalServiceDeps {
   deciders: DeciderCheck
   /** The HumanLayer API when an api_key is configured; cloud approvals cannot be decided without it. */
   cloud?: HumanLayerApi
+  /** Runs writes that start outside a request under the database's write lock (Store.write); default: at once. */
+  write?: <T>(work: () => T) => Promise<T>
 }
 
 export interface CreateParams {
@@ -87,7 +90,9 @@ export class ApprovalService {
       const {session_id: sessionId, new_status: status} = event.data
       // After the publisher's own work: we write and publish too.
       queueMicrotask(() => {
-        if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
+        ;(this.deps.write ?? runNow)(() => {
+          if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
+        }).catch((error: unknown) => this.deps.log.error('could not expire the approvals of an ended session', {session_id: sessionId, error}))
       })
     })
   }
@@ -149,8 +154,9 @@ export class ApprovalService {
     return {approval_id: row.id}
   }
 
+  /** The whole approval, tool input uncut: what lists and events cap. */
   get(idOrPrefix: string): Approval {
-    return this.view(this.resolve(idOrPrefix))
+    return viewOf(this.resolve(idOrPrefix), new SessionContexts(this.deps.sessions), true)
   }
 
   /** fetchApprovals' reply, encoded: the pending approvals' JSON is kept between calls. */
@@ -345,10 +351,10 @@ export class ApprovalService {
         approval_id: row.id,
         session_id: row.sessionId,
         run_id: row.runId,
-        tool_name: row.toolName ?? '',
+        tool_name: capText(row.toolName ?? '', `getApproval (hld approvals show ${row.id})`),
         source: row.source,
         type: row.type,
-        ...(row.message === null ? {} : {message: row.message}),
+        ...(row.message === null ? {} : {message: capText(row.message, `getApproval (hld approvals show ${row.id})`)}),
       },
     })
   }
@@ -408,6 +414,12 @@ export class ApprovalService {
   private view(row: ApprovalRow): Approval {
     return viewOf(row, new SessionContexts(this.deps.sessions))
   }
+}
+
+/** A `write` for a service without a store behind it (unit tests): runs the work at once. */
+export function runNow<T>(work: () => T): Promise<T> {
+  // The executor runs at once; a throw becomes the rejection.
+  return new Promise((resolve) => resolve(work()))
 }
 
 const TOOL_CALL_STATUS: Record<ApprovalStatus, ToolCallApprovalStatus> = {

@@ -4,13 +4,18 @@
  * large the table grows.
  */
 import type {Approval, ApprovalSession, DecisionProvenance} from '../../protocol/approvals.js'
+import {capText, truncatedToolInput} from '../capped.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
 import type {SessionLink} from './session-link.js'
 
 type WireApproval = Omit<Approval, 'session'>
 
-/** The wire shape of a row, minus session context; keys without a value are left out, as hld does. */
-function wireOf(row: ApprovalRow): WireApproval {
+/**
+ * The wire shape of a row, minus session context; keys without a value are left out, as hld does.
+ * Unless `whole`, a model-made field over MAX_LISTED_BYTES is cut, with a marker (see capped.ts).
+ */
+function wireOf(row: ApprovalRow, whole = false): WireApproval {
+  const where = `getApproval (hld approvals show ${row.id})`
   const wire: WireApproval = {
     id: row.id,
     source: row.source,
@@ -22,9 +27,13 @@ function wireOf(row: ApprovalRow): WireApproval {
     unassociated: row.sessionId === null,
   }
   if (row.toolUseId !== null) wire.tool_use_id = row.toolUseId
-  if (row.toolName !== null) wire.tool_name = row.toolName
-  if (row.toolInput !== null) wire.tool_input = JSON.parse(row.toolInput)
-  if (row.message !== null) wire.message = row.message
+  if (row.toolName !== null) wire.tool_name = whole ? row.toolName : capText(row.toolName, where)
+  if (row.toolInput !== null) {
+    const truncated = whole ? undefined : truncatedToolInput(row.toolInput, where)
+    wire.tool_input = truncated ?? (JSON.parse(row.toolInput) as unknown)
+    if (truncated) wire.tool_input_truncated = true
+  }
+  if (row.message !== null) wire.message = whole ? row.message : capText(row.message, where)
   // One column holds a contact's answer or a reviewer's comment (or why it expired).
   if (row.comment !== null) {
     if (row.type === 'human_contact' && row.status !== 'expired') wire.response = row.comment
@@ -62,8 +71,9 @@ export class SessionContexts {
   }
 }
 
-export function viewOf(row: ApprovalRow, contexts: SessionContexts): Approval {
-  return {...wireOf(row), session: contexts.of(row.sessionId).session}
+/** An approval as the wire shows it: capped as in lists, or `whole` (getApproval). */
+export function viewOf(row: ApprovalRow, contexts: SessionContexts, whole = false): Approval {
+  return {...wireOf(row, whole), session: contexts.of(row.sessionId).session}
 }
 
 interface PendingEntry {

@@ -6,9 +6,10 @@
  * second: it stamps the event (id, timestamp), encodes it once, and queues it. A flush on
  * the next turn of the event loop writes the queue in one transaction and only then hands
  * the batch to stream subscribers. So anything a subscriber received live is already in the
- * log (unless that transaction failed: the batch is still delivered, logged as an error, and
- * missing from replays), and a replay (`since`) that reads the log up to `flushedId` and then switches to live
- * delivery, in one synchronous step, has no gap and no duplicate at the seam.
+ * log: a batch the database refuses is held and retried, and if it is given up on (see flush)
+ * subscribers get `events_lost` for its ids instead of the events. A replay (`since`) that
+ * reads the log up to `flushedId` and then switches to live delivery, in one synchronous step,
+ * has no gap and no duplicate at the seam.
  *
  * In-process listeners (`subscribe`) are called synchronously inside `publish`, as with the
  * in-memory bus: they live and die with the daemon, so durability means nothing to them.
@@ -21,6 +22,7 @@ import type {Statement} from 'better-sqlite3'
 import type {DaemonEvent, EventType, NewEvent} from '../../protocol/events.js'
 import type {Logger} from '../logger.js'
 import type {Store} from '../store/index.js'
+import {type RetentionOptions, TableRetention} from '../store/retention.js'
 import type {EventBus, EventListener} from './index.js'
 
 /** An event as the log keeps and sends it. */
@@ -36,24 +38,26 @@ export interface LoggedEvent {
 /** Called with each flushed batch, in id order. */
 export type BatchListener = (batch: readonly LoggedEvent[]) => void
 
+/** Events that could not be stored and were given up on: never delivered, and reported instead. */
+export interface LostEvents {
+  from: number
+  through: number
+  reason: string
+}
+export type GapListener = (lost: LostEvents) => void
+
+/** Unstored events held while the database refuses them (locked, full) before the oldest are given up. */
+const MAX_UNSTORED_BYTES = 64 * 1024 * 1024
+const RETRY_FIRST_MS = 10
+const RETRY_MAX_MS = 1000
+
 export interface EventFilter {
   types?: ReadonlySet<EventType>
   sessionId?: string
   runId?: string
 }
 
-export interface RetentionOptions {
-  /** Keep at most about this many events (ids are dense, so the newest N ids). */
-  maxCount: number
-  /** Drop events older than this. */
-  maxAgeMs: number
-  /** How often retention runs; every run deletes in bounded steps. */
-  intervalMs?: number
-}
-
-/** Rows a single prune step looks at and may delete: small enough to never stall the loop. */
-const PRUNE_STEP_ROWS = 2000
-const DEFAULT_PRUNE_INTERVAL_MS = 60_000
+export type {RetentionOptions}
 
 interface Row {
   id: number
@@ -86,36 +90,40 @@ type PendingRow = {logged: LoggedEvent; timestamp: string; data: string}
 export class EventLog implements EventBus {
   private lastId: number
   private flushed: number
-  private pruned: number
   private queue: {logged: LoggedEvent; timestamp: string; data: string}[] = []
   private flushTimer: NodeJS.Immediate | undefined
-  private pruneTimer: NodeJS.Timeout | undefined
-  private pruning: NodeJS.Immediate | undefined
+  /** Set while the last flush failed: the next attempt is this timer's, with backoff. */
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryDelay = RETRY_FIRST_MS
+  private queuedBytes = 0
+  private readonly gapListeners = new Set<GapListener>()
+  private readonly retention: TableRetention
   private closed = false
   private readonly listeners = new Set<EventListener>()
   private readonly batchListeners = new Set<BatchListener>()
   private readonly insert: Statement
-  private readonly pruneCandidates: Statement
-  private readonly deleteThrough: Statement
   private readonly insertBatch: (rows: PendingRow[]) => void
   private readonly pages = new Map<string, Statement>()
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly retention: RetentionOptions,
+    retention: RetentionOptions,
   ) {
     const {sqlite} = store
     const seq = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined
-    const bounds = sqlite.prepare('SELECT MIN(id) AS oldest, MAX(id) AS newest FROM events').get() as {oldest: number | null; newest: number | null}
+    const bounds = sqlite.prepare('SELECT MAX(id) AS newest FROM events').get() as {newest: number | null}
     this.lastId = Math.max(seq?.seq ?? 0, bounds.newest ?? 0)
     this.flushed = this.lastId
-    // Whatever lies below the oldest row kept (all of it, for an empty log) was pruned.
-    this.pruned = bounds.oldest === null ? this.lastId : bounds.oldest - 1
+    this.retention = new TableRetention(
+      store,
+      // Ids are dense, so the newest N ids are N events; what is not flushed yet is not counted.
+      {table: 'events', timeColumn: 'timestamp', timeOf: (ms) => new Date(ms).toISOString(), newestId: () => this.flushed},
+      retention,
+      log,
+    )
 
     this.insert = sqlite.prepare('INSERT INTO events (id, type, timestamp, session_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)')
-    this.pruneCandidates = sqlite.prepare('SELECT id, timestamp FROM events WHERE id > ? ORDER BY id LIMIT ?')
-    this.deleteThrough = sqlite.prepare('DELETE FROM events WHERE id <= ?')
     this.insertBatch = sqlite.transaction((rows: PendingRow[]) => {
       for (const {logged, timestamp, data} of rows) this.insert.run(logged.id, logged.type, timestamp, logged.sessionId, logged.runId, data)
     })
@@ -123,8 +131,7 @@ export class EventLog implements EventBus {
 
   /** Starts the periodic retention; the first run happens at once (in bounded steps). */
   start(): this {
-    this.schedulePrune()
-    this.pruneTimer = setInterval(() => this.schedulePrune(), this.retention.intervalMs ?? DEFAULT_PRUNE_INTERVAL_MS).unref()
+    this.retention.start()
     return this
   }
 
@@ -144,7 +151,8 @@ export class EventLog implements EventBus {
       this.log.error('event published after the bus was closed; not logged', {type: event.type, id})
     } else {
       this.queue.push({logged, timestamp, data})
-      this.flushTimer ??= setImmediate(() => this.flush())
+      this.queuedBytes += logged.json.length
+      if (!this.retryTimer) this.flushTimer ??= setImmediate(() => this.flush())
     }
     const stamped = {id, type: event.type, timestamp, data: event.data} as DaemonEvent
     for (const listener of this.listeners) {
@@ -168,6 +176,12 @@ export class EventLog implements EventBus {
     return () => this.batchListeners.delete(listener)
   }
 
+  /** Told when events are given up on (the database refused them for too long); returns the function that detaches. */
+  onGap(listener: GapListener): () => void {
+    this.gapListeners.add(listener)
+    return () => this.gapListeners.delete(listener)
+  }
+
   /** The newest id written to the log (and so delivered live to stream subscribers). */
   get flushedId(): number {
     return this.flushed
@@ -175,28 +189,57 @@ export class EventLog implements EventBus {
 
   /** The newest id that retention deleted; events up to here cannot be replayed. */
   get prunedThrough(): number {
-    return this.pruned
+    return this.retention.prunedThrough
   }
 
   get batchListenerCount(): number {
     return this.batchListeners.size
   }
 
-  /** Writes queued events in one transaction, then hands them to stream subscribers. */
+  /**
+   * Writes queued events in one transaction, then hands them to stream subscribers. An event
+   * is delivered only once it is stored: when the database refuses the write (another process
+   * holds the lock, the disk is full) the events stay queued and the flush is retried with
+   * backoff. Past MAX_UNSTORED_BYTES the oldest are given up on, and subscribers are told.
+   */
   flush(): void {
     if (this.flushTimer) clearImmediate(this.flushTimer)
     this.flushTimer = undefined
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     if (this.queue.length === 0) return
     const rows = this.queue
-    this.queue = []
     try {
       this.insertBatch(rows)
     } catch (error) {
-      // The events still reach live subscribers; they will be missing from replays.
-      this.log.error('could not append events to the log', {count: rows.length, first_id: rows[0].logged.id, error})
+      this.flushFailed(error)
+      return
     }
+    if (this.retryDelay > RETRY_FIRST_MS) this.log.info('events stored again after a failure', {count: rows.length})
+    this.retryDelay = RETRY_FIRST_MS
+    this.queue = []
+    this.queuedBytes = 0
     this.flushed = rows.at(-1)!.logged.id
-    const batch = rows.map((row) => row.logged)
+    this.deliver(rows.map((row) => row.logged))
+  }
+
+  private flushFailed(error: unknown): void {
+    if (this.retryDelay === RETRY_FIRST_MS) this.log.warn('could not store events; holding them and retrying', {count: this.queue.length, error})
+    if (this.queuedBytes > MAX_UNSTORED_BYTES) {
+      const lost: LostEvents = {from: this.queue[0].logged.id, through: this.queue.at(-1)!.logged.id, reason: (error as Error).message}
+      this.log.error('gave up on events the database kept refusing', {...lost, bytes: this.queuedBytes})
+      this.queue = []
+      this.queuedBytes = 0
+      this.flushed = lost.through
+      for (const listener of this.gapListeners) listener(lost)
+      return
+    }
+    if (this.closed) return
+    this.retryTimer = setTimeout(() => this.flush(), this.retryDelay)
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+  }
+
+  private deliver(batch: LoggedEvent[]): void {
     for (const listener of this.batchListeners) {
       try {
         listener(batch)
@@ -239,43 +282,9 @@ export class EventLog implements EventBus {
     }))
   }
 
-  /**
-   * One bounded retention step: deletes the oldest events that are over the count or the
-   * age limit, at most PRUNE_STEP_ROWS of them. Returns whether another step may find more.
-   * Stops at the first event that is both young enough and within the count, so it relies
-   * on ids growing with time (a clock set back only delays pruning).
-   */
+  /** One bounded retention step (see TableRetention); whether another may find more. */
   pruneStep(now = Date.now()): boolean {
-    const keepFromId = this.flushed - this.retention.maxCount + 1
-    const cutoff = new Date(now - this.retention.maxAgeMs).toISOString()
-    const rows = this.pruneCandidates.all(this.pruned, PRUNE_STEP_ROWS) as {id: number; timestamp: string}[]
-    let through: number | undefined
-    for (const row of rows) {
-      if (row.id >= keepFromId && row.timestamp >= cutoff) break
-      through = row.id
-    }
-    if (through === undefined) return false
-    this.deleteThrough.run(through)
-    this.pruned = through
-    return through === rows.at(-1)?.id && rows.length === PRUNE_STEP_ROWS
-  }
-
-  private schedulePrune(): void {
-    if (this.pruning || this.closed) return
-    const step = (): void => {
-      this.pruning = undefined
-      if (this.closed) return
-      let more: boolean
-      try {
-        more = this.pruneStep()
-      } catch (error) {
-        this.log.error('event retention failed', {error})
-        return
-      }
-      // Yield between steps so requests and publishes go first.
-      if (more) this.pruning = setImmediate(step)
-    }
-    this.pruning = setImmediate(step)
+    return this.retention.step(now)
   }
 
   /** Flushes what is queued and stops retention; the store is closed by its owner. */
@@ -283,9 +292,11 @@ export class EventLog implements EventBus {
     if (this.closed) return
     this.flush()
     this.closed = true
-    clearInterval(this.pruneTimer)
-    if (this.pruning) clearImmediate(this.pruning)
+    clearTimeout(this.retryTimer)
+    if (this.queue.length > 0) this.log.error('events not stored at shutdown: the database refused them', {count: this.queue.length})
+    this.retention.close()
     this.listeners.clear()
     this.batchListeners.clear()
+    this.gapListeners.clear()
   }
 }

@@ -19,6 +19,7 @@ import {
   HEARTBEAT_MESSAGE,
   SUBSCRIBED_MESSAGE,
   Subscribe,
+  type EventsLostResult,
   type OverflowData,
   type SubscribeConfirmation,
   eventFrameLine,
@@ -27,7 +28,7 @@ import * as schema from '../../protocol/subscribe.schema.js'
 import type {Logger} from '../logger.js'
 import {invalidParams} from '../rpc/router.js'
 import type {StreamConnection, StreamHandler} from '../rpc/server.js'
-import {type EventFilter, type EventLog, type LoggedEvent, matches} from './log.js'
+import {type EventFilter, type EventLog, type LoggedEvent, type LostEvents, matches} from './log.js'
 
 export interface SubscribeStreamOptions {
   heartbeatIntervalMs: number
@@ -40,6 +41,8 @@ export interface SubscribeStreamOptions {
 const REPLAY_PAGE_EVENTS = 500
 /** A replay reads its next page once less than this is waiting for the peer. */
 const REPLAY_LOW_WATER_BYTES = 64 * 1024
+/** A filtered subscriber's frames of one batch are copied into one write below this size. */
+const COPY_FRAMES_BELOW_BYTES = 256 * 1024
 
 /** hld's format: `<yyyymmddHHMMSS>-<16 hex>` (UTC here). */
 export function newSubscriptionId(now = new Date()): string {
@@ -52,10 +55,24 @@ const encodedBatches = new WeakMap<readonly LoggedEvent[], Buffer>()
 function encodeAll(batch: readonly LoggedEvent[]): Buffer {
   let frames = encodedBatches.get(batch)
   if (frames === undefined) {
-    frames = Buffer.from(batch.map((event) => eventFrameLine(event.json)).join(''))
+    frames = Buffer.concat(batch.map(encodeOne))
     encodedBatches.set(batch, frames)
   }
   return frames
+}
+
+/**
+ * Filtered subscribers pick events from a batch: each event is encoded once, to one buffer that
+ * every subscriber's socket shares, so one large event costs its size once, not once per subscriber.
+ */
+const encodedEvents = new WeakMap<LoggedEvent, Buffer>()
+function encodeOne(event: LoggedEvent): Buffer {
+  let frame = encodedEvents.get(event)
+  if (frame === undefined) {
+    frame = Buffer.from(eventFrameLine(event.json))
+    encodedEvents.set(event, frame)
+  }
+  return frame
 }
 
 export function createSubscribeStream(bus: EventLog, options: SubscribeStreamOptions): StreamHandler {
@@ -79,6 +96,7 @@ class Subscription {
   private stopped = false
   private heartbeat: NodeJS.Timeout | undefined
   private detach: (() => void) | undefined
+  private detachGap: (() => void) | undefined
   private readonly unfiltered: boolean
 
   constructor(
@@ -99,6 +117,7 @@ class Subscription {
     this.heartbeat = setTimeout(() => this.beat(), this.options.heartbeatIntervalMs).unref()
     this.connection.signal.addEventListener('abort', () => this.stop(), {once: true})
     this.detach = this.bus.onBatch((batch) => this.deliver(batch))
+    this.detachGap = this.bus.onGap((lost) => this.lost(lost))
     // An id beyond the head comes from another log (a wiped database): start from now.
     this.cursor = Math.min(since ?? head, head)
     this.replay()
@@ -128,15 +147,34 @@ class Subscription {
     // Still behind by more than the bound when new events come: cut off. Checking before the
     // write (not after) lets one large burst through to subscribers that keep reading.
     if (this.connection.pendingBytes > this.options.bufferBytes) return this.overflow()
-    let frames: string | Buffer
     if (this.unfiltered && batch[0].id > this.cursor) {
-      frames = encodeAll(batch)
+      this.write(encodeAll(batch))
     } else {
-      frames = ''
-      for (const event of batch) if (event.id > this.cursor && matches(event, this.filter)) frames += eventFrameLine(event.json)
+      const frames: Buffer[] = []
+      let bytes = 0
+      for (const event of batch) {
+        if (event.id <= this.cursor || !matches(event, this.filter)) continue
+        frames.push(encodeOne(event))
+        bytes += frames.at(-1)!.length
+      }
+      // Small frames leave in one write; large ones go as the shared buffers they are.
+      if (bytes <= COPY_FRAMES_BELOW_BYTES && frames.length > 1) this.write(Buffer.concat(frames, bytes))
+      else for (const frame of frames) this.write(frame)
     }
     this.cursor = batch.at(-1)!.id
-    if (frames.length > 0) this.write(frames)
+  }
+
+  private lost({from, through, reason}: LostEvents): void {
+    if (this.stopped || through <= this.cursor) return
+    const result: EventsLostResult = {
+      type: 'events_lost',
+      from_id: Math.max(from, this.cursor + 1),
+      through_id: through,
+      message: `The daemon could not store events ${from}–${through} (${reason}); they are lost, to every subscriber.`,
+    }
+    // A replay still in progress reads on from the log, past these ids.
+    if (this.live) this.cursor = through
+    this.connection.send({jsonrpc: '2.0', result, id: null})
   }
 
   private write(frames: string | Buffer): void {
@@ -173,6 +211,7 @@ class Subscription {
     if (this.stopped) return
     this.stopped = true
     this.detach?.()
+    this.detachGap?.()
     clearTimeout(this.heartbeat)
   }
 }

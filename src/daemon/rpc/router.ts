@@ -31,11 +31,24 @@ type SchemaFor<M> = z.ZodType<ParamsOf<M>, unknown>
 /** What jayson calls with `useContext`: params, our context, a node-style callback. */
 type RawMethod = (params: unknown, ctx: HandlerContext, callback: (error: RpcErrorObject | null, result?: unknown) => void) => void
 
+export interface RouterOptions {
+  /**
+   * Runs a handler holding the database's write lock (Store.write), so that its writes wait
+   * while another process holds the lock instead of failing with "database is locked".
+   */
+  writeGate?: <T>(work: () => T) => Promise<T>
+  /** Methods that never write, and so need not wait for the lock (`health` above all). */
+  readOnly?: ReadonlySet<string>
+}
+
 export class Router {
   /** No prototype, so a method named `toString` or `constructor` is simply not registered. */
   private readonly methods: Record<string, RawMethod> = Object.create(null) as Record<string, RawMethod>
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly options: RouterOptions = {},
+  ) {}
 
   register<M extends Method<unknown, unknown>>(method: M, schema: SchemaFor<M>, handler: Handler<M>): this {
     if (this.methods[method.name]) throw new Error(`Method ${method.name} is registered twice`)
@@ -45,8 +58,10 @@ export class Router {
         callback(invalidParams(method.name, parsed.error).toJSON())
         return
       }
+      const {writeGate, readOnly} = this.options
+      const run = (): Promise<Reply<M>> | Reply<M> => handler(parsed.data, ctx)
       Promise.resolve()
-        .then(() => handler(parsed.data, ctx))
+        .then(() => (writeGate && !readOnly?.has(method.name) ? writeGate(run) : run()))
         .then(
           (result) => callback(null, result ?? null),
           (error: unknown) => callback(this.toErrorObject(method.name, error)),

@@ -34,6 +34,12 @@ export type StreamHandler = (params: unknown, connection: StreamConnection) => v
 export interface RpcServerOptions {
   socketPath: string
   maxFrameBytes: number
+  /** Connections served in full; up to HEALTH_ONLY_CONNECTIONS more may still call `health`. */
+  maxConnections?: number
+  /** Bytes of unfinished frames held across all connections; the connection that goes over is refused. */
+  maxPendingFrameBytes?: number
+  /** A connection that leaves a frame unfinished this long is refused. */
+  frameIdleTimeoutMs?: number
   router: Router
   /** Methods that own their connection after the first reply (hld's `Subscribe`). */
   streams?: Record<string, StreamHandler>
@@ -46,12 +52,23 @@ const MAX_QUEUED_REQUESTS = 64
 const STREAM_CLOSE_GRACE_MS = 5000
 /** A batch is answered in one reply line; this keeps that line (and the work behind it) bounded. */
 export const MAX_BATCH_REQUESTS = 1000
+/** Past max_connections, this many more connections are accepted for `health` alone, so a monitor still gets in. */
+export const HEALTH_ONLY_CONNECTIONS = 16
+/** How long a health-only connection may stay open. */
+const HEALTH_ONLY_IDLE_MS = 5000
+const DEFAULT_MAX_CONNECTIONS = 512
+const DEFAULT_MAX_PENDING_FRAME_BYTES = 64 * 1024 * 1024
+const DEFAULT_FRAME_IDLE_TIMEOUT_MS = 30_000
 
 export class RpcServer {
   private readonly server: net.Server
   private readonly connections = new Set<net.Socket>()
   private readonly inFlight = new Set<Promise<void>>()
   private readonly dispatcher
+  /** Connections past max_connections, which only `health` is answered on. */
+  private healthOnly = 0
+  /** Bytes of unfinished frames held across every connection. */
+  private pendingFrameBytes = 0
 
   constructor(private readonly options: RpcServerOptions) {
     this.dispatcher = options.router.dispatcher()
@@ -91,6 +108,17 @@ export class RpcServer {
   }
 
   private accept(socket: net.Socket): void {
+    const maxConnections = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+    const limited = this.connections.size - this.healthOnly >= maxConnections
+    if (limited && this.healthOnly >= HEALTH_ONLY_CONNECTIONS) {
+      socket.destroy()
+      return
+    }
+    if (limited) {
+      this.healthOnly++
+      socket.once('close', () => this.healthOnly--)
+      socket.setTimeout(HEALTH_ONLY_IDLE_MS, () => socket.destroy())
+    }
     this.connections.add(socket)
     // Fixed when the peer connected; read once, so every request on this connection carries it.
     const peer = peerOf(socket)
@@ -142,6 +170,14 @@ export class RpcServer {
       maxFrameBytes: this.options.maxFrameBytes,
       onLine: (line) => {
         if (streaming) return // hld ignores what a subscriber writes after Subscribe
+        if (limited) {
+          enqueue(async () => {
+            if (isHealthCall(line)) await this.handleLine(line, write, socket, {signal: abort.signal, peer})
+            else write({jsonrpc: '2.0', error: tooManyConnections(maxConnections).toJSON(), id: null})
+            socket.end()
+          })
+          return
+        }
         enqueue(async () => {
           if (streaming) return
           streaming = await this.handleLine(line, write, socket, {signal: abort.signal, peer})
@@ -156,9 +192,47 @@ export class RpcServer {
       },
     })
 
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk))
+    // Unfinished frames are held in memory: bounded across connections, and in time.
+    const maxPending = this.options.maxPendingFrameBytes ?? DEFAULT_MAX_PENDING_FRAME_BYTES
+    const idleMs = this.options.frameIdleTimeoutMs ?? DEFAULT_FRAME_IDLE_TIMEOUT_MS
+    let held = 0
+    const account = (): void => {
+      this.pendingFrameBytes += decoder.buffered - held
+      held = decoder.buffered
+    }
+    const refuse = (message: string): void => {
+      decoder.discard()
+      account()
+      socket.removeAllListeners('data')
+      socket.pause()
+      this.options.log.warn('refused a connection holding an unfinished frame', {reason: message})
+      write({jsonrpc: '2.0', error: new RpcError(ErrorCode.InvalidRequest, message).toJSON(), id: null})
+      socket.end()
+      setTimeout(() => socket.destroy(), STREAM_CLOSE_GRACE_MS).unref()
+    }
+    const idle = setTimeout(() => {
+      if (decoder.buffered === 0) return
+      refuse(
+        `A frame of ${decoder.buffered} bytes stayed unfinished (no newline) for ${idleMs} ms (frame_idle_timeout_ms); ` +
+          'it was discarded and the connection closed. End every request with a newline.',
+      )
+    }, idleMs).unref()
+    socket.on('data', (chunk: Buffer) => {
+      decoder.push(chunk)
+      account()
+      if (held > 0 && this.pendingFrameBytes > maxPending) {
+        refuse(
+          `The daemon holds ${this.pendingFrameBytes} bytes of unfinished frames across its connections, over max_pending_frame_bytes ` +
+            `(${maxPending}); this connection's frame of ${held} bytes was discarded and the connection closed. Send complete lines, or retry later.`,
+        )
+        return
+      }
+      // Re-armed by every chunk: only a frame that stops growing times out.
+      if (held > 0) idle.refresh()
+    })
     socket.on('end', () => {
       decoder.end()
+      account()
       // Answer everything already received, then finish our side, unless a stream owns it.
       // A stream ends when its peer hangs up (hld treats EOF as the end of a subscription).
       void queue.then(() => {
@@ -169,6 +243,9 @@ export class RpcServer {
     socket.on('error', (error) => this.options.log.debug('connection error', {error: error.message}))
     socket.on('close', () => {
       abort.abort()
+      clearTimeout(idle)
+      decoder.discard()
+      account()
       this.connections.delete(socket)
     })
   }
@@ -233,6 +310,23 @@ export class RpcServer {
     if (reply !== undefined) write(withMethodName(reply, request))
     return false
   }
+}
+
+/** A bare `health` request (what a monitor sends), judged without trusting the rest of the frame. */
+function isHealthCall(line: string): boolean {
+  try {
+    const request: unknown = JSON.parse(line)
+    return isObject(request) && request.method === 'health'
+  } catch {
+    return false
+  }
+}
+
+function tooManyConnections(max: number): RpcError {
+  return new RpcError(
+    ErrorCode.Unavailable,
+    `The daemon already serves ${max} connections (max_connections), so this one answers only health. Close idle clients or raise max_connections.`,
+  )
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

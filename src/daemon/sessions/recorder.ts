@@ -4,12 +4,13 @@
  * caller's transaction and returns the conversation_updated events to publish after commit.
  */
 import type {NewEvent} from '../../protocol/events.js'
+import {capText, truncatedToolInput} from '../capped.js'
 import type {Logger} from '../logger.js'
 import type {SessionRepository, SessionUpdate} from './repository.js'
 import {type ConversationDraft, type StreamResult, parseStreamLine} from './stream-parser.js'
 
-/** Published conversation text is capped, so a subscriber's frame stays small; getConversation has it all. */
-const MAX_EVENT_TEXT = 64 * 1024
+/** Published conversation text and tool inputs are capped (capped.ts), so a subscriber's frame stays small. */
+const WHOLE = 'getConversation'
 
 /** The part of a live session the recorder reads and advances. */
 export interface RecordingRun {
@@ -73,17 +74,17 @@ function conversationUpdated(run: RecordingRun, draft: ConversationDraft): NewEv
       content_type: CONTENT_TYPE[draft.event_type],
       parent_tool_use_id: draft.parent_tool_use_id ?? null,
       ...(draft.role === undefined ? {} : {role: draft.role}),
-      ...(draft.content === undefined ? {} : {content: capText(draft.content)}),
+      ...(draft.content === undefined ? {} : {content: capText(draft.content, WHOLE)}),
       ...(draft.tool_id === undefined ? {} : {tool_id: draft.tool_id}),
       ...(draft.tool_name === undefined ? {} : {tool_name: draft.tool_name}),
-      ...(draft.event_type === 'tool_call' ? {tool_input: draft.tool_input} : {}),
+      ...(draft.event_type === 'tool_call' ? cappedInput(draft.tool_input) : {}),
       ...(draft.tool_result_for_id === undefined ? {} : {tool_result_for_id: draft.tool_result_for_id}),
-      ...(draft.tool_result_content === undefined ? {} : {tool_result_content: capText(draft.tool_result_content)}),
+      ...(draft.tool_result_content === undefined ? {} : {tool_result_content: capText(draft.tool_result_content, WHOLE)}),
     },
   }
 }
 
-function capText(text: string): string {
-  if (text.length <= MAX_EVENT_TEXT) return text
-  return `${text.slice(0, MAX_EVENT_TEXT)}… [${text.length - MAX_EVENT_TEXT} more characters; getConversation has the full text]`
+function cappedInput(input: unknown): {tool_input: unknown; tool_input_truncated?: true} {
+  const truncated = truncatedToolInput(JSON.stringify(input ?? {}), WHOLE)
+  return truncated ? {tool_input: truncated, tool_input_truncated: true} : {tool_input: input}
 }

@@ -8,6 +8,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {existsSync, mkdirSync, rmSync, statSync} from 'node:fs'
+import {availableParallelism, totalmem} from 'node:os'
 import path from 'node:path'
 
 import {expandHome} from '../../config/index.js'
@@ -25,7 +26,7 @@ import type {NewEvent} from '../../protocol/events.js'
 import type {SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../logger.js'
-import type {Store} from '../store/index.js'
+import {type Store, isBusy} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
@@ -90,6 +91,8 @@ export interface SessionServiceDeps {
   /** The umask claude runs with; the daemon's own when unset. */
   claudeUmask?: number
   locateClaude: () => ClaudeLocation
+  /** claude processes run at once; later launches wait, `queued` (default: defaultMaxConcurrentSessions()). */
+  maxConcurrentSessions?: number
   /** Records each session's policy and gives its claude the hook that asks it. */
   policy?: SessionPolicyLink
 }
@@ -107,16 +110,38 @@ interface ActiveRun extends RecordingRun {
   /** The error_message an interrupted session ends with, when the interrupt had a reason. */
   stopReason?: string
   killTimer?: NodeJS.Timeout
+  /** stdout lines waiting for the database (another process holds its lock), in order. */
+  backlog?: string[]
+  /** The output file's offset just after the backlog's last line. */
+  backlogOffset?: number
+  /** Settles once the backlog is stored (or given up on). */
+  drained?: Promise<void>
   /** Settles once the session is finished and persisted (or failed to start); never rejects. */
   done: Promise<void>
 }
 
-const ACTIVE_STATUSES: readonly SessionStatus[] = ['starting', 'running', 'waiting_input', 'interrupting']
+const ACTIVE_STATUSES: readonly SessionStatus[] = ['queued', 'starting', 'running', 'waiting_input', 'interrupting']
+
+/**
+ * How many claude processes run at once unless max_concurrent_sessions says otherwise: each is a
+ * Node process of a few hundred MB that starts CPU-bound, so a few per core, and one per GiB.
+ */
+export function defaultMaxConcurrentSessions(cores = availableParallelism(), memoryBytes = totalmem()): number {
+  return Math.max(2, Math.min(cores * 4, Math.floor(memoryBytes / 2 ** 30)))
+}
+
+/** A launch waiting for a free slot. */
+interface QueuedLaunch {
+  run: ActiveRun
+  spawn: () => Promise<void>
+  settle: () => void
+}
 
 /** Also what approvals know of sessions (their `SessionLink`). */
 export class SessionService implements SessionLink {
   private readonly repo: SessionRepository
   private readonly active = new Map<string, ActiveRun>()
+  private readonly queue: QueuedLaunch[] = []
   private stopping = false
   private claudeSeen?: {at: number; location: ClaudeLocation}
 
@@ -182,6 +207,10 @@ export class SessionService implements SessionLink {
     const row = this.resolve(sessionId)
     const run = this.active.get(row.id)
     if (run?.status === 'interrupting') return {success: true, session_id: row.id, status: 'interrupting'}
+    if (run?.status === 'queued') {
+      this.cancelQueued(run, 'Interrupted before it started (it was queued).')
+      return {success: true, session_id: row.id, status: 'interrupted'}
+    }
     if (!run || (run.status !== 'running' && run.status !== 'waiting_input')) {
       throw new RpcError(
         ErrorCode.Conflict,
@@ -315,7 +344,8 @@ export class SessionService implements SessionLink {
     run.done = new Promise<void>((resolve) => (settle = resolve))
     try {
       const stderrTail = await readRemainingOutput(row.outputOffset ?? 0, this.reading(run))
-      this.finish(run, {exitCode: null, signal: null, stderrTail, adopted: true})
+      await run.drained
+      await this.deps.store.write(() => this.finish(run, {exitCode: null, signal: null, stderrTail, adopted: true}))
     } finally {
       this.active.delete(run.id)
       settle()
@@ -353,20 +383,27 @@ export class SessionService implements SessionLink {
   }
 
   /** Ends a session whose daemon is gone: persists the terminal status and publishes it. */
-  endOrphan(row: SessionRow, status: 'failed' | 'interrupted', reason: string): void {
-    const now = new Date()
+  async endOrphan(row: SessionRow, status: 'failed' | 'interrupted', reason: string): Promise<void> {
     this.removeMcpConfig(row, row.mcpConfigPath)
-    this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null, mcpConfigPath: null})
-    this.publishStatus({id: row.id, runId: row.runId, parentSessionId: row.parentSessionId ?? undefined}, row.status, status, reason)
+    await this.deps.store.write(() => {
+      const now = new Date()
+      this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null, mcpConfigPath: null})
+      this.publishStatus({id: row.id, runId: row.runId, parentSessionId: row.parentSessionId ?? undefined}, row.status, status, reason)
+    })
   }
 
   /** Interrupts every live session, SIGKILLs what outlives the stop timeout, waits for all. */
   async stop(): Promise<void> {
     this.stopping = true
     const runs = [...this.active.values()]
-    for (const run of runs) {
-      if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
-    }
+    await this.deps.store
+      .write(() => {
+        for (const {run} of [...this.queue]) this.cancelQueued(run, 'Interrupted because the daemon shut down before it started.')
+        for (const run of runs) {
+          if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
+        }
+      })
+      .catch((error: unknown) => this.deps.log.error('could not interrupt the sessions at shutdown', {error}))
     const finished = await settlesWithin(Promise.all(runs.map((run) => run.done)), this.deps.stopTimeoutMs + KILL_GRACE_MS)
     if (!finished) this.deps.log.error('sessions still running after shutdown timeout', {sessions: [...this.active.keys()]})
   }
@@ -386,11 +423,13 @@ export class SessionService implements SessionLink {
     const permissionPromptTool = params.permission_prompt_tool ?? (approvalsEnabled ? APPROVALS_PERMISSION_TOOL : undefined)
     const now = new Date()
     let settle!: () => void
+    // Beyond the limit, or behind others already waiting: queued, to start in launch order.
+    const queued = this.queue.length > 0 || this.runningCount() >= this.maxConcurrent
     const run: ActiveRun = {
       id: randomUUID(),
       runId: randomUUID(),
       parentSessionId: where.parentId,
-      status: 'starting',
+      status: queued ? 'queued' : 'starting',
       startedAt: now.getTime(),
       nextSequence: 1,
       done: new Promise<void>((resolve) => (settle = resolve)),
@@ -403,7 +442,7 @@ export class SessionService implements SessionLink {
       id: run.id,
       runId: run.runId,
       parentSessionId: where.parentId,
-      status: 'starting',
+      status: run.status,
       query: params.query,
       summary: summarize(params.query),
       title: params.title,
@@ -424,7 +463,62 @@ export class SessionService implements SessionLink {
     // The user's query opens the conversation, as hld injects it.
     this.repo.insertEvent(run.id, undefined, run.nextSequence++, {event_type: 'message', role: 'user', content: params.query}, now.getTime())
     this.active.set(run.id, run)
+    const spawn = (): Promise<void> => this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, approvalsEnabled, settings}, settle)
+    if (queued) {
+      this.queue.push({run, spawn, settle})
+      this.deps.log.info('session queued', {session_id: run.id, queued: this.queue.length, max_concurrent_sessions: this.maxConcurrent})
+    } else {
+      await spawn()
+    }
+    return run
+  }
 
+  private get maxConcurrent(): number {
+    return this.deps.maxConcurrentSessions ?? defaultMaxConcurrentSessions()
+  }
+
+  /** Sessions holding a slot: every active one not queued. */
+  private runningCount(): number {
+    let count = 0
+    for (const run of this.active.values()) if (run.status !== 'queued') count++
+    return count
+  }
+
+  /** Starts queued launches, oldest first, while slots are free. Runs inside a write (it writes their status). */
+  private startQueued(): void {
+    while (this.queue.length > 0 && !this.stopping && this.runningCount() < this.maxConcurrent) {
+      const next = this.queue.shift()!
+      this.transition(next.run, 'starting')
+      // A failure to start is stored and published inside spawn; nobody waits on this one.
+      next.spawn().catch(() => {})
+    }
+  }
+
+  private cancelQueued(run: ActiveRun, reason: string): void {
+    const index = this.queue.findIndex((entry) => entry.run === run)
+    const [entry] = this.queue.splice(index, 1)
+    this.active.delete(run.id)
+    const now = new Date()
+    this.repo.update(run.id, {errorMessage: reason, completedAt: now, lastActivityAt: now})
+    this.transition(run, 'interrupted', reason)
+    entry.settle()
+  }
+
+  /** Launches claude for a session that holds a slot; fails the session (and rejects) when it cannot. */
+  private async spawn(
+    run: ActiveRun,
+    claudePath: string,
+    params: LaunchParams,
+    where: {workingDir: string; resume?: string},
+    launch: {
+      permissionPromptTool?: string
+      additionalDirectories?: string[]
+      approvalsEnabled: boolean
+      settings: ReturnType<SessionPolicyLink['prepareSession']> | undefined
+    },
+    settle: () => void,
+  ): Promise<void> {
+    const {permissionPromptTool, additionalDirectories, approvalsEnabled, settings} = launch
     try {
       mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
       const servers = sessionMcpServers(
@@ -433,9 +527,9 @@ export class SessionService implements SessionLink {
       )
       if (servers || settings) {
         // The settings live beside the MCP config, in its private directory, and go with it.
-        run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath)
+        const file = (run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath))
         // Recorded so that a restart can remove it if this daemon dies first.
-        this.repo.update(run.id, {mcpConfigPath: run.mcpConfigPath})
+        await this.deps.store.write(() => this.repo.update(run.id, {mcpConfigPath: file}))
       }
       const settingsFile = settings ? await writeSettingsFile(run.mcpConfigPath!, settings) : undefined
       const args = buildClaudeArgs({
@@ -453,7 +547,7 @@ export class SessionService implements SessionLink {
         additionalDirectories,
       })
       run.process = await startClaude({
-        command: claude.path,
+        command: claudePath,
         args,
         cwd: where.workingDir,
         umask: this.deps.claudeUmask,
@@ -469,19 +563,24 @@ export class SessionService implements SessionLink {
       this.active.delete(run.id)
       this.removeMcpConfig(run, run.mcpConfigPath)
       this.removeOutput(run)
-      this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
-      this.publishStatus(run, 'starting', 'failed', message)
+      await this.deps.store.write(() => {
+        this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
+        this.publishStatus(run, 'starting', 'failed', message)
+        this.startQueued()
+      })
       settle()
       throw new RpcError(ErrorCode.Unavailable, `${message}. Check claude_path (HUMANLAYER_CLAUDE_PATH) and the daemon log.`)
     }
 
-    this.repo.update(run.id, {pid: run.process.pid})
-    this.transition(run, 'running')
-    this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid: run.process.pid, resume: where.resume})
+    const pid = run.process.pid
+    await this.deps.store.write(() => {
+      this.repo.update(run.id, {pid})
+      this.transition(run, 'running')
+    })
+    this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid, resume: where.resume})
     this.follow(run, settle)
     // A shutdown that began while this launch was in flight must not leave it running.
     if (this.stopping) this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
-    return run
   }
 
   /** The in-memory run of a session a previous daemon left active. */
@@ -518,11 +617,16 @@ export class SessionService implements SessionLink {
   private follow(run: ActiveRun, settle?: () => void): void {
     if (!settle) run.done = new Promise<void>((resolve) => (settle = resolve))
     void run.process!.exited
-      .then((outcome) => this.finish(run, outcome))
+      .then(async (outcome) => {
+        // Output held while the database was locked is stored before the end is.
+        await run.drained
+        await this.deps.store.write(() => this.finish(run, outcome))
+      })
       .catch((error: unknown) => {
         // The row is reconciled at the next start.
         this.active.delete(run.id)
         this.deps.log.error('could not record the end of a session', {session_id: run.id, error})
+        void this.deps.store.write(() => this.startQueued()).catch(() => {})
       })
       .finally(settle)
   }
@@ -547,6 +651,12 @@ export class SessionService implements SessionLink {
    */
   private ingest(run: ActiveRun, lines: string[], offset: number): void {
     if (run.failure) return
+    if (run.backlog) {
+      // Behind lines still waiting for the database: after them, in order.
+      for (const line of lines) run.backlog.push(line)
+      run.backlogOffset = offset
+      return
+    }
     let published: NewEvent[]
     try {
       published = this.repo.transaction(() => {
@@ -556,12 +666,39 @@ export class SessionService implements SessionLink {
         return events
       })
     } catch (error) {
-      run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
-      this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
-      run.process?.signal('SIGKILL')
+      if (!isBusy(error)) return this.failRecording(run, error)
+      // Another process holds the database's lock: hold the output until it lets go.
+      run.backlog = [...lines]
+      run.backlogOffset = offset
+      run.drained = this.drainBacklog(run)
       return
     }
     for (const event of published) this.publish(event)
+  }
+
+  private async drainBacklog(run: ActiveRun): Promise<void> {
+    this.deps.log.warn('the database is locked by another process; holding claude output until it is free', {session_id: run.id})
+    try {
+      const published = await this.deps.store.write(() => {
+        const lines = run.backlog!
+        const offset = run.backlogOffset!
+        run.backlog = run.backlogOffset = undefined
+        const events = recordLines(this.repo, run, lines, this.deps.log)
+        this.repo.update(run.id, {outputOffset: offset})
+        return events
+      })
+      for (const event of published) this.publish(event)
+    } catch (error) {
+      run.backlog = run.backlogOffset = undefined
+      this.failRecording(run, error)
+    }
+  }
+
+  /** A session whose output cannot be stored must not run on unrecorded: it is killed and failed. */
+  private failRecording(run: ActiveRun, error: unknown): void {
+    run.failure = `hld could not store claude's output, so it stopped the session: ${(error as Error).message}`
+    this.deps.log.error('storing claude output failed; killing the session', {session_id: run.id, error})
+    run.process?.signal('SIGKILL')
   }
 
   /** claude has exited: the final status follows from how the run went. */
@@ -599,6 +736,7 @@ export class SessionService implements SessionLink {
     // Stored; a restart has nothing left to resume.
     this.removeOutput(run)
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
+    this.startQueued()
   }
 
   private transition(run: ActiveRun, status: SessionStatus, error?: string): void {

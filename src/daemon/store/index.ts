@@ -10,6 +10,7 @@ import Database from 'better-sqlite3'
 import {drizzle, type BetterSQLite3Database} from 'drizzle-orm/better-sqlite3'
 import {migrate} from 'drizzle-orm/better-sqlite3/migrator'
 
+import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {packageRoot} from '../package-root.js'
 import * as schema from './schema/index.js'
 
@@ -20,8 +21,33 @@ export interface Store {
   /** The raw handle, for pragmas and the rare statement drizzle cannot express. */
   sqlite: Database.Database
   path: string
+  /**
+   * Runs `work` holding the database's write lock, waiting (without blocking the event loop)
+   * while another process holds it; see `writeLocked`. What `work` does synchronously is one
+   * transaction; if it returns a promise, the rest of it runs after the commit. A `durable`
+   * write is synced to disk before it resolves (synchronous=FULL): what is acknowledged to a
+   * client survives a power loss. Others (session output, events) are synced with the next
+   * durable one or checkpoint, which in WAL mode keeps the database consistent either way.
+   */
+  write: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
   close(): void
 }
+
+export interface StoreOptions {
+  /** How long `write` waits for a lock another process holds before it fails. */
+  lockWaitMs?: number
+}
+
+/** SQLITE_BUSY and its extended codes: another connection holds the lock we need. */
+export function isBusy(error: unknown): boolean {
+  const code = (error as {code?: unknown}).code
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
+}
+
+export const DEFAULT_LOCK_WAIT_MS = 30_000
+/** Backoff between attempts at a locked database: short first (most locks are brief), then capped. */
+const LOCK_RETRY_FIRST_MS = 5
+const LOCK_RETRY_MAX_MS = 200
 
 export class StoreError extends Error {
   constructor(message: string) {
@@ -54,7 +80,7 @@ function refuseNewerSchema(sqlite: Database.Database, folder: string, file: stri
   }
 }
 
-export function openStore(file: string): Store {
+export function openStore(file: string, options: StoreOptions = {}): Store {
   let sqlite: Database.Database
   try {
     if (file !== ':memory:') mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
@@ -64,17 +90,77 @@ export function openStore(file: string): Store {
   }
   try {
     if (file !== ':memory:') sqlite.pragma('journal_mode = WAL')
-    sqlite.pragma('busy_timeout = 5000')
+    // better-sqlite3 is synchronous: a busy timeout would stall the whole daemon (health too)
+    // while another process holds the lock. Writes wait in `write` instead, between event-loop turns.
+    sqlite.pragma('busy_timeout = 0')
     sqlite.pragma('foreign_keys = ON')
+    // NORMAL: in WAL mode a power loss can lose the last commits but never corrupts. Writes a
+    // client is told about (decisions, approvals, launches) switch to FULL; see writeLocked.
     sqlite.pragma('synchronous = NORMAL')
     const folder = migrationsFolder()
     refuseNewerSchema(sqlite, folder, file)
     const db = drizzle(sqlite, {schema})
     migrate(db, {migrationsFolder: folder})
-    return {db, sqlite, path: file, close: () => sqlite.close()}
+    const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
+    return {
+      db,
+      sqlite,
+      path: file,
+      write: (work, writeOptions) => writeLocked(sqlite, file, lockWaitMs, work, writeOptions?.durable ?? false),
+      close: () => sqlite.close(),
+    }
   } catch (error) {
     sqlite.close()
     if (error instanceof StoreError) throw error
     throw new StoreError(`Cannot prepare the database ${file}: ${(error as Error).message}`)
+  }
+}
+
+/**
+ * Takes the write lock with BEGIN IMMEDIATE, retrying with backoff while another process holds
+ * it (up to `lockWaitMs`), then runs `work` and commits. Once we hold the lock no other writer
+ * can come between our statements, so nothing inside fails with SQLITE_BUSY. Inside a
+ * transaction already (a nested call) it just runs `work`.
+ */
+async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitMs: number, work: () => T, durable: boolean): Promise<T> {
+  const deadline = Date.now() + lockWaitMs
+  for (let delay = LOCK_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS)) {
+    if (sqlite.inTransaction) return work()
+    // The safety level cannot change inside a transaction: FULL from before BEGIN to after COMMIT
+    // (all in one synchronous run), so this commit syncs the WAL, and with it everything before.
+    if (durable) sqlite.pragma('synchronous = FULL')
+    try {
+      sqlite.exec('BEGIN IMMEDIATE')
+      break
+    } catch (error) {
+      if (durable) sqlite.pragma('synchronous = NORMAL')
+      if (!isBusy(error)) throw error
+      if (Date.now() >= deadline) {
+        throw new RpcError(
+          ErrorCode.Unavailable,
+          `The database ${file} has been locked by another process for over ${lockWaitMs} ms (database_lock_wait_ms); nothing was changed. ` +
+            'Close whatever holds it (an sqlite3 shell in a transaction?) and retry.',
+        )
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay))
+    }
+  }
+  try {
+    let result: T
+    try {
+      result = work()
+    } catch (error) {
+      sqlite.exec('ROLLBACK')
+      throw error
+    }
+    try {
+      sqlite.exec('COMMIT')
+    } catch (error) {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
+      throw error
+    }
+    return result
+  } finally {
+    if (durable) sqlite.pragma('synchronous = NORMAL')
   }
 }

@@ -73,6 +73,28 @@ describe('render: cells and tables', () => {
     expect(cell('short', 60)).to.deep.equal({text: 'short', width: 5, cut: false})
   })
 
+  it('cuts a multi-MB text from its two ends, counting exactly the characters it left out', () => {
+    // Astral characters (two UTF-16 units, one character) and escapes, at the ends and all through.
+    const start = '😀 rm -rf / '
+    const end = '\u202e| sh 😀'
+    const text = `${start}${'é😀\u001b'.repeat(1_000_000)}${end}`
+    const c = cell(text, 60)
+    expect(c.cut).to.equal(true)
+    expect(c.width).to.be.at.most(60)
+    expect(c.text).to.match(/^😀 rm -rf \/ .*…\[\+\d+\]….*\\u202e\| sh 😀$/)
+    const left = Number(/\[\+(\d+)\]/.exec(c.text)![1])
+    // What is shown, each escape back to the one character it stands for, plus what was left out: the whole.
+    const shown = c.text.replace(/…\[\+\d+\]…/, '').replaceAll('\\x1b', '\u001b').replaceAll('\\u202e', '\u202e')
+    expect([...shown].length + left).to.equal([...start].length + 3 * 1_000_000 + [...end].length)
+  })
+
+  it('segments a long text a chunk at a time (all at once, 100k characters took gigabytes)', () => {
+    const text = `${'x'.repeat(100_000)}漢字`
+    const c = cell(text)
+    expect(c).to.deep.include({cut: false, width: 100_004})
+    expect(c.text).to.equal(text)
+  })
+
   it('never splits an escape, and counts it as the characters it prints', () => {
     const c = cell(`${'\u001b'.repeat(30)}end`, 40)
     expect(c.cut).to.equal(true)

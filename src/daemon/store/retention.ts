@@ -1,0 +1,118 @@
+/**
+ * Retention for an append-only table with a growing integer id and a time column: keeps the
+ * newest `maxCount` ids and nothing older than `maxAgeMs`. Deletes in bounded steps, one per
+ * turn of the event loop, so requests and writes go first; the event log and raw_events use it.
+ */
+import type {Statement} from 'better-sqlite3'
+
+import type {Logger} from '../logger.js'
+import type {Store} from './index.js'
+
+export interface RetentionOptions {
+  /** Keep at most about this many rows (the newest N ids). */
+  maxCount: number
+  /** Drop rows older than this. */
+  maxAgeMs: number
+  /** How often retention runs; every run deletes in bounded steps. */
+  intervalMs?: number
+}
+
+export interface RetainedTable {
+  table: string
+  /** The column holding each row's time. */
+  timeColumn: string
+  /** The time column's value for an instant (an ISO string, or epoch ms). */
+  timeOf: (ms: number) => string | number
+  /** The newest id (rows above it may be in flight); defaults to the table's MAX(id). */
+  newestId?: () => number
+}
+
+/** Rows a single step looks at and may delete: small enough to never stall the loop. */
+const STEP_ROWS = 2000
+const DEFAULT_INTERVAL_MS = 60_000
+
+export class TableRetention {
+  private pruned: number
+  private timer: NodeJS.Timeout | undefined
+  private pending: NodeJS.Immediate | undefined
+  private closed = false
+  private readonly candidates: Statement
+  private readonly deleteThrough: Statement
+  private readonly maxId: Statement
+
+  constructor(
+    store: Store,
+    private readonly target: RetainedTable,
+    private readonly options: RetentionOptions,
+    private readonly log: Logger,
+  ) {
+    const {table, timeColumn} = target
+    const oldest = store.sqlite.prepare(`SELECT MIN(id) AS id FROM ${table}`).get() as {id: number | null}
+    this.maxId = store.sqlite.prepare(`SELECT MAX(id) AS id FROM ${table}`)
+    // Whatever lies below the oldest row kept (all of it, for an empty table) is gone.
+    this.pruned = oldest.id === null ? this.newestId() : oldest.id - 1
+    this.candidates = store.sqlite.prepare(`SELECT id, ${timeColumn} AS at FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`)
+    this.deleteThrough = store.sqlite.prepare(`DELETE FROM ${table} WHERE id <= ?`)
+  }
+
+  /** The newest id deleted; rows up to here are gone. */
+  get prunedThrough(): number {
+    return this.pruned
+  }
+
+  /** Starts the periodic runs; the first happens at once. */
+  start(): this {
+    this.schedule()
+    this.timer = setInterval(() => this.schedule(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS).unref()
+    return this
+  }
+
+  /**
+   * One bounded step: deletes the oldest rows over the count or the age limit, at most
+   * STEP_ROWS of them; returns whether another step may find more. Stops at the first row
+   * both young enough and within the count, so it relies on ids growing with time (a clock
+   * set back only delays pruning).
+   */
+  step(now = Date.now()): boolean {
+    const keepFromId = this.newestId() - this.options.maxCount + 1
+    const cutoff = this.target.timeOf(now - this.options.maxAgeMs)
+    const rows = this.candidates.all(this.pruned, STEP_ROWS) as {id: number; at: string | number}[]
+    let through: number | undefined
+    for (const row of rows) {
+      if (row.id >= keepFromId && row.at >= cutoff) break
+      through = row.id
+    }
+    if (through === undefined) return false
+    this.deleteThrough.run(through)
+    this.pruned = through
+    return through === rows.at(-1)?.id && rows.length === STEP_ROWS
+  }
+
+  private newestId(): number {
+    return this.target.newestId?.() ?? ((this.maxId.get() as {id: number | null}).id ?? 0)
+  }
+
+  close(): void {
+    this.closed = true
+    clearInterval(this.timer)
+    if (this.pending) clearImmediate(this.pending)
+  }
+
+  private schedule(): void {
+    if (this.pending || this.closed) return
+    const run = (): void => {
+      this.pending = undefined
+      if (this.closed) return
+      let more: boolean
+      try {
+        more = this.step()
+      } catch (error) {
+        // A locked or full database: the next run tries again.
+        this.log.warn('retention failed; will retry', {table: this.target.table, error})
+        return
+      }
+      if (more) this.pending = setImmediate(run)
+    }
+    this.pending = setImmediate(run)
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * One inbox for three machines: two "remote" daemons (alpha, beta), each in its own sandbox and
+ * reached over a real sshd on its own port (test/helpers/sshd.ts), plus the local daemon.
+ */
+import {type ChildProcess, spawn} from 'node:child_process'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import type {Approval} from '../../src/protocol/approvals.js'
+import type {DaemonEvent} from '../../src/protocol/events.js'
+import type {Session} from '../../src/protocol/sessions.js'
+import {FAKE_CLAUDE} from '../helpers/approvals.js'
+import {CLI, type CliResult, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {TestSshd, remoteHldByHost, writeRemoteEnv} from '../helpers/sshd.js'
+
+describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the local one)', function () {
+  this.timeout(120_000)
+  let sshd: TestSshd
+  let local: Sandbox
+  let alpha: Sandbox
+  let beta: Sandbox
+  /** Accepts TCP connections and never says a word: an ssh server that hangs. */
+  let silent: net.Server
+  const silentSockets = new Set<net.Socket>()
+
+  before(async () => {
+    local = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    alpha = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    beta = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    sshd = new TestSshd()
+    for (const [name, sandbox] of [['alpha', alpha], ['beta', beta]] as const) {
+      sshd.addHost(name, sandbox.root)
+      writeRemoteEnv(sandbox.root, sandbox.env())
+    }
+    await sshd.start()
+    silent = net.createServer((socket) => {
+      silentSockets.add(socket)
+      socket.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const user = new URL(sshd.url()).username
+    mkdirSync(path.join(local.home, '.config', 'humanlayer'), {recursive: true})
+    writeFileSync(
+      path.join(local.home, '.config', 'humanlayer', 'daemon.json'),
+      JSON.stringify({
+        hosts: {
+          alpha: `ssh://${user}@alpha`,
+          beta: `ssh://${user}@beta`,
+          // Nothing listens on port 1: ssh's "Connection refused".
+          down: `ssh://${user}@down:1`,
+          hang: `ssh://${user}@hang:${(silent.address() as net.AddressInfo).port}`,
+        },
+      }),
+    )
+    await Promise.all([local.startDaemon(), alpha.startDaemon(), beta.startDaemon()])
+  })
+
+  after(async () => {
+    for (const socket of silentSockets) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
+    await Promise.all([local.cleanup(), alpha.cleanup(), beta.cleanup()])
+    await sshd.stop()
+  })
+
+  const sshEnv = (): Record<string, string> => ({HUMANLAYER_SSH_COMMAND: sshd.sshCommand, HUMANLAYER_REMOTE_HLD: remoteHldByHost()})
+
+  function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+    return local.cli(args, {env: {...sshEnv(), ...env}})
+  }
+
+  /** Launches `[fake:permission]` on a host and waits for its approval; returns both ids. */
+  async function pendingApproval(host: string, sandbox: Sandbox): Promise<{sessionId: string; approvalId: string; work: string}> {
+    const work = path.join(sandbox.root, `work-${Date.now()}`)
+    mkdirSync(work)
+    const launched = await cli(['session', 'launch', '--host', host, '-w', work, '--json', '[fake:permission] create the marker'])
+    expect(launched.exitCode, launched.stderr).to.equal(0)
+    const sessionId = Sandbox.json<{session_id: string}>(launched).session_id
+    let approvalId = ''
+    await waitFor(
+      async () => {
+        const list = Sandbox.json<{approvals: Approval[]}>(await cli(['approvals', 'list', '--host', host, '--json']))
+        approvalId = list.approvals.find((a) => a.session_id === sessionId)?.id ?? ''
+        return approvalId !== ''
+      },
+      30_000,
+      `the approval on ${host}`,
+    )
+    return {sessionId, approvalId, work}
+  }
+
+  async function statusOn(host: string, sessionId: string): Promise<string> {
+    return Sandbox.json<{session: Session}>(await cli(['session', 'show', `${host}:${sessionId}`, '--json'])).session.status
+  }
+
+  it('lists every host with a HOST column; approves by host-qualified id and by a prefix unique across hosts', async () => {
+    const onAlpha = await pendingApproval('alpha', alpha)
+    const onLocal = await pendingApproval('local', local)
+
+    const listed = await cli(['approvals', 'list', '--hosts', 'alpha,beta,local', '--json'])
+    expect(listed.exitCode, listed.stderr).to.equal(0)
+    const {approvals, errors} = Sandbox.json<{approvals: (Approval & {host: string})[]; errors: unknown[]}>(listed)
+    expect(errors).to.deep.equal([])
+    expect(approvals.map((a) => [a.host, a.id])).to.deep.include.members([
+      ['alpha', onAlpha.approvalId],
+      ['local', onLocal.approvalId],
+    ])
+    expect(approvals.every((a) => a.host !== 'beta')).to.equal(true)
+    const table = await cli(['approvals', 'list'], {HUMANLAYER_HOSTS: 'alpha,beta,local'})
+    expect(table.stdout.split('\n')[0]).to.match(/^HOST\s+ID\s+SESSION/)
+    expect(table.stdout).to.match(/^alpha\s/m).and.match(/^local\s/m)
+
+    const sessions = Sandbox.json<{sessions: (Session & {host: string})[]; errors: unknown[]}>(
+      await cli(['session', 'list', '--hosts', 'alpha,beta,local', '--json']),
+    )
+    expect(sessions.sessions.map((s) => [s.host, s.id])).to.deep.include.members([
+      ['alpha', onAlpha.sessionId],
+      ['local', onLocal.sessionId],
+    ])
+
+    // Qualified: alpha's approval by its short id; alpha's fake claude gets the decision.
+    const short = onAlpha.approvalId.replace(/^local-/, '').slice(0, 8)
+    const approved = await cli(['approvals', 'approve', `alpha:${short}`])
+    expect(approved.exitCode, approved.stderr).to.equal(0)
+    await waitFor(async () => (await statusOn('alpha', onAlpha.sessionId)) === 'completed', 30_000, 'alpha session completed')
+    expect(existsSync(path.join(onAlpha.work, 'marker.txt'))).to.equal(true)
+
+    // Unqualified: the prefix is found on exactly one of the hosts asked, and decided there.
+    const denied = await cli(['approvals', 'deny', onLocal.approvalId.slice(0, 14), '--comment', 'not today', '--hosts', 'alpha,beta,local'])
+    expect(denied.exitCode, denied.stderr).to.equal(0)
+    await waitFor(async () => (await statusOn('local', onLocal.sessionId)) === 'completed', 30_000, 'local session completed')
+    expect(existsSync(path.join(onLocal.work, 'marker.txt'))).to.equal(false)
+
+    const missing = await cli(['session', 'show', 'ffffffff', '--hosts', 'alpha,beta,local'])
+    expect(missing.exitCode).to.equal(4)
+    expect(missing.stderr).to.contain('No session ffffffff on alpha, beta, local')
+  })
+
+  it('a host that is down or silent never hides the others: its error goes to stderr and errors, exit 0', async () => {
+    for (const [host, sandbox] of [['alpha', alpha], ['local', local]] as const) {
+      const launched = await cli(['session', 'launch', '--host', host, '-w', sandbox.root, 'hello'])
+      expect(launched.exitCode, launched.stderr).to.equal(0)
+    }
+    const result = await cli(['session', 'list', '--hosts', 'alpha,down,hang,local', '--json'], {HUMANLAYER_HOST_TIMEOUT_MS: '5000'})
+    expect(result.exitCode, result.stderr).to.equal(0)
+    const {sessions, errors} = Sandbox.json<{sessions: (Session & {host: string})[]; errors: {host: string; error: string}[]}>(result)
+    expect(new Set(sessions.map((s) => s.host))).to.deep.equal(new Set(['alpha', 'local']))
+    expect(errors.map((e) => e.host).sort()).to.deep.equal(['down', 'hang'])
+    expect(errors.find((e) => e.host === 'down')?.error).to.contain('Connection refused')
+    expect(errors.find((e) => e.host === 'hang')?.error).to.contain('did not answer within 5000 ms')
+    expect(result.stderr).to.contain('hld: down: ').and.contain('hld: hang: ')
+
+    const allDown = await cli(['approvals', 'list', '--hosts', 'down'])
+    expect(allDown.exitCode).to.equal(3)
+    expect(allDown.stderr).to.contain('No host answered').and.contain('Connection refused')
+  })
+
+  it('watch --hosts labels each line with its host and follows a remote daemon through its restart without a gap', async () => {
+    const watch: ChildProcess = spawn(process.execPath, [CLI, 'watch', '--hosts', 'alpha,beta', '--json', '--since', '0'], {
+      env: local.env(sshEnv()),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    local.track(watch.pid!)
+    let stdout = ''
+    let stderr = ''
+    watch.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    watch.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => watch.once('close', resolve))
+    const lines = (): (DaemonEvent & {host: string})[] =>
+      stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as DaemonEvent & {host: string})
+    try {
+      // Replayed from both logs (since 0): the earlier tests' events.
+      await waitFor(() => lines().some((e) => e.host === 'alpha'), 30_000, 'events from alpha')
+
+      expect((await beta.cli(['daemon', 'stop'])).exitCode).to.equal(0)
+      await waitFor(() => stderr.includes('hld watch: beta: '), 30_000, 'watch to notice beta went away')
+      await beta.startDaemon()
+      // Made while watch may still be backing off: it must arrive all the same, through `since`.
+      const onBeta = await pendingApproval('beta', beta)
+      await waitFor(() => lines().some((e) => e.host === 'beta' && e.type === 'new_approval' && e.data.approval_id === onBeta.approvalId), 30_000, "beta's new approval")
+      await cli(['approvals', 'deny', `beta:${onBeta.approvalId}`, '--comment', 'done'])
+      await waitFor(() => lines().some((e) => e.host === 'beta' && e.type === 'approval_resolved'), 30_000, "beta's decision")
+    } finally {
+      watch.kill('SIGINT')
+    }
+    expect(await exited).to.equal(0)
+    expect(stderr).to.contain('beta: subscribed again')
+    // No gap and no repeat: beta's ids run 1, 2, 3, … with every one present once.
+    const betaIds = lines().filter((e) => e.host === 'beta').map((e) => e.id)
+    expect(betaIds).to.deep.equal(betaIds.map((_, index) => index + 1))
+    const alphaIds = lines().filter((e) => e.host === 'alpha').map((e) => e.id)
+    expect(alphaIds).to.deep.equal(alphaIds.map((_, index) => index + 1))
+  })
+})
