@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Run by `npm run build` after tsc, for the lean entry of the hot commands (src/cli/lean.ts):
+// Run by `npm run build` after tsc, for the entries that must start in about node's own time.
+// For the lean entry of the hot commands (src/cli/lean.ts):
 // - dist/cli/lean-manifest.json: the flags and arguments of each command it runs (LEAN_COMMANDS),
 //   read from the oclif command classes themselves so the two parsers cannot drift apart. A flag
 //   feature the lean parser does not know fails the build here, instead of being parsed differently.
@@ -58,15 +59,14 @@ for (const id of LEAN_COMMANDS) {
 }
 writeFileSync(path.join(dist, 'cli', 'lean-manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
 
-await build({
+const bundle = (options) => build({bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', ...options})
+
+await bundle({
   entryPoints: [path.join(dist, 'cli', 'lean.js')],
   outfile: path.join(dist, 'cli', 'lean.bundle.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-  // Native or heavy, and only for starting a daemon: loaded from dist/ when needed. oclif is never
+  // Native, and only for starting a daemon: loaded from dist/ when needed (no class of ours crosses
+  // over: an error class in two copies would break exitCodeFor's instanceof). oclif is never
   // imported on this path (its error printer is required by file when an error is shown).
-  external: ['better-sqlite3', '@oclif/core', '../daemon/database-lock.js', '../shared/file-lock.js'],
+  external: ['better-sqlite3', '@oclif/core', '../shared/file-lock.js'],
 })
+

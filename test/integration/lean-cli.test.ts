@@ -105,6 +105,9 @@ describe('the lean entry of the hot commands prints what oclif prints', function
     expect(stopped.stderr).to.contain('No hld daemon is running')
     await same(['daemon', 'status', '--socket', none, '--json'], {exitCode: 3})
     await same(['--socket', none, 'daemon', 'status'], {exitCode: 3})
+    // Auto-start of a second daemon on this database: refused, naming the holder (exit 5).
+    const refused = await same(['session', 'list', '--socket', none], {env: {HUMANLAYER_NO_AUTOSTART: undefined}, exitCode: 5})
+    expect(refused.stderr).to.contain('in use by another hld daemon')
   })
 
   it('session list and session show', async () => {
@@ -151,8 +154,11 @@ describe('the lean entry of the hot commands prints what oclif prints', function
     await same(['watch', '--since', '0', '--count', '2'], {env: {NO_COLOR: '1'}})
   })
 
-  it('--host and HUMANLAYER_HOST: local, and a name no config has', async () => {
+  it('--host(s) and HUMANLAYER_HOST(S): local, and a name no config has', async () => {
     await same(['session', 'list', '--host', 'local'])
+    await same(['session', 'list', '--hosts', 'local'])
+    await same(['approvals', 'list', '--json'], {env: {HUMANLAYER_HOSTS: 'local'}})
+    await same(['session', 'list', '--hosts', 'local', '--host', 'local'], {exitCode: 2})
     await same(['session', 'list', '--host', 'devbox'], {exitCode: 2})
     await same(['session', 'list', '--json'], {env: {HUMANLAYER_HOST: 'devbox'}, exitCode: 2})
     await same(['--host', 'devbox', 'approvals', 'list'], {exitCode: 2})
