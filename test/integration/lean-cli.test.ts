@@ -107,7 +107,7 @@ describe('the lean entry of the hot commands prints what oclif prints', function
     await same(['--socket', none, 'daemon', 'status'], {exitCode: 3})
     // Auto-start of a second daemon on this database: refused, naming the holder (exit 5).
     const refused = await same(['session', 'list', '--socket', none], {env: {HUMANLAYER_NO_AUTOSTART: undefined}, exitCode: 5})
-    expect(refused.stderr).to.contain('in use by another hld daemon')
+    expect(refused.stderr.replaceAll(/\s*\n\s*›\s*/g, ' ')).to.contain('in use by another hld daemon')
   })
 
   it('session list and session show', async () => {
