@@ -44,10 +44,10 @@ export interface SessionFanInResult {
 /** `hld session list`: the newest sessions as a table, of one machine or several. */
 export async function listSessions(
   ctx: CommandContext,
-  {flags}: Parsed<{status?: string; limit: number}>,
+  {flags}: Parsed<{status?: string; limit: number; archived?: boolean}>,
 ): Promise<SessionListResult | SessionFanInResult> {
-  const {status, limit} = flags
-  const params = {status: status as Session['status'] | undefined, ...(limit > 0 ? {limit} : {})}
+  const {status, limit, archived} = flags
+  const params = {status: status as Session['status'] | undefined, archived, ...(limit > 0 ? {limit} : {})}
   const config = await ctx.loadConfig()
   const hosts = await ctx.hostList(config)
   if (hosts) {
@@ -62,8 +62,10 @@ export async function listSessions(
   }
   const result = await (await ctx.client({config})).call(ListSessions, params)
   const {sessions, total} = result
-  if (sessions.length === 0) ctx.log(status ? `No ${status} sessions.` : 'No sessions yet.')
-  else ctx.log(sessionTable(sessions))
+  if (sessions.length === 0) {
+    const kind = [archived ? 'archived' : undefined, status].filter(Boolean).join(' ')
+    ctx.log(kind ? `No ${kind} sessions.` : 'No sessions yet.')
+  } else ctx.log(sessionTable(sessions))
   if (total !== undefined && total > sessions.length) ctx.log(`(the newest ${sessions.length} of ${total}; --limit 0 lists them all)`)
   return result
 }

@@ -5,7 +5,7 @@
  * when it dies, SIGKILL included), and records its pid and socket in daemon_meta so that a
  * second daemon can say who holds the database.
  */
-import {HOLDER_PID_KEY, HOLDER_SOCKET_KEY, databaseInUseError} from '../client/database-holder.js'
+import {HOLDER_PID_KEY, HOLDER_SOCKET_KEY, databaseInUseError} from '../shared/database-holder.js'
 import {type FileLock, tryLock} from '../shared/file-lock.js'
 import {type Store, StoreError} from './store/index.js'
 import {daemonMeta} from './store/schema/index.js'

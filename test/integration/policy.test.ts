@@ -1,10 +1,11 @@
 /**
- * The policy engine through its real entry points: the built daemon, bin/hook.js as claude runs
+ * The policy engine through its real entry points: the built daemon, bin/hook.cjs as claude runs
  * it (JSON on stdin, decision on stdout, exit 2 to block), the policy file, and the CLI
  * (`policy show/check/test`, `audit`, `approvals approve|deny` with several ids). Sessions are the
  * fake claude, kept running with [fake:slow] so their tool calls can wait for a human.
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -14,38 +15,46 @@ import type {GetPolicyResult, CheckPolicyResult, ListAuditResult, ReplayPolicyRe
 import type {SessionLaunchResult} from '../../src/commands/session/launch.js'
 import {waitForApproval} from '../helpers/approvals.js'
 import {REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
-import {FAKE_CLAUDE} from '../helpers/sessions.js'
+import {FAKE_CLAUDE, recordedRun} from '../helpers/sessions.js'
 
-const HOOK = path.join(REPO_ROOT, 'bin', 'hook.js')
+const HOOK = path.join(REPO_ROOT, 'bin', 'hook.cjs')
 const unwrap = (text: string): string => text.replaceAll(/\s*\n\s*›\s*/g, ' ')
 
 describe('policy: hook entry, policy file and CLI', function () {
   this.timeout(60_000)
   let sandbox: Sandbox
   let policyFile: string
+  /** Where the fake claude records its runs: their pids, for cleanup to end them. */
+  let runs: string
+  let launched = 0
 
   function writePolicy(policy: unknown): void {
     writeFileSync(policyFile, typeof policy === 'string' ? policy : JSON.stringify(policy))
   }
 
   beforeEach(() => {
-    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    runs = mkdtempSync(path.join(os.tmpdir(), 'hld-policy-runs-'))
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, FAKE_CLAUDE_RECORD_DIR: runs})
     policyFile = path.join(sandbox.home, '.config', 'humanlayer', 'policy.json')
     mkdirSync(path.dirname(policyFile), {recursive: true})
   })
 
   afterEach(async () => {
     await sandbox.cleanup()
+    rmSync(runs, {recursive: true, force: true})
   })
 
   /** A fake session that stays running, so approvals can be made for it. */
   async function launch(...flags: string[]): Promise<{session_id: string; run_id: string}> {
-    const result = await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, ...flags, 'wait [fake:slow=60000]'])
+    const marker = `wait ${++launched}`
+    const result = await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, ...flags, `${marker} [fake:slow=60000]`])
     expect(result.exitCode, result.stderr).to.equal(0)
+    // Its claude outlives a killed daemon: cleanup ends it too.
+    sandbox.track((await recordedRun(runs, `${marker} `)).pid)
     return Sandbox.json<SessionLaunchResult>(result)
   }
 
-  /** bin/hook.js as claude runs it for one tool call. */
+  /** bin/hook.cjs as claude runs it for one tool call. */
   function hook(runId: string, tool: string, input: unknown, options: {socket?: string; reconnectMs?: number; toolUseId?: string} = {}): ResultPromise {
     const child = execa(process.execPath, [HOOK, 'pre-tool-use', '--socket', options.socket ?? sandbox.socketPath, '--run-id', runId, '--reconnect-ms', String(options.reconnectMs ?? 2000)], {
       input: JSON.stringify({session_id: 'claude-sid', hook_event_name: 'PreToolUse', tool_name: tool, tool_input: input, tool_use_id: options.toolUseId ?? `toolu_${Math.random()}`, cwd: sandbox.root}),
