@@ -67,6 +67,7 @@ export interface Provenance {
   command?: string
   host?: string
   rule?: string
+  verdict?: string
 }
 
 /**
@@ -79,6 +80,7 @@ export function provenanceText(by: Provenance, show: (value: unknown) => string 
     by.pid === undefined ? '' : `pid ${show(by.pid)}`,
     by.host === undefined ? '' : `host ${show(by.host)}`,
     by.rule === undefined ? '' : `rule ${show(by.rule)}`,
+    by.verdict === undefined ? '' : `verdict ${show(by.verdict)}`,
   ].filter(Boolean)
   const command = by.command === undefined ? '' : `${who.length > 0 ? ': ' : ''}${show(by.command)}`
   return `via ${show(by.channel)}${who.length > 0 || command ? ` (${who.join(', ')}${command})` : ''}`

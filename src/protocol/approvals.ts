@@ -15,7 +15,8 @@ export type DecisionChannel = 'cli' | 'rpc' | 'rest' | 'cloud' | 'policy' | 'tim
  * Who made a decision. `uid`, `pid` and `command` (the process's command line) come from the
  * kernel's record of the connection, never from what the client says; `channel` is how it came:
  * the hld CLI (`cli`), any other socket client (`rpc`), the HumanLayer API (`cloud`, answered
- * in Slack, email or the web app).
+ * in Slack, email or the web app), a session setting or rule (`policy`), or no one in time
+ * (`timeout`: the approval is `timed_out`, and `verdict` says what that decided).
  */
 export interface DecisionProvenance {
   channel: DecisionChannel
@@ -23,7 +24,10 @@ export interface DecisionProvenance {
   pid?: number
   command?: string
   host?: string
+  /** `policy`: the setting or rule that decided; `timeout`: the ask rule whose timeout it was, if a rule asked. */
   rule?: string
+  /** `timeout`: the default verdict that applied (`--on-timeout`). */
+  verdict?: 'allow' | 'deny'
 }
 
 /** The session an approval belongs to, as much of it as a reviewer needs to decide. */

@@ -13,7 +13,8 @@ import {execa, type ResultPromise} from 'execa'
 
 import type {GetPolicyResult, CheckPolicyResult, ListAuditResult, ReplayPolicyResult} from '../../src/protocol/policy.js'
 import type {SessionLaunchResult} from '../../src/commands/session/launch.js'
-import {waitForApproval} from '../helpers/approvals.js'
+import type {Approval} from '../../src/protocol/approvals.js'
+import {requestPermission, waitForApproval} from '../helpers/approvals.js'
 import {REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, recordedRun} from '../helpers/sessions.js'
 
@@ -135,6 +136,28 @@ describe('policy: hook entry, policy file and CLI', function () {
 
     const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--json', '--since', '1h']))
     expect(audit.entries.filter((e) => e.decided_by === 'human').map((e) => e.decision).sort()).to.deep.equal(['allow', 'allow', 'allow', 'deny', 'deny'])
+  })
+
+  it('an ask left unanswered times out: decided_by timeout with its verdict, audited, and the MCP permission tool on the same call answers that verdict', async () => {
+    writePolicy({ask: [{rule: 'Bash(touch *)', timeout: '2s', on_timeout: 'allow'}]})
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch()
+    // claude's hook and the permission tool of a client that passes its own, for one tool call.
+    const hooked = hook(run_id, 'Bash', {command: 'touch x'}, {toolUseId: 'toolu_1'})
+    await waitForApproval(sandbox, (list) => list.find((a) => a.tool_use_id === 'toolu_1'), 'the approval')
+    const answered = await requestPermission(sandbox, {HUMANLAYER_RUN_ID: run_id})
+    expect(answered.isError).to.equal(false)
+    expect(JSON.parse(answered.text)).to.deep.equal({behavior: 'allow', updatedInput: {command: 'touch x'}})
+    expect(decisionOf(String((await hooked).stdout))).to.include({permissionDecision: 'allow'})
+
+    const [approval] = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals
+    expect(approval).to.deep.include({status: 'timed_out', decided_by: {channel: 'timeout', verdict: 'allow', rule: 'Bash(touch *)'}})
+    const shown = await sandbox.cli(['approvals', 'show', approval.id])
+    expect(unwrap(shown.stdout)).to.match(/timed_out at .* via timeout \(rule Bash\(touch \*\), verdict allow\)/)
+    const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--session', session_id, '--json']))
+    expect(audit.entries.map((e) => [e.decision, e.decided_by, e.approval_id, e.provenance])).to.deep.equal([
+      ['allow', 'timeout', approval.id, {channel: 'timeout', verdict: 'allow', rule: 'Bash(touch *)'}],
+    ])
   })
 
   it('the hook blocks the call (exit 2) when the daemon is unreachable past --reconnect-ms', async () => {
