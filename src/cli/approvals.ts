@@ -3,6 +3,8 @@
  * protocol types, the render module and the base command, so the commands stay fast to start.
  * Everything an approval carries is untrusted (a model wrote it) and printed through `render`.
  */
+import os from 'node:os'
+
 import {type Command, Errors} from '@oclif/core'
 
 import type {DaemonClient} from '../client/index.js'
@@ -64,7 +66,9 @@ export interface Provenance {
   uid?: number
   pid?: number
   command?: string
+  user?: string
   host?: string
+  ssh_connection?: string
   rule?: string
 }
 
@@ -76,7 +80,9 @@ export function provenanceText(by: Provenance, show: (value: unknown) => string 
   const who = [
     by.uid === undefined ? '' : `uid ${show(by.uid)}`,
     by.pid === undefined ? '' : `pid ${show(by.pid)}`,
+    by.user === undefined ? '' : `user ${show(by.user)}`,
     by.host === undefined ? '' : `host ${show(by.host)}`,
+    by.ssh_connection === undefined ? '' : `ssh ${show(by.ssh_connection)}`,
     by.rule === undefined ? '' : `rule ${show(by.rule)}`,
   ].filter(Boolean)
   const command = by.command === undefined ? '' : `${who.length > 0 ? ': ' : ''}${show(by.command)}`
@@ -179,7 +185,7 @@ export abstract class DecisionCommand<T extends typeof Command> extends BaseComm
     const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
     // `devbox:9c1e`, or with --hosts the one host that has it.
     const {client, id} = await this.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
-    const result = await client.call(SendDecision, {...params, approval_id: id, channel: 'cli'})
+    const result = await client.call(SendDecision, {...params, approval_id: id, ...decisionLabels()})
     if (this.jsonEnabled()) return result
     const {approval} = result
     for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)
@@ -213,7 +219,7 @@ export abstract class DecisionCommand<T extends typeof Command> extends BaseComm
     let failure: Error | undefined
     for (const id of ids) {
       try {
-        const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment})
+        const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment, ...decisionLabels()})
         this.log(`${VERB[options.decision]} ${approval.id}: ${describeRequest(approval)}`)
         results.push({approval_id: approval.id, success: true, approval})
       } catch (error) {
@@ -228,6 +234,21 @@ export abstract class DecisionCommand<T extends typeof Command> extends BaseComm
     }
     return {results}
   }
+}
+
+/**
+ * What the CLI says about its decisions: that it is the CLI, and who runs it on which machine. The
+ * daemon records user and host only for a decision that came over ssh, where it cannot see them.
+ */
+function decisionLabels(): {channel: 'cli'; decider: {user?: string; host: string}} {
+  let user: string | undefined
+  try {
+    user = os.userInfo().username
+  } catch {
+    // No passwd entry for this uid (some containers).
+    user = process.env.USER || process.env.LOGNAME || undefined
+  }
+  return {channel: 'cli', decider: {...(user ? {user} : {}), host: os.hostname()}}
 }
 
 export type DecisionOutcome = {approval_id: string; success: true; approval: Approval} | {approval_id: string; success: false; error: string}

@@ -15,14 +15,18 @@ export type DecisionChannel = 'cli' | 'rpc' | 'rest' | 'cloud' | 'policy' | 'tim
  * Who made a decision. `uid`, `pid` and `command` (the process's command line) come from the
  * kernel's record of the connection, never from what the client says; `channel` is how it came:
  * the hld CLI (`cli`), any other socket client (`rpc`), the HumanLayer API (`cloud`, answered
- * in Slack, email or the web app).
+ * in Slack, email or the web app), another machine over ssh (`ssh`: then the kernel's process is
+ * `hld daemon dial-stdio` on this machine, `ssh_connection` is its $SSH_CONNECTION, and `user`
+ * and `host` are who the CLI on the other machine says it runs as).
  */
 export interface DecisionProvenance {
   channel: DecisionChannel
   uid?: number
   pid?: number
   command?: string
+  user?: string
   host?: string
+  ssh_connection?: string
   rule?: string
 }
 
