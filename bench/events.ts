@@ -21,7 +21,7 @@ import {pathToFileURL} from 'node:url'
 
 import {DaemonClient} from '../src/client/index.js'
 import {EventLog} from '../src/daemon/bus/log.js'
-import {createLogger} from '../src/daemon/logger.js'
+import {createLogger} from '../src/shared/logger.js'
 import {openStore} from '../src/daemon/store/index.js'
 import {Health} from '../src/protocol/daemon.js'
 import {LineDecoder} from '../src/protocol/framing.js'

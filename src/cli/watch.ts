@@ -166,6 +166,9 @@ async function humanRenderer(): Promise<(event: DaemonEvent, host?: string) => s
       case 'conversation_updated': {
         return chalk.white
       }
+      case 'session_settings_changed': {
+        return chalk.magenta
+      }
     }
   }
   return (event, host) => {
@@ -189,8 +192,8 @@ export function gist(event: DaemonEvent): string {
       return `${outcomeWord(event.data.status, approved)} ${shortId(id)}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
-      const data = event.data as typeof event.data & {title?: string}
-      if (data.title !== undefined && data.new_status === undefined) return `title: ${data.title}`
+      const data = event.data
+      if (data.title !== undefined) return `title: ${data.title}`
       return `${data.old_status} → ${data.new_status}${data.error ? ` (${data.error})` : ''}`
     }
     case 'conversation_updated': {
@@ -209,6 +212,15 @@ export function gist(event: DaemonEvent): string {
           return `${data.event_type === 'thinking' ? 'thinking' : (data.role ?? 'message')}: ${data.content ?? ''}`
         }
       }
+    }
+    case 'session_settings_changed': {
+      const {auto_accept_edits: edits, dangerously_skip_permissions: skip, reason} = event.data
+      const parts = [
+        edits === undefined ? '' : `auto_accept_edits=${edits}`,
+        skip === undefined ? '' : `dangerously_skip_permissions=${skip}`,
+        reason ? `(${reason})` : '',
+      ]
+      return `settings: ${parts.filter(Boolean).join(' ')}`
     }
   }
 }

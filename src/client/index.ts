@@ -9,10 +9,10 @@ import type {Duplex} from 'node:stream'
 import {RpcError, type RpcErrorObject} from '../protocol/errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../protocol/method.js'
-import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError, ReplyTooLargeError} from './errors.js'
-import {checkListener, checkSocketTrust} from './socket-trust.js'
+import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError, ReplyTooLargeError} from '../shared/errors.js'
+import {checkListener, checkSocketTrust} from '../shared/socket-trust.js'
 
-export * from './errors.js'
+export * from '../shared/errors.js'
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000

@@ -12,14 +12,14 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {type Config, configEnv} from '../config/index.js'
-import {refuseSymlinkedFiles} from '../daemon/private-files.js'
-import {readStat} from '../shared/procfs.js'
+import {refuseSymlinkedFiles} from '../shared/private-files.js'
+import {isAlive} from '../shared/procfs.js'
 import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
-import {pidFilePath, unverifiedDaemonPid} from './daemon-pid.js'
-import {DaemonAlreadyRunningError, DaemonNotRunningError} from './errors.js'
+import {pidFilePath, unverifiedDaemonPid} from '../shared/daemon-pid.js'
+import {DaemonAlreadyRunningError, DaemonNotRunningError} from '../shared/errors.js'
 import {DaemonClient, connectSocket} from './index.js'
-import {checkSocketPathLength, probeDaemon} from './probe.js'
-import {checkSocketDirectory} from './socket-trust.js'
+import {checkSocketPathLength, probeDaemon} from '../shared/probe.js'
+import {checkSocketDirectory} from '../shared/socket-trust.js'
 import {ExitCode} from '../cli/exit-codes.js'
 
 export class DaemonStartError extends Error {
@@ -187,17 +187,6 @@ export async function startDaemonInBackground(config: Config, env: NodeJS.Proces
   } finally {
     lock?.release()
   }
-}
-
-/** Whether the process still runs. A zombie (exited, not yet reaped by init) counts as gone. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  // No procfs (macOS): trust kill(0).
-  return readStat(pid)?.state !== 'Z'
 }
 
 async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {

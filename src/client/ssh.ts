@@ -9,10 +9,10 @@ import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
 import {Duplex} from 'node:stream'
 
 import {type SshTarget, formatSshUrl} from '../config/hosts.js'
-import {SshError} from './errors.js'
+import {SshError} from '../shared/errors.js'
 import type {Endpoint} from './index.js'
 
-export {SshError} from './errors.js'
+export {SshError} from '../shared/errors.js'
 
 /** How much of ssh's stderr an error quotes: its last lines say why. */
 const MAX_STDERR_CHARS = 4000

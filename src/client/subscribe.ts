@@ -11,9 +11,9 @@ import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {LineDecoder, encodeFrame} from '../protocol/framing.js'
 import {Subscribe, type SubscribeConfirmation, type SubscribeFrame, parseSubscribeFrame} from '../protocol/subscribe.js'
-import {DaemonUnreachableError} from './errors.js'
+import {DaemonUnreachableError} from '../shared/errors.js'
 import {type Endpoint, MAX_REPLY_BYTES, socketEndpoint} from './index.js'
-import {sleep} from './retry.js'
+import {sleep} from '../shared/retry.js'
 
 export interface SubscribeFilter {
   event_types?: EventType[]

@@ -18,7 +18,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
   async run(): Promise<DoctorResult> {
     await this.parseFlags()
     const config = await this.loadConfig()
-    const [doctor, {probeDaemon}] = await Promise.all([import('../cli/doctor.js'), import('../client/probe.js')])
+    const [doctor, {probeDaemon}] = await Promise.all([import('../cli/doctor.js'), import('../shared/probe.js')])
     const health = await probeDaemon(config.socket_path).catch(() => undefined)
     const checks = [
       await doctor.claudeCheck(config),

@@ -13,7 +13,7 @@ import path from 'node:path'
 
 import {DEFAULT_MAX_FRAME_BYTES} from '../protocol/framing.js'
 import {HostError, parseHostsMap} from './hosts.js'
-import {type Output, nonEmptyString, oneOf, positiveInt, url} from './validators.js'
+import {type Output, nonEmptyString, oneOf, port, positiveInt, stringList, url} from './validators.js'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -59,6 +59,13 @@ const KEYS = {
   frame_idle_timeout_ms: {schema: positiveInt, env: ['HUMANLAYER_FRAME_IDLE_TIMEOUT_MS'], default: 30_000},
   /** How long a session's policy hook keeps trying to reach the daemon before it blocks the call. */
   approval_reconnect_ms: {schema: positiveInt, env: ['HUMANLAYER_APPROVAL_RECONNECT_MS'], default: 30_000},
+  /** The REST + SSE API (Go hld's, on 127.0.0.1 only); off unless a port is set. 0 lets the OS pick. */
+  http_port: {schema: port.optional(), env: ['HUMANLAYER_DAEMON_HTTP_PORT'], default: undefined},
+  /** `token` (Authorization: Bearer, from http_token_file) or `none` (an explicit, logged opt-out). */
+  http_auth: {schema: oneOf(['token', 'none'] as const), env: ['HUMANLAYER_DAEMON_HTTP_AUTH'], default: 'token'},
+  http_token_file: {schema: filePath, env: ['HUMANLAYER_DAEMON_HTTP_TOKEN_FILE'], default: '~/.humanlayer/http-token'},
+  /** Browser origins allowed to call the API (an Origin header not listed gets 403). */
+  http_allowed_origins: {schema: stringList, env: ['HUMANLAYER_DAEMON_HTTP_ALLOWED_ORIGINS'], default: [] as string[]},
 } as const
 
 type Keys = typeof KEYS
@@ -73,7 +80,7 @@ export type Config = {[K in ConfigKey]: Output<Keys[K]['schema']>} & {
 export type ConfigSource = 'flag' | 'environment' | 'config file' | 'default'
 export type ConfigOverrides = Partial<Record<ConfigKey, string | number | undefined>>
 
-const PATH_KEYS = new Set<ConfigKey>(['socket_path', 'database_path', 'claude_path', 'log_file'])
+const PATH_KEYS = new Set<ConfigKey>(['socket_path', 'database_path', 'claude_path', 'log_file', 'http_token_file'])
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -35,6 +35,19 @@ export const positiveInt = validator<number>((value) => {
   return typeof number === 'number' && Number.isInteger(number) && number > 0 ? ok(number) : fail('expected a positive integer')
 })
 
+/** A TCP port: 0 (the OS picks one) to 65535. */
+export const port = validator<number>((value) => {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  return typeof number === 'number' && Number.isInteger(number) && number >= 0 && number <= 65_535 ? ok(number) : fail('expected a port number, 0 to 65535')
+})
+
+/** A list of strings: a JSON array of them, or one comma-separated string (environment variables). */
+export const stringList = validator<string[]>((value) => {
+  const items = typeof value === 'string' ? value.split(',') : value
+  if (!Array.isArray(items) || !items.every((item) => typeof item === 'string')) return fail('expected a list of strings (comma-separated)')
+  return ok(items.map((item) => item.trim()).filter((item) => item !== ''))
+})
+
 export function oneOf<const T extends readonly string[]>(values: T): Validator<T[number]> {
   return validator<T[number]>((value) =>
     typeof value === 'string' && values.includes(value) ? ok(value) : fail(`expected one of ${values.join(', ')}`),

@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3'
 
-import {DatabaseInUseError} from '../client/errors.js'
+import {DatabaseInUseError} from '../shared/errors.js'
 import {type FileLock, tryLock} from '../shared/file-lock.js'
 import {type Store, StoreError} from './store/index.js'
 import {daemonMeta} from './store/schema/index.js'

@@ -3,9 +3,9 @@
  * variables set by the parent, so the child resolves exactly what the parent did.
  */
 import {loadConfig} from '../config/index.js'
-import {createLogger} from './logger.js'
+import {createLogger} from '../shared/logger.js'
 import {runDaemon} from './main.js'
-import {refuseSymlinkedFiles} from './private-files.js'
+import {refuseSymlinkedFiles} from '../shared/private-files.js'
 
 let config
 try {

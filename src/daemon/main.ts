@@ -6,28 +6,28 @@ import {mkdtempSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {removePidFile, writePidFile} from '../client/daemon-pid.js'
+import {removePidFile, writePidFile} from '../shared/daemon-pid.js'
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
 import {ConnectionOrigin, Health, Shutdown} from '../protocol/daemon.js'
-import {GetConversation, GetSessionState, ListSessions} from '../protocol/sessions.js'
+import {GetConversation, GetRecentPaths, GetSessionLeaves, GetSessionSnapshots, GetSessionState, ListSessions} from '../protocol/sessions.js'
 import {DebugPublish, Subscribe} from '../protocol/subscribe.js'
 import {EventLog} from './bus/log.js'
 import {createSubscribeStream} from './bus/subscription.js'
 import {registerTestEventHooks} from './bus/test-hooks.js'
 import {startApprovals} from './approvals/index.js'
 import type {SessionLink} from './approvals/session-link.js'
-import type {Logger} from './logger.js'
-import {packageVersion} from './package-root.js'
+import type {Logger} from '../shared/logger.js'
+import {packageVersion} from '../shared/package-root.js'
 import {policyFilePath} from './policy/file.js'
 import {registerPolicyHandlers} from './policy/handlers.js'
 import {PolicyService} from './policy/service.js'
-import {refuseSymlinkedFiles, tightenPrivateFiles} from './private-files.js'
+import {refuseSymlinkedFiles, tightenPrivateFiles} from '../shared/private-files.js'
 import {Router} from './rpc/router.js'
 import {RpcServer} from './rpc/server.js'
 import {prepareSocketPath} from './rpc/socket.js'
-import {DatabaseInUseError} from '../client/errors.js'
+import {DatabaseInUseError} from '../shared/errors.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {lockDatabase, recordHolder} from './database-lock.js'
 import {locateClaude} from './sessions/claude-locator.js'
@@ -52,6 +52,9 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   GetApproval.name,
   WaitForDecision.name,
   DebugPublish.name,
+  GetSessionLeaves.name,
+  GetSessionSnapshots.name,
+  GetRecentPaths.name,
 ])
 
 export interface Daemon {
@@ -132,7 +135,8 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     locateClaude: () => locateClaude(config.claude_path),
     policy: {prepareSession: (session, params) => built.policy!.prepareSession(session, params)},
   })
-  registerSessionHandlers(router, sessions)
+  // approvals is built below; settings are only changed once the daemon serves requests.
+  registerSessionHandlers(router, sessions, (by, subject) => approvals.service.admit(by, subject))
   components.claude = () => sessions.claudeHealth()
 
   // Subscribed to the bus before the orphan sweep below, so it expires the approvals of
@@ -203,10 +207,40 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   // events of sessions a previous daemon left behind reach them all.
   // Each of its writes waits for the database's lock (Store.write) on its own.
   await reconcileSessions(sessions, log)
+  // Expiries that passed while no daemon ran are announced now; the next one gets a timer.
+  await store.write(() => sessions.expireSkipPermissions())
   const swept = sweepMcpConfigs(config.socket_path, sessions.mcpConfigsInUse())
   if (swept.removed > 0) log.info('removed MCP config files that ended sessions left behind', {count: swept.removed})
   for (const {path, error} of swept.failed) log.warn('could not remove a leftover MCP config', {path, error})
 
+  // Before the socket answers health, so a daemon reported started serves its HTTP API too.
+  let http: {port: number; close(): Promise<void>} | undefined
+  if (config.http_port !== undefined) {
+    try {
+      // Loaded only when asked for: the REST API and its OpenAPI tooling stay out of a lean start.
+      const {startHttpApi} = await import('./http/server.js')
+      http = await startHttpApi({
+        port: config.http_port,
+        auth: config.http_auth,
+        tokenFile: config.http_token_file,
+        allowedOrigins: config.http_allowed_origins,
+        sessions,
+        approvals: approvals.service,
+        version,
+        subscribe: streams[Subscribe.name],
+        write: (work) => store.write(work, {durable: true}),
+        log: log.child({component: 'http'}),
+      })
+      const url = `http://127.0.0.1:${http.port}/api/v1`
+      components.http = () => ({available: true, detail: url})
+    } catch (error) {
+      await approvals.stop()
+      rawRetention.close()
+      bus.close()
+      store.close()
+      throw new Error(`Cannot serve the HTTP API on 127.0.0.1:${config.http_port} (http_port): ${(error as Error).message}`, {cause: error})
+    }
+  }
   const server = new RpcServer({
     socketPath: config.socket_path,
     maxFrameBytes: config.max_frame_bytes,
@@ -218,11 +252,12 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     log,
   })
   try {
-    // For `hld daemon stop --force`: the one pid it may kill (see client/daemon-pid.ts).
+    // For `hld daemon stop --force`: the one pid it may kill (see shared/daemon-pid.ts).
     writePidFile(config.socket_path)
     await server.listen()
   } catch (error) {
     removePidFile(config.socket_path)
+    await http?.close()
     await approvals.stop()
     rawRetention.close()
     bus.close()
@@ -236,7 +271,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
       log.info('daemon shutting down', {reason})
       approvals.releaseWaiters() // answer the long-polls so the server can drain
       // In parallel, as hld does: requests waiting on a session (continue) end as it is interrupted.
-      await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), sessions.stop()])
+      await Promise.all([server.close(options.shutdownTimeoutMs ?? 5000), http?.close(), sessions.stop()])
       await approvals.stop()
       // After the services: stopping them publishes their final events.
       rawRetention.close()
@@ -268,21 +303,26 @@ export async function runDaemon(config: Config, log: Logger, options: DaemonOpti
   // Everything the daemon creates (database, logs, temp MCP configs) is for this user only;
   // what claude creates in the user's project follows the user's own umask.
   const userUmask = process.umask(0o077)
-  let daemon: Daemon
-  try {
-    daemon = await startDaemon(config, log, {userUmask, ...options})
-  } catch (error) {
-    log.error('daemon failed to start', {error})
-    process.stderr.write(`${START_FAILURE_PREFIX}${(error as Error).message}\n`)
-    return error instanceof DatabaseInUseError ? ExitCode.Conflict : 1
-  }
+  // Listening before the daemon is up: the socket answers health while start-up still awaits
+  // (chmod, the HTTP API), and a signal then must stop the daemon, not kill it unannounced.
+  let daemon: Daemon | undefined
+  let pending: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info('signal received', {signal})
-    void daemon.shutdown(signal)
+    if (daemon) void daemon.shutdown(signal)
+    else pending ??= signal
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
+    try {
+      daemon = await startDaemon(config, log, {userUmask, ...options})
+    } catch (error) {
+      log.error('daemon failed to start', {error})
+      process.stderr.write(`${START_FAILURE_PREFIX}${(error as Error).message}\n`)
+      return error instanceof DatabaseInUseError ? ExitCode.Conflict : 1
+    }
+    if (pending) void daemon.shutdown(pending)
     await daemon.done
   } finally {
     process.off('SIGINT', onSignal)

@@ -11,8 +11,8 @@
 import path from 'node:path'
 
 import type {Config} from '../config/index.js'
-import type {Logger} from '../daemon/logger.js'
-import {packageVersion} from '../daemon/package-root.js'
+import type {Logger} from '../shared/logger.js'
+import {packageVersion} from '../shared/package-root.js'
 import type {PermissionAnswer, PermissionRequest} from './permission.js'
 import {serveMcpStdio} from './stdio-server.js'
 
@@ -64,7 +64,7 @@ function logFileFor(config: Config | Error, runId: string | undefined): string {
 
 /** Config, log and the approver: what deciding needs, loaded after `initialize` was answered. */
 async function setUp(env: NodeJS.ProcessEnv): Promise<{decide: Decide; log: Logger}> {
-  const [{loadConfig}, {createLogger}] = await Promise.all([import('../config/index.js'), import('../daemon/logger.js')])
+  const [{loadConfig}, {createLogger}] = await Promise.all([import('../config/index.js'), import('../shared/logger.js')])
   let config: Config | Error
   try {
     config = loadConfig({}, env)

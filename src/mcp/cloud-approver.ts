@@ -4,8 +4,9 @@
  * every poll interval. The SDK's own wait gives up on the first failed poll and has no HTTP
  * timeout, so the loop, the timeouts and the retries are ours.
  */
-import type {Logger} from '../daemon/logger.js'
-import {backoff, MAX_BACKOFF_MS, sleep} from '../client/retry.js'
+import type {Logger} from '../shared/logger.js'
+import {backoff, MAX_BACKOFF_MS, sleep} from '../shared/retry.js'
+import {raceTimer} from '../shared/timers.js'
 import {GIVE_UP_AFTER_MS, type PermissionRequest} from './permission.js'
 
 export interface CloudApproverOptions {
@@ -69,10 +70,8 @@ export class CloudApprover {
   /** The SDK's fetch has no timeout; stop waiting on it after ours. */
   private bounded<T>(promise: Promise<T>): Promise<T> {
     const ms = this.options.requestTimeoutMs
-    let timer: NodeJS.Timeout
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    return raceTimer(promise, ms, () => {
+      throw new Error(`no answer within ${ms} ms`)
     })
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
   }
 }

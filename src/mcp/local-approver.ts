@@ -7,8 +7,8 @@
 import {DaemonClient} from '../client/index.js'
 import {CreateApproval, WaitForDecision, type Approval} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
-import type {Logger} from '../daemon/logger.js'
-import {backoff, sleep} from '../client/retry.js'
+import type {Logger} from '../shared/logger.js'
+import {backoff, sleep} from '../shared/retry.js'
 import {GIVE_UP_AFTER_MS, type PermissionRequest} from './permission.js'
 
 export interface LocalApproverOptions {

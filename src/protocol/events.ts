@@ -37,6 +37,8 @@ export interface EventDataMap {
     new_status: string
     parent_session_id?: string
     error?: string
+    /** Set when the title changed (old_status equals new_status then). */
+    title?: string
   }
   conversation_updated: {
     session_id: string
@@ -54,11 +56,29 @@ export interface EventDataMap {
     tool_result_content?: string
     subtype?: string
   }
+  /** Published when updateSessionSettings changes a session's settings, or skip-permissions expires. */
+  session_settings_changed: {
+    session_id: string
+    run_id?: string
+    event_type: 'settings_updated'
+    auto_accept_edits?: boolean
+    dangerously_skip_permissions?: boolean
+    dangerously_skip_permissions_timeout_ms?: number
+    /** `expired` when skip-permissions ran out. */
+    reason?: string
+    expired_at?: string
+  }
 }
 
 export type EventType = keyof EventDataMap
 
-export const EVENT_TYPES = ['new_approval', 'approval_resolved', 'session_status_changed', 'conversation_updated'] as const satisfies readonly EventType[]
+export const EVENT_TYPES = [
+  'new_approval',
+  'approval_resolved',
+  'session_status_changed',
+  'conversation_updated',
+  'session_settings_changed',
+] as const satisfies readonly EventType[]
 
 export type DaemonEvent = {
   [K in EventType]: {id: number; type: K; timestamp: string; data: EventDataMap[K]}

@@ -2,13 +2,20 @@ import {z} from 'zod'
 
 import type {MethodSpec} from './methods.schema.js'
 import {
+  ArchiveSession,
+  BulkArchiveSessions,
   ContinueSession,
   GetConversation,
+  GetRecentPaths,
+  GetSessionLeaves,
+  GetSessionSnapshots,
   GetSessionState,
   InterruptSession,
   LaunchSession,
   ListSessions,
   SESSION_STATUSES,
+  UpdateSessionSettings,
+  UpdateSessionTitle,
 } from './sessions.js'
 
 /** A session id, or a unique prefix of one (the daemon resolves it). */
@@ -51,6 +58,8 @@ const inheritable = {
   max_turns: z.number().int().positive().optional(),
   /** Ours: do not inject the approvals MCP server (`--no-approvals`). */
   disable_approvals: z.boolean().optional(),
+  /** Stored with the session; as in the Go hld, claude is not given them. */
+  custom_instructions: z.string().optional(),
   /** Ours: policy rules of this session (Claude Code rule syntax), added to a continued session's parent's. */
   allow: ruleList.optional(),
   ask: ruleList.optional(),
@@ -68,6 +77,12 @@ export const LaunchSessionParams = z.object({
   /** Defaults to the daemon's own directory; the CLI always sends the caller's. */
   working_dir: z.string().min(1).optional(),
   ...inheritable,
+  /** Accepted for Go clients; claude always runs with --verbose (stream-json needs it). */
+  verbose: z.boolean().optional(),
+  auto_accept_edits: z.boolean().optional(),
+  dangerously_skip_permissions: z.boolean().optional(),
+  /** Milliseconds after which dangerously_skip_permissions turns itself off. */
+  dangerously_skip_permissions_timeout: z.number().int().positive().optional(),
 })
 
 /** Ours, beyond hld: a window counted from the newest (so `limit` alone is the newest `limit`). */
@@ -76,7 +91,12 @@ const page = {
   offset: z.number().int().nonnegative().optional(),
 }
 
-export const ListSessionsParams = z.object({status: z.enum(SESSION_STATUSES).optional(), ...page})
+export const ListSessionsParams = z.object({
+  status: z.enum(SESSION_STATUSES).optional(),
+  /** Ours: only archived (true) or only not archived (false) sessions; absent lists both, as Go does. */
+  archived: z.boolean().optional(),
+  ...page,
+})
 
 export const GetSessionStateParams = z.object({session_id: sessionId})
 
@@ -92,6 +112,41 @@ export const ContinueSessionParams = z.object({
 
 export const InterruptSessionParams = z.object({session_id: sessionId})
 
+export const GetSessionLeavesParams = z.object({filter: z.enum(['normal', 'archived', 'draft', '']).optional()})
+
+export const GetSessionSnapshotsParams = z.object({session_id: sessionId})
+
+/** Go's keys; a timeout only counts when skip-permissions is turned on in the same call. */
+export const UpdateSessionSettingsParams = z
+  .object({
+    session_id: sessionId,
+    auto_accept_edits: z.boolean().optional(),
+    dangerously_skip_permissions: z.boolean().optional(),
+    dangerously_skip_permissions_timeout_ms: z.number().int().positive().optional(),
+  })
+  .refine(
+    (p) => p.auto_accept_edits !== undefined || p.dangerously_skip_permissions !== undefined,
+    'name a setting to change: auto_accept_edits or dangerously_skip_permissions',
+  )
+
+/** Titles are shown in tables and terminals: one line, bounded. */
+export const UpdateSessionTitleParams = z.object({
+  session_id: sessionId,
+  title: z
+    .string()
+    .max(500, 'title is at most 500 characters')
+    .refine((t) => !/[\r\n]/.test(t), 'title is one line'),
+})
+
+export const GetRecentPathsParams = z.object({limit: z.number().int().positive().max(1000).optional()})
+
+export const ArchiveSessionParams = z.object({session_id: sessionId, archived: z.boolean()})
+
+export const BulkArchiveSessionsParams = z.object({
+  session_ids: z.array(sessionId).min(1, 'session_ids is required and cannot be empty').max(1000),
+  archived: z.boolean(),
+})
+
 export const SESSIONS_METHODS: MethodSpec[] = [
   {method: LaunchSession, params: LaunchSessionParams},
   {method: ListSessions, params: ListSessionsParams},
@@ -99,4 +154,11 @@ export const SESSIONS_METHODS: MethodSpec[] = [
   {method: GetConversation, params: GetConversationParams},
   {method: ContinueSession, params: ContinueSessionParams},
   {method: InterruptSession, params: InterruptSessionParams},
+  {method: GetSessionLeaves, params: GetSessionLeavesParams},
+  {method: GetSessionSnapshots, params: GetSessionSnapshotsParams},
+  {method: UpdateSessionSettings, params: UpdateSessionSettingsParams},
+  {method: UpdateSessionTitle, params: UpdateSessionTitleParams},
+  {method: GetRecentPaths, params: GetRecentPathsParams},
+  {method: ArchiveSession, params: ArchiveSessionParams},
+  {method: BulkArchiveSessions, params: BulkArchiveSessionsParams},
 ]

@@ -26,7 +26,30 @@ export const TERMINAL_STATUSES: readonly SessionStatus[] = ['completed', 'failed
 // Params types are the schemas' outputs: what the daemon's handlers see, and what the client
 // sends (continueSession's mcp_config may also be a JSON string on the wire, for hld clients).
 
-/** One session, as `listSessions` and `getSessionState` return it. */
+/**
+ * The Go hld's `claudecode.Result`, rebuilt from what the session stored (as Go does): present
+ * once the session has a result text, turn count, cost or duration.
+ */
+export interface SessionResult {
+  type: 'result'
+  subtype: 'session_completed'
+  total_cost_usd: number
+  is_error: boolean
+  duration_ms: number
+  duration_api_ms: number
+  num_turns: number
+  /** The final text claude reported. */
+  result: string
+  /** claude's session id, as in claude's own result event. */
+  session_id: string
+  error?: string
+}
+
+/**
+ * One session, as `listSessions` and `getSessionState` return it: a superset of the Go hld's
+ * `session.Info` (start_time, end_time, error, result as an object…) and of its SessionState
+ * (created_at, completed_at, error_message…), so clients of either decode it.
+ */
 export interface Session {
   id: string
   run_id: string
@@ -50,9 +73,15 @@ export interface Session {
   /** False when launched with `disable_approvals` (`--no-approvals`). */
   approvals_enabled: boolean
   created_at: string
+  /** Go's Info name for created_at. */
+  start_time: string
   last_activity_at: string
   completed_at?: string
+  /** Go's Info name for completed_at. */
+  end_time?: string
   error_message?: string
+  /** Go's Info name for error_message. */
+  error?: string
   cost_usd?: number
   input_tokens?: number
   output_tokens?: number
@@ -60,8 +89,14 @@ export interface Session {
   cache_read_input_tokens?: number
   duration_ms?: number
   num_turns?: number
-  /** The final `result` text claude reported. */
-  result?: string
+  result?: SessionResult
+  custom_instructions?: string
+  archived: boolean
+  auto_accept_edits: boolean
+  dangerously_skip_permissions: boolean
+  dangerously_skip_permissions_expires_at?: string
+  /** Always false: hld has no model proxy (Go clients expect the key). */
+  proxy_enabled: false
 }
 
 export type ConversationEventType = 'message' | 'tool_call' | 'tool_result' | 'thinking' | 'system'
@@ -127,3 +162,34 @@ export const ContinueSession = method<z.output<typeof schema.ContinueSessionPara
 export const InterruptSession = method<z.output<typeof schema.InterruptSessionParams>, InterruptSessionResult>(
   'interruptSession',
 )
+
+/** What claude's Read tool returned for a file (getSessionSnapshots); capped, see `truncated`. */
+export interface FileSnapshot {
+  tool_id: string
+  file_path: string
+  content: string
+  created_at: string
+}
+
+export interface RecentPath {
+  path: string
+  last_used: string
+  usage_count: number
+}
+
+/** Go's `getSessionLeaves` filter: `normal` (not archived), `archived`, `draft` (hld has none), or all. */
+export type LeavesFilter = 'normal' | 'archived' | 'draft' | ''
+
+export const GetSessionLeaves = method<z.output<typeof schema.GetSessionLeavesParams>, {sessions: Session[]}>('getSessionLeaves')
+export const GetSessionSnapshots = method<z.output<typeof schema.GetSessionSnapshotsParams>, {snapshots: FileSnapshot[]}>(
+  'getSessionSnapshots',
+)
+export const UpdateSessionSettings = method<z.output<typeof schema.UpdateSessionSettingsParams>, {success: true}>('updateSessionSettings')
+export const UpdateSessionTitle = method<z.output<typeof schema.UpdateSessionTitleParams>, {success: true}>('updateSessionTitle')
+export const GetRecentPaths = method<z.output<typeof schema.GetRecentPathsParams>, {paths: RecentPath[]}>('getRecentPaths')
+export const ArchiveSession = method<z.output<typeof schema.ArchiveSessionParams>, {success: true}>('archiveSession')
+/** `failed_sessions`: the ids that name no session (Go's key); the rest were changed. */
+export const BulkArchiveSessions = method<
+  z.output<typeof schema.BulkArchiveSessionsParams>,
+  {success: boolean; failed_sessions?: string[]}
+>('bulkArchiveSessions')

@@ -10,15 +10,17 @@ const optionalFilter = z
   .optional()
   .transform((value) => (value === '' ? undefined : value))
 
-export const SubscribeParams = z
-  .object({
-    event_types: z.array(z.enum(EVENT_TYPES)).optional(),
-    session_id: optionalFilter,
-    run_id: optionalFilter,
-    /** Replay every event with a larger id from the log, then go live. */
-    since: z.number().int().nonnegative().optional(),
-  })
-  .strict()
+/**
+ * Unknown event types and unknown keys are accepted, as the Go hld does (its clients send
+ * types of newer daemons): such a type simply never matches, and the daemon logs it at debug.
+ */
+export const SubscribeParams = z.object({
+  event_types: z.array(z.string()).optional(),
+  session_id: optionalFilter,
+  run_id: optionalFilter,
+  /** Replay every event with a larger id from the log, then go live. */
+  since: z.number().int().nonnegative().optional(),
+})
 
 export const DebugPublishParams = z
   .object({

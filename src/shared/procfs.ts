@@ -44,3 +44,14 @@ export function readCommandLine(pid: number): string[] | undefined {
 export function hasProcFs(): boolean {
   return readStat(process.pid) !== undefined
 }
+
+/** Whether the process still runs. A zombie (exited, not yet reaped by init) counts as gone. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  // No procfs (macOS): trust kill(0).
+  return readStat(pid)?.state !== 'Z'
+}

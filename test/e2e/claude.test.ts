@@ -34,7 +34,7 @@ describe('e2e: the real Claude Code CLI against a fake Anthropic API', function 
     const {session_id} = await client.call(LaunchSession, {query: 'Say hello', working_dir: sandbox.root})
     const session = await waitForStatus(client, session_id, ['completed', 'failed'], 45_000)
     expect(session.status, session.error_message).to.equal('completed')
-    expect(session.result).to.equal(DEFAULT_FAKE_TEXT)
+    expect(session.result?.result).to.equal(DEFAULT_FAKE_TEXT)
     expect(session.cost_usd).to.be.a('number')
     expect(session.claude_session_id).to.match(/^[\da-f-]{36}$/)
 

@@ -15,7 +15,7 @@ import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {FetchApprovals} from '../../src/protocol/approvals.js'
 import {ListAudit} from '../../src/protocol/policy.js'
 import {GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 
 const CLAUDE = path.join(REPO_ROOT, 'node_modules', '.bin', 'claude')
 

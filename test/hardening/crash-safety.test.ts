@@ -13,7 +13,7 @@ import Database from 'better-sqlite3'
 import {expect} from 'chai'
 
 import {DaemonClient} from '../../src/client/index.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {CreateApproval, SendDecision} from '../../src/protocol/approvals.js'
 import {Health} from '../../src/protocol/daemon.js'
 import {LaunchSession} from '../../src/protocol/sessions.js'

@@ -84,7 +84,8 @@ function isRequest(value: unknown): value is Record<string, unknown> {
     isObject(value) &&
     value.jsonrpc === '2.0' &&
     typeof value.method === 'string' &&
-    (value.params === undefined || (typeof value.params === 'object' && value.params !== null)) &&
+    // null params are absent params (Go clients send them).
+    (value.params === undefined || typeof value.params === 'object') &&
     (value.id === undefined || value.id === null || typeof value.id === 'string' || typeof value.id === 'number')
   )
 }

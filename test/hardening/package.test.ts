@@ -21,10 +21,24 @@ describe('the packed tarball', function () {
     files = (JSON.parse(stdout) as {files: {path: string}[]}[])[0].files.map((file) => file.path)
   })
 
-  it('ships the built CLI, its manifest, migrations, docs, LICENSE and the peer-credentials addon source, and nothing of development', () => {
+  it('ships the built CLI, its manifest, migrations, docs, LICENSE, the OpenAPI document and the peer-credentials addon source, and nothing of development', () => {
     const tops = [...new Set(files.map((file) => (file.includes('/') ? `${file.split('/')[0]}/` : file)))].sort()
-    // binding.gyp and native/ build the SO_PEERCRED addon on install (no prebuilt binary is shipped).
-    expect(tops).to.deep.equal(['LICENSE', 'README.md', 'bin/', 'binding.gyp', 'dist/', 'docs/', 'drizzle/', 'native/', 'oclif.manifest.json', 'package.json'])
+    // binding.gyp and native/ build the SO_PEERCRED addon on install (no prebuilt binary is shipped);
+    // openapi/ holds the document the REST API routes and validates by.
+    expect(tops).to.deep.equal([
+      'LICENSE',
+      'README.md',
+      'bin/',
+      'binding.gyp',
+      'dist/',
+      'docs/',
+      'drizzle/',
+      'native/',
+      'oclif.manifest.json',
+      'openapi/',
+      'package.json',
+    ])
+    expect(files).to.include('openapi/hld-openapi.yaml')
     expect(files.filter((file) => file.startsWith('build/'))).to.deep.equal([])
     expect(files).to.include('bin/run.js')
     expect(files).not.to.include('bin/dev.js')

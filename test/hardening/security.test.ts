@@ -9,14 +9,16 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import {expect} from 'chai'
 
-import {unverifiedDaemonPid} from '../../src/client/daemon-pid.js'
+import {unverifiedDaemonPid} from '../../src/shared/daemon-pid.js'
 import {writeMcpConfigFile} from '../../src/daemon/sessions/mcp-config.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {type FakeHumanLayerApi, startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, waitForStatus} from '../helpers/sessions.js'
 import type {Approval, SendDecisionResult} from '../../src/protocol/approvals.js'
+import {Health} from '../../src/protocol/daemon.js'
+import {GetSessionState} from '../../src/protocol/sessions.js'
 
 const mode = (file: string): number => statSync(file).mode & 0o777
 const octal = (value: number): string => value.toString(8).padStart(4, '0')
@@ -440,6 +442,88 @@ describe('security: an agent cannot approve its own request', function () {
   })
 })
 
+describe('security: an agent cannot approve its own request over REST, nor give itself approving settings', function () {
+  this.timeout(90_000)
+  let sandbox: Sandbox
+
+  afterEach(async () => sandbox.cleanup())
+
+  it("refuses REST decide, REST PATCH and updateSessionSettings from a tool of the session (403 / Forbidden); the test's own REST decision is named 'rest'", async () => {
+    // What an agent would run from its Bash tool: it can read the token (same user), find the
+    // port through the socket, and try every door that approves.
+    const agent = `
+      const net = require('node:net'), fs = require('node:fs'), path = require('node:path')
+      const rpc = (method, params) => new Promise((resolve, reject) => {
+        const socket = net.connect(process.env.HUMANLAYER_DAEMON_SOCKET)
+        let text = ''
+        socket.on('data', (c) => { text += c; if (text.includes('\\n')) { socket.end(); resolve(JSON.parse(text.split('\\n')[0])) } })
+        socket.on('error', reject)
+        socket.write(JSON.stringify({jsonrpc: '2.0', id: 1, method, params}) + '\\n')
+      })
+      const main = async () => {
+        const base = (await rpc('health', {})).result.components.http.detail
+        const token = fs.readFileSync(path.join(process.env.HOME, '.humanlayer', 'http-token'), 'utf8').trim()
+        const rest = async (method, route, body) => {
+          const res = await fetch(base + route, {method, headers: {authorization: 'Bearer ' + token, 'content-type': 'application/json'}, body: body && JSON.stringify(body)})
+          return {status: res.status, body: await res.json()}
+        }
+        let approvals = []
+        for (let i = 0; i < 300 && approvals.length === 0; i++) {
+          approvals = (await rest('GET', '/approvals')).body.data
+          if (approvals.length === 0) await new Promise((r) => setTimeout(r, 50))
+        }
+        const [{id, session_id: session}] = approvals
+        const decide = await rest('POST', '/approvals/' + id + '/decide', {decision: 'approve'})
+        const patch = await rest('PATCH', '/sessions/' + session, {dangerously_skip_permissions: true})
+        const settings = await rpc('updateSessionSettings', {session_id: session, auto_accept_edits: true})
+        const launch = await rest('POST', '/sessions', {query: 'unsupervised', dangerously_skip_permissions: true})
+        console.log(JSON.stringify({decide, patch, settings, launch}))
+      }
+      main().catch((e) => { console.log(JSON.stringify({failed: String(e)})) })`
+    sandbox = new Sandbox({
+      HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
+      HUMANLAYER_DAEMON_HTTP_PORT: '0',
+      FAKE_CLAUDE_TOOL_COMMAND: `${JSON.stringify(process.execPath)} -e ${shellQuote(agent)}`,
+    })
+    await sandbox.startDaemon()
+    const cwd = path.join(sandbox.root, 'work')
+    mkdirSync(cwd)
+    const launched = await sandbox.cli(['session', 'launch', '--json', '--working-dir', cwd, '[fake:permission] [fake:tool-command] create the marker'])
+    const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
+    const toolFile = path.join(cwd, 'tool-command.json')
+    await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
+
+    const tool = JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string; stderr: string}
+    const tried = JSON.parse(tool.stdout) as Record<string, {status?: number; body?: {error: {message: string}}; error?: {code: number; message: string}}>
+    expect(tried.decide.status, tool.stdout).to.equal(403)
+    expect(tried.decide.body!.error.message).to.contain(`inside session ${sessionId}`).and.contain('still pending')
+    expect(tried.patch.status, tool.stdout).to.equal(403)
+    expect(tried.settings.error, tool.stdout).to.include({code: -32006})
+    expect(tried.launch.status, tool.stdout).to.equal(403)
+
+    const client = await sandbox.client()
+    try {
+      const {session} = await client.call(GetSessionState, {session_id: sessionId})
+      expect(session).to.include({auto_accept_edits: false, dangerously_skip_permissions: false})
+      const pending = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--json'])).approvals
+      expect(pending.map((a) => [a.session_id, a.status])).to.deep.equal([[sessionId, 'pending']])
+
+      // This test, outside every session, decides over REST; the kernel names it.
+      const base = (await client.call(Health, {})).components.http.detail
+      const token = readFileSync(path.join(sandbox.home, '.humanlayer', 'http-token'), 'utf8').trim()
+      const headers = {authorization: `Bearer ${token}`, 'content-type': 'application/json'}
+      const decided = await fetch(`${base}/approvals/${pending[0].id}/decide`, {method: 'POST', headers, body: JSON.stringify({decision: 'approve'})})
+      expect(decided.status).to.equal(200)
+      const shown = (await (await fetch(`${base}/approvals/${pending[0].id}`, {headers})).json()) as {data: Approval}
+      expect(shown.data.decided_by).to.include({channel: 'rest', pid: process.pid, uid: process.getuid!()})
+      await waitForStatus(client, sessionId, 'completed', 30_000)
+    } finally {
+      client.close()
+    }
+    expect(existsSync(path.join(cwd, 'marker.txt'))).to.equal(true)
+  })
+})
+
 describe('security: the api_key stays secret', function () {
   this.timeout(120_000)
   const canary = `hld-canary-${process.pid}-${Date.now().toString(36)}`
@@ -505,6 +589,8 @@ describe('security: the api_key stays secret', function () {
         }
       },
     },
+    {id: 'session:title', args: (ids) => ['session', 'title', ids.slowSession!, 'A title', '--json']},
+    {id: 'session:archive', args: (ids) => ['session', 'archive', ids.slowSession!, '--json']},
     {
       id: 'approvals:list',
       args: () => ['approvals', 'list', '--json'],
@@ -571,3 +657,8 @@ describe('security: the api_key stays secret', function () {
     expect(Object.keys(manifest.commands).filter((id) => !covered.has(id))).to.deep.equal([])
   })
 })
+
+/** One word for sh -c, whatever it holds. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`
+}

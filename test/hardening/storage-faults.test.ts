@@ -12,7 +12,7 @@ import type {HealthResult} from '../../src/protocol/daemon.js'
 import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {FAKE_CLAUDE, queryDb, recordedRun} from '../helpers/sessions.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {holdWriteLock} from '../helpers/lock.js'
 describe('storage faults', function () {
   this.timeout(120_000)

@@ -10,7 +10,7 @@ import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js'
 import {execa, type ResultPromise} from 'execa'
 
 import {loadConfig} from '../../src/config/index.js'
-import {createLogger} from '../../src/daemon/logger.js'
+import {createLogger} from '../../src/shared/logger.js'
 import {type Daemon, startDaemon} from '../../src/daemon/main.js'
 import {FetchApprovals, type Approval} from '../../src/protocol/approvals.js'
 import {FakeSessions} from './fake-sessions.js'
@@ -71,7 +71,12 @@ export class InProcessDaemon {
 }
 
 /** Polls fetchApprovals until `pick` finds the approval. */
-export async function waitForApproval(sandbox: Sandbox, pick: (approvals: Approval[]) => Approval | undefined, what = 'an approval'): Promise<Approval> {
+export async function waitForApproval(
+  sandbox: Sandbox,
+  pick: (approvals: Approval[]) => Approval | undefined,
+  what = 'an approval',
+  timeoutMs = 15_000,
+): Promise<Approval> {
   let found: Approval | undefined
   await waitFor(
     async () => {
@@ -83,7 +88,7 @@ export async function waitForApproval(sandbox: Sandbox, pick: (approvals: Approv
       }
       return found !== undefined
     },
-    15_000,
+    timeoutMs,
     what,
   )
   return found!

@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import {EventLog, type RetentionOptions} from '../../src/daemon/bus/log.js'
 import {createSubscribeStream} from '../../src/daemon/bus/subscription.js'
-import {createLogger} from '../../src/daemon/logger.js'
+import {createLogger} from '../../src/shared/logger.js'
 import {Router} from '../../src/daemon/rpc/router.js'
 import {RpcServer} from '../../src/daemon/rpc/server.js'
 import {openStore, type Store} from '../../src/daemon/store/index.js'

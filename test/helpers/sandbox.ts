@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 
 import {DaemonClient} from '../../src/client/index.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {Health} from '../../src/protocol/daemon.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')

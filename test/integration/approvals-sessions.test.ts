@@ -12,7 +12,7 @@ import {type Approval, GetApproval} from '../../src/protocol/approvals.js'
 import {FAKE_CLAUDE, waitForApproval} from '../helpers/approvals.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
 import {GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {queryDb} from '../helpers/sessions.js'
 
 describe('approvals of daemon-launched sessions', function () {

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
 

@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {GetSessionState, LaunchSession} from '../../src/protocol/sessions.js'
 import {Sandbox, waitFor} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, recordedRun, waitForStatus} from '../helpers/sessions.js'

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {FetchApprovals, SendDecision} from '../../src/protocol/approvals.js'
 import {Health} from '../../src/protocol/daemon.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
@@ -81,7 +81,7 @@ describe('sessions across daemon restarts', function () {
       // Output written after the restart reaches the store: claude finishes only now.
       writeFileSync(path.join(sandbox.root, 'hld-release'), '')
       const session = await waitForStatus(client, session_id, 'completed')
-      expect(session.result).to.equal('Fake reply to: adopt me [fake:hold]')
+      expect(session.result?.result).to.equal('Fake reply to: adopt me [fake:hold]')
       const {events} = await client.call(GetConversation, {session_id})
       expect(events.map((e) => [e.sequence, e.content])).to.deep.equal([
         [1, 'adopt me [fake:hold]'],
@@ -107,7 +107,7 @@ describe('sessions across daemon restarts', function () {
     try {
       const {session} = await client.call(GetSessionState, {session_id})
       expect(session.status, session.error_message ?? '').to.equal('completed')
-      expect(session.result).to.equal('Fake reply to: finish alone [fake:hold]')
+      expect(session.result?.result).to.equal('Fake reply to: finish alone [fake:hold]')
       expect((await client.call(GetConversation, {session_id})).events).to.have.length(3)
     } finally {
       client.close()

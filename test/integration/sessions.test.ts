@@ -5,7 +5,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {DaemonClient} from '../../src/client/index.js'
-import {isAlive} from '../../src/client/lifecycle.js'
+import {isAlive} from '../../src/shared/procfs.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
 import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
 import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
@@ -53,7 +53,8 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(sessions.map((s) => s.id)).to.include(session_id)
 
     const session = await waitForStatus(client, session_id, 'completed')
-    expect(session).to.include({run_id, cost_usd: 0.0123, num_turns: 1, result: 'Fake reply to: hello [fake:cost=0.0123]', working_dir: workDir})
+    expect(session).to.include({run_id, cost_usd: 0.0123, num_turns: 1, working_dir: workDir})
+    expect(session.result?.result).to.equal('Fake reply to: hello [fake:cost=0.0123]')
     expect(session.claude_session_id).to.be.a('string')
     expect(session.model_id).to.equal('claude-opus-4-8[1m]')
     expect(session.completed_at).to.be.a('string')
@@ -94,14 +95,16 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(flag('--permission-prompt-tool')).to.equal('mcp__approvals__request_permission')
     expect(flag('--output-format')).to.equal('stream-json')
     expect(run.argv).to.include('--verbose')
+    const identity = {HUMANLAYER_SESSION_ID: session_id, HUMANLAYER_RUN_ID: run_id, HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath}
     expect(run.mcpConfig).to.deep.equal({
       mcpServers: {
-        docs: {command: 'docs-server', args: ['--x']},
+        // Every stdio server learns which session it serves, as under the Go hld; only ours gets the key.
+        docs: {command: 'docs-server', args: ['--x'], env: identity},
         approvals: {
           command: process.execPath,
           args: [path.join(REPO_ROOT, 'bin', 'mcp-claude-approvals.js')],
           // The daemon has an api_key, so its approvals server asks the HumanLayer API too.
-          env: {HUMANLAYER_RUN_ID: run_id, HUMANLAYER_DAEMON_SOCKET: sandbox.socketPath, HUMANLAYER_API_KEY: 'hl-secret'},
+          env: {...identity, HUMANLAYER_API_KEY: 'hl-secret'},
         },
       },
     })
@@ -136,7 +139,7 @@ describe('sessions (fake claude, real daemon)', function () {
     expect(new Set(launched.flatMap((l) => [l.session_id, l.run_id])).size).to.equal(10)
     for (const [index, {session_id}] of launched.entries()) {
       const session = await waitForStatus(client, session_id, 'completed')
-      expect(session.result).to.equal(`Fake reply to: concurrent ${index + 1} [fake:events=50]`)
+      expect(session.result?.result).to.equal(`Fake reply to: concurrent ${index + 1} [fake:events=50]`)
       const {events} = await client.call(GetConversation, {session_id})
       expect(events).to.have.length(52)
       expect(events.map((e) => e.sequence)).to.deep.equal(Array.from({length: 52}, (_, i) => i + 1))

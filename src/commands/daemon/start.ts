@@ -45,7 +45,7 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
     const config = await this.loadConfig({database_path: this.flags.database, log_file: this.flags['log-file']})
 
     if (this.flags.foreground) {
-      const [{createLogger}, {runDaemon}] = await Promise.all([import('../../daemon/logger.js'), import('../../daemon/main.js')])
+      const [{createLogger}, {runDaemon}] = await Promise.all([import('../../shared/logger.js'), import('../../daemon/main.js')])
       const code = await runDaemon(config, createLogger(config.log_level, {kind: 'stderr'}), {logFile: null})
       if (code !== 0) this.exit(code)
       return {pid: process.pid, version: this.config.version, socket_path: config.socket_path, database_path: config.database_path, log_file: null}
@@ -54,7 +54,7 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
     const [{Listr}, lifecycle, {probeDaemon}] = await Promise.all([
       import('listr2'),
       import('../../client/lifecycle.js'),
-      import('../../client/probe.js'),
+      import('../../shared/probe.js'),
     ])
     if (this.flags['if-not-running']) {
       const running = await probeDaemon(config.socket_path)

@@ -30,7 +30,7 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
     await this.parseFlags()
     await this.requireLocal('hld daemon stop')
     const config = await this.loadConfig()
-    const [{stopDaemon}, {DaemonNotRunningError}] = await Promise.all([import('../../client/lifecycle.js'), import('../../client/errors.js')])
+    const [{stopDaemon}, {DaemonNotRunningError}] = await Promise.all([import('../../client/lifecycle.js'), import('../../shared/errors.js')])
     let stopped
     try {
       stopped = await stopDaemon(config.socket_path, {timeoutMs: this.flags.timeout, force: this.flags.force})

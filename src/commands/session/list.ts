@@ -27,30 +27,36 @@ export default class SessionList extends BaseCommand<typeof SessionList> {
   static summary = 'List the newest sessions, oldest first.'
   static description =
     'The ID column shows the first 8 characters; any unique prefix works wherever a session id is asked for. ' +
-    'Lists the newest 100 unless --limit says otherwise (0 lists every session).'
+    'Lists the newest 100 unless --limit says otherwise (0 lists every session). Archived sessions ' +
+    '(`hld session archive`) are left out; --archived lists only them.'
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --status running --json',
     '<%= config.bin %> <%= command.id %> --limit 0',
+    '<%= config.bin %> <%= command.id %> --archived',
     '<%= config.bin %> <%= command.id %> --hosts devbox,local --status waiting_input',
   ]
 
   static flags = {
     status: Flags.string({summary: 'Only sessions with this status.', options: [...SESSION_STATUSES]}),
     limit: Flags.integer({summary: 'How many of the newest sessions to list; 0 lists them all.', default: 100, min: 0}),
+    archived: Flags.boolean({summary: 'List only archived sessions.', default: false}),
   }
 
   async run(): Promise<SessionListResult | SessionFanInResult> {
     await this.parseFlags()
-    const {status, limit} = this.flags
-    const params = {status: status as Session['status'] | undefined, ...(limit > 0 ? {limit} : {})}
+    const {status, limit, archived} = this.flags
+    const params = {status: status as Session['status'] | undefined, archived, ...(limit > 0 ? {limit} : {})}
     const config = await this.loadConfig()
     const hosts = await this.hostList(config)
     if (hosts) return this.fanIn(hosts, params, config)
     const result = await (await this.client({config})).call(ListSessions, params)
     const {sessions, total} = result
-    if (sessions.length === 0) this.log(status ? `No ${status} sessions.` : 'No sessions yet.')
+    if (sessions.length === 0) {
+      const kind = [archived ? 'archived' : undefined, status].filter(Boolean).join(' ')
+      this.log(kind ? `No ${kind} sessions.` : 'No sessions yet.')
+    }
     else this.log(sessionTable(sessions))
     if (total !== undefined && total > sessions.length) this.log(`(the newest ${sessions.length} of ${total}; --limit 0 lists them all)`)
     return result

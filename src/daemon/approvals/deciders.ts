@@ -1,7 +1,7 @@
 /**
  * Who may decide an approval. A decision that comes from inside a session's process tree
  * (claude, its tools, their children, anything in claude's process group or session) is an
- * agent approving itself, and is refused. The peer comes from the kernel (see rpc/peer.ts), its
+ * agent approving itself, and is refused. The peer comes from the kernel (see shared/peer.ts), its
  * ancestry, process group and session from /proc; an environment marker would not do, since an
  * agent can unset it. The same answer becomes the decision's provenance.
  *
@@ -12,8 +12,8 @@
 import type {DecisionChannel, DecisionProvenance} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {type ProcessStat, readCommandLine, readStat} from '../../shared/procfs.js'
-import type {Logger} from '../logger.js'
-import type {Peer} from '../rpc/peer.js'
+import type {Logger} from '../../shared/logger.js'
+import type {Peer} from '../../shared/peer.js'
 
 /** Where a decision came from: the channel, and the process the kernel names (null: it cannot tell). */
 export interface Decider {

@@ -3,9 +3,9 @@
  * snapshot on. An immediate first poll; on failure the wait doubles up to a cap and a good
  * poll resets it; every request has a timeout (the API client's); stop() ends it.
  */
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {CloudFunctionCall, CloudHumanContact, HumanLayerApi} from './cloud-api.js'
-import {backoff, MAX_BACKOFF_MS, sleep} from '../../client/retry.js'
+import {backoff, MAX_BACKOFF_MS, sleep} from '../../shared/retry.js'
 
 export interface CloudSnapshot {
   functionCalls: CloudFunctionCall[]

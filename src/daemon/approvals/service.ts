@@ -10,7 +10,7 @@ import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {EncodedJson} from '../../protocol/framing.js'
 import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
 import type {EventBus} from '../bus/index.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {Db} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import type {ApprovalRow} from '../store/schema/approvals.js'
@@ -18,7 +18,7 @@ import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, Huma
 import type {Decider, DeciderCheck} from './deciders.js'
 import type {CloudSnapshot} from './poller.js'
 import {ApprovalRepository} from './repository.js'
-import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
+import {type AutoApproval, type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
 import {capText} from '../capped.js'
 import {PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
@@ -86,6 +86,16 @@ export class ApprovalService {
     })
     if (expired > 0) this.deps.log.info('expired approvals of ended sessions', {count: expired})
     this.unsubscribe = this.deps.bus.subscribe((event) => {
+      if (event.type === 'session_settings_changed') {
+        const {session_id: sessionId} = event.data
+        if (!event.data.auto_accept_edits && !event.data.dangerously_skip_permissions) return
+        queueMicrotask(() => {
+          ;(this.deps.write ?? runNow)(() => this.approveWhatSettingsAllow(sessionId)).catch((error: unknown) =>
+            this.deps.log.error('could not approve what the new settings allow', {session_id: sessionId, error}),
+          )
+        })
+        return
+      }
       if (event.type !== 'session_status_changed' || !TERMINAL_SESSION_STATUSES.has(event.data.new_status)) return
       const {session_id: sessionId, new_status: status} = event.data
       // After the publisher's own work: we write and publish too.
@@ -95,6 +105,21 @@ export class ApprovalService {
         }).catch((error: unknown) => this.deps.log.error('could not expire the approvals of an ended session', {session_id: sessionId, error}))
       })
     })
+  }
+
+  /** Settings were turned on: what is pending and now matches them is approved, as Go does. */
+  private approveWhatSettingsAllow(sessionId: string): void {
+    if (this.stopping) return
+    for (const row of this.repo.pending(sessionId)) {
+      const auto = row.type === 'function_call' && row.toolName !== null ? this.deps.sessions.autoApproval(sessionId, row.toolName) : undefined
+      if (auto === undefined || this.deciding.has(row.id)) continue
+      try {
+        this.store(row, 'approved', auto.comment, settingProvenance(auto))
+      } catch (error) {
+        // Decided by someone else in between: nothing left to do for it.
+        this.deps.log.debug('approval not auto-approved', {approval_id: row.id, error: (error as Error).message})
+      }
+    }
   }
 
   /** Answers every long-poll now ("not decided yet"), so shutdown does not wait on them. */
@@ -148,6 +173,16 @@ export class ApprovalService {
       decidedAt: null,
       decidedBy: null,
     }
+    const auto = this.deps.sessions.autoApproval(session.id, params.tool_name)
+    if (auto !== undefined) {
+      // The session's settings approve it without asking: stored decided, announced, resolved.
+      const decidedBy = JSON.stringify(settingProvenance(auto))
+      const decided: ApprovalRow = {...row, status: 'approved', comment: auto.comment, decidedAt: row.createdAt, decidedBy}
+      this.repo.insert(decided)
+      this.announce(decided, undefined)
+      this.finish(decided, {approved: true})
+      return {approval_id: row.id}
+    }
     this.repo.insert(row)
     this.pending.add(row)
     this.announce(row, session)
@@ -176,6 +211,14 @@ export class ApprovalService {
   }
 
   /** Decides a pending approval for `by`, unless `by` is inside a session (see DeciderCheck). */
+  /**
+   * The provenance of a decision `by` makes about `subject` (an approval id, or a session's
+   * settings), or a Forbidden error when it comes from inside a session's process tree.
+   */
+  admit(by: Decider, subject: string): DecisionProvenance {
+    return this.deps.deciders.admit(by, subject)
+  }
+
   async decide(params: DecideParams, by: Decider): Promise<Approval> {
     const row = this.resolve(params.approval_id)
     checkDecisionFits(row, params.decision)
@@ -443,4 +486,9 @@ function checkDecisionFits(row: ApprovalRow, decision: Decision): void {
 
 function alreadyDecided(row: ApprovalRow): RpcError {
   return new RpcError(ErrorCode.Conflict, `Approval ${row.id} was already decided: ${row.status}.`, {status: row.status})
+}
+
+/** A decision a session setting made: no human, the setting named as its rule. */
+function settingProvenance(auto: AutoApproval): DecisionProvenance {
+  return {channel: 'policy', rule: auto.setting}
 }

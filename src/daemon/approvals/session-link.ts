@@ -12,6 +12,12 @@ export interface SessionRef {
   status: string
 }
 
+/** A session setting that approves without asking; `setting` becomes the decision's provenance rule. */
+export interface AutoApproval {
+  setting: 'dangerously_skip_permissions' | 'auto_accept_edits'
+  comment: string
+}
+
 export interface SessionLink {
   findByRunId(runId: string): SessionRef | undefined
   findById(sessionId: string): SessionRef | undefined
@@ -20,6 +26,11 @@ export interface SessionLink {
    * only; terminal sessions are left alone. Publishes session_status_changed.
    */
   setWaitingForApproval(sessionId: string, waiting: boolean): void
+  /**
+   * The setting that approves a request of this tool without asking (dangerously_skip_permissions,
+   * auto_accept_edits) and the comment to approve it with; else undefined.
+   */
+  autoApproval(sessionId: string, toolName: string): AutoApproval | undefined
   /**
    * Marks the tool_call conversation event: the event already carrying this approval_id when
    * there is one (a decision after the pending mark), else by tool_use_id when given, else the

@@ -20,7 +20,7 @@
 import type {Statement} from 'better-sqlite3'
 
 import type {DaemonEvent, EventType, NewEvent} from '../../protocol/events.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {Store} from '../store/index.js'
 import {type RetentionOptions, TableRetention} from '../store/retention.js'
 import type {EventBus, EventListener} from './index.js'
@@ -52,7 +52,7 @@ const RETRY_FIRST_MS = 10
 const RETRY_MAX_MS = 1000
 
 export interface EventFilter {
-  types?: ReadonlySet<EventType>
+  types?: ReadonlySet<string>
   sessionId?: string
   runId?: string
 }

@@ -15,6 +15,7 @@
 import {randomBytes} from 'node:crypto'
 
 import {ErrorCode} from '../../protocol/errors.js'
+import {EVENT_TYPES} from '../../protocol/events.js'
 import {
   HEARTBEAT_MESSAGE,
   SUBSCRIBED_MESSAGE,
@@ -25,7 +26,7 @@ import {
   eventFrameLine,
 } from '../../protocol/subscribe.js'
 import * as schema from '../../protocol/subscribe.schema.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import {invalidParams} from '../rpc/router.js'
 import type {StreamConnection, StreamHandler} from '../rpc/server.js'
 import {type EventFilter, type EventLog, type LoggedEvent, type LostEvents, matches} from './log.js'
@@ -84,8 +85,23 @@ export function createSubscribeStream(bus: EventLog, options: SubscribeStreamOpt
       return
     }
     const {event_types: types, session_id: sessionId, run_id: runId, since} = parsed.data
+    logUnknown(rawParams, types, options.log)
     const filter: EventFilter = {types: types && types.length > 0 ? new Set(types) : undefined, sessionId, runId}
     new Subscription(bus, connection, filter, options).start(since)
+  }
+}
+
+/** What a newer (or Go) client asked for that this daemon does not know: it never matches. */
+function logUnknown(rawParams: unknown, types: string[] | undefined, log: Logger): void {
+  const known = new Set<string>(EVENT_TYPES)
+  const unknownTypes = (types ?? []).filter((type) => !known.has(type))
+  const keys = typeof rawParams === 'object' && rawParams !== null ? Object.keys(rawParams) : []
+  const unknownKeys = keys.filter((key) => !Object.hasOwn(schema.SubscribeParams.shape, key))
+  if (unknownTypes.length > 0 || unknownKeys.length > 0) {
+    log.debug('Subscribe names event types or keys this daemon does not know; they never match', {
+      event_types: unknownTypes,
+      keys: unknownKeys,
+    })
   }
 }
 

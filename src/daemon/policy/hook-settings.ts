@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 
-import {packageRoot} from '../package-root.js'
+import {packageRoot} from '../../shared/package-root.js'
 
 /**
  * claude's own limit on one hook run, in seconds. A human may take long; if this passes, claude

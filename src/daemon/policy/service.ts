@@ -23,7 +23,7 @@ import type {
 } from '../../protocol/policy.js'
 import {formatDuration} from '../../shared/duration.js'
 import type {ApprovalService} from '../approvals/service.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {Db} from '../store/index.js'
 import type {AuditRow, SessionPolicyRow} from '../store/schema/policy.js'
 import {builtInRules, type HldPaths} from './built-in.js'

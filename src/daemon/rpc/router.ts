@@ -10,8 +10,8 @@ import type {z} from 'zod'
 import {ErrorCode, RpcError, type RpcErrorObject} from '../../protocol/errors.js'
 import type {EncodedJson} from '../../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../../protocol/method.js'
-import type {Logger} from '../logger.js'
-import type {Peer} from './peer.js'
+import type {Logger} from '../../shared/logger.js'
+import type {Peer} from '../../shared/peer.js'
 
 export interface HandlerContext {
   /** Aborted when the caller disconnects; long waits should stop on it. */

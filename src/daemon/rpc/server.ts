@@ -10,8 +10,9 @@ import type jayson from 'jayson'
 
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {LineDecoder, encodeFrame} from '../../protocol/framing.js'
-import type {Logger} from '../logger.js'
-import {peerOf} from './peer.js'
+import type {Logger} from '../../shared/logger.js'
+import {peerOf} from '../../shared/peer.js'
+import {settlesWithin} from '../../shared/timers.js'
 import type {ConnectionState, HandlerContext, Router} from './router.js'
 
 /** A connection handed to a stream method: it may only be written to from now on. */
@@ -97,7 +98,7 @@ export class RpcServer {
   async close(timeoutMs = 5000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     const drained = Promise.allSettled([...this.inFlight])
-    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
+    await settlesWithin(drained, timeoutMs)
     for (const socket of this.connections) socket.destroy()
     await closed
     await unlink(this.options.socketPath).catch(() => {})
@@ -280,10 +281,11 @@ export class RpcServer {
       }
       // jayson never answers a batch element that is itself an array, and so the whole batch
       // (and the connection behind it) would wait forever; null is an element it rejects.
-      return this.dispatch(request.map((element: unknown) => (Array.isArray(element) ? null : element)), write, context)
+      return this.dispatch(request.map((element: unknown) => (Array.isArray(element) ? null : withoutNullParams(element))), write, context)
     }
     // jayson would parse a JSON string again, as a request of its own.
     if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
+    withoutNullParams(request)
 
     // Own keys only: `toString` or `constructor` must not find Object.prototype's function,
     // which would be "called" as a stream and leave the connection silent.
@@ -306,6 +308,14 @@ export class RpcServer {
       return true
     }
 
+    if (request.jsonrpc !== '2.0') {
+      // Answered with the request's own id, so a client matching replies by id is not left waiting.
+      // (A stream method is served whatever its version, as the Go hld does.)
+      const id = typeof request.id === 'string' || typeof request.id === 'number' ? request.id : null
+      const error = {code: ErrorCode.InvalidRequest, message: 'Invalid request: must be JSON-RPC 2.0 ("jsonrpc": "2.0")'}
+      write({jsonrpc: '2.0', error, id})
+      return false
+    }
     return this.dispatch(request, write, context)
   }
 
@@ -337,6 +347,13 @@ function tooManyConnections(max: number): RpcError {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Go clients marshal absent params as `null`: the same as no params. */
+function withoutNullParams<T>(request: T): T {
+  // The request was parsed from this frame: ours to change.
+  if (isObject(request) && request.params === null) delete request.params
+  return request
 }
 
 /** jayson says only "Method not found"; name the method, as hld does. */

@@ -7,9 +7,9 @@
 import {lstat, mkdir, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
-import {DaemonAlreadyRunningError, SocketPathError} from '../../client/errors.js'
-import {checkSocketPathLength, probeDaemon} from '../../client/probe.js'
-import {checkSocketDirectory} from '../../client/socket-trust.js'
+import {DaemonAlreadyRunningError, SocketPathError} from '../../shared/errors.js'
+import {checkSocketPathLength, probeDaemon} from '../../shared/probe.js'
+import {checkSocketDirectory} from '../../shared/socket-trust.js'
 
 export async function prepareSocketPath(socketPath: string): Promise<void> {
   checkSocketPathLength(socketPath)

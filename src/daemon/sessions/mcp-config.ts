@@ -1,6 +1,6 @@
 /**
  * The MCP config handed to claude: the user's servers plus, unless approvals are off, our
- * `approvals` server (`hld mcp claude-approvals`), which ties each permission request to the
+ * approvals server (`hld mcp claude-approvals`), which ties each permission request to the
  * session through HUMANLAYER_RUN_ID and reaches this daemon through HUMANLAYER_DAEMON_SOCKET.
  * It is written to a private temp file (0600 in a 0700 directory) removed when the session ends,
  * and swept at the next start when a crash left it behind.
@@ -11,42 +11,75 @@ import {mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {packageRoot} from '../package-root.js'
+import {packageRoot} from '../../shared/package-root.js'
 
 const APPROVALS_SERVER = 'approvals'
+/** The name the Go hld gives its injected server; its clients (`humanlayer launch`) name this tool. */
+const CODELAYER_SERVER = 'codelayer'
 const APPROVALS_SERVER_ENTRY = path.join(packageRoot(), 'bin', 'mcp-claude-approvals.js')
 export const APPROVALS_PERMISSION_TOOL = `mcp__${APPROVALS_SERVER}__request_permission`
+export const CODELAYER_PERMISSION_TOOL = `mcp__${CODELAYER_SERVER}__request_permission`
 
 export interface McpServers {
   mcpServers: Record<string, unknown>
 }
 
-export interface ApprovalsServerEnv {
+/** Who the session is, for its MCP servers (what the Go hld gives them too). */
+export interface SessionIdentity {
+  sessionId: string
   runId: string
   socketPath: string
+}
+
+export interface ApprovalsServer {
+  /** The permission tool claude is told to call: our server takes the name it uses. */
+  permissionTool: string
   /** Puts the server in cloud mode, as the daemon is when it has a key. */
   apiKey?: string
 }
 
 /**
- * The servers claude gets. The approvals server runs this package's lean MCP entry (no oclif,
- * no MCP SDK: it must answer before claude gives up on it) with the daemon's own node, by
- * absolute paths, so it starts even when claude's PATH is minimal (upstream #967).
+ * The servers claude gets. User stdio servers get the session's identity in their environment,
+ * HTTP ones an `X-Session-ID` header unless they set one (as the Go hld does). The approvals
+ * server runs this package's lean MCP entry (no oclif, no MCP SDK: it must answer before claude
+ * gives up on it) with the daemon's own node, by absolute paths, so it starts even when claude's
+ * PATH is minimal (upstream #967); it is named `codelayer` when the permission tool says so (Go
+ * clients), else `approvals`, and replaces a user server of that name.
  */
-export function sessionMcpServers(user: McpServers | undefined, approvals: ApprovalsServerEnv | undefined): McpServers | undefined {
-  const servers: Record<string, unknown> = {...user?.mcpServers}
+export function sessionMcpServers(
+  user: McpServers | undefined,
+  identity: SessionIdentity,
+  approvals: ApprovalsServer | undefined,
+): McpServers | undefined {
+  const env = {
+    HUMANLAYER_SESSION_ID: identity.sessionId,
+    HUMANLAYER_RUN_ID: identity.runId,
+    HUMANLAYER_DAEMON_SOCKET: identity.socketPath,
+  }
+  const servers: Record<string, unknown> = {}
+  for (const [name, server] of Object.entries(user?.mcpServers ?? {})) servers[name] = withIdentity(server, identity.sessionId, env)
   if (approvals) {
-    servers[APPROVALS_SERVER] = {
+    servers[approvalsServerName(approvals.permissionTool)] = {
       command: process.execPath,
       args: [APPROVALS_SERVER_ENTRY],
-      env: {
-        HUMANLAYER_RUN_ID: approvals.runId,
-        HUMANLAYER_DAEMON_SOCKET: approvals.socketPath,
-        ...(approvals.apiKey ? {HUMANLAYER_API_KEY: approvals.apiKey} : {}),
-      },
+      env: {...env, ...(approvals.apiKey ? {HUMANLAYER_API_KEY: approvals.apiKey} : {})},
     }
   }
   return Object.keys(servers).length === 0 ? undefined : {mcpServers: servers}
+}
+
+function approvalsServerName(permissionTool: string): string {
+  return permissionTool === CODELAYER_PERMISSION_TOOL ? CODELAYER_SERVER : APPROVALS_SERVER
+}
+
+function withIdentity(server: unknown, sessionId: string, env: Record<string, string>): unknown {
+  if (typeof server !== 'object' || server === null) return server
+  const entry = server as {type?: unknown; url?: unknown; headers?: unknown; env?: unknown}
+  const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {})
+  if (entry.type === 'http' || entry.type === 'sse' || (entry.type === undefined && typeof entry.url === 'string')) {
+    return {...entry, headers: {'X-Session-ID': sessionId, ...record(entry.headers)}}
+  }
+  return {...entry, env: {...record(entry.env), ...env}}
 }
 
 const CONFIG_NAME = 'mcp-config.json'

@@ -8,7 +8,7 @@
  */
 import {readdirSync, readFileSync} from 'node:fs'
 
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {SessionRow} from './repository.js'
 import {killGroup, writesTo} from './runner.js'
 import type {SessionService} from './service.js'

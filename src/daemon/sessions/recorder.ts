@@ -5,12 +5,14 @@
  */
 import type {NewEvent} from '../../protocol/events.js'
 import {capText, truncatedToolInput} from '../capped.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {SessionRepository, SessionUpdate} from './repository.js'
 import {type ConversationDraft, type StreamResult, parseStreamLine} from './stream-parser.js'
 
 /** Published conversation text and tool inputs are capped (capped.ts), so a subscriber's frame stays small. */
 const WHOLE = 'getConversation'
+/** A file snapshot keeps at most this many characters of what Read returned. */
+export const MAX_SNAPSHOT_CHARS = 1024 * 1024
 
 /** The part of a live session the recorder reads and advances. */
 export interface RecordingRun {
@@ -19,6 +21,8 @@ export interface RecordingRun {
   nextSequence: number
   claudeSessionId?: string
   result?: StreamResult
+  /** Read tool calls waiting for their result: tool id → the file_path claude asked for. */
+  readCalls?: Map<string, string>
 }
 
 export function recordLines(repo: SessionRepository, run: RecordingRun, lines: string[], log: Logger): NewEvent[] {
@@ -47,6 +51,7 @@ export function recordLines(repo: SessionRepository, run: RecordingRun, lines: s
     for (const draft of parsed.conversation) {
       repo.insertEvent(run.id, run.claudeSessionId, run.nextSequence++, draft, now)
       published.push(conversationUpdated(run, draft))
+      snapshotReads(repo, run, draft, now)
     }
     if (parsed.result) {
       run.result = parsed.result
@@ -58,6 +63,38 @@ export function recordLines(repo: SessionRepository, run: RecordingRun, lines: s
   }
   repo.update(run.id, update)
   return published
+}
+
+/** What claude's Read tool returned becomes a file snapshot (Go's getSessionSnapshots). */
+function snapshotReads(repo: SessionRepository, run: RecordingRun, draft: ConversationDraft, now: number): void {
+  if (draft.event_type === 'tool_call' && draft.tool_name === 'Read' && draft.tool_id) {
+    const filePath = (draft.tool_input as {file_path?: unknown} | undefined)?.file_path
+    if (typeof filePath === 'string') (run.readCalls ??= new Map()).set(draft.tool_id, filePath)
+    return
+  }
+  if (draft.event_type !== 'tool_result' || !draft.tool_result_for_id) return
+  const filePath = run.readCalls?.get(draft.tool_result_for_id)
+  if (filePath === undefined) return
+  run.readCalls!.delete(draft.tool_result_for_id)
+  const result = draft.tool_result_content ?? ''
+  // A failed Read (no such file, too large) says so in place of the content: nothing to keep.
+  if (result.startsWith('<tool_use_error>')) return
+  repo.insertSnapshot(run.id, draft.tool_result_for_id, filePath, fileContentOfRead(result), now)
+}
+
+/**
+ * The file text in a Read result: the line-number gutter (`   12→` or `   12<tab>`) and claude's
+ * trailing <system-reminder> blocks removed, capped. A partial read (offset/limit) stays partial:
+ * the daemon does not read files itself, unlike Go, which re-reads the whole file from disk.
+ */
+export function fileContentOfRead(result: string): string {
+  const body = result.replace(/(\s*<system-reminder>[\s\S]*?<\/system-reminder>)+\s*$/, '')
+  const lines = body.split('\n')
+  const gutter = /^ *\d+(→|\t)/
+  const numbered = lines.every((line) => line === '' || gutter.test(line))
+  const text = numbered ? lines.map((line) => line.replace(gutter, '')).join('\n') : body
+  if (text.length <= MAX_SNAPSHOT_CHARS) return text
+  return `${text.slice(0, MAX_SNAPSHOT_CHARS)}\n… [${text.length - MAX_SNAPSHOT_CHARS} more characters not kept]`
 }
 
 const CONTENT_TYPE = {message: 'text', tool_call: 'tool_use', tool_result: 'tool_result', thinking: 'thinking', system: 'system'} as const

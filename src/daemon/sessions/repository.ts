@@ -3,13 +3,23 @@
  * (one raw row and up to a few conversation rows per stdout line) uses prepared statements;
  * the service wraps each batch of lines in one transaction.
  */
-import {type SQL, and, asc, desc, eq, inArray, isNull, sql} from 'drizzle-orm'
+import {type SQL, and, asc, desc, eq, inArray, isNull, lte, sql} from 'drizzle-orm'
 import type {SQLiteColumn, SQLiteSelect} from 'drizzle-orm/sqlite-core'
 
-import type {ToolCallApprovalStatus, ConversationEvent, ConversationEventType, Session, SessionStatus} from '../../protocol/sessions.js'
+import type {
+  ConversationEvent,
+  ConversationEventType,
+  FileSnapshot,
+  LeavesFilter,
+  RecentPath,
+  Session,
+  SessionResult,
+  SessionStatus,
+  ToolCallApprovalStatus,
+} from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
 import {idsWithPrefix} from '../store/prefix.js'
-import {conversationEvents, sessions} from '../store/schema/index.js'
+import {conversationEvents, fileSnapshots, sessions} from '../store/schema/index.js'
 import type {ConversationDraft} from './stream-parser.js'
 
 export type SessionRow = typeof sessions.$inferSelect
@@ -21,6 +31,18 @@ type EventRow = typeof conversationEvents.$inferSelect
 export interface Page {
   limit?: number
   offset?: number
+}
+
+export interface SessionFilter {
+  status?: SessionStatus
+  archived?: boolean
+}
+
+function whereOf(filter: SessionFilter): SQL | undefined {
+  return and(
+    filter.status === undefined ? undefined : eq(sessions.status, filter.status),
+    filter.archived === undefined ? undefined : eq(sessions.archived, filter.archived),
+  )
 }
 
 /** Where events are read from: one session's, or one claude session's. */
@@ -81,14 +103,83 @@ export class SessionRepository {
   }
 
   /** Oldest first: all of them, or the page of them counted from the newest. */
-  list(status?: SessionStatus, page?: Page): SessionRow[] {
-    const query = this.store.db.select().from(sessions).where(status ? eq(sessions.status, status) : undefined)
+  list(filter: SessionFilter, page?: Page): SessionRow[] {
+    const query = this.store.db.select().from(sessions).where(whereOf(filter))
     return inOrder<SessionRow>(query.$dynamic(), [sessions.createdAt, sessions.id], page)
   }
 
-  count(status?: SessionStatus): number {
-    const query = this.store.db.select({n: sql<number>`count(*)`}).from(sessions)
-    return (status ? query.where(eq(sessions.status, status)) : query).get()!.n
+  count(filter: SessionFilter): number {
+    return this.store.db.select({n: sql<number>`count(*)`}).from(sessions).where(whereOf(filter)).get()!.n
+  }
+
+  /** Sessions no other session continues, newest activity first (Go's getSessionLeaves). */
+  leaves(filter: LeavesFilter | undefined): SessionRow[] {
+    const children = this.store.db.select({id: sessions.parentSessionId}).from(sessions).where(sql`${sessions.parentSessionId} IS NOT NULL`)
+    // hld has no drafts: the draft filter matches nothing, `normal` means not archived.
+    if (filter === 'draft') return []
+    const archived = filter === 'normal' ? false : filter === 'archived' ? true : undefined
+    return this.store.db
+      .select()
+      .from(sessions)
+      .where(and(sql`${sessions.id} NOT IN ${children}`, archived === undefined ? undefined : eq(sessions.archived, archived)))
+      .orderBy(desc(sessions.lastActivityAt), desc(sessions.id))
+      .all()
+  }
+
+  /** Which of `ids` exist, in one query. */
+  existing(ids: string[]): Set<string> {
+    const rows = this.store.db.select({id: sessions.id}).from(sessions).where(inArray(sessions.id, ids)).all()
+    return new Set(rows.map((r) => r.id))
+  }
+
+  setArchived(ids: string[], archived: boolean): void {
+    if (ids.length > 0) this.store.db.update(sessions).set({archived}).where(inArray(sessions.id, ids)).run()
+  }
+
+  /** Working directories sessions were launched in, the most recently used first. */
+  recentPaths(limit: number): RecentPath[] {
+    const rows = this.store.db
+      .select({path: sessions.workingDir, lastUsed: sql<number>`max(${sessions.createdAt})`, usageCount: sql<number>`count(*)`})
+      .from(sessions)
+      .groupBy(sessions.workingDir)
+      .orderBy(desc(sql`max(${sessions.createdAt})`))
+      .limit(limit)
+      .all()
+    return rows.map((r) => ({path: r.path, last_used: new Date(r.lastUsed).toISOString(), usage_count: r.usageCount}))
+  }
+
+  insertSnapshot(sessionId: string, toolId: string, filePath: string, content: string, at: number): void {
+    this.store.db.insert(fileSnapshots).values({sessionId, toolId, filePath, content, createdAt: new Date(at)}).run()
+  }
+
+  /** In the order claude read them. */
+  snapshots(sessionId: string): FileSnapshot[] {
+    return this.store.db
+      .select()
+      .from(fileSnapshots)
+      .where(eq(fileSnapshots.sessionId, sessionId))
+      .orderBy(asc(fileSnapshots.id))
+      .all()
+      .map((r) => ({tool_id: r.toolId, file_path: r.filePath, content: r.content, created_at: r.createdAt.toISOString()}))
+  }
+
+  /** Sessions whose dangerously_skip_permissions is on with an expiry at or before `at`. */
+  skipPermissionsExpiredBy(at: number): SessionRow[] {
+    return this.store.db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.dangerouslySkipPermissions, true), lte(sessions.dangerouslySkipPermissionsExpiresAt, new Date(at))))
+      .all()
+  }
+
+  /** The earliest expiry of a dangerously_skip_permissions still on, if any. */
+  nextSkipPermissionsExpiry(): Date | undefined {
+    const row = this.store.db
+      .select({at: sql<number | null>`min(${sessions.dangerouslySkipPermissionsExpiresAt})`})
+      .from(sessions)
+      .where(eq(sessions.dangerouslySkipPermissions, true))
+      .get()
+    return row?.at == null ? undefined : new Date(row.at)
   }
 
   listByStatus(statuses: readonly SessionStatus[]): SessionRow[] {
@@ -230,9 +321,12 @@ export function toWireSession(row: SessionRow): Session {
     additional_directories: nonEmpty(row.additionalDirectories),
     approvals_enabled: row.approvalsEnabled,
     created_at: row.createdAt.toISOString(),
+    start_time: row.createdAt.toISOString(),
     last_activity_at: row.lastActivityAt.toISOString(),
     completed_at: row.completedAt?.toISOString(),
+    end_time: row.completedAt?.toISOString(),
     error_message: row.errorMessage,
+    error: row.errorMessage,
     cost_usd: row.costUsd,
     input_tokens: row.inputTokens,
     output_tokens: row.outputTokens,
@@ -240,7 +334,37 @@ export function toWireSession(row: SessionRow): Session {
     cache_read_input_tokens: row.cacheReadInputTokens,
     duration_ms: row.durationMs,
     num_turns: row.numTurns,
-    result: row.resultContent,
+    result: resultOf(row),
+    custom_instructions: row.customInstructions,
+    archived: row.archived,
+    auto_accept_edits: row.autoAcceptEdits,
+    dangerously_skip_permissions: skipsPermissions(row),
+    dangerously_skip_permissions_expires_at: skipsPermissions(row) ? row.dangerouslySkipPermissionsExpiresAt?.toISOString() : null,
+    proxy_enabled: false,
+  })
+}
+
+/** Whether every approval of the session is taken without asking, now. */
+export function skipsPermissions(row: SessionRow, now = Date.now()): boolean {
+  const expiresAt = row.dangerouslySkipPermissionsExpiresAt
+  return row.dangerouslySkipPermissions && (expiresAt === null || expiresAt.getTime() > now)
+}
+
+/** Go's `claudecode.Result`, rebuilt from the stored columns once there is anything to rebuild it from. */
+function resultOf(row: SessionRow): SessionResult | null {
+  if (row.resultContent === null && row.numTurns === null && row.costUsd === null && row.durationMs === null) return null
+  const isError = row.status === 'failed'
+  return compact<SessionResult>({
+    type: 'result',
+    subtype: 'session_completed',
+    total_cost_usd: row.costUsd ?? 0,
+    is_error: isError,
+    duration_ms: row.durationMs ?? 0,
+    duration_api_ms: 0,
+    num_turns: row.numTurns ?? 0,
+    result: row.resultContent ?? '',
+    session_id: row.claudeSessionId ?? '',
+    error: isError ? row.errorMessage : null,
   })
 }
 

@@ -13,7 +13,7 @@ import {open, type FileHandle} from 'node:fs/promises'
 
 import {type ChildProcess, spawn} from 'node:child_process'
 
-import {isAlive} from '../../client/lifecycle.js'
+import {isAlive} from '../../shared/procfs.js'
 import {LineDecoder} from '../../protocol/framing.js'
 
 /** Lines of many MiB happen (big Read results); 10 MiB was too small upstream (#304). */
@@ -291,14 +291,6 @@ function stderrTail(file: string): string {
   } finally {
     if (fd !== undefined) closeSync(fd)
   }
-}
-
-/** Whether `promise` (one that never rejects) settles within `ms`; the timer does not outlive the answer. */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))])
-  clearTimeout(timer)
-  return settled
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -17,15 +17,18 @@ import type {
   ToolCallApprovalStatus,
   ContinueSessionResult,
   ConversationEvent,
+  FileSnapshot,
   InterruptSessionResult,
+  LeavesFilter,
+  RecentPath,
   LaunchSessionResult,
   Session,
   SessionStatus,
 } from '../../protocol/sessions.js'
 import type {NewEvent} from '../../protocol/events.js'
-import type {SessionLink, SessionRef} from '../approvals/session-link.js'
+import type {AutoApproval, SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import {type Store, isBusy} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
@@ -33,8 +36,19 @@ import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile, writeSettingsFile} from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, recordLines} from './recorder.js'
-import {type EventSource, type Page, SessionRepository, type SessionRow, toWireEvent, toWireSession} from './repository.js'
-import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, settlesWithin, startClaude} from './runner.js'
+import {
+  type EventSource,
+  type Page,
+  type SessionFilter,
+  SessionRepository,
+  type SessionRow,
+  type SessionUpdate,
+  skipsPermissions,
+  toWireEvent,
+  toWireSession,
+} from './repository.js'
+import {settlesWithin} from '../../shared/timers.js'
+import {type ClaudeProcess, type RunOutcome, type SessionFiles, adoptClaude, readRemainingOutput, startClaude} from './runner.js'
 import {parseStreamLine, summarize} from './stream-parser.js'
 
 /** After SIGKILL, how long to wait for the exit to be reported before giving up on it. */
@@ -54,6 +68,7 @@ export interface SessionSettings {
   title?: string
   max_turns?: number
   disable_approvals?: boolean
+  custom_instructions?: string
   /** The session's own policy rules and approval timeout (see daemon/policy). */
   allow?: string[]
   ask?: string[]
@@ -66,6 +81,9 @@ export interface SessionSettings {
 export interface LaunchParams extends SessionSettings {
   query: string
   working_dir?: string
+  auto_accept_edits?: boolean
+  dangerously_skip_permissions?: boolean
+  dangerously_skip_permissions_timeout?: number
 }
 
 export interface ContinueParams extends SessionSettings {
@@ -121,6 +139,10 @@ interface ActiveRun extends RecordingRun {
 }
 
 const ACTIVE_STATUSES: readonly SessionStatus[] = ['queued', 'starting', 'running', 'waiting_input', 'interrupting']
+/** Go's getRecentPaths default. */
+const DEFAULT_RECENT_PATHS = 20
+/** The tools auto_accept_edits approves (as the Go hld). */
+const EDIT_TOOLS: ReadonlySet<string> = new Set(['Edit', 'Write', 'MultiEdit'])
 
 /**
  * How many claude processes run at once unless max_concurrent_sessions says otherwise: each is a
@@ -144,6 +166,8 @@ export class SessionService implements SessionLink {
   private readonly queue: QueuedLaunch[] = []
   private stopping = false
   private claudeSeen?: {at: number; location: ClaudeLocation}
+  /** Fires at the next dangerously_skip_permissions expiry (see expireSkipPermissions). */
+  private expiryTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly deps: SessionServiceDeps) {
     this.repo = new SessionRepository(deps.store)
@@ -183,6 +207,7 @@ export class SessionService implements SessionLink {
       mcp_config: params.mcp_config ?? parent.mcpConfig ?? undefined,
       permission_prompt_tool: params.permission_prompt_tool ?? parent.permissionPromptTool ?? undefined,
       title: params.title ?? parent.title ?? undefined,
+      custom_instructions: params.custom_instructions ?? parent.customInstructions ?? undefined,
       disable_approvals: params.disable_approvals ?? !parent.approvalsEnabled,
       // Not inherited, as in hld: a turn budget belongs to one run.
       max_turns: params.max_turns,
@@ -222,10 +247,125 @@ export class SessionService implements SessionLink {
   }
 
   /** All sessions, oldest first (as hld); with a page, that window of the newest and the total. */
-  list(params: {status?: SessionStatus} & Page): {sessions: Session[]; total?: number} {
+  list(params: SessionFilter & Page): {sessions: Session[]; total?: number} {
     const page = pageOf(params)
-    const sessions = this.repo.list(params.status, page).map(toWireSession)
-    return page ? {sessions, total: this.repo.count(params.status)} : {sessions}
+    const filter = {status: params.status, archived: params.archived}
+    const sessions = this.repo.list(filter, page).map(toWireSession)
+    return page ? {sessions, total: this.repo.count(filter)} : {sessions}
+  }
+
+  leaves(filter: LeavesFilter | undefined): {sessions: Session[]} {
+    return {sessions: this.repo.leaves(filter).map(toWireSession)}
+  }
+
+  snapshots(sessionId: string): {snapshots: FileSnapshot[]} {
+    return {snapshots: this.repo.snapshots(this.resolve(sessionId).id)}
+  }
+
+  recentPaths(limit = DEFAULT_RECENT_PATHS): {paths: RecentPath[]} {
+    return {paths: this.repo.recentPaths(limit)}
+  }
+
+  /** Go publishes a title change as session_status_changed carrying `title`; so do we (statuses unchanged). */
+  setTitle(sessionId: string, title: string): {success: true} {
+    const row = this.resolve(sessionId)
+    this.repo.update(row.id, {title})
+    this.publish({
+      type: 'session_status_changed',
+      data: {session_id: row.id, run_id: row.runId, old_status: row.status, new_status: row.status, title},
+    })
+    return {success: true}
+  }
+
+  /** Archived sessions are hidden from `hld session list` (not from listSessions without a filter, as in Go). */
+  archive(sessionIds: string[], archived: boolean): {success: boolean; failed_sessions?: string[]} {
+    const failed: string[] = []
+    const ids: string[] = []
+    for (const idOrPrefix of sessionIds) {
+      try {
+        ids.push(this.resolve(idOrPrefix).id)
+      } catch {
+        failed.push(idOrPrefix)
+      }
+    }
+    this.repo.setArchived(ids, archived)
+    return failed.length === 0 ? {success: true} : {success: false, failed_sessions: failed}
+  }
+
+  /**
+   * auto_accept_edits and dangerously_skip_permissions (with an optional expiry): stored, then
+   * published as session_settings_changed; approvals decide what is pending and now matches.
+   */
+  updateSettings(params: {
+    session_id: string
+    auto_accept_edits?: boolean
+    dangerously_skip_permissions?: boolean
+    dangerously_skip_permissions_timeout_ms?: number
+  }): {success: true} {
+    const row = this.resolve(params.session_id)
+    const update: SessionUpdate = {}
+    if (params.auto_accept_edits !== undefined) update.autoAcceptEdits = params.auto_accept_edits
+    const skip = params.dangerously_skip_permissions
+    const timeoutMs = skip ? params.dangerously_skip_permissions_timeout_ms : undefined
+    if (skip !== undefined) {
+      update.dangerouslySkipPermissions = skip
+      update.dangerouslySkipPermissionsTimeoutMs = timeoutMs ?? null
+      update.dangerouslySkipPermissionsExpiresAt = timeoutMs === undefined ? null : new Date(Date.now() + timeoutMs)
+    }
+    this.repo.update(row.id, update)
+    this.publish({
+      type: 'session_settings_changed',
+      data: {
+        session_id: row.id,
+        run_id: row.runId,
+        event_type: 'settings_updated',
+        ...(params.auto_accept_edits === undefined ? {} : {auto_accept_edits: params.auto_accept_edits}),
+        ...(skip === undefined ? {} : {dangerously_skip_permissions: skip}),
+        ...(timeoutMs === undefined ? {} : {dangerously_skip_permissions_timeout_ms: timeoutMs}),
+      },
+    })
+    if (skip !== undefined) this.expireSkipPermissions()
+    return {success: true}
+  }
+
+  /**
+   * Turns dangerously_skip_permissions off in every session whose expiry has passed, each with a
+   * session_settings_changed {reason: 'expired'}, then sets a timer for the next expiry. The
+   * approvals path already stops honouring it at the expiry; this makes the stored setting, the
+   * session's state and its watchers say so. Called at start and whenever an expiry is set,
+   * holding the database's write lock (Store.write).
+   */
+  expireSkipPermissions(): void {
+    clearTimeout(this.expiryTimer)
+    this.expiryTimer = undefined
+    if (this.stopping) return
+    const now = Date.now()
+    for (const row of this.repo.skipPermissionsExpiredBy(now)) {
+      const expiredAt = row.dangerouslySkipPermissionsExpiresAt!
+      this.repo.update(row.id, {dangerouslySkipPermissions: false, dangerouslySkipPermissionsExpiresAt: null, dangerouslySkipPermissionsTimeoutMs: null})
+      this.deps.log.info('dangerously_skip_permissions expired', {session_id: row.id, expired_at: expiredAt.toISOString()})
+      this.publish({
+        type: 'session_settings_changed',
+        data: {
+          session_id: row.id,
+          run_id: row.runId,
+          event_type: 'settings_updated',
+          dangerously_skip_permissions: false,
+          reason: 'expired',
+          expired_at: expiredAt.toISOString(),
+        },
+      })
+    }
+    const next = this.repo.nextSkipPermissionsExpiry()
+    if (next === undefined) return
+    // setTimeout takes at most 2^31-1 ms; a later expiry is re-armed when this one fires.
+    const delay = Math.min(Math.max(next.getTime() - Date.now(), 0), 2 ** 31 - 1)
+    this.expiryTimer = setTimeout(() => {
+      this.deps.store
+        .write(() => this.expireSkipPermissions())
+        .catch((error: unknown) => this.deps.log.error('could not turn off an expired dangerously_skip_permissions', {error}))
+    }, delay)
+    this.expiryTimer.unref()
   }
 
   state(sessionId: string): Session {
@@ -292,6 +432,14 @@ export class SessionService implements SessionLink {
   findById(sessionId: string): SessionRef | undefined {
     const row = this.repo.get(sessionId)
     return row && toRef(row)
+  }
+
+  autoApproval(sessionId: string, toolName: string): AutoApproval | undefined {
+    const row = this.repo.get(sessionId)
+    if (!row) return undefined
+    if (skipsPermissions(row)) return {setting: 'dangerously_skip_permissions', comment: 'Auto-accepted (dangerous skip permissions enabled)'}
+    if (row.autoAcceptEdits && EDIT_TOOLS.has(toolName)) return {setting: 'auto_accept_edits', comment: 'Auto-accepted (auto-accept mode enabled)'}
+    return undefined
   }
 
   /** Pending approvals appeared or all were decided: running ⇄ waiting_input, nothing else. */
@@ -395,6 +543,7 @@ export class SessionService implements SessionLink {
   /** Interrupts every live session, SIGKILLs what outlives the stop timeout, waits for all. */
   async stop(): Promise<void> {
     this.stopping = true
+    clearTimeout(this.expiryTimer)
     const runs = [...this.active.values()]
     await this.deps.store
       .write(() => {
@@ -457,9 +606,18 @@ export class SessionService implements SessionLink {
       additionalDirectories,
       mcpConfig: params.mcp_config,
       approvalsEnabled,
+      customInstructions: params.custom_instructions,
+      autoAcceptEdits: params.auto_accept_edits ?? false,
+      dangerouslySkipPermissions: params.dangerously_skip_permissions ?? false,
+      dangerouslySkipPermissionsTimeoutMs: params.dangerously_skip_permissions ? params.dangerously_skip_permissions_timeout : undefined,
+      dangerouslySkipPermissionsExpiresAt:
+        params.dangerously_skip_permissions && params.dangerously_skip_permissions_timeout !== undefined
+          ? new Date(now.getTime() + params.dangerously_skip_permissions_timeout)
+          : undefined,
       createdAt: now,
       lastActivityAt: now,
     })
+    if (params.dangerously_skip_permissions && params.dangerously_skip_permissions_timeout !== undefined) this.expireSkipPermissions()
     // The user's query opens the conversation, as hld injects it.
     this.repo.insertEvent(run.id, undefined, run.nextSequence++, {event_type: 'message', role: 'user', content: params.query}, now.getTime())
     this.active.set(run.id, run)
@@ -523,7 +681,8 @@ export class SessionService implements SessionLink {
       mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
       const servers = sessionMcpServers(
         params.mcp_config,
-        approvalsEnabled ? {runId: run.runId, socketPath: this.deps.socketPath, apiKey: this.deps.apiKey} : undefined,
+        {sessionId: run.id, runId: run.runId, socketPath: this.deps.socketPath},
+        approvalsEnabled && permissionPromptTool ? {permissionTool: permissionPromptTool, apiKey: this.deps.apiKey} : undefined,
       )
       if (servers || settings) {
         // The settings live beside the MCP config, in its private directory, and go with it.

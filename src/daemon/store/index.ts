@@ -11,7 +11,7 @@ import {drizzle, type BetterSQLite3Database} from 'drizzle-orm/better-sqlite3'
 import {migrate} from 'drizzle-orm/better-sqlite3/migrator'
 
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
-import {packageRoot} from '../package-root.js'
+import {packageRoot} from '../../shared/package-root.js'
 import * as schema from './schema/index.js'
 
 export type Db = BetterSQLite3Database<typeof schema>

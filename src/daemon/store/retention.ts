@@ -5,7 +5,7 @@
  */
 import type {Statement} from 'better-sqlite3'
 
-import type {Logger} from '../logger.js'
+import type {Logger} from '../../shared/logger.js'
 import type {Store} from './index.js'
 
 export interface RetentionOptions {

@@ -97,7 +97,7 @@ describe('streamEvents', () => {
   })
 
   it('fails on bad params instead of retrying', async () => {
-    const events = streamEvents({target: world.socketPath, filter: {event_types: ['approval_requested' as EventType]}})
+    const events = streamEvents({target: world.socketPath, filter: {event_types: 'new_approval' as unknown as EventType[]}})
     let error: unknown
     try {
       await events.next()

@@ -9,7 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {expect} from 'chai'
 
-import {createLogger} from '../../../src/daemon/logger.js'
+import {createLogger} from '../../../src/shared/logger.js'
 import {CloudApprover} from '../../../src/mcp/cloud-approver.js'
 import {LocalApprover} from '../../../src/mcp/local-approver.js'
 import {FetchApprovals, SendDecision} from '../../../src/protocol/approvals.js'

@@ -48,6 +48,16 @@ export const sessions = sqliteTable(
     durationMs: integer('duration_ms'),
     numTurns: integer('num_turns'),
     resultContent: text('result_content'),
+    /** Stored, never given to claude (as in the Go hld). */
+    customInstructions: text('custom_instructions'),
+    /** Hidden from lists unless asked for (`hld session list --archived`). */
+    archived: integer('archived', {mode: 'boolean'}).notNull().default(false),
+    /** Edit, Write and MultiEdit requests are approved without asking. */
+    autoAcceptEdits: integer('auto_accept_edits', {mode: 'boolean'}).notNull().default(false),
+    /** Every request is approved without asking, until the expiry (when there is one). */
+    dangerouslySkipPermissions: integer('dangerously_skip_permissions', {mode: 'boolean'}).notNull().default(false),
+    dangerouslySkipPermissionsExpiresAt: integer('dangerously_skip_permissions_expires_at', {mode: 'timestamp_ms'}),
+    dangerouslySkipPermissionsTimeoutMs: integer('dangerously_skip_permissions_timeout_ms'),
   },
   (t) => [
     // With created_at, a page of one status is read in order instead of sorting all its sessions.
@@ -55,6 +65,7 @@ export const sessions = sqliteTable(
     index('sessions_claude_session_idx').on(t.claudeSessionId),
     index('sessions_parent_idx').on(t.parentSessionId),
     index('sessions_created_idx').on(t.createdAt),
+    index('sessions_working_dir_idx').on(t.workingDir, t.createdAt),
   ],
 )
 
@@ -104,4 +115,21 @@ export const rawEvents = sqliteTable(
     createdAt: integer('created_at', {mode: 'timestamp_ms'}).notNull(),
   },
   (t) => [index('raw_events_session_idx').on(t.sessionId, t.id)],
+)
+
+/** What a file held when claude's Read tool returned it (getSessionSnapshots), capped. */
+export const fileSnapshots = sqliteTable(
+  'file_snapshots',
+  {
+    id: integer('id').primaryKey({autoIncrement: true}),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, {onDelete: 'cascade'}),
+    /** The Read tool call's id. */
+    toolId: text('tool_id').notNull(),
+    filePath: text('file_path').notNull(),
+    content: text('content').notNull(),
+    createdAt: integer('created_at', {mode: 'timestamp_ms'}).notNull(),
+  },
+  (t) => [index('file_snapshots_session_idx').on(t.sessionId, t.id)],
 )

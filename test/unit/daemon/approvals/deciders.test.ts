@@ -9,7 +9,7 @@ import {readFileSync, readdirSync} from 'node:fs'
 import {expect} from 'chai'
 
 import {type Decider, DeciderCheck, type SessionProcess} from '../../../../src/daemon/approvals/deciders.js'
-import {createLogger} from '../../../../src/daemon/logger.js'
+import {createLogger} from '../../../../src/shared/logger.js'
 import {ErrorCode} from '../../../../src/protocol/errors.js'
 import {hasProcFs, type ProcessStat, readStat} from '../../../../src/shared/procfs.js'
 import {rejected} from '../../../helpers/rpc.js'

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 
 import {HttpHumanLayerApi, HumanLayerApiError, parseApiTimestamp} from '../../../../src/daemon/approvals/cloud-api.js'
 import {CloudPoller, type CloudSnapshot} from '../../../../src/daemon/approvals/poller.js'
-import {createLogger} from '../../../../src/daemon/logger.js'
+import {createLogger} from '../../../../src/shared/logger.js'
 import {type FakeHumanLayerApi, PENDING_LIST_PATHS, startFakeHumanLayerApi} from '../../../fixtures/fake-humanlayer-api.js'
 
 const log = createLogger('error', {kind: 'none'})

@@ -11,6 +11,7 @@ describe('PendingApprovals', () => {
     findById: (id) => sessions.get(id),
     findByRunId: () => undefined,
     setWaitingForApproval: () => {},
+    autoApproval: () => undefined,
     markToolCallApproval: () => {},
   }
   const row = (id: string, sessionId: string | null, createdAt: number): ApprovalRow => ({

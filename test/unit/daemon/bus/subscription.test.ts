@@ -47,7 +47,8 @@ describe('Subscribe stream', () => {
     })
 
     it('answers bad params with one -32602 frame (id null) and closes', async () => {
-      for (const params of [{event_types: ['approval_requested']}, {since: -1}, {sessionId: 'x'}]) {
+      // Unknown event types and keys are not bad params (Go clients send them); wrong types of known keys are.
+      for (const params of [{event_types: 'new_approval'}, {since: -1}, {session_id: 7}]) {
         const connection = await RawConnection.open(world.socketPath)
         const frame = await connection.request<{error: {code: number; message: string}; id: null}>({jsonrpc: '2.0', method: 'Subscribe', params, id: 1})
         expect(frame.error.code).to.equal(ErrorCode.InvalidParams)

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {MemoryBus} from '../../../../src/daemon/bus/index.js'
-import {createLogger} from '../../../../src/daemon/logger.js'
+import {createLogger} from '../../../../src/shared/logger.js'
 import {SessionRepository} from '../../../../src/daemon/sessions/repository.js'
 import {SessionService} from '../../../../src/daemon/sessions/service.js'
 import {type Store, openStore} from '../../../../src/daemon/store/index.js'

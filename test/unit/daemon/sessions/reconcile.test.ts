@@ -3,14 +3,14 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {expect} from 'chai'
 
 import {MemoryBus} from '../../../../src/daemon/bus/index.js'
-import {createLogger} from '../../../../src/daemon/logger.js'
+import {createLogger} from '../../../../src/shared/logger.js'
 import {reconcileSessions} from '../../../../src/daemon/sessions/reconcile.js'
 import {SessionRepository} from '../../../../src/daemon/sessions/repository.js'
 import {SessionService} from '../../../../src/daemon/sessions/service.js'
 import {type Store, openStore} from '../../../../src/daemon/store/index.js'
 import type {DaemonEvent} from '../../../../src/protocol/events.js'
 import {waitFor} from '../../../helpers/sandbox.js'
-import {isAlive} from '../../../../src/client/lifecycle.js'
+import {isAlive} from '../../../../src/shared/procfs.js'
 
 describe('reconcileSessions', () => {
   let store: Store

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
-import {createLogger} from '../../../../src/daemon/logger.js'
-import {type RecordingRun, recordLines} from '../../../../src/daemon/sessions/recorder.js'
+import {createLogger} from '../../../../src/shared/logger.js'
+import {MAX_SNAPSHOT_CHARS, type RecordingRun, fileContentOfRead, recordLines} from '../../../../src/daemon/sessions/recorder.js'
 import {SessionRepository, toWireEvent, toWireSession} from '../../../../src/daemon/sessions/repository.js'
 import {type Store, openStore} from '../../../../src/daemon/store/index.js'
 
@@ -50,7 +50,8 @@ describe('recordLines', () => {
     expect(events[1]).to.include({tool_id: 'toolu_1', tool_name: 'Bash', tool_input_json: '{"command":"ls"}', is_completed: true})
     expect(events[2]).to.include({tool_result_for_id: 'toolu_1', tool_result_content: 'a.txt', role: 'user'})
     const session = toWireSession(repo.get('s')!)
-    expect(session).to.include({claude_session_id: 'claude-1', model_id: 'claude-opus-4-8', cost_usd: 0.5, num_turns: 2, result: 'ok', input_tokens: 11})
+    expect(session).to.include({claude_session_id: 'claude-1', model_id: 'claude-opus-4-8', cost_usd: 0.5, num_turns: 2, input_tokens: 11})
+    expect(session.result).to.include({type: 'result', result: 'ok', total_cost_usd: 0.5, num_turns: 2, session_id: 'claude-1'})
     expect(run).to.include({claudeSessionId: 'claude-1', nextSequence: 4})
     expect(published.map((e) => e.type === 'conversation_updated' && [e.data.event_type, e.data.content_type])).to.deep.equal([
       ['tool_call', 'tool_use'],
@@ -68,5 +69,19 @@ describe('recordLines', () => {
     const stored = repo.events({session_id: 's'}).map(toWireEvent).at(-1)!
     expect(stored.content).to.equal(big)
     expect(stored.parent_tool_use_id).to.equal('toolu_task')
+  })
+})
+
+describe('fileContentOfRead', () => {
+  it('takes the line-number gutter (arrow or tab) and trailing system reminders off', () => {
+    expect(fileContentOfRead('     1→alpha\n     2→  beta\n     3→')).to.equal('alpha\n  beta\n')
+    expect(fileContentOfRead('     1\talpha\n    10\tbeta\n\n<system-reminder>\nmalware check\n</system-reminder>\n')).to.equal('alpha\nbeta')
+  })
+
+  it('keeps text that is not all numbered lines as it is, and caps what it keeps', () => {
+    expect(fileContentOfRead('no gutter here\n     2→but here')).to.equal('no gutter here\n     2→but here')
+    const huge = fileContentOfRead('x'.repeat(MAX_SNAPSHOT_CHARS + 10))
+    expect(huge.length).to.be.lessThan(MAX_SNAPSHOT_CHARS + 100)
+    expect(huge).to.match(/… \[10 more characters not kept\]$/)
   })
 })

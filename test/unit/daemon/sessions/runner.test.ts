@@ -6,7 +6,7 @@ import {expect} from 'chai'
 
 import {SpawnError, startClaude} from '../../../../src/daemon/sessions/runner.js'
 import {waitFor} from '../../../helpers/sandbox.js'
-import {isAlive} from '../../../../src/client/lifecycle.js'
+import {isAlive} from '../../../../src/shared/procfs.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hld-runner-'))
 let runs = 0

@@ -8,7 +8,7 @@ import {createRequire} from 'node:module'
 import type net from 'node:net'
 import path from 'node:path'
 
-import {packageRoot} from '../package-root.js'
+import {packageRoot} from './package-root.js'
 
 export interface Peer {
   pid: number

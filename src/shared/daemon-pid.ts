@@ -6,7 +6,7 @@
  */
 import {closeSync, constants, lstatSync, openSync, readFileSync, unlinkSync, writeSync} from 'node:fs'
 
-import {readCommandLine} from '../shared/procfs.js'
+import {readCommandLine} from './procfs.js'
 
 export function pidFilePath(socketPath: string): string {
   return `${socketPath}.pid`

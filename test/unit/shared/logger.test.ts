@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {MAX_LOG_FIELD_CHARS, MAX_LOG_LINE_CHARS, createLogger} from '../../../src/daemon/logger.js'
+import {MAX_LOG_FIELD_CHARS, MAX_LOG_LINE_CHARS, createLogger} from '../../../src/shared/logger.js'
 
 describe('daemon logger', () => {
   let dir: string

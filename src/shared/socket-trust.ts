@@ -16,7 +16,7 @@ import {lstatSync, readFileSync, type Stats, statSync} from 'node:fs'
 import type net from 'node:net'
 import path from 'node:path'
 
-import {peerOf} from '../daemon/rpc/peer.js'
+import {peerOf} from './peer.js'
 import {SocketPathError} from './errors.js'
 
 const STICKY = 0o1000

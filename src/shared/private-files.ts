@@ -8,7 +8,7 @@
 import {chmodSync, lstatSync, type Stats, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {UnsafePathError} from '../client/errors.js'
+import {UnsafePathError} from './errors.js'
 import {type Config, defaultPath} from '../config/index.js'
 import type {Logger} from './logger.js'
 
