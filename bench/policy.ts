@@ -1,6 +1,6 @@
 /**
  * The policy engine's costs.
- * - hook round trip: bin/hook.js for an allowed call (stdin JSON → socket → decision on stdout)
+ * - hook round trip: bin/hook.cjs for an allowed call (stdin JSON → socket → decision on stdout)
  *   against `node -e 0` given exactly the same environment and stdin. Target: at most 1.5x.
  * - evaluation: one call judged by a policy of 1,000 rules (Bash, path, MCP and regex rules, the
  *   built-in ones too), averaged over mixed calls. Target: at most 50 µs per call.
@@ -8,15 +8,16 @@
 import {spawnSync} from 'node:child_process'
 import path from 'node:path'
 
+import type {DaemonClient} from '../src/client/index.js'
 import {DecideToolUse} from '../src/protocol/policy.js'
-import {LaunchSession} from '../src/protocol/sessions.js'
+import {InterruptSession, LaunchSession} from '../src/protocol/sessions.js'
 import {builtInRules} from '../src/daemon/policy/built-in.js'
 import {Policy, type RuleSpec} from '../src/daemon/policy/policy.js'
 import {REPO_ROOT, Sandbox} from '../test/helpers/sandbox.js'
-import {FAKE_CLAUDE} from '../test/helpers/sessions.js'
-import {BASELINE_ARGV, median, round} from './lib/measure.js'
+import {FAKE_CLAUDE, waitForStatus} from '../test/helpers/sessions.js'
+import {BASELINE_ARGV, medianWallTimes, round} from './lib/measure.js'
 
-const HOOK = path.join(REPO_ROOT, 'bin', 'hook.js')
+const HOOK = path.join(REPO_ROOT, 'bin', 'hook.cjs')
 const RUNS = 21
 const WARMUPS = 3
 
@@ -26,39 +27,35 @@ export async function benchPolicy(): Promise<Record<string, number>> {
 
 async function hookRoundTrip(): Promise<Record<string, number>> {
   const sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+  let client: DaemonClient | undefined
+  let sessionId: string | undefined
   try {
     await sandbox.startDaemon()
-    const client = await sandbox.client()
-    let runId: string
-    try {
-      ;({run_id: runId} = await client.call(LaunchSession, {query: 'bench [fake:slow=600000]', working_dir: sandbox.root}))
-      // The allowed path is what is timed; check it is the one taken.
-      const check = await client.call(DecideToolUse, {run_id: runId, tool_name: 'Read', tool_input: {file_path: '/etc/hosts'}})
-      if (check.decision !== 'allow') throw new Error(`expected the default to allow Read, got ${check.decision}`)
-    } finally {
-      client.close()
-    }
+    client = await sandbox.client()
+    const launched = await client.call(LaunchSession, {query: 'bench [fake:slow=600000]', working_dir: sandbox.root})
+    sessionId = launched.session_id
+    // The allowed path is what is timed; check it is the one taken.
+    const check = await client.call(DecideToolUse, {run_id: launched.run_id, tool_name: 'Read', tool_input: {file_path: '/etc/hosts'}})
+    if (check.decision !== 'allow') throw new Error(`expected the default to allow Read, got ${check.decision}`)
     const input = JSON.stringify({hook_event_name: 'PreToolUse', tool_name: 'Read', tool_input: {file_path: '/etc/hosts'}, tool_use_id: 'toolu_bench', cwd: sandbox.root})
+    const hook = [HOOK, 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', launched.run_id, '--reconnect-ms', '1000']
     const env = sandbox.env()
-    const programs = [
-      {name: 'node_e0', argv: BASELINE_ARGV},
-      {name: 'hook', argv: [HOOK, 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', runId, '--reconnect-ms', '1000']},
-    ]
-    const samples: Record<string, number[]> = {node_e0: [], hook: []}
-    for (let i = 0; i < WARMUPS + RUNS; i++) {
-      for (const program of programs) {
-        const start = process.hrtime.bigint()
-        const result = spawnSync(process.execPath, program.argv, {env, input, stdio: ['pipe', 'pipe', 'pipe']})
-        const ms = Number(process.hrtime.bigint() - start) / 1e6
-        if (result.status !== 0) throw new Error(`${program.name} exited ${result.status}: ${String(result.stderr)}`)
-        if (program.name === 'hook' && !String(result.stdout).includes('"permissionDecision":"allow"')) throw new Error(`hook did not allow: ${String(result.stdout)}`)
-        if (i >= WARMUPS) samples[program.name].push(ms)
-      }
-    }
-    const baseline = median(samples.node_e0)
-    const hook = median(samples.hook)
-    return {hook_node_e0_ms: round(baseline), hook_allowed_ms: round(hook), hook_allowed_ratio: round(hook / baseline)}
+    const once = spawnSync(process.execPath, hook, {env, input})
+    if (!String(once.stdout).includes('"permissionDecision":"allow"')) throw new Error(`hook did not allow: ${String(once.stdout)}${String(once.stderr)}`)
+    const times = medianWallTimes(env, [{name: 'node_e0', argv: BASELINE_ARGV, input}, {name: 'hook', argv: hook, input}], RUNS, WARMUPS)
+    return {hook_node_e0_ms: round(times.node_e0), hook_allowed_ms: round(times.hook), hook_allowed_ratio: round(times.hook / times.node_e0)}
   } finally {
+    // The session's claude is not the daemon's child once the sandbox kills the daemon: end it first.
+    if (client && sessionId) {
+      await waitForStatus(client, sessionId, ['running', 'failed', 'completed'])
+        .then(async (session) => {
+          if (session.status !== 'running') return
+          await client!.call(InterruptSession, {session_id: sessionId!})
+          await waitForStatus(client!, sessionId!, 'interrupted')
+        })
+        .catch((error: Error) => console.warn(`bench policy: could not end the bench session: ${error.message}`))
+    }
+    client?.close()
     await sandbox.cleanup()
   }
 }

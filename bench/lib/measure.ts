@@ -23,6 +23,8 @@ export interface Timed {
   argv: string[]
   /** Exit statuses that count as a normal run (a failing command would time the wrong thing). */
   okExit?: number[]
+  /** What it reads on stdin (none when absent); give the baseline the same. */
+  input?: string
 }
 
 /**
@@ -38,7 +40,8 @@ export function medianWallTimes(env: NodeJS.ProcessEnv, programs: Timed[], runs:
   for (let i = 0; i < warmups + runs; i++) {
     for (const program of programs) {
       const start = process.hrtime.bigint()
-      const result = spawnSync(program.command ?? process.execPath, program.argv, {env, stdio: ['ignore', 'pipe', 'pipe']})
+      const stdin = program.input === undefined ? 'ignore' : 'pipe'
+      const result = spawnSync(program.command ?? process.execPath, program.argv, {env, input: program.input, stdio: [stdin, 'pipe', 'pipe']})
       const ms = Number(process.hrtime.bigint() - start) / 1e6
       const ok = program.okExit ?? [0]
       if (!ok.includes(result.status ?? -1)) {

@@ -70,6 +70,7 @@ export interface Provenance {
   host?: string
   ssh_connection?: string
   rule?: string
+  verdict?: string
 }
 
 /**
@@ -84,6 +85,7 @@ export function provenanceText(by: Provenance, show: (value: unknown) => string 
     by.host === undefined ? '' : `host ${show(by.host)}`,
     by.ssh_connection === undefined ? '' : `ssh ${show(by.ssh_connection)}`,
     by.rule === undefined ? '' : `rule ${show(by.rule)}`,
+    by.verdict === undefined ? '' : `verdict ${show(by.verdict)}`,
   ].filter(Boolean)
   const command = by.command === undefined ? '' : `${who.length > 0 ? ': ' : ''}${show(by.command)}`
   return `via ${show(by.channel)}${who.length > 0 || command ? ` (${who.join(', ')}${command})` : ''}`

@@ -11,9 +11,15 @@ export interface PermissionRequest {
 
 const DEFAULT_DENY_MESSAGE = 'Request denied by human reviewer'
 
-/** Allow only on an explicit approval; anything else (denied, expired, answered elsewhere) denies. */
-export function answerFor(approval: Pick<Approval, 'status' | 'comment'>, input: Record<string, unknown>): PermissionAnswer {
+/**
+ * Allow only on an explicit approval, or a timeout whose verdict is allow; anything else (denied,
+ * expired, answered elsewhere, a timeout that denies) denies.
+ */
+export function answerFor(approval: Pick<Approval, 'status' | 'comment' | 'decided_by'>, input: Record<string, unknown>): PermissionAnswer {
   if (approval.status === 'approved') return {behavior: 'allow', updatedInput: input}
+  if (approval.status === 'timed_out' && approval.decided_by?.channel === 'timeout' && approval.decided_by.verdict === 'allow') {
+    return {behavior: 'allow', updatedInput: input}
+  }
   if (approval.status === 'denied') return {behavior: 'deny', message: approval.comment || DEFAULT_DENY_MESSAGE}
   return {behavior: 'deny', message: approval.comment || `The approval ended without a decision (${approval.status}).`}
 }

@@ -127,9 +127,10 @@ describe('policy: real claude tool calls decided by rules, humans and timeouts',
       expect(marker()).to.equal(verdict === 'allow')
       const [approval] = await approvalsOf(id)
       expect(approval.status).to.equal('timed_out')
+      expect(approval.decided_by).to.deep.equal({channel: 'timeout', verdict})
       expect(approval.comment).to.contain('timed out')
       if (verdict === 'deny') expect(api!.toolResults.at(-1)!.content).to.contain('timed out').and.contain('1500ms')
-      expect((await auditOf(id)).map((e) => [e.decision, e.decided_by])).to.deep.equal([[verdict, 'timeout']])
+      expect((await auditOf(id)).map((e) => [e.decision, e.decided_by, e.provenance])).to.deep.equal([[verdict, 'timeout', {channel: 'timeout', verdict}]])
     })
   }
 

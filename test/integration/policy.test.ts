@@ -1,10 +1,11 @@
 /**
- * The policy engine through its real entry points: the built daemon, bin/hook.js as claude runs
+ * The policy engine through its real entry points: the built daemon, bin/hook.cjs as claude runs
  * it (JSON on stdin, decision on stdout, exit 2 to block), the policy file, and the CLI
  * (`policy show/check/test`, `audit`, `approvals approve|deny` with several ids). Sessions are the
  * fake claude, kept running with [fake:slow] so their tool calls can wait for a human.
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
@@ -12,40 +13,49 @@ import {execa, type ResultPromise} from 'execa'
 
 import type {GetPolicyResult, CheckPolicyResult, ListAuditResult, ReplayPolicyResult} from '../../src/protocol/policy.js'
 import type {SessionLaunchResult} from '../../src/commands/session/launch.js'
-import {waitForApproval} from '../helpers/approvals.js'
+import type {Approval} from '../../src/protocol/approvals.js'
+import {requestPermission, waitForApproval} from '../helpers/approvals.js'
 import {REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
-import {FAKE_CLAUDE} from '../helpers/sessions.js'
+import {FAKE_CLAUDE, recordedRun} from '../helpers/sessions.js'
 
-const HOOK = path.join(REPO_ROOT, 'bin', 'hook.js')
+const HOOK = path.join(REPO_ROOT, 'bin', 'hook.cjs')
 const unwrap = (text: string): string => text.replaceAll(/\s*\n\s*›\s*/g, ' ')
 
 describe('policy: hook entry, policy file and CLI', function () {
   this.timeout(60_000)
   let sandbox: Sandbox
   let policyFile: string
+  /** Where the fake claude records its runs: their pids, for cleanup to end them. */
+  let runs: string
+  let launched = 0
 
   function writePolicy(policy: unknown): void {
     writeFileSync(policyFile, typeof policy === 'string' ? policy : JSON.stringify(policy))
   }
 
   beforeEach(() => {
-    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    runs = mkdtempSync(path.join(os.tmpdir(), 'hld-policy-runs-'))
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, FAKE_CLAUDE_RECORD_DIR: runs})
     policyFile = path.join(sandbox.home, '.config', 'humanlayer', 'policy.json')
     mkdirSync(path.dirname(policyFile), {recursive: true})
   })
 
   afterEach(async () => {
     await sandbox.cleanup()
+    rmSync(runs, {recursive: true, force: true})
   })
 
   /** A fake session that stays running, so approvals can be made for it. */
   async function launch(...flags: string[]): Promise<{session_id: string; run_id: string}> {
-    const result = await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, ...flags, 'wait [fake:slow=60000]'])
+    const marker = `wait ${++launched}`
+    const result = await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, ...flags, `${marker} [fake:slow=60000]`])
     expect(result.exitCode, result.stderr).to.equal(0)
+    // Its claude outlives a killed daemon: cleanup ends it too.
+    sandbox.track((await recordedRun(runs, `${marker} `)).pid)
     return Sandbox.json<SessionLaunchResult>(result)
   }
 
-  /** bin/hook.js as claude runs it for one tool call. */
+  /** bin/hook.cjs as claude runs it for one tool call. */
   function hook(runId: string, tool: string, input: unknown, options: {socket?: string; reconnectMs?: number; toolUseId?: string} = {}): ResultPromise {
     const child = execa(process.execPath, [HOOK, 'pre-tool-use', '--socket', options.socket ?? sandbox.socketPath, '--run-id', runId, '--reconnect-ms', String(options.reconnectMs ?? 2000)], {
       input: JSON.stringify({session_id: 'claude-sid', hook_event_name: 'PreToolUse', tool_name: tool, tool_input: input, tool_use_id: options.toolUseId ?? `toolu_${Math.random()}`, cwd: sandbox.root}),
@@ -126,6 +136,28 @@ describe('policy: hook entry, policy file and CLI', function () {
 
     const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--json', '--since', '1h']))
     expect(audit.entries.filter((e) => e.decided_by === 'human').map((e) => e.decision).sort()).to.deep.equal(['allow', 'allow', 'allow', 'deny', 'deny'])
+  })
+
+  it('an ask left unanswered times out: decided_by timeout with its verdict, audited, and the MCP permission tool on the same call answers that verdict', async () => {
+    writePolicy({ask: [{rule: 'Bash(touch *)', timeout: '2s', on_timeout: 'allow'}]})
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch()
+    // claude's hook and the permission tool of a client that passes its own, for one tool call.
+    const hooked = hook(run_id, 'Bash', {command: 'touch x'}, {toolUseId: 'toolu_1'})
+    await waitForApproval(sandbox, (list) => list.find((a) => a.tool_use_id === 'toolu_1'), 'the approval')
+    const answered = await requestPermission(sandbox, {HUMANLAYER_RUN_ID: run_id})
+    expect(answered.isError).to.equal(false)
+    expect(JSON.parse(answered.text)).to.deep.equal({behavior: 'allow', updatedInput: {command: 'touch x'}})
+    expect(decisionOf(String((await hooked).stdout))).to.include({permissionDecision: 'allow'})
+
+    const [approval] = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals
+    expect(approval).to.deep.include({status: 'timed_out', decided_by: {channel: 'timeout', verdict: 'allow', rule: 'Bash(touch *)'}})
+    const shown = await sandbox.cli(['approvals', 'show', approval.id])
+    expect(unwrap(shown.stdout)).to.match(/timed_out at .* via timeout \(rule Bash\(touch \*\), verdict allow\)/)
+    const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--session', session_id, '--json']))
+    expect(audit.entries.map((e) => [e.decision, e.decided_by, e.approval_id, e.provenance])).to.deep.equal([
+      ['allow', 'timeout', approval.id, {channel: 'timeout', verdict: 'allow', rule: 'Bash(touch *)'}],
+    ])
   })
 
   it('the hook blocks the call (exit 2) when the daemon is unreachable past --reconnect-ms', async () => {

@@ -165,7 +165,7 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
       expect(launched.exitCode, launched.stderr).to.equal(0)
       const {run_id: runId} = Sandbox.json<{run_id: string}>(launched)
       const input = JSON.stringify({session_id: 'claude-sid', hook_event_name: 'PreToolUse', tool_name: 'Read', tool_input: {file_path: path.join(sandbox.root, file)}, tool_use_id: `toolu_${file}`, cwd: sandbox.root})
-      const hook = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'hook.js'), 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', runId], {input, encoding: 'utf8', env: {PATH: process.env.PATH}, timeout: 30_000})
+      const hook = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'hook.cjs'), 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', runId], {input, encoding: 'utf8', env: {PATH: process.env.PATH}, timeout: 30_000})
       expect(hook.stdout, hook.stderr).to.contain('"permissionDecision":"allow"')
     }
     const audited = await cli(['audit', '--hosts', 'alpha,beta,down,local', '--json'])

@@ -256,8 +256,8 @@ export class ApprovalService {
    * the verdict it defaults to; the comment is what the model reads. False when it was decided
    * meanwhile: the human's decision stands.
    */
-  timeOut(id: string, verdict: 'allow' | 'deny', comment: string): boolean {
-    if (!this.end(id, 'timed_out', comment)) return false
+  timeOut(id: string, verdict: 'allow' | 'deny', comment: string, rule?: string): boolean {
+    if (!this.end(id, 'timed_out', comment, {channel: 'timeout', verdict, ...(rule === undefined ? {} : {rule})})) return false
     this.finish(this.repo.get(id)!, {approved: verdict === 'allow'})
     return true
   }

@@ -1,6 +1,6 @@
 /**
  * The `--settings` a session's claude gets: one PreToolUse hook, matcher `*`, running the lean
- * hook entry (bin/hook.js, no oclif) with this daemon's node, by absolute paths, so it runs
+ * hook entry (bin/hook.cjs, no oclif) with this daemon's node, by absolute paths, so it runs
  * whatever claude's PATH is. The hook is how every tool call reaches the policy.
  */
 import path from 'node:path'
@@ -22,7 +22,7 @@ export interface HookTarget {
 export function hookCommand(target: HookTarget): string {
   const argv = [
     process.execPath,
-    path.join(packageRoot(), 'bin', 'hook.js'),
+    path.join(packageRoot(), 'bin', 'hook.cjs'),
     'pre-tool-use',
     '--socket',
     target.socketPath,

@@ -6,7 +6,19 @@
  * part denies it, any asked or unallowed part asks, and it is allowed only when every part is.
  */
 import {splitCommand} from '../../shared/shell.js'
-import {type Effect, type ParsedRule, PolicyError, type ToolCall, type Verdict, callPath, coversTool, parseRule} from './rules.js'
+import {
+  type Effect,
+  type ParsedRule,
+  PolicyError,
+  type PreparedCall,
+  type ToolCall,
+  type Verdict,
+  coversTool,
+  firstWord,
+  parseRule,
+  pathAndAncestors,
+  prepareCall,
+} from './rules.js'
 
 export type TimeoutVerdict = 'allow' | 'deny'
 
@@ -45,6 +57,8 @@ export interface Judgement {
 }
 
 interface CompiledRule extends ParsedRule {
+  /** Its place in the policy: the first rule given wins among rules of one effect. */
+  order: number
   source: string
   timeout_ms?: number
   on_timeout?: TimeoutVerdict
@@ -62,10 +76,14 @@ const BUILT_IN_SOURCE = 'built-in'
 const SAFE_ENV = new Set(['NODE_ENV', 'CI', 'DEBUG', 'LANG', 'LC_ALL', 'TZ', 'NO_COLOR', 'FORCE_COLOR', 'RUST_BACKTRACE', 'RUST_LOG', 'PYTHONUNBUFFERED'])
 /** More parts than this and the command is asked about as a whole: nothing legitimate needs them. */
 const MAX_PARTS = 200
+const MAX_CACHED_TOOLS = 1000
 
+/** One effect's rules, looked up by tool name (and, within a tool, by key) rather than tried one by one. */
 class RuleSet {
   private readonly byTool = new Map<string, CompiledRule[]>()
   private readonly patterned: CompiledRule[] = []
+  /** What `for` found, by tool name: a policy sees few tool names, so this stays small. */
+  private readonly cache = new Map<string, ToolRules>()
 
   constructor(rules: CompiledRule[]) {
     for (const rule of rules) {
@@ -81,41 +99,111 @@ class RuleSet {
     }
   }
 
-  /** The rules that apply to a tool, in the order they were given. */
-  for(tool: string): CompiledRule[] {
-    const exact = this.byTool.get(tool) ?? []
-    if (this.patterned.length === 0) return exact
-    return [...exact, ...this.patterned.filter((rule) => rule.toolPattern!.test(tool))]
+  /** The rules that apply to a tool. */
+  for(tool: string): ToolRules {
+    let found = this.cache.get(tool)
+    if (found) return found
+    const rules = [...(this.byTool.get(tool) ?? []), ...this.patterned.filter((rule) => rule.toolPattern!.test(tool))]
+    found = new ToolRules(rules.sort((a, b) => a.order - b.order))
+    if (this.cache.size >= MAX_CACHED_TOOLS) this.cache.clear()
+    this.cache.set(tool, found)
+    return found
+  }
+}
+
+/**
+ * One tool's rules of one effect, indexed by what a call must have for each to match: a command's
+ * first word or a host (the rule's key), or the directory a path rule is anchored at (which
+ * depends on the working directory: the index is built again when that changes).
+ */
+class ToolRules {
+  private readonly staticIndex: Index
+  private readonly anchored: CompiledRule[]
+  private indexFor?: {cwd: string; home: string; index: Index}
+
+  constructor(readonly all: CompiledRule[]) {
+    this.staticIndex = new Index(all.filter((rule) => !rule.anchor), (rule) => rule.key)
+    this.anchored = all.filter((rule) => rule.anchor)
+  }
+
+  /** The rules that may match a call whose subjects have these keys, in the order they were given. */
+  candidates(call: PreparedCall, keys: readonly (string | undefined)[]): CompiledRule[] {
+    if (this.anchored.length === 0) return this.staticIndex.lookup(keys)
+    if (this.indexFor?.cwd !== call.cwd || this.indexFor.home !== call.home) {
+      const index = new Index(this.all, (rule) => rule.anchor?.(call.cwd, call.home) ?? rule.key)
+      this.indexFor = {cwd: call.cwd, home: call.home, index}
+    }
+    return this.indexFor.index.lookup(keys)
+  }
+}
+
+class Index {
+  private readonly byKey = new Map<string, CompiledRule[]>()
+  private readonly unkeyed: CompiledRule[] = []
+
+  constructor(private readonly rules: CompiledRule[], keyOf: (rule: CompiledRule) => string | undefined) {
+    for (const rule of rules) {
+      const key = keyOf(rule)
+      if (key === undefined) {
+        this.unkeyed.push(rule)
+        continue
+      }
+      let list = this.byKey.get(key)
+      if (!list) this.byKey.set(key, (list = []))
+      list.push(rule)
+    }
+  }
+
+  lookup(keys: readonly (string | undefined)[]): CompiledRule[] {
+    if (this.byKey.size === 0) return this.rules
+    let keyed: CompiledRule[] | undefined
+    let merged = false
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const hit = key === undefined || keys.indexOf(key) < i ? undefined : this.byKey.get(key)
+      if (!hit) continue
+      merged = keyed !== undefined
+      keyed = keyed ? keyed.concat(hit) : hit
+    }
+    if (!keyed) return this.unkeyed
+    if (this.unkeyed.length === 0 && !merged) return keyed
+    return [...this.unkeyed, ...keyed].sort((a, b) => a.order - b.order)
   }
 }
 
 export class Policy {
   readonly rules: readonly CompiledRule[]
-  private readonly sets: Record<Effect, RuleSet>
-  private readonly builtIns: RuleSet
+  /** The rule sets in order of precedence, with the effect of a match. */
+  private readonly sets: readonly (readonly [RuleSet, Effect])[]
+  private readonly allows: RuleSet
 
   /** Throws PolicyError naming the rule when one does not parse or fails one of its examples. */
   constructor(specs: readonly RuleSpec[], builtIns: readonly RuleSpec[] = []) {
+    let order = 0
     const compile = (spec: RuleSpec): CompiledRule => {
       const parsed = parseRule(spec.rule, spec.effect)
-      const rule: CompiledRule = {...parsed, source: spec.source, timeout_ms: spec.timeout_ms, on_timeout: spec.on_timeout}
+      const rule: CompiledRule = {...parsed, order: order++, source: spec.source, timeout_ms: spec.timeout_ms, on_timeout: spec.on_timeout}
       checkExamples(rule, spec)
       return rule
     }
     this.rules = specs.map(compile)
-    this.builtIns = new RuleSet(builtIns.map(compile))
-    this.sets = {
-      deny: new RuleSet(this.rules.filter((r) => r.effect === 'deny')),
-      ask: new RuleSet(this.rules.filter((r) => r.effect === 'ask')),
-      allow: new RuleSet(this.rules.filter((r) => r.effect === 'allow')),
-    }
+    const effect = (wanted: Effect): RuleSet => new RuleSet(this.rules.filter((r) => r.effect === wanted))
+    this.allows = effect('allow')
+    this.sets = [
+      [new RuleSet(builtIns.map(compile)), 'deny'],
+      [effect('deny'), 'deny'],
+      [effect('ask'), 'ask'],
+      [this.allows, 'allow'],
+    ]
   }
 
-  judge(call: ToolCall): Judgement {
+  judge(toolCall: ToolCall): Judgement {
+    const call = prepareCall(toolCall)
     const command = shellCommand(call)
     if (command !== undefined) return this.judgeCommand(call, command)
-    for (const [set, effect] of [[this.builtIns, 'deny'], [this.sets.deny, 'deny'], [this.sets.ask, 'ask'], [this.sets.allow, 'allow']] as const) {
-      const rule = set.for(call.tool_name).find((r) => r.matches(call))
+    for (const [set, effect] of this.sets) {
+      const keys = call.path === undefined ? [call.host] : pathAndAncestors(call.path)
+      const rule = set.for(call.tool_name).candidates(call, keys).find((r) => r.matches(call))
       if (rule) return fromRule(rule, effect, call)
     }
     if (DEFAULT_ALLOWED_TOOLS.includes(call.tool_name)) {
@@ -124,7 +212,7 @@ export class Policy {
     return {decision: 'ask', rule: null, source: DEFAULT_SOURCE, reason: `No rule allows ${call.tool_name}; the default policy asks a human`}
   }
 
-  private judgeCommand(call: ToolCall, command: string): Judgement {
+  private judgeCommand(call: PreparedCall, command: string): Judgement {
     let parts = splitCommand(command)
     if (parts.length === 0) parts = [command.trim()]
     if (parts.length > MAX_PARTS) {
@@ -132,16 +220,18 @@ export class Policy {
     }
     // Deny and ask rules also see the whole line, so a /regex/ can span operators.
     const subjects = [...new Set([command.trim(), ...parts.map((part) => unwrap(part, true))])]
-    for (const [set, effect] of [[this.builtIns, 'deny'], [this.sets.deny, 'deny'], [this.sets.ask, 'ask']] as const) {
-      for (const rule of set.for(call.tool_name)) {
+    const words = subjects.map(firstWord)
+    for (const [set, effect] of this.sets) {
+      if (effect === 'allow') break
+      for (const rule of set.for(call.tool_name).candidates(call, words)) {
         const hit = subjects.find((subject) => rule.matches(call, subject))
         if (hit !== undefined) return fromRule(rule, effect, call, hit)
       }
     }
-    const allows = this.sets.allow.for(call.tool_name)
+    const allows = this.allows.for(call.tool_name)
     const judged: PartJudgement[] = parts.map((part) => {
       const subject = unwrap(part, false)
-      const rule = allows.find((r) => r.matches(call, subject))
+      const rule = allows.candidates(call, [firstWord(subject)]).find((r) => r.matches(call, subject))
       return rule
         ? {command: part, decision: 'allow', rule: rule.text, source: rule.source}
         : {command: part, decision: 'ask', rule: null, source: DEFAULT_SOURCE}
@@ -149,7 +239,7 @@ export class Policy {
     const unallowed = judged.filter((part) => part.decision !== 'allow')
     if (unallowed.length === 0) {
       const rules = [...new Set(judged.map((part) => part.rule))]
-      const first = allows.find((r) => r.text === judged[0].rule)!
+      const first = allows.all.find((r) => r.text === judged[0].rule)!
       return {
         decision: 'allow',
         rule: rules.join(', '),
@@ -169,7 +259,7 @@ export class Policy {
   }
 }
 
-function fromRule(rule: CompiledRule, effect: Effect, call: ToolCall, subject?: string): Judgement {
+function fromRule(rule: CompiledRule, effect: Effect, call: PreparedCall, subject?: string): Judgement {
   const what = subject !== undefined ? JSON.stringify(subject) : describeCall(call)
   const reason =
     effect === 'deny'
@@ -187,8 +277,8 @@ function fromRule(rule: CompiledRule, effect: Effect, call: ToolCall, subject?: 
   }
 }
 
-function describeCall(call: ToolCall): string {
-  const target = callPath(call) ?? (call.tool_input as {url?: unknown} | null)?.url
+function describeCall(call: PreparedCall): string {
+  const target = call.path ?? (call.tool_input as {url?: unknown} | null)?.url
   return typeof target === 'string' ? `${call.tool_name} on ${JSON.stringify(target)}` : call.tool_name
 }
 
@@ -229,8 +319,9 @@ export function unwrap(part: string, anyAssignment: boolean): string {
 }
 
 /** A rule matches one example call the way the policy would apply it. */
-export function ruleMatches(rule: ParsedRule, call: ToolCall): boolean {
-  if (!coversTool(rule, call.tool_name)) return false
+export function ruleMatches(rule: ParsedRule, toolCall: ToolCall): boolean {
+  if (!coversTool(rule, toolCall.tool_name)) return false
+  const call = prepareCall(toolCall)
   const command = shellCommand(call)
   if (command === undefined || rule.kind !== 'bash') return rule.matches(call, command)
   const parts = splitCommand(command)

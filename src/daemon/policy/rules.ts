@@ -24,6 +24,19 @@ export interface ToolCall {
   home: string
 }
 
+/** A call with what rules match it against worked out once, not once per rule. */
+export interface PreparedCall extends ToolCall {
+  /** The file path it works on, absolute (callPath). */
+  path?: string
+  /** The host of its `url`, lower case. */
+  host?: string
+}
+
+export function prepareCall(call: ToolCall): PreparedCall {
+  const {tool_name, tool_input, cwd, home} = call
+  return {tool_name, tool_input, cwd, home, path: callPath(call), host: urlHost(tool_input)}
+}
+
 export interface ParsedRule {
   text: string
   effect: Effect
@@ -32,10 +45,18 @@ export interface ParsedRule {
   toolPattern?: RegExp
   kind: 'tool' | 'bash' | 'path' | 'domain' | 'param' | 'regex'
   /**
+   * What every call the rule matches has, literally, so that a policy can look its rules up
+   * instead of trying each: for a shell rule the command's first word (`Bash(git push *)` →
+   * `git`), for a WebFetch rule the host. Undefined when the rule cannot say.
+   */
+  key?: string
+  /** For a path rule: the directory (or file) every path it matches is, or is under, for calls from `cwd`. */
+  anchor?: (cwd: string, home: string) => string
+  /**
    * Matches one call. For `bash`, `subject` is one simple command of the call (policy.ts splits
    * compound commands); for the others the call's own input decides.
    */
-  matches(call: ToolCall, subject?: string): boolean
+  matches(call: PreparedCall, subject?: string): boolean
 }
 
 /** Tools whose rules share a path: an `Edit` rule covers every tool that edits files, as in Claude Code. */
@@ -88,22 +109,24 @@ export function parseRule(text: string, effect: Effect): ParsedRule {
         return fail(specAt, `bad regular expression: ${(error as Error).message}`)
       }
       if (regex.global || regex.sticky) fail(specAt + last + 1, 'the g and y flags make a regex match differently each time; leave them out')
-      return {...base, kind: 'regex', matches: (call, subject) => regexSubjects(call, subject).some((s) => regex.test(s))}
+      const key = tools?.every((tool) => SHELL_TOOLS.has(tool)) ? regexFirstWord(regex) : undefined
+      return {...base, kind: 'regex', key, matches: (call, subject) => regexSubjects(call, subject).some((s) => regex.test(s))}
     }
   }
   if (tools && tools.some((tool) => SHELL_TOOLS.has(tool))) {
-    const pattern = bashPattern(spec)
-    return {...base, kind: 'bash', matches: (_call, subject) => subject !== undefined && pattern.test(subject)}
+    const {pattern, key} = bashPattern(spec)
+    return {...base, kind: 'bash', key, matches: (_call, subject) => subject !== undefined && pattern.test(subject)}
   }
   if (tools && tools.some((tool) => PATH_TOOLS.has(tool))) {
     if (spec.includes('\0')) fail(specAt + spec.indexOf('\0'), 'a path cannot contain a NUL byte')
-    return {...base, kind: 'path', matches: (call) => pathMatches(spec, effect, call)}
+    return {...base, kind: 'path', ...pathMatcher(spec, effect)}
   }
   if (name === 'WebFetch') {
     const domain = /^domain:(.+)$/.exec(spec.trim())
     if (!domain) fail(specAt, 'WebFetch takes domain:HOST (e.g. WebFetch(domain:example.com)) or /regex/')
-    const host = new RegExp(`^${domain![1].trim().toLowerCase().split('*').map(escapeRegex).join('[^/]*')}$`)
-    return {...base, kind: 'domain', matches: (call) => host.test(urlHost(call.tool_input) ?? '')}
+    const wanted = domain![1].trim().toLowerCase()
+    const host = new RegExp(`^${wanted.split('*').map(escapeRegex).join('[^/]*')}$`)
+    return {...base, kind: 'domain', key: wanted.includes('*') ? undefined : wanted, matches: (call) => host.test(call.host ?? '')}
   }
   const param = /^\s*([A-Za-z_]\w*)\s*:\s*(.*?)\s*$/.exec(spec)
   if (!param) {
@@ -127,7 +150,7 @@ export function parseRule(text: string, effect: Effect): ParsedRule {
  * also matches the bare prefix but not a longer word: `Bash(ls *)` matches `ls` and `ls -la`,
  * not `lsof`.
  */
-function bashPattern(spec: string): RegExp {
+function bashPattern(spec: string): {pattern: RegExp; key?: string} {
   let body = spec.trim()
   let tail = ''
   if (body.endsWith(':*')) body = `${body.slice(0, -2)} *`
@@ -135,7 +158,9 @@ function bashPattern(spec: string): RegExp {
     body = body.slice(0, -2)
     tail = '(?:\\s.*)?'
   }
-  return new RegExp(`^${body.split('*').map(escapeRegex).join('.*')}${tail}$`, 's')
+  const first = firstWord(body)
+  const pattern = new RegExp(`^${body.split('*').map(escapeRegex).join('.*')}${tail}$`, 's')
+  return {pattern, key: first === '' || first.includes('*') ? undefined : first}
 }
 
 /** The file path a file tool call works on, absolute, or undefined when it names none. */
@@ -153,19 +178,29 @@ export function callPath(call: ToolCall): string | undefined {
  * gitignore-style paths, anchored as Claude Code anchors them: `//abs`, `~/home`, `/…` and
  * `./…` or `…` relative to the session's working directory (hld's "settings source"). A bare
  * name (`.env`) matches at any depth; a single directory (`src/**`) too, for deny and ask rules.
+ * Compiled for the working directory and home of the calls it sees (a policy serves one session,
+ * so that is once), with the literal start of the pattern checked before the regex.
  */
-function pathMatches(spec: string, effect: Effect, call: ToolCall): boolean {
-  const target = callPath(call)
-  if (target === undefined) return false
-  return pathRegex(spec, effect, call.cwd, call.home).test(target)
+function pathMatcher(spec: string, effect: Effect): Pick<ParsedRule, 'anchor' | 'matches'> {
+  let compiledFor: {cwd: string; home: string; anchor: string; regex: RegExp} | undefined
+  const compiled = (cwd: string, home: string): {anchor: string; regex: RegExp} => {
+    if (compiledFor?.cwd !== cwd || compiledFor.home !== home) {
+      const glob = pathGlob(spec, effect, cwd, home)
+      compiledFor = {cwd, home, anchor: literalStart(glob), regex: new RegExp(`^${globToRegex(glob)}$`, 's')}
+    }
+    return compiledFor
+  }
+  return {
+    anchor: (cwd, home) => compiled(cwd, home).anchor,
+    matches: (call) => {
+      if (call.path === undefined) return false
+      const {anchor, regex} = compiled(call.cwd, call.home)
+      return call.path.startsWith(anchor) && regex.test(call.path)
+    },
+  }
 }
 
-const pathRegexCache = new Map<string, RegExp>()
-
-function pathRegex(spec: string, effect: Effect, cwd: string, home: string): RegExp {
-  const key = `${effect}\0${cwd}\0${home}\0${spec}`
-  let regex = pathRegexCache.get(key)
-  if (regex) return regex
+function pathGlob(spec: string, effect: Effect, cwd: string, home: string): string {
   let glob: string
   if (spec.startsWith('//')) glob = spec.slice(1)
   else if (spec.startsWith('~/')) glob = `${home}/${spec.slice(2)}`
@@ -175,10 +210,41 @@ function pathRegex(spec: string, effect: Effect, cwd: string, home: string): Reg
     const anyDepth = (!spec.startsWith('./') && !relative.includes('/')) || (effect !== 'allow' && /^[^/*]+\/\*\*$/.test(relative))
     glob = anyDepth ? `${cwd}/**/${relative}` : `${cwd}/${relative}`
   }
-  regex = new RegExp(`^${globToRegex(glob.replace(/\/+/g, '/'))}$`, 's')
-  if (pathRegexCache.size > 10_000) pathRegexCache.clear()
-  pathRegexCache.set(key, regex)
-  return regex
+  return glob.replace(/\/+/g, '/')
+}
+
+/**
+ * The directory part before a glob's first wildcard (all of it when it has none): every path the
+ * glob matches is it or is under it (`a/**` matches `a`). The root is ''.
+ */
+function literalStart(glob: string): string {
+  const wildcard = glob.search(/[*?]/)
+  if (wildcard === -1) return glob
+  return glob.slice(0, Math.max(0, glob.lastIndexOf('/', wildcard - 1)))
+}
+
+/** A path and the directories above it, as path rules' anchors name them: `/a/b` → '', `/a`, `/a/b`. */
+export function pathAndAncestors(target: string): string[] {
+  const out = ['']
+  for (let slash = target.indexOf('/', 1); slash !== -1; slash = target.indexOf('/', slash + 1)) out.push(target.slice(0, slash))
+  if (target !== '') out.push(target)
+  return out
+}
+
+/** A command's first word: what it runs. */
+export function firstWord(command: string): string {
+  const end = command.search(/\s/)
+  return end === -1 ? command : command.slice(0, end)
+}
+
+/**
+ * The first word every match of a shell /regex/ starts with, when the regex says so plainly:
+ * `^curl\s…` or `^git push…` (no alternation, no i or m flag). Undefined otherwise.
+ */
+function regexFirstWord(regex: RegExp): string | undefined {
+  if (regex.ignoreCase || regex.multiline || regex.source.includes('|')) return undefined
+  const plain = /^\^((?:[\w=,%@:/-]|\\[./\\])+)(?: |\\s)(?![*?{])/.exec(regex.source)
+  return plain ? plain[1].replace(/\\(.)/g, '$1') : undefined
 }
 
 function globToRegex(glob: string): string {
@@ -216,12 +282,11 @@ function urlHost(input: unknown): string | undefined {
 }
 
 /** What a /regex/ rule is tested against: the command part, the path (as given and resolved), the URL, or the input. */
-function regexSubjects(call: ToolCall, subject: string | undefined): string[] {
+function regexSubjects(call: PreparedCall, subject: string | undefined): string[] {
   if (subject !== undefined) return [subject]
   const input = call.tool_input as Record<string, unknown> | null
   const out: string[] = []
-  const resolved = callPath(call)
-  if (resolved) out.push(resolved)
+  if (call.path) out.push(call.path)
   for (const key of ['file_path', 'notebook_path', 'path', 'url', 'command']) {
     if (input && typeof input === 'object' && typeof input[key] === 'string') out.push(input[key])
   }

@@ -188,13 +188,13 @@ export class PolicyService implements SessionPolicyLink {
     })
     for (;;) {
       const approval = this.deps.approvals.get(approvalId)
-      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), provenanceOf(approval))
+      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), approval.decided_by)
       let waitMs = WAIT_CHUNK_MS
       if (timeoutMs !== undefined) {
         const left = Date.parse(approval.created_at) + timeoutMs - Date.now()
         if (left <= 0) {
           const why = `No human decided within ${formatDuration(timeoutMs)}: the approval timed out, and the timeout verdict is ${verdict}.`
-          this.deps.approvals.timeOut(approvalId, verdict, why)
+          this.deps.approvals.timeOut(approvalId, verdict, why, judgement.rule ?? undefined)
           continue
         }
         waitMs = Math.min(waitMs, left)
@@ -302,28 +302,31 @@ export class PolicyService implements SessionPolicyLink {
 
   private outcome(approval: Approval, verdict: TimeoutVerdict, timeoutMs: number | undefined): DecideToolUseResult {
     const base = {rule: null, approval_id: approval.id}
+    const by = approval.decided_by
     switch (approval.status) {
       case 'approved':
+        if (by?.channel === 'policy') {
+          // A session setting approved it (auto_accept_edits turned on while it waited): no human.
+          const reason = approval.comment || 'Approved by a session setting'
+          return {...base, decision: 'allow', decided_by: 'policy', rule: by.rule ?? null, source: 'session setting', reason}
+        }
         return {...base, decision: 'allow', decided_by: 'human', source: 'approval', reason: approval.comment ? `Approved by a human: ${approval.comment}` : 'Approved by a human'}
       case 'denied':
         return {...base, decision: 'deny', decided_by: 'human', source: 'approval', reason: approval.comment || 'Denied by a human reviewer'}
-      case 'timed_out':
+      case 'timed_out': {
+        const applied = by?.verdict ?? verdict
         return {
           ...base,
-          decision: verdict,
+          decision: applied,
           decided_by: 'timeout',
           source: 'timeout',
-          reason: approval.comment || `No human decided within ${formatDuration(timeoutMs ?? 0)}: the approval timed out (${verdict}).`,
+          reason: approval.comment || `No human decided within ${formatDuration(timeoutMs ?? 0)}: the approval timed out (${applied}).`,
         }
+      }
       default:
         return {...base, decision: 'deny', decided_by: 'human', source: 'approval', reason: approval.comment || `The approval ended without a decision (${approval.status}).`}
     }
   }
-}
-
-/** A decided approval's provenance, once approvals carry it (`decided_by`, see PROTOCOL.md). */
-function provenanceOf(approval: Approval): unknown {
-  return (approval as Approval & {decided_by?: unknown}).decided_by
 }
 
 function auditView(row: AuditRow): AuditEntry {

@@ -10,7 +10,7 @@ import {removeMcpConfigFile, writeMcpConfigFile, writeSettingsFile} from '../../
 import {REPO_ROOT} from '../../../helpers/sandbox.js'
 
 describe('policy hook settings', () => {
-  it("one PreToolUse hook for every tool, running this node and this package's bin/hook.js", () => {
+  it("one PreToolUse hook for every tool, running this node and this package's bin/hook.cjs", () => {
     const settings = hookSettings({runId: 'run-1', socketPath: '/tmp/d.sock', reconnectMs: 30_000}) as {
       hooks: {PreToolUse: Array<{matcher: string; hooks: Array<{type: string; command: string; timeout: number}>}>}
     }
@@ -18,7 +18,7 @@ describe('policy hook settings', () => {
     expect(entry.matcher).to.equal('*')
     expect(entry.hooks[0].type).to.equal('command')
     expect(entry.hooks[0].timeout).to.be.greaterThan(3600)
-    expect(entry.hooks[0].command).to.contain(process.execPath).and.contain(path.join(REPO_ROOT, 'bin', 'hook.js'))
+    expect(entry.hooks[0].command).to.contain(process.execPath).and.contain(path.join(REPO_ROOT, 'bin', 'hook.cjs'))
   })
 
   it('quotes paths so the shell passes them through unchanged', () => {

@@ -5,7 +5,7 @@
 import {expect} from 'chai'
 
 import {builtInRules} from '../../../../src/daemon/policy/built-in.js'
-import {Policy, type RuleSpec} from '../../../../src/daemon/policy/policy.js'
+import {Policy, ruleMatches, type RuleSpec} from '../../../../src/daemon/policy/policy.js'
 import {type Effect, parseRule} from '../../../../src/daemon/policy/rules.js'
 
 const CWD = '/home/alice/project'
@@ -43,6 +43,10 @@ describe('policy rules (Claude Code syntax)', () => {
     ['Bash(npm test *)', 'Bash', bash('NODE_ENV=test npm test'), true],
     ['Bash(/^git (push|pull)\\b/)', 'Bash', bash('git push origin'), true],
     ['Bash(/^git (push|pull)\\b/)', 'Bash', bash('git pushx'), false],
+    ['Bash(/^git\\s+push/)', 'Bash', bash('git \t push'), true],
+    ['Bash(/^curl *evil/)', 'Bash', bash('curlevil'), true],
+    ['Bash(/^rm -rf|^dd /)', 'Bash', bash('dd if=/dev/zero'), true],
+    ['Bash(/^GIT push/i)', 'Bash', bash('git push'), true],
     ['Edit(src/**)', 'Edit', file('src/a/b.ts'), true],
     ['Edit(src/**)', 'Write', file(`${CWD}/src/new.ts`), true],
     ['Edit(src/**)', 'Edit', file('lib/a.ts'), false],
@@ -54,6 +58,10 @@ describe('policy rules (Claude Code syntax)', () => {
     ['Write(//etc/**)', 'Write', file('/etc/passwd'), true],
     ['Write(//etc/**)', 'Write', file('/home/alice/etc/x'), false],
     ['Edit(//tmp/scratch.txt)', 'Edit', file('/tmp/scratch.txt'), true],
+    ['Edit(//tmp/scratch.txt)', 'Edit', file('/tmp/scratch.txt.bak'), false],
+    ['Read(//**)', 'Read', file('/etc/hosts'), true],
+    ['Read(//etc/**)', 'Read', {pattern: 'x', path: '/etc'}, true],
+    ['Read(//e*/hosts)', 'Read', file('/etc/hosts'), true],
     ['Read(./.env)', 'Read', file('.env'), true],
     ['Read(./.env)', 'Read', file('sub/.env'), false],
     ['Read(.env)', 'Read', file('sub/deeper/.env'), true],
@@ -133,6 +141,71 @@ describe('policy rules (Claude Code syntax)', () => {
     expect(() => new Policy([bad])).to.throw('Rule "Bash(git push *)" (deny, policy file p.json) does not match its match example "git  push --force"')
     const wrong: RuleSpec = {rule: 'Read(~/.ssh/**)', effect: 'deny', source: 'f', not_match: ['~/.ssh/id_rsa']}
     expect(() => new Policy([wrong])).to.throw(/matches its not_match example/)
+  })
+
+  it('among rules of one effect, the first given decides, whether it is looked up by its word or path or tried as a regex', () => {
+    expect(judge([['deny', 'Bash(/push/)'], ['deny', 'Bash(git push *)']], 'Bash', bash('git push')).rule).to.equal('Bash(/push/)')
+    expect(judge([['deny', 'Bash(git push *)'], ['deny', 'Bash(/push/)']], 'Bash', bash('git push')).rule).to.equal('Bash(git push *)')
+    expect(judge([['deny', 'Read(/id_rsa/)'], ['deny', 'Read(~/.ssh/**)']], 'Read', file('~/.ssh/id_rsa')).rule).to.equal('Read(/id_rsa/)')
+    expect(judge([['deny', 'Read(~/.ssh/**)'], ['deny', 'Read(/id_rsa/)']], 'Read', file('~/.ssh/id_rsa')).rule).to.equal('Read(~/.ssh/**)')
+    expect(judge([['allow', 'Bash(npm *)'], ['allow', 'Bash(npm test)']], 'Bash', bash('npm test')).rule).to.equal('Bash(npm *)')
+  })
+
+  it('one policy judges calls from different working directories each by its own', () => {
+    const policy = new Policy([{rule: 'Edit(src/**)', effect: 'allow', source: 't'}, {rule: 'Edit(/secret/**)', effect: 'deny', source: 't'}])
+    const edit = (cwd: string, path: string) => policy.judge({tool_name: 'Edit', tool_input: file(path), cwd, home: HOME}).decision
+    expect(edit('/a', '/a/src/x.ts')).to.equal('allow')
+    expect(edit('/b', '/a/src/x.ts')).to.equal('ask')
+    expect(edit('/b', '/b/src/x.ts')).to.equal('allow')
+    expect(edit('/b', '/b/secret/k')).to.equal('deny')
+    expect(edit('/a', '/b/secret/k')).to.equal('ask')
+    expect(edit('/a', '/a/src/y.ts')).to.equal('allow')
+  })
+
+  it('a policy of 1,000 rules decides every call as trying each rule in turn would', () => {
+    const specs: RuleSpec[] = []
+    for (let i = 0; specs.length < 1000; i++) {
+      specs.push(
+        {rule: `Bash(tool${i % 50} run *)`, effect: 'allow', source: 't'},
+        {rule: `Bash(deploy${i % 40} *)`, effect: i % 3 ? 'deny' : 'ask', source: 't'},
+        {rule: `Edit(packages/p${i % 30}/**)`, effect: i % 2 ? 'allow' : 'ask', source: 't'},
+        {rule: `Read(~/secret${i % 20}/**)`, effect: 'deny', source: 't'},
+        {rule: `mcp__server${i % 10}__*`, effect: i % 2 ? 'ask' : 'allow', source: 't'},
+        {rule: i % 2 ? `Bash(/^curl .*evil${i % 25}\\.com/)` : `Bash(/evil${i % 25}/)`, effect: 'deny', source: 't'},
+        {rule: `WebFetch(domain:site${i % 30}.example.com)`, effect: i % 4 ? 'allow' : 'deny', source: 't'},
+        {rule: i % 2 ? `Read(packages/p${i % 30}/*.md)` : `Edit(//tmp/out${i % 10}/**)`, effect: 'ask', source: 't'},
+      )
+    }
+    const policy = new Policy(specs)
+    const parsed = specs.map((spec) => parseRule(spec.rule, spec.effect))
+    const calls: Array<[string, unknown]> = []
+    for (let i = 0; i < 60; i++) {
+      calls.push(
+        ['Bash', bash(`tool${i} run --fast`)],
+        ['Bash', bash(`deploy${i} prod`)],
+        ['Bash', bash(`curl https://evil${i}.com/x`)],
+        ['Bash', bash(`echo evil${i}`)],
+        ['Edit', file(`packages/p${i}/src/index.ts`)],
+        ['Write', file(`/tmp/out${i}/a`)],
+        ['Read', file(`~/secret${i}/key`)],
+        ['Read', file(`packages/p${i}/README.md`)],
+        ['Grep', {pattern: 'x', path: `packages/p${i}`}],
+        ['WebFetch', {url: `https://site${i}.example.com/x`}],
+        [`mcp__server${i}__do`, {}],
+      )
+    }
+    let decided = 0
+    for (const [tool, input] of calls) {
+      const call = {tool_name: tool, tool_input: input, cwd: CWD, home: HOME}
+      const expected = (['deny', 'ask', 'allow'] as const)
+        .map((effect) => parsed.find((rule) => rule.effect === effect && ruleMatches(rule, call)))
+        .find((rule) => rule !== undefined)
+      const got = policy.judge(call)
+      expect(got.rule, `${tool} ${JSON.stringify(input)}`).to.equal(expected?.text ?? null)
+      if (expected) expect(got.decision).to.equal(expected.effect)
+      if (expected) decided++
+    }
+    expect(decided).to.be.greaterThan(calls.length / 3)
   })
 
   it('per-rule timeouts travel with an ask', () => {

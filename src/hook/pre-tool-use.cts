@@ -1,7 +1,10 @@
 /**
  * The PreToolUse hook claude runs before every tool call of a session hld launched: it reads
  * claude's JSON on stdin, asks the daemon (`decideToolUse`) and prints the decision. It runs on
- * every call, so it loads nothing but node:net: no oclif, no client library.
+ * every call, so it loads nothing but node:net: no oclif, no client library. It is CommonJS
+ * (`.cts` → dist/hook/pre-tool-use.cjs, started by bin/hook.cjs) because node sets up its ES
+ * module loader for an ES module entry, which costs a tenth of node's own start-up; and it
+ * connects to the daemon while it reads claude's input.
  *
  * Fail closed. If the daemon cannot be reached, it tries again for `--reconnect-ms` (so a
  * daemon restart is survived, and a wait for a human is resumed: the daemon finds the same
@@ -31,6 +34,8 @@ class Unreachable extends Error {}
 export async function main(argv: string[]): Promise<number> {
   const options = parseArgs(argv)
   if (typeof options === 'string') return block(`hld hook: ${options}`)
+  let connection: Promise<net.Socket> | undefined = connect(options.socket)
+  connection.catch(() => {}) // Awaited below; a refusal before that is not an unhandled rejection.
   let input: HookInput
   try {
     input = JSON.parse(await readStdin()) as HookInput
@@ -49,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   let lastError: string
   for (let attempt = 0; ; attempt++) {
     try {
-      const decision = await ask(options.socket, params)
+      const decision = await ask(connection ?? connect(options.socket), params)
       process.stdout.write(
         `${JSON.stringify({hookSpecificOutput: {hookEventName: 'PreToolUse', permissionDecision: decision.decision, permissionDecisionReason: decision.reason}})}\n`,
       )
@@ -58,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!(error instanceof Unreachable)) return block(`hld could not decide this call, so it is blocked: ${(error as Error).message}`)
       lastError = error.message
     }
+    connection = undefined
     lostSince ??= Date.now()
     const lost = Date.now() - lostSince
     if (lost >= options.reconnectMs) {
@@ -99,10 +105,22 @@ function readStdin(): Promise<string> {
   })
 }
 
-/** One request on its own connection; Unreachable when the daemon is not there (or leaves before answering). */
-function ask(socketPath: string, params: object): Promise<Decision> {
+/** A connection to the daemon; Unreachable when it is not there. */
+function connect(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection({path: socketPath})
+    socket.on('error', (error) => {
+      socket.destroy()
+      reject(new Unreachable(error.message))
+    })
+    socket.once('connect', () => resolve(socket))
+  })
+}
+
+/** One request on its own connection; Unreachable when the daemon is not there (or leaves before answering). */
+async function ask(connection: Promise<net.Socket>, params: object): Promise<Decision> {
+  const socket = await connection
+  return new Promise((resolve, reject) => {
     let buffer = ''
     let settled = false
     const settle = (fn: () => void): void => {
@@ -112,7 +130,6 @@ function ask(socketPath: string, params: object): Promise<Decision> {
       fn()
     }
     socket.setEncoding('utf8')
-    socket.on('connect', () => socket.write(`${JSON.stringify({jsonrpc: '2.0', id: 1, method: 'decideToolUse', params})}\n`))
     socket.on('data', (chunk: string) => {
       buffer += chunk
       if (buffer.length > MAX_REPLY_BYTES) return settle(() => reject(new Error('the daemon sent an oversized reply')))
@@ -136,5 +153,8 @@ function ask(socketPath: string, params: object): Promise<Decision> {
     })
     socket.on('error', (error) => settle(() => reject(new Unreachable(error.message))))
     socket.on('close', () => settle(() => reject(new Unreachable('the connection closed before a decision'))))
+    // It may have closed while claude's input was read.
+    if (socket.destroyed) return settle(() => reject(new Unreachable('the connection closed before a decision')))
+    socket.write(`${JSON.stringify({jsonrpc: '2.0', id: 1, method: 'decideToolUse', params})}\n`)
   })
 }
