@@ -25,7 +25,7 @@ import type {
   Session,
   SessionStatus,
 } from '../../protocol/sessions.js'
-import type {NewEvent} from '../../protocol/events.js'
+import type {EventDataMap, NewEvent} from '../../protocol/events.js'
 import type {AutoApproval, SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../../shared/logger.js'
@@ -313,16 +313,10 @@ export class SessionService implements SessionLink {
       update.dangerouslySkipPermissionsExpiresAt = timeoutMs === undefined ? null : new Date(Date.now() + timeoutMs)
     }
     this.repo.update(row.id, update)
-    this.publish({
-      type: 'session_settings_changed',
-      data: {
-        session_id: row.id,
-        run_id: row.runId,
-        event_type: 'settings_updated',
-        ...(params.auto_accept_edits === undefined ? {} : {auto_accept_edits: params.auto_accept_edits}),
-        ...(skip === undefined ? {} : {dangerously_skip_permissions: skip}),
-        ...(timeoutMs === undefined ? {} : {dangerously_skip_permissions_timeout_ms: timeoutMs}),
-      },
+    this.publishSettings(row, {
+      ...(params.auto_accept_edits === undefined ? {} : {auto_accept_edits: params.auto_accept_edits}),
+      ...(skip === undefined ? {} : {dangerously_skip_permissions: skip}),
+      ...(timeoutMs === undefined ? {} : {dangerously_skip_permissions_timeout_ms: timeoutMs}),
     })
     if (skip !== undefined) this.expireSkipPermissions()
     return {success: true}
@@ -344,17 +338,7 @@ export class SessionService implements SessionLink {
       const expiredAt = row.dangerouslySkipPermissionsExpiresAt!
       this.repo.update(row.id, {dangerouslySkipPermissions: false, dangerouslySkipPermissionsExpiresAt: null, dangerouslySkipPermissionsTimeoutMs: null})
       this.deps.log.info('dangerously_skip_permissions expired', {session_id: row.id, expired_at: expiredAt.toISOString()})
-      this.publish({
-        type: 'session_settings_changed',
-        data: {
-          session_id: row.id,
-          run_id: row.runId,
-          event_type: 'settings_updated',
-          dangerously_skip_permissions: false,
-          reason: 'expired',
-          expired_at: expiredAt.toISOString(),
-        },
-      })
+      this.publishSettings(row, {dangerously_skip_permissions: false, reason: 'expired', expired_at: expiredAt.toISOString()})
     }
     const next = this.repo.nextSkipPermissionsExpiry()
     if (next === undefined) return
@@ -366,6 +350,10 @@ export class SessionService implements SessionLink {
         .catch((error: unknown) => this.deps.log.error('could not turn off an expired dangerously_skip_permissions', {error}))
     }, delay)
     this.expiryTimer.unref()
+  }
+
+  private publishSettings(row: SessionRow, change: Omit<EventDataMap['session_settings_changed'], 'session_id' | 'run_id' | 'event_type'>): void {
+    this.publish({type: 'session_settings_changed', data: {session_id: row.id, run_id: row.runId, event_type: 'settings_updated', ...change}})
   }
 
   state(sessionId: string): Session {
