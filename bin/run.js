@@ -6,7 +6,7 @@ if (major < 20 || (major === 20 && minor < 19)) {
   process.emitWarning(`hld needs Node.js 20.19 or newer; this is ${process.version}.`)
 }
 
-const {hoistGlobalFlags, isLeanDialStdio} = await import('../dist/cli/argv.js')
+const {hoistGlobalFlags, isLeanDialStdio, leanCommand} = await import('../dist/cli/argv.js')
 const argv = hoistGlobalFlags(process.argv.slice(2))
 
 if (isLeanDialStdio(argv)) {
@@ -15,8 +15,13 @@ if (isLeanDialStdio(argv)) {
   process.exit(await main(argv.slice(2)))
 }
 
-process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
-const {execute} = await import('@oclif/core')
-delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+// The commands run most skip oclif when their arguments are plain (src/cli/lean.ts); it says false
+// for anything it leaves to oclif, --help included.
+const lean = leanCommand(argv)
+if (!lean || !(await (await import('../dist/cli/lean.bundle.js')).runLean(lean, argv))) {
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
+  const {execute} = await import('@oclif/core')
+  delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 
-await execute({args: argv, dir: import.meta.url})
+  await execute({args: argv, dir: import.meta.url})
+}

@@ -1,21 +1,22 @@
 /**
- * Rendering of approvals for people, and the base of the three decision commands. Light: only
- * protocol types, the render module and the base command, so the commands stay fast to start.
- * Everything an approval carries is untrusted (a model wrote it) and printed through `render`.
+ * Rendering of approvals for people, and what `approvals list`, `approve`, `deny` and `respond`
+ * do (shared by their oclif commands and the lean entry, see context.ts). Light: no oclif, only
+ * protocol types and the render module, so the commands stay fast to start. Everything an
+ * approval carries is untrusted (a model wrote it) and printed through `render`.
  */
-import {type Command, Errors} from '@oclif/core'
-
 import type {DaemonClient} from '../client/index.js'
-import type {Approval, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
+import type {Approval, FetchApprovalsResult, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {Session} from '../protocol/sessions.js'
 import {splitCommand} from '../shared/shell.js'
 import {codePoints} from '../shared/text.js'
-import {BaseCommand} from './base-command.js'
+import {type CommandContext, CommandError, type Parsed} from './context.js'
+import type {HostFailure} from './fan-in.js'
 import {ExitCode, exitCodeFor} from './exit-codes.js'
 import {inert} from './render/inert.js'
-import {type Cell, cell, cellOfEnds} from './render/table.js'
+import {type Cell, anyCut, cell, cellOfEnds, cutNote, plain, table} from './render/table.js'
 import {age, timestamp} from './render/time.js'
+import {resolveSessionId} from './sessions.js'
 
 /** What a person types: the id without `local-`, its first 8 characters (any unique prefix works). */
 export function shortId(id: string): string {
@@ -173,63 +174,127 @@ export async function sessionOf(client: DaemonClient, approval: Approval): Promi
   }
 }
 
-const VERB = {approve: 'Approved', deny: 'Denied', respond: 'Answered'} as const
+/** With --hosts, each approval says its host and `errors` lists the hosts that did not answer. */
+export type ApprovalsListResult = FetchApprovalsResult | {approvals: (Approval & {host: string})[]; errors: HostFailure[]}
 
-/** approve, deny and respond: one sendDecision call, then what was decided, in full. */
-export abstract class DecisionCommand<T extends typeof Command> extends BaseCommand<T> {
-  protected async decide(params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string}): Promise<SendDecisionResult> {
-    const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
-    // `devbox:9c1e`, or with --hosts the one host that has it.
-    const {client, id} = await this.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
-    const result = await client.call(SendDecision, {...params, approval_id: id, channel: 'cli'})
-    if (this.jsonEnabled()) return result
-    const {approval} = result
-    for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) this.log(line)
+/** `hld approvals list`: pending approvals (or, with --all, decided ones too), of one machine or several. */
+export async function listApprovals(
+  ctx: CommandContext,
+  {flags}: Parsed<{session?: string; all?: boolean; limit: number}>,
+): Promise<ApprovalsListResult> {
+  const {FetchApprovals} = await import('../protocol/approvals.js')
+  const {all, limit} = flags
+  const config = await ctx.loadConfig()
+  // Each machine resolves a --session prefix against its own sessions.
+  const ask = async (client: DaemonClient) => {
+    const session = flags.session === undefined ? undefined : await resolveSessionId(client, flags.session, {unknownAsGiven: true})
+    return client.call(FetchApprovals, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
+  }
+  const hosts = await ctx.hostList(config)
+  if (!hosts) {
+    const result = await ask(await ctx.client({config}))
+    printApprovals(ctx, result.approvals, all)
     return result
   }
+  const {askHosts, reportFailures} = await import('./fan-in.js')
+  const fanIn = await askHosts(hosts, async (host) => ask(await ctx.clientOf(host, {config})), config.host_timeout_ms)
+  const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
+  const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
+  // Pending: oldest first, as one host lists them; with --all, newest first.
+  approvals.sort((a, b) => (all ? b.created_at.localeCompare(a.created_at) : a.created_at.localeCompare(b.created_at)))
+  printApprovals(ctx, approvals, all)
+  return {approvals, errors}
+}
 
-  /**
-   * approve and deny of several ids, or of every pending approval of one session (`--all
-   * --session`). Each is decided on its own: one that fails (unknown, already decided) is
-   * reported and the rest still go; the exit status is then the first failure's.
-   */
-  protected async decideMany(
-    ids: string[],
-    options: {decision: 'approve' | 'deny'; comment?: string; all?: boolean; session?: string},
-  ): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
-    if (options.all && !options.session) {
-      throw new Errors.CLIError('--all needs --session ID, so one slip cannot decide every session\'s approvals', {exit: ExitCode.Usage})
-    }
-    if (options.all && ids.length > 0) throw new Errors.CLIError('give approval ids or --all --session, not both', {exit: ExitCode.Usage})
-    if (!options.all && ids.length === 0) throw new Errors.CLIError('give an approval id (or several), or --all --session ID', {exit: ExitCode.Usage})
-    const comment = options.comment ? {comment: options.comment} : {}
-    if (!options.all && ids.length === 1) return this.decide({approval_id: ids[0], decision: options.decision, ...comment})
-    const client = await this.client()
-    const {FetchApprovals, SendDecision} = await import('../protocol/approvals.js')
-    if (options.all) {
-      const {approvals} = await client.call(FetchApprovals, {session_id: options.session!})
-      ids = approvals.filter((a) => a.type === 'function_call').map((a) => a.id)
-      if (ids.length === 0) this.log(`Session ${options.session} has no pending approvals.`)
-    }
-    const results: DecisionOutcome[] = []
-    let failure: Error | undefined
-    for (const id of ids) {
-      try {
-        const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment})
-        this.log(`${VERB[options.decision]} ${approval.id}: ${describeRequest(approval)}`)
-        results.push({approval_id: approval.id, success: true, approval})
-      } catch (error) {
-        failure ??= error as Error
-        this.logToStderr(`Not ${options.decision === 'approve' ? 'approved' : 'denied'}: ${id}: ${(error as Error).message}`)
-        results.push({approval_id: id, success: false, error: (error as Error).message})
-      }
-    }
-    if (failure) {
-      const decided = results.filter((r) => r.success).length
-      throw new Errors.CLIError(`${decided} of ${results.length} decided; the first failure: ${failure.message}`, {exit: exitCodeFor(failure)})
-    }
-    return {results}
+function printApprovals(ctx: CommandContext, approvals: (Approval & {host?: string})[], all: boolean | undefined): void {
+  if (approvals.length === 0) {
+    ctx.log(all ? 'No approvals.' : 'No pending approvals.')
+    return
   }
+  const hosts = approvals.some((a) => a.host !== undefined)
+  const rows = approvals.map((a) => [
+    ...(hosts ? [plain(inert(a.host ?? ''))] : []),
+    plain(shortId(a.id)),
+    ...(all ? [a.status] : []),
+    sessionCell(a),
+    plain(age(a.created_at)),
+    requestCell(a),
+  ])
+  ctx.log(table([...(hosts ? ['HOST'] : []), 'ID', ...(all ? ['STATUS'] : []), 'SESSION', 'AGE', 'REQUEST'], rows))
+  if (anyCut(rows)) ctx.log(cutNote('`hld approvals show <id>` shows the whole request'))
+}
+
+const VERB = {approve: 'Approved', deny: 'Denied', respond: 'Answered'} as const
+
+/** approve, deny and respond of one approval: one sendDecision call, then what was decided, in full. */
+export async function decide(
+  ctx: CommandContext,
+  params: {approval_id: string; decision: keyof typeof VERB; comment?: string; response?: string},
+): Promise<SendDecisionResult> {
+  const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
+  // `devbox:9c1e`, or with --hosts the one host that has it.
+  const {client, id} = await ctx.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
+  const result = await client.call(SendDecision, {...params, approval_id: id, channel: 'cli'})
+  if (ctx.jsonEnabled()) return result
+  const {approval} = result
+  for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) ctx.log(line)
+  return result
+}
+
+type DecisionFlags = {comment?: string; all?: boolean; session?: string}
+
+/** `hld approvals approve ID…` and `hld approvals approve --all --session ID`. */
+export function approve(ctx: CommandContext, {argv, flags}: Parsed<DecisionFlags>): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+  return decideMany(ctx, argv, {decision: 'approve', comment: flags.comment, all: flags.all, session: flags.session})
+}
+
+/** `hld approvals deny ID… --comment WHY` and `--all --session ID`. */
+export function deny(ctx: CommandContext, {argv, flags}: Parsed<DecisionFlags>): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+  return decideMany(ctx, argv, {decision: 'deny', comment: flags.comment, all: flags.all, session: flags.session})
+}
+
+/**
+ * approve and deny of several ids, or of every pending approval of one session (`--all
+ * --session`). Each is decided on its own: one that fails (unknown, already decided) is
+ * reported and the rest still go; the exit status is then the first failure's.
+ */
+async function decideMany(
+  ctx: CommandContext,
+  ids: string[],
+  options: {decision: 'approve' | 'deny'; comment?: string; all?: boolean; session?: string},
+): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+  if (options.all && !options.session) {
+    throw new CommandError('--all needs --session ID, so one slip cannot decide every session\'s approvals', {exit: ExitCode.Usage})
+  }
+  if (options.all && ids.length > 0) throw new CommandError('give approval ids or --all --session, not both', {exit: ExitCode.Usage})
+  if (!options.all && ids.length === 0) throw new CommandError('give an approval id (or several), or --all --session ID', {exit: ExitCode.Usage})
+  const comment = options.comment ? {comment: options.comment} : {}
+  if (!options.all && ids.length === 1) return decide(ctx, {approval_id: ids[0], decision: options.decision, ...comment})
+  const client = await ctx.client()
+  const {FetchApprovals, SendDecision} = await import('../protocol/approvals.js')
+  if (options.all) {
+    const {approvals} = await client.call(FetchApprovals, {session_id: options.session!})
+    ids = approvals.filter((a) => a.type === 'function_call').map((a) => a.id)
+    if (ids.length === 0) ctx.log(`Session ${options.session} has no pending approvals.`)
+  }
+  const results: DecisionOutcome[] = []
+  let failure: Error | undefined
+  for (const id of ids) {
+    try {
+      const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment})
+      ctx.log(`${VERB[options.decision]} ${approval.id}: ${describeRequest(approval)}`)
+      results.push({approval_id: approval.id, success: true, approval})
+    } catch (error) {
+      failure ??= error as Error
+      ctx.logToStderr(`Not ${options.decision === 'approve' ? 'approved' : 'denied'}: ${id}: ${(error as Error).message}`)
+      results.push({approval_id: id, success: false, error: (error as Error).message})
+    }
+  }
+  if (failure) {
+    const decided = results.filter((r) => r.success).length
+    throw new CommandError(`${decided} of ${results.length} decided; the first failure: ${failure.message}`, {exit: exitCodeFor(failure)})
+  }
+  return {results}
 }
 
 export type DecisionOutcome = {approval_id: string; success: true; approval: Approval} | {approval_id: string; success: false; error: string}

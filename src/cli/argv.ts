@@ -33,3 +33,14 @@ export function hoistGlobalFlags(argv: string[]): string[] {
 export function isLeanDialStdio(argv: string[]): boolean {
   return argv[0] === 'daemon' && argv[1] === 'dial-stdio' && argv.slice(2).every((arg) => arg === '--no-autostart' || arg === '--autostart')
 }
+
+/**
+ * The commands bin/run.js hands to the lean entry (lean.ts), which runs them without loading
+ * oclif when it can parse their arguments itself: the ones people and scripts run most.
+ */
+export const LEAN_COMMANDS = ['daemon status', 'approvals list', 'approvals approve', 'approvals deny', 'session list', 'session show', 'watch']
+
+/** The lean command `argv` starts with (after hoistGlobalFlags), if any. */
+export function leanCommand(argv: string[]): string | undefined {
+  return [argv[0], `${argv[0]} ${argv[1]}`].find((id) => LEAN_COMMANDS.includes(id))
+}

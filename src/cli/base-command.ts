@@ -1,21 +1,22 @@
 /**
- * What every command shares: `--json`, `--socket`, configuration, one lazily opened client
- * closed in `finally()`, and the mapping from errors to exit codes and JSON error objects.
- * Heavy modules stay out of here so `hld daemon status` starts fast.
+ * What every command shares: `--json`, `--socket`, `--host(s)`, configuration, the clients it
+ * opens (closed in `finally()`), and the mapping from errors to exit codes and JSON error objects.
+ * The connections and the error reports live in context.ts and error-report.ts, which the lean
+ * entry of the hot commands (lean.ts) uses too. Heavy modules stay out of here so commands start fast.
  */
 import {Command, Errors, Flags, type Interfaces, ux} from '@oclif/core'
 
 import type {DaemonClient, Endpoint} from '../client/index.js'
 import type {HostSpec} from '../config/hosts.js'
 import type {Config, ConfigOverrides} from '../config/index.js'
-import {RpcError} from '../protocol/errors.js'
-import {exitCodeFor} from './exit-codes.js'
-import {inert, jsonText} from './render/inert.js'
+import {type CommandContext, type ConnectOptions, DaemonAccess, honourNoColor} from './context.js'
+import {errorJson, reportError} from './error-report.js'
+import {jsonText} from './render/inert.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
-export abstract class BaseCommand<T extends typeof Command> extends Command {
+export abstract class BaseCommand<T extends typeof Command> extends Command implements CommandContext {
   static enableJsonFlag = true
 
   static baseFlags = {
@@ -45,17 +46,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected flags!: BaseFlags<T>
-  /** Every client this command opened (one per host), closed in finally(). */
-  private readonly openedClients: DaemonClient[] = []
-  private defaultClient: DaemonClient | undefined
+  private daemonAccess: DaemonAccess | undefined
 
-  /** NO_COLOR (no-color.org) for chalk too: oclif's own colours honour it, chalk does not. */
   async init(): Promise<void> {
     await super.init()
-    if (process.env.NO_COLOR && !this.argv.includes('--color')) {
-      const {default: chalk} = await import('chalk')
-      chalk.level = 0
-    }
+    await honourNoColor(this.argv)
+  }
+
+  /** The connections, for the flags parsed (parseFlags comes first). */
+  private get access(): DaemonAccess {
+    this.daemonAccess ??= new DaemonAccess(this.flags)
+    return this.daemonAccess
   }
 
   /** Parses argv into `this.flags`, and returns the flags and args typed by the command's statics. */
@@ -66,30 +67,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return {flags: this.flags, args: parsed.args as BaseArgs<T>, argv: parsed.argv as string[]}
   }
 
-  protected async loadConfig(overrides: ConfigOverrides = {}): Promise<Config> {
-    const {loadConfig} = await import('../config/index.js')
-    return loadConfig({socket_path: this.flags.socket, ...overrides})
+  async loadConfig(overrides: ConfigOverrides = {}): Promise<Config> {
+    return this.access.loadConfig(overrides)
   }
 
   /** The machine --host or HUMANLAYER_HOST names; this one by default. */
-  protected async host(config?: Config): Promise<HostSpec> {
-    const text = this.flags.host ?? process.env.HUMANLAYER_HOST
-    if (text === undefined || text === '' || text === 'local') return {name: 'local', kind: 'local'}
-    const {resolveHost} = await import('../config/hosts.js')
-    return resolveHost(text, (config ?? (await this.loadConfig())).hosts, this.flags.host === undefined ? 'HUMANLAYER_HOST' : '--host')
+  async host(config?: Config): Promise<HostSpec> {
+    return this.access.host(config)
   }
 
-  /**
-   * Where a machine's daemon is: its socket here, or ssh to the host (whose `dial-stdio` starts
-   * the daemon there unless `autostart` is false).
-   */
-  protected async endpointOf(host: HostSpec, options: {autostart?: boolean; config?: Config} = {}): Promise<Endpoint> {
-    if (host.kind === 'ssh') {
-      const {sshEndpoint} = await import('../client/ssh.js')
-      return sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []})
-    }
-    const {socketEndpoint} = await import('../client/index.js')
-    return socketEndpoint((options.config ?? (await this.loadConfig())).socket_path)
+  /** Where a machine's daemon is (DaemonAccess.endpointOf). */
+  async endpointOf(host: HostSpec, options: ConnectOptions = {}): Promise<Endpoint> {
+    return this.access.endpointOf(host, options)
   }
 
   /** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
@@ -105,129 +94,47 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
-  protected async client(options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
-    if (this.defaultClient) return this.defaultClient
-    const config = options.config ?? (await this.loadConfig())
-    this.defaultClient = await this.clientOf(await this.host(config), {...options, config})
-    return this.defaultClient
+  async client(options: ConnectOptions = {}): Promise<DaemonClient> {
+    return this.access.client(options)
   }
 
   /** A client to one machine's daemon, closed when the command ends. */
-  protected async clientOf(host: HostSpec, options: {autostart?: boolean; config?: Config} = {}): Promise<DaemonClient> {
-    const config = options.config ?? (await this.loadConfig())
-    let client: DaemonClient
-    if (host.kind === 'ssh') {
-      const {DaemonClient} = await import('../client/index.js')
-      client = await DaemonClient.connect(await this.endpointOf(host, options))
-    } else if (options.autostart === false) {
-      const {DaemonClient} = await import('../client/index.js')
-      client = await DaemonClient.connect(config.socket_path)
-    } else {
-      const {connectOrStart} = await import('../client/lifecycle.js')
-      // One line on stderr, so stdout (and --json) stay the command's own.
-      const announce = (health: {pid: number; socket_path: string}) =>
-        process.stderr.write(`started hld daemon (pid ${inert(health.pid)}, socket ${inert(health.socket_path)})\n`)
-      client = await connectOrStart(config, process.env, announce)
-    }
-    this.openedClients.push(client)
-    return client
+  async clientOf(host: HostSpec, options: ConnectOptions = {}): Promise<DaemonClient> {
+    return this.access.clientOf(host, options)
   }
 
   /** The machines --hosts or HUMANLAYER_HOSTS name; undefined when neither does (then one machine: host()). */
-  protected async hostList(config?: Config): Promise<HostSpec[] | undefined> {
-    if (this.flags.host !== undefined) {
-      if (this.flags.hosts !== undefined) this.error('Give --host (one machine) or --hosts (several), not both.', {exit: 2})
-      return undefined
-    }
-    const text = this.flags.hosts ?? process.env.HUMANLAYER_HOSTS
-    if (!text) return undefined
-    const where = this.flags.hosts === undefined ? 'HUMANLAYER_HOSTS' : '--hosts'
-    const names = [...new Set(text.split(',').map((name) => name.trim()).filter((name) => name !== ''))]
-    if (names.length === 0) this.error(`${where} names no host; give e.g. devbox,local`, {exit: 2})
-    const {resolveHost} = await import('../config/hosts.js')
-    const {hosts} = config ?? (await this.loadConfig())
-    return names.map((name) => resolveHost(name, hosts, where))
+  async hostList(config?: Config): Promise<HostSpec[] | undefined> {
+    return this.access.hostList(config)
   }
 
-  /**
-   * The client of the machine that owns `id`, and the id as that machine knows it: the host a
-   * qualified id names (`devbox:9c1e`); else, with --hosts, the one host where `find` succeeds;
-   * else the one host of --host.
-   */
-  protected async clientForId(
+  /** The client of the machine that owns `id`, and the id as that machine knows it (DaemonAccess.clientForId). */
+  async clientForId(
     id: string,
     find: (client: DaemonClient, id: string) => Promise<unknown>,
     what: string,
     options: {autostart?: boolean} = {},
   ): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
-    const config = await this.loadConfig()
-    const list = await this.hostList(config)
-    const [{resolveHost}, {askHosts, ownerOf, splitQualifiedId}] = await Promise.all([import('../config/hosts.js'), import('./fan-in.js')])
-    const qualified = splitQualifiedId(id, (name) => {
-      const listed = list?.find((host) => host.name === name)
-      if (listed) return listed
-      try {
-        return resolveHost(name, config.hosts)
-      } catch {
-        return undefined
-      }
-    })
-    if (qualified.host) return {client: await this.clientOf(qualified.host, {...options, config}), id: qualified.id, host: qualified.host}
-    if (!list) return {client: await this.client({...options, config}), id, host: await this.host(config)}
-    const fanIn = await askHosts(
-      list,
-      async (host) => {
-        const client = await this.clientOf(host, {...options, config})
-        await find(client, id)
-        return client
-      },
-      config.host_timeout_ms,
-    )
-    const owner = ownerOf(id, fanIn, what)
-    return {client: owner.value, id, host: owner.host}
+    return this.access.clientForId(id, find, what, options)
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
-    for (const client of this.openedClients) client.close()
+    this.daemonAccess?.close()
     await super.finally(error)
   }
 
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
-    const exit = exitCodeFor(error)
+    const report = reportError(error, this.jsonEnabled(), (this.ctor as typeof BaseCommand).flags ?? {})
     // oclif's parse errors and `this.error()` already carry their own exit status.
     if (error instanceof Errors.CLIError) {
-      error.oclif.exit ??= exit
-      if (!this.jsonEnabled()) error.message = inert(error.message, {lines: true})
+      error.oclif.exit ??= report.exitCode
+      error.message = report.message
       return super.catch(Object.assign(error, {exitCode: error.oclif.exit}))
     }
     // oclif prints "Error: <message>" for people, in the CLI's words; --json keeps the daemon's
-    // message, the original name and the JSON-RPC code (not named `code`: oclif would print it).
-    const json = this.jsonEnabled()
-    const cliError = new Errors.CLIError(json ? error.message : inert(this.humanMessage(error), {lines: true}), {exit})
-    return super.catch(
-      Object.assign(cliError, {
-        exitCode: exit,
-        errorName: error.name,
-        ...(error instanceof RpcError ? {rpcCode: error.code, data: error.data} : {}),
-      }),
-    )
-  }
-
-  /**
-   * A daemon error as a person reads it: without the method it came from, and with the flags of
-   * this command instead of the wire fields they fill (working_dir → --working-dir).
-   */
-  private humanMessage(error: Error): string {
-    if (!(error instanceof RpcError)) return error.message
-    let message = error.message.replace(/^(Invalid params|Internal error) (for|in) \w+: /, (_, kind: string) =>
-      kind === 'Internal error' ? 'The daemon failed: ' : '',
-    )
-    const flags = (this.ctor as typeof BaseCommand).flags ?? {}
-    for (const field of (error.data as {fields?: {path: string}[]} | undefined)?.fields ?? []) {
-      const flag = field.path.replaceAll('_', '-')
-      if (field.path && flag in flags) message = message.replaceAll(new RegExp(`\\b${field.path}\\b`, 'g'), `--${flag}`)
-    }
-    return message.charAt(0).toUpperCase() + message.slice(1)
+    // message, the original name and the JSON-RPC code.
+    const {name: errorName, exitCode, ...rest} = report
+    return super.catch(Object.assign(new Errors.CLIError(report.message, {exit: exitCode}), {exitCode, errorName, ...rest}))
   }
 
   /** JSON as oclif prints it (pretty, coloured on a terminal), with every unsafe character as a \\u escape. */
@@ -237,14 +144,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected toErrorJson(error: unknown): unknown {
     const e = error as Error & {errorName?: string; exitCode?: number; rpcCode?: number; data?: unknown}
-    return {
-      error: {
-        name: e.errorName ?? e.name,
-        message: e.message,
-        exitCode: e.exitCode ?? 1,
-        ...(e.rpcCode === undefined ? {} : {code: e.rpcCode}),
-        ...(e.data === undefined ? {} : {data: e.data}),
-      },
-    }
+    return errorJson({...e, name: e.errorName ?? e.name, message: e.message})
   }
 }

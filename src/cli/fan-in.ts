@@ -3,10 +3,10 @@
  * what answered. A host that is down or slow becomes an entry in `errors` (and a line on
  * stderr), never a reason to hide the others. Also: host-qualified ids (`devbox:9c1e`).
  */
-import {Errors} from '@oclif/core'
 
 import type {HostSpec} from '../config/hosts.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
+import {CommandError} from './context.js'
 import {exitCodeFor} from './exit-codes.js'
 
 export interface HostFailure {
@@ -59,7 +59,7 @@ export function reportFailures(fanIn: FanIn<unknown>, warn: (line: string) => vo
   const failures = fanIn.failures.map(({host, error}) => ({host: host.name, error: error.message}))
   if (fanIn.answers.length === 0 && fanIn.failures.length > 0) {
     const exit = exitCodeFor(fanIn.failures[0].error)
-    throw new Errors.CLIError(`No host answered:\n${failures.map((f) => `${f.host}: ${f.error}`).join('\n')}`, {exit})
+    throw new CommandError(`No host answered:\n${failures.map((f) => `${f.host}: ${f.error}`).join('\n')}`, {exit})
   }
   for (const failure of failures) warn(`${failure.host}: ${failure.error.replaceAll('\n', ' ')}`)
   return failures
@@ -86,15 +86,15 @@ export function ownerOf<T>(id: string, fanIn: FanIn<T>, what: string): {host: Ho
   if (fanIn.answers.length === 1) return fanIn.answers[0]
   if (fanIn.answers.length > 1) {
     const choices = fanIn.answers.map(({host}) => `${host.name}:${id}`).join(', ')
-    throw new Errors.CLIError(`The ${what} id ${id} matches on more than one host; qualify it: ${choices}`, {exit: 2})
+    throw new CommandError(`The ${what} id ${id} matches on more than one host; qualify it: ${choices}`, {exit: 2})
   }
   // A prefix ambiguous within one host is that host's usage error, as it would be alone.
   const ambiguous = fanIn.failures.find(({error}) => error instanceof RpcError && error.code === ErrorCode.InvalidParams)
-  if (ambiguous) throw new Errors.CLIError(`${ambiguous.host.name}: ${ambiguous.error.message}`, {exit: 2})
+  if (ambiguous) throw new CommandError(`${ambiguous.host.name}: ${ambiguous.error.message}`, {exit: 2})
   const unasked = fanIn.failures.filter(({error}) => !notFound(error))
   const asked = fanIn.failures.filter(({error}) => notFound(error)).map(({host}) => host.name)
   if (asked.length === 0) {
-    throw new Errors.CLIError(`No host could be asked about ${what} ${id}:\n${unasked.map((f) => `${f.host.name}: ${f.error.message}`).join('\n')}`, {
+    throw new CommandError(`No host could be asked about ${what} ${id}:\n${unasked.map((f) => `${f.host.name}: ${f.error.message}`).join('\n')}`, {
       exit: exitCodeFor(unasked[0].error),
     })
   }

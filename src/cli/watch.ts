@@ -1,18 +1,24 @@
 /**
- * What `hld watch` does once its flags are parsed: follow the event stream (reconnecting
- * and resuming on its own), print each event, and stop on --count, --until, --timeout,
- * SIGINT, or a reader that went away (`hld watch | head`).
+ * What `hld watch` does (shared by its oclif command and the lean entry, see context.ts): follow
+ * the event stream (reconnecting and resuming on its own), print each event, and stop on --count,
+ * --until, --timeout, SIGINT, or a reader that went away (`hld watch | head`).
  */
 import type {Writable} from 'node:stream'
 
 import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
+import type {HostSpec} from '../config/hosts.js'
+import type {Config} from '../config/index.js'
+import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {type Provenance, provenanceText, shortId} from './approvals.js'
+import {type CommandContext, CommandError, type Parsed} from './context.js'
 import {WatchTimeoutError} from './errors.js'
+import {ExitCode} from './exit-codes.js'
 import {inert, jsonText} from './render/inert.js'
 import {cell, padEnd} from './render/table.js'
 import {timestamp} from './render/time.js'
+import {resolveSessionId} from './sessions.js'
 
 /** One daemon's event stream; `host` labels its lines when several are merged (`--hosts`). */
 export interface WatchSource {
@@ -35,6 +41,64 @@ export interface WatchSummary {
   events: number
   last_event_id: number | null
   ended: 'count' | 'until' | 'interrupted' | 'output closed' | 'timeout'
+}
+
+export interface WatchFlags {
+  type?: EventType[]
+  session?: string
+  run?: string
+  since: string
+  count?: number
+  until?: EventType
+  timeout?: number
+}
+
+/** `hld watch`: checks the flags, resolves --session on each host, then follows the streams (runWatch). */
+export async function watch(ctx: CommandContext, {flags}: Parsed<WatchFlags>): Promise<void> {
+  const {since, type, until} = flags
+  if (since !== 'now' && !/^\d+$/.test(since)) throw new CommandError(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
+  if (until && type && !type.includes(until)) {
+    throw new CommandError(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
+  }
+  const config = await ctx.loadConfig()
+  const hosts = await ctx.hostList(config)
+  const filter = {event_types: type, run_id: flags.run}
+  // A --session prefix becomes the full id the events carry, on each host; an unknown id exits 4
+  // instead of matching nothing forever. The first call also starts the daemon when none runs
+  // (auto-start rules; over ssh, dial-stdio does that there).
+  const source = (host: HostSpec, label?: string) => watchSource(ctx, flags.session, host, filter, config, label)
+  const sources = hosts ? await Promise.all(hosts.map(async (host) => source(host, host.name))) : [await source(await ctx.host(config))]
+  await runWatch({
+    sources,
+    since: since === 'now' ? undefined : Number(since),
+    json: ctx.jsonEnabled(),
+    count: flags.count,
+    until,
+    timeoutMs: flags.timeout,
+  })
+}
+
+/**
+ * One host's stream. With --hosts, a host that cannot be asked now is still followed (its
+ * stream keeps trying), with --session as given, and a line on stderr says so.
+ */
+async function watchSource(
+  ctx: CommandContext,
+  sessionFlag: string | undefined,
+  host: HostSpec,
+  filter: SubscribeFilter,
+  config: Config,
+  label?: string,
+): Promise<WatchSource> {
+  try {
+    const client = await ctx.clientOf(host, {config})
+    const session = sessionFlag === undefined ? undefined : await resolveSessionId(client, sessionFlag)
+    return {host: label, endpoint: client.endpoint, filter: {...filter, session_id: session}}
+  } catch (error) {
+    if (label === undefined || (error instanceof RpcError && error.code !== ErrorCode.Unavailable)) throw error
+    ctx.logToStderr(`hld watch: ${label}: ${(error as Error).message}; following it once it answers`)
+    return {host: label, endpoint: await ctx.endpointOf(host, {config}), filter: {...filter, session_id: sessionFlag}}
+  }
 }
 
 export async function runWatch(options: WatchOptions, out: Writable = process.stdout, err: Writable = process.stderr): Promise<WatchSummary> {

@@ -15,6 +15,7 @@ import {type Config, configEnv} from '../config/index.js'
 import {refuseSymlinkedFiles} from '../shared/private-files.js'
 import {isAlive} from '../shared/procfs.js'
 import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
+import {databaseInUseError} from '../shared/database-holder.js'
 import {pidFilePath, unverifiedDaemonPid} from '../shared/daemon-pid.js'
 import {DaemonAlreadyRunningError, DaemonNotRunningError} from '../shared/errors.js'
 import {DaemonClient, connectSocket} from './index.js'
@@ -129,7 +130,6 @@ export async function waitForHealth(
     if (exit) {
       if (exit.code === ExitCode.Conflict) {
         // It found the database held by another daemon (see src/daemon/database-lock.ts).
-        const {databaseInUseError} = await import('../daemon/database-lock.js')
         throw databaseInUseError(config.database_path)
       }
       const tail = logTail(config.log_file)

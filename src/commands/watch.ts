@@ -1,14 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {ExitCode} from '../cli/exit-codes.js'
 import {jsonText} from '../cli/render/inert.js'
-import {resolveSessionId} from '../cli/sessions.js'
-import type {WatchSource} from '../cli/watch.js'
-import type {SubscribeFilter} from '../client/subscribe.js'
-import type {HostSpec} from '../config/hosts.js'
-import type {Config} from '../config/index.js'
-import {ErrorCode, RpcError} from '../protocol/errors.js'
 import {EVENT_TYPES} from '../protocol/events.js'
 
 /**
@@ -42,45 +35,8 @@ export default class Watch extends BaseCommand<typeof Watch> {
   }
 
   async run(): Promise<void> {
-    await this.parseFlags()
-    const {since} = this.flags
-    if (since !== 'now' && !/^\d+$/.test(since)) this.error(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
-    const {type, until} = this.flags
-    if (until && type && !type.includes(until)) this.error(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
-    const config = await this.loadConfig()
-    const hosts = await this.hostList(config)
-    const {runWatch} = await import('../cli/watch.js')
-    const filter = {event_types: type, run_id: this.flags.run}
-    // A --session prefix becomes the full id the events carry, on each host; an unknown id exits 4
-    // instead of matching nothing forever. The first call also starts the daemon when none runs
-    // (auto-start rules; over ssh, dial-stdio does that there).
-    const sources = hosts
-      ? await Promise.all(hosts.map(async (host) => this.watchSource(host, filter, config, host.name)))
-      : [await this.watchSource(await this.host(config), filter, config)]
-    await runWatch({
-      sources,
-      since: since === 'now' ? undefined : Number(since),
-      json: this.jsonEnabled(),
-      count: this.flags.count,
-      until,
-      timeoutMs: this.flags.timeout,
-    })
-  }
-
-  /**
-   * One host's stream. With --hosts, a host that cannot be asked now is still followed (its
-   * stream keeps trying), with --session as given, and a line on stderr says so.
-   */
-  private async watchSource(host: HostSpec, filter: SubscribeFilter, config: Config, label?: string): Promise<WatchSource> {
-    try {
-      const client = await this.clientOf(host, {config})
-      const session = this.flags.session === undefined ? undefined : await resolveSessionId(client, this.flags.session)
-      return {host: label, endpoint: client.endpoint, filter: {...filter, session_id: session}}
-    } catch (error) {
-      if (label === undefined || (error instanceof RpcError && error.code !== ErrorCode.Unavailable)) throw error
-      this.logToStderr(`hld watch: ${label}: ${(error as Error).message}; following it once it answers`)
-      return {host: label, endpoint: await this.endpointOf(host, {config}), filter: {...filter, session_id: this.flags.session}}
-    }
+    const {watch} = await import('../cli/watch.js')
+    await watch(this, await this.parseFlags())
   }
 
   /** Under --json stdout is NDJSON: an error object is one more line of it, as every command's errors go to stdout. */

@@ -3,7 +3,7 @@
  * validated against the Go hld's OpenAPI document (test/fixtures/hld-openapi.yaml, a copy of
  * shared/reference/hld-openapi.yaml) with openapi-backend's response validator.
  */
-import {mkdirSync, readFileSync, statSync} from 'node:fs'
+import {mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 
@@ -24,38 +24,32 @@ interface Reply {
   body: any
 }
 
-describe('REST + SSE API (fake claude, real daemon)', function () {
-  this.timeout(60_000)
-  let sandbox: Sandbox
-  let base: string
-  let token: string
-  const validator = new OpenAPIBackend({definition: SPEC, quick: true, customizeAjv: (ajv) => addFormats.default(ajv)})
+const validator = new OpenAPIBackend({definition: SPEC, quick: true, customizeAjv: (ajv) => addFormats.default(ajv)})
 
-  before(async () => {
+/** A daemon with its REST API on, and calls to it. */
+class RestApi {
+  base = ''
+  token = ''
+  readonly sandbox = new Sandbox()
+
+  async start(env: Record<string, string>): Promise<void> {
     await validator.init()
-    sandbox = new Sandbox()
-    await sandbox.startDaemon({
-      HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
-      HUMANLAYER_DAEMON_HTTP_PORT: '0',
-      HUMANLAYER_DAEMON_HTTP_ALLOWED_ORIGINS: 'http://localhost:1420',
-      HUMANLAYER_HEARTBEAT_INTERVAL_MS: '200',
-    })
-    const client = await sandbox.client()
+    await this.sandbox.startDaemon({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, HUMANLAYER_DAEMON_HTTP_PORT: '0', ...env})
+    const client = await this.sandbox.client()
     try {
-      base = (await client.call(Health, {})).components.http?.detail ?? 'the daemon reports no HTTP API'
+      this.base = (await client.call(Health, {})).components.http?.detail ?? 'the daemon reports no HTTP API'
     } finally {
       client.close()
     }
-    const tokenFile = path.join(sandbox.home, '.humanlayer', 'http-token')
+    const tokenFile = path.join(this.sandbox.home, '.humanlayer', 'http-token')
     expect(statSync(tokenFile).mode & 0o777).to.equal(0o600)
-    token = readFileSync(tokenFile, 'utf8').trim()
-  })
+    this.token = readFileSync(tokenFile, 'utf8').trim()
+  }
 
-  after(async () => sandbox.cleanup())
-
-  function request(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  request(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const req = http.request(`${base}${route}`, {method, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers}}, (res) => {
+      const all = {authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...headers}
+      const req = http.request(`${this.base}${route}`, {method, headers: all}, (res) => {
         let text = ''
         res.setEncoding('utf8')
         res.on('data', (chunk: string) => (text += chunk))
@@ -67,12 +61,29 @@ describe('REST + SSE API (fake claude, real daemon)', function () {
   }
 
   /** The call, with its response checked against the document for that operation and status. */
-  async function call(operationId: string, method: string, route: string, body?: unknown): Promise<Reply> {
-    const reply = await request(method, route, body)
+  async call(operationId: string, method: string, route: string, body?: unknown): Promise<Reply> {
+    const reply = await this.request(method, route, body)
     const result = validator.validateResponse(reply.body, operationId, reply.status)
     expect(result.errors ?? [], `${operationId} ${reply.status} ${JSON.stringify(reply.body).slice(0, 400)}`).to.deep.equal([])
     return reply
   }
+}
+
+describe('REST + SSE API (fake claude, real daemon)', function () {
+  this.timeout(60_000)
+  const api = new RestApi()
+  const {sandbox} = api
+  let base: string
+  let token: string
+  const request = api.request.bind(api)
+  const call = api.call.bind(api)
+
+  before(async () => {
+    await api.start({HUMANLAYER_DAEMON_HTTP_ALLOWED_ORIGINS: 'http://localhost:1420', HUMANLAYER_HEARTBEAT_INTERVAL_MS: '200'})
+    ;({base, token} = api)
+  })
+
+  after(async () => sandbox.cleanup())
 
   async function launch(query: string): Promise<string> {
     const cwd = path.join(sandbox.root, 'work')
@@ -233,6 +244,28 @@ describe('REST + SSE API (fake claude, real daemon)', function () {
       }, 20_000).unref()
     })
   }
+})
+
+describe('REST statuses the document lacks', function () {
+  this.timeout(60_000)
+  const api = new RestApi()
+  after(async () => api.sandbox.cleanup())
+
+  it("shows a queued session as starting, with hld's status in hld_status, in the documented shape", async () => {
+    await api.start({HUMANLAYER_MAX_CONCURRENT_SESSIONS: '1'})
+    const cwd = path.join(api.sandbox.root, 'work')
+    mkdirSync(cwd, {recursive: true})
+    const first = (await api.call('createSession', 'POST', '/sessions', {query: 'holds the slot [fake:hold]', working_dir: cwd})).body.data.session_id as string
+    const second = (await api.call('createSession', 'POST', '/sessions', {query: 'waits for it', working_dir: cwd})).body.data.session_id as string
+    const queued = (await api.call('getSession', 'GET', `/sessions/${second}`)).body.data
+    expect(queued).to.include({status: 'starting', hld_status: 'queued'})
+    const listed = (await api.call('listSessions', 'GET', '/sessions?leavesOnly=false')).body.data as {id: string; status: string}[]
+    expect(listed.find((s) => s.id === second)).to.include({status: 'starting', hld_status: 'queued'})
+    // The slot frees: the queued one runs, and its status is Go's own again.
+    writeFileSync(path.join(cwd, 'hld-release'), '')
+    await waitFor(async () => (await api.call('getSession', 'GET', `/sessions/${second}`)).body.data.status === 'completed', 30_000, 'the queued session to run')
+    expect((await api.call('getSession', 'GET', `/sessions/${first}`)).body.data).to.include({status: 'completed'}).and.not.have.property('hld_status')
+  })
 })
 
 describe('REST API is off by default', function () {

@@ -187,7 +187,7 @@ describe('policy: hook entry, policy file and CLI', function () {
     const check = await sandbox.cli(['policy', 'check', 'Bash', '{"command":"git push --force"}'])
     expect(check.exitCode).to.equal(0)
     expect(check.stdout).to.match(/^deny: /).and.contain(`rule: Bash(git push *) (policy file ${policyFile})`)
-    const inSession = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--session', session_id, '--json']))
+    const inSession = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--session', session_id.slice(0, 6), '--json']))
     expect(inSession).to.include({decision: 'allow', rule: 'Bash(npm test)', source: 'launch --allow'})
     const outside = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--json']))
     expect(outside).to.include({decision: 'ask', rule: null})
@@ -195,6 +195,9 @@ describe('policy: hook entry, policy file and CLI', function () {
     expect(publish).to.include({decision: 'ask', timeout_ms: 300_000, on_timeout: 'deny'})
     const bad = await sandbox.cli(['policy', 'check', 'Bash', '{command'])
     expect(bad.exitCode).to.equal(2)
+    const unknown = await sandbox.cli(['policy', 'show', '--session', 'zz-none'])
+    expect(unknown.exitCode).to.equal(4)
+    expect(unwrap(unknown.stderr)).to.contain('No session with a policy has the id zz-none; `hld session list` lists them.')
   })
 
   it('policy test replays recorded calls against the current policy', async () => {

@@ -3,11 +3,27 @@
  * tail around a marker that says how much was left out, so a payload at the end of a long command
  * stays in sight and a cut never passes for the whole.
  */
+import {createRequire} from 'node:module'
+
 import chalk from 'chalk'
-import stringWidth from 'string-width'
 
 import {codePoints, headOf, tailOf} from '../../shared/text.js'
 import {type Piece, paintPieces, pieces} from './inert.js'
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+let fullStringWidth: ((text: string) => number) | undefined
+
+/**
+ * The columns a text takes on a terminal. Printable ASCII (nearly every cell) is as wide as it is
+ * long; string-width measures the rest. It is loaded the first time it is needed (a require of an
+ * ES module, Node >= 20.19), because building its Unicode tables at import costs ~50 ms of CPU,
+ * twice what starting node does, on every command that prints a table.
+ */
+function stringWidth(text: string): number {
+  if (PRINTABLE_ASCII.test(text)) return text.length
+  fullStringWidth ??= (createRequire(import.meta.url)('string-width') as {default: (text: string) => number}).default
+  return fullStringWidth(text)
+}
 
 export interface Cell {
   /** What to print (may carry colour codes). */
@@ -103,7 +119,7 @@ interface Unit {
   chars: number
 }
 
-const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'})
+let graphemes: Intl.Segmenter | undefined
 /** UTF-16 units segmented at once; see graphemesOf. */
 const SEGMENT_CHUNK = 256
 
@@ -125,6 +141,10 @@ function unitsOf(list: Piece[]): Unit[] {
  * segmented again with it.
  */
 function graphemesOf(text: string): string[] {
+  // Each printable ASCII character is a grapheme of its own; the segmenter, whose Unicode data
+  // costs milliseconds to load, is made the first time other text comes.
+  if (PRINTABLE_ASCII.test(text)) return [...text]
+  graphemes ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
   const out: string[] = []
   for (let start = 0; start < text.length; ) {
     const end = start + SEGMENT_CHUNK

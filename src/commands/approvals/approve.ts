@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
-import {DecisionCommand, type DecisionOutcome} from '../../cli/approvals.js'
+import {type DecisionOutcome, approve} from '../../cli/approvals.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import type {SendDecisionResult} from '../../protocol/approvals.js'
 
-export default class ApprovalsApprove extends DecisionCommand<typeof ApprovalsApprove> {
+export default class ApprovalsApprove extends BaseCommand<typeof ApprovalsApprove> {
   static summary = 'Approve a pending approval: the session runs the tool.'
   static description =
     'Several ids, or --all --session ID, decide each in turn. Exits 4 when no approval has an id and 5 when one was already decided ' +
@@ -23,8 +24,6 @@ export default class ApprovalsApprove extends DecisionCommand<typeof ApprovalsAp
   }
 
   async run(): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
-    const {argv} = await this.parseFlags()
-    const {comment, all, session} = this.flags
-    return this.decideMany(argv, {decision: 'approve', comment, all, session})
+    return approve(this, await this.parseFlags())
   }
 }

@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
-import {DecisionCommand, type DecisionOutcome} from '../../cli/approvals.js'
+import {type DecisionOutcome, deny} from '../../cli/approvals.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import type {SendDecisionResult} from '../../protocol/approvals.js'
 
-export default class ApprovalsDeny extends DecisionCommand<typeof ApprovalsDeny> {
+export default class ApprovalsDeny extends BaseCommand<typeof ApprovalsDeny> {
   static summary = 'Deny a pending approval; the agent receives your comment.'
   static description =
     'Several ids, or --all --session ID, decide each in turn. Exits 4 when no approval has an id and 5 when one was already decided ' +
@@ -21,8 +22,6 @@ export default class ApprovalsDeny extends DecisionCommand<typeof ApprovalsDeny>
   }
 
   async run(): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
-    const {argv} = await this.parseFlags()
-    const {comment, all, session} = this.flags
-    return this.decideMany(argv, {decision: 'deny', comment, all, session})
+    return deny(this, await this.parseFlags())
   }
 }

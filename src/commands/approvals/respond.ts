@@ -1,9 +1,10 @@
 import {Args} from '@oclif/core'
 
-import {DecisionCommand} from '../../cli/approvals.js'
+import {decide} from '../../cli/approvals.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import type {SendDecisionResult} from '../../protocol/approvals.js'
 
-export default class ApprovalsRespond extends DecisionCommand<typeof ApprovalsRespond> {
+export default class ApprovalsRespond extends BaseCommand<typeof ApprovalsRespond> {
   static summary = 'Answer a human contact (a question an agent asked through HumanLayer).'
   static description = 'Exits 4 when no approval has that id and 5 when it was already answered.'
   static examples = ['<%= config.bin %> <%= command.id %> human_call-1a2b3c4d "Use the staging database."']
@@ -14,6 +15,6 @@ export default class ApprovalsRespond extends DecisionCommand<typeof ApprovalsRe
 
   async run(): Promise<SendDecisionResult> {
     const {args} = await this.parseFlags()
-    return this.decide({approval_id: args.id, decision: 'respond', response: args.text})
+    return decide(this, {approval_id: args.id, decision: 'respond', response: args.text})
   }
 }

@@ -1,6 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {inert} from '../../cli/render/inert.js'
-import {cell, padEnd} from '../../cli/render/table.js'
+import {daemonStatus} from '../../cli/daemon-status.js'
 import type {HealthResult} from '../../protocol/daemon.js'
 
 export type DaemonStatusResult = HealthResult
@@ -12,25 +11,6 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
 
   async run(): Promise<DaemonStatusResult> {
     await this.parseFlags()
-    const client = await this.client({autostart: false})
-    const {Health} = await import('../../protocol/daemon.js')
-    const health = await client.call(Health, {})
-    this.log(`hld daemon ${inert(health.version)}: ${inert(health.status)} (pid ${inert(health.pid)}, up ${formatUptime(health.uptime_ms)})`)
-    this.log(`  socket:   ${inert(health.socket_path)}`)
-    this.log(`  database: ${inert(health.database_path)}`)
-    this.log(`  log:      ${inert(health.log_file ?? 'stderr (foreground)')}`)
-    if (health.log_write_failures > 0) this.log(`            ${health.log_write_failures} log lines lost: ${inert(health.log_write_error ?? '')}`)
-    for (const [name, component] of Object.entries(health.components)) {
-      const detail = component.detail ? ` (${inert(component.detail)})` : ''
-      this.log(`  ${padEnd(cell(`${name}:`), 10)}${component.available ? 'available' : 'unavailable'}${detail}`)
-    }
-    return health
+    return daemonStatus(this)
   }
-}
-
-function formatUptime(ms: number): string {
-  const seconds = Math.floor(ms / 1000)
-  if (seconds < 60) return `${seconds}s`
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`
-  return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`
 }

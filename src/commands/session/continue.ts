@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {inert} from '../../cli/render/inert.js'
-import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
+import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/session-start.js'
 import {ContinueSession, type ContinueSessionResult, type Session} from '../../protocol/sessions.js'
 
 export type SessionContinueResult = ContinueSessionResult & {session?: Session}

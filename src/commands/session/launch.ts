@@ -3,7 +3,7 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {inert} from '../../cli/render/inert.js'
-import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/sessions.js'
+import {SessionStartCommand, sessionSettings, sessionSettingsFlags} from '../../cli/session-start.js'
 import {LaunchSession, type Session} from '../../protocol/sessions.js'
 
 export interface SessionLaunchResult {

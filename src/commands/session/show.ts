@@ -1,16 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {cutNote} from '../../cli/render/table.js'
-import {conversationLines, sessionDetails} from '../../cli/sessions.js'
-import {type ConversationEvent, GetConversation, GetSessionState, type Session} from '../../protocol/sessions.js'
+import {type SessionShowResult, showSession} from '../../cli/sessions.js'
 
-export interface SessionShowResult {
-  session: Session
-  events: ConversationEvent[]
-  /** How many events the conversation has in all (absent with `--limit 0`, which shows them all). */
-  total?: number
-}
+export type {SessionShowResult} from '../../cli/sessions.js'
 
 export default class SessionShow extends BaseCommand<typeof SessionShow> {
   static summary = "Show a session's state and its conversation."
@@ -26,18 +19,6 @@ export default class SessionShow extends BaseCommand<typeof SessionShow> {
   }
 
   async run(): Promise<SessionShowResult> {
-    const {args} = await this.parseFlags()
-    const {client, id} = await this.clientForId(args.id, (c, sessionId) => c.call(GetSessionState, {session_id: sessionId}), 'session')
-    const {limit} = this.flags
-    const {session} = await client.call(GetSessionState, {session_id: id})
-    const {events, total} = await client.call(GetConversation, {session_id: session.id, ...(limit > 0 ? {limit} : {})})
-    for (const line of sessionDetails(session)) this.log(line)
-    this.log('')
-    const count = total !== undefined && total > events.length ? `the last ${events.length} of ${total} events; --limit 0 shows them all` : `${events.length} events`
-    this.log(`Conversation (${count}):`)
-    const conversation = conversationLines(events)
-    for (const line of conversation.lines) this.log(line)
-    if (conversation.cut) this.log(cutNote('--json shows every event whole'))
-    return {session, events, ...(total === undefined ? {} : {total})}
+    return showSession(this, await this.parseFlags())
   }
 }

@@ -8,7 +8,7 @@ import type {z} from 'zod'
 import type {Approval} from '../../protocol/approvals.js'
 import * as approvalSchema from '../../protocol/approvals.schema.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
-import {type LeavesFilter, type Session, SESSION_STATUSES, type SessionStatus} from '../../protocol/sessions.js'
+import type {LeavesFilter, Session, SessionStatus} from '../../protocol/sessions.js'
 import * as sessionSchema from '../../protocol/sessions.schema.js'
 import {invalidParams} from '../rpc/router.js'
 import type {Decider} from '../approvals/deciders.js'
@@ -53,10 +53,16 @@ function parse<S extends z.ZodType>(schema: S, name: string, value: unknown): z.
 
 /**
  * An approval in the Go shape (status pending | approved | denied, session_id a string,
- * tool_input an object); hld's own status and keys stay beside it.
+ * tool_input an object); hld's own status and keys stay beside it. Statuses Go lacks become the
+ * outcome the tool call got: `responded` and a timeout whose verdict was allow are approved;
+ * `expired`, `resolved_externally` and other timeouts are denied (the tool did not run here).
  */
 export function restApproval(approval: Approval): Record<string, unknown> {
-  const goStatus = approval.status === 'pending' ? 'pending' : approval.status === 'approved' || approval.status === 'responded' ? 'approved' : 'denied'
+  const allowed =
+    approval.status === 'approved' ||
+    approval.status === 'responded' ||
+    (approval.status === 'timed_out' && approval.decided_by?.verdict === 'allow')
+  const goStatus = approval.status === 'pending' ? 'pending' : allowed ? 'approved' : 'denied'
   const input = approval.tool_input
   return {
     ...approval,
@@ -70,11 +76,22 @@ export function restApproval(approval: Approval): Record<string, unknown> {
 
 /**
  * hld's session statuses the document's SessionStatus enum lacks, as the Go status a client
- * should act on; hld's own stays in `hld_status`. (All of hld's statuses today are Go's;
- * `queued`, a session waiting for a launch slot, has not started yet.)
+ * should act on; hld's own stays in `hld_status`. `queued` (a launch waiting for a slot under
+ * max_concurrent_sessions) has not started yet.
  */
 const REST_SESSION_STATUS: Partial<Record<string, SessionStatus>> = {queued: 'starting'}
-const GO_SESSION_STATUSES = new Set<string>([...SESSION_STATUSES, 'draft', 'discarded'])
+/** The document's SessionStatus enum (the Go hld's statuses). */
+const GO_SESSION_STATUSES: ReadonlySet<string> = new Set([
+  'draft',
+  'starting',
+  'running',
+  'completed',
+  'failed',
+  'interrupting',
+  'interrupted',
+  'waiting_input',
+  'discarded',
+])
 
 export function restSession(session: Session): Session & {hld_status?: string} {
   const status: string = session.status

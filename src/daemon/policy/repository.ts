@@ -1,7 +1,8 @@
 /** The policy tables' queries: sessions' own rules and the audit log. */
-import {and, asc, desc, eq, gte, like} from 'drizzle-orm'
+import {and, asc, desc, eq, gte} from 'drizzle-orm'
 
 import type {Db} from '../store/index.js'
+import {idsWithPrefix} from '../store/prefix.js'
 import {auditEntries, type AuditRow, sessionPolicies, type SessionPolicyRow} from '../store/schema/policy.js'
 
 /** An audit row keeps at most this much of a tool input; the approval (if any) has it all. */
@@ -18,17 +19,13 @@ export class PolicyRepository {
     return this.db.select().from(sessionPolicies).where(eq(sessionPolicies.runId, runId)).get()
   }
 
-  /** By id or unique prefix; throws the ambiguity to the caller as a list. */
-  sessionsByIdPrefix(prefix: string): SessionPolicyRow[] {
-    const exact = this.db.select().from(sessionPolicies).where(eq(sessionPolicies.sessionId, prefix)).get()
-    if (exact) return [exact]
-    const escaped = prefix.replace(/[\\%_]/g, (ch) => `\\${ch}`)
-    return this.db
-      .select()
-      .from(sessionPolicies)
-      .where(like(sessionPolicies.sessionId, `${escaped}%`))
-      .limit(5)
-      .all()
+  sessionById(sessionId: string): SessionPolicyRow | undefined {
+    return this.db.select().from(sessionPolicies).where(eq(sessionPolicies.sessionId, sessionId)).get()
+  }
+
+  /** Up to `limit` ids of sessions with a policy that start with `prefix` (see store/prefix.ts). */
+  sessionIdsWithPrefix(prefix: string, limit: number): string[] {
+    return idsWithPrefix(this.db, sessionPolicies, sessionPolicies.sessionId, prefix, limit)
   }
 
   insertAudit(row: Omit<AuditRow, 'id' | 'toolInput'> & {toolInput: unknown}): void {

@@ -25,6 +25,7 @@ import {formatDuration} from '../../shared/duration.js'
 import type {ApprovalService} from '../approvals/service.js'
 import type {Logger} from '../../shared/logger.js'
 import type {Db} from '../store/index.js'
+import {resolvePrefix} from '../store/prefix.js'
 import type {AuditRow, SessionPolicyRow} from '../store/schema/policy.js'
 import {builtInRules, type HldPaths} from './built-in.js'
 import {type PolicyDocument, PolicyFile} from './file.js'
@@ -104,7 +105,7 @@ export class PolicyService implements SessionPolicyLink {
    * anything is launched, when a rule does not parse.
    */
   prepareSession(session: SessionToPrepare, params: SessionPolicyParams): object {
-    const parent = session.parentId ? this.repo.sessionsByIdPrefix(session.parentId)[0] : undefined
+    const parent = session.parentId ? this.repo.sessionById(session.parentId) : undefined
     const rules: SessionPolicyRow['rules'] = [...(parent?.rules ?? [])]
     for (const effect of ['deny', 'ask', 'allow'] as const) {
       for (const [index, rule] of (params[effect] ?? []).entries()) {
@@ -253,7 +254,7 @@ export class PolicyService implements SessionPolicyLink {
     const changes: ReplayPolicyResult['changes'] = []
     const sessions = new Map<string, SessionPolicyRow | undefined>()
     for (const row of rows) {
-      if (row.sessionId !== null && !sessions.has(row.sessionId)) sessions.set(row.sessionId, this.repo.sessionsByIdPrefix(row.sessionId)[0])
+      if (row.sessionId !== null && !sessions.has(row.sessionId)) sessions.set(row.sessionId, this.repo.sessionById(row.sessionId))
       const session = row.sessionId === null ? undefined : sessions.get(row.sessionId)
       let input: unknown
       try {
@@ -291,13 +292,16 @@ export class PolicyService implements SessionPolicyLink {
     return [...doc.rules, ...(session?.rules ?? [])]
   }
 
+  /** A session with a policy (every session this hld launched has one), by id or unique prefix. */
   private session(idOrPrefix: string): SessionPolicyRow {
-    const rows = this.repo.sessionsByIdPrefix(idOrPrefix.trim())
-    if (rows.length === 1) return rows[0]
-    if (rows.length === 0) {
-      throw new RpcError(ErrorCode.NotFound, `No session ${idOrPrefix} has a policy (sessions launched by this hld do); \`hld session list\` shows the sessions.`)
-    }
-    throw new RpcError(ErrorCode.InvalidParams, `Session id ${idOrPrefix} is ambiguous (${rows.map((r) => r.sessionId).join(', ')}); give more characters.`)
+    const wanted = idOrPrefix.trim()
+    const id = resolvePrefix(wanted, {
+      noun: 'session with a policy',
+      listCommand: 'hld session list',
+      exists: (candidate) => this.repo.sessionById(candidate) !== undefined,
+      candidates: (limit) => this.repo.sessionIdsWithPrefix(wanted, limit),
+    })
+    return this.repo.sessionById(id)!
   }
 
   private outcome(approval: Approval, verdict: TimeoutVerdict, timeoutMs: number | undefined): DecideToolUseResult {

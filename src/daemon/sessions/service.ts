@@ -25,7 +25,7 @@ import type {
   Session,
   SessionStatus,
 } from '../../protocol/sessions.js'
-import type {NewEvent} from '../../protocol/events.js'
+import type {EventDataMap, NewEvent} from '../../protocol/events.js'
 import type {AutoApproval, SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../../shared/logger.js'
@@ -35,7 +35,7 @@ import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile, writeSettingsFile} from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
-import {type RecordingRun, recordLines} from './recorder.js'
+import {type RecordingRun, publishEvent, recordLines, storeLines} from './recorder.js'
 import {
   type EventSource,
   type Page,
@@ -313,16 +313,10 @@ export class SessionService implements SessionLink {
       update.dangerouslySkipPermissionsExpiresAt = timeoutMs === undefined ? null : new Date(Date.now() + timeoutMs)
     }
     this.repo.update(row.id, update)
-    this.publish({
-      type: 'session_settings_changed',
-      data: {
-        session_id: row.id,
-        run_id: row.runId,
-        event_type: 'settings_updated',
-        ...(params.auto_accept_edits === undefined ? {} : {auto_accept_edits: params.auto_accept_edits}),
-        ...(skip === undefined ? {} : {dangerously_skip_permissions: skip}),
-        ...(timeoutMs === undefined ? {} : {dangerously_skip_permissions_timeout_ms: timeoutMs}),
-      },
+    this.publishSettings(row, {
+      ...(params.auto_accept_edits === undefined ? {} : {auto_accept_edits: params.auto_accept_edits}),
+      ...(skip === undefined ? {} : {dangerously_skip_permissions: skip}),
+      ...(timeoutMs === undefined ? {} : {dangerously_skip_permissions_timeout_ms: timeoutMs}),
     })
     if (skip !== undefined) this.expireSkipPermissions()
     return {success: true}
@@ -344,17 +338,7 @@ export class SessionService implements SessionLink {
       const expiredAt = row.dangerouslySkipPermissionsExpiresAt!
       this.repo.update(row.id, {dangerouslySkipPermissions: false, dangerouslySkipPermissionsExpiresAt: null, dangerouslySkipPermissionsTimeoutMs: null})
       this.deps.log.info('dangerously_skip_permissions expired', {session_id: row.id, expired_at: expiredAt.toISOString()})
-      this.publish({
-        type: 'session_settings_changed',
-        data: {
-          session_id: row.id,
-          run_id: row.runId,
-          event_type: 'settings_updated',
-          dangerously_skip_permissions: false,
-          reason: 'expired',
-          expired_at: expiredAt.toISOString(),
-        },
-      })
+      this.publishSettings(row, {dangerously_skip_permissions: false, reason: 'expired', expired_at: expiredAt.toISOString()})
     }
     const next = this.repo.nextSkipPermissionsExpiry()
     if (next === undefined) return
@@ -366,6 +350,10 @@ export class SessionService implements SessionLink {
         .catch((error: unknown) => this.deps.log.error('could not turn off an expired dangerously_skip_permissions', {error}))
     }, delay)
     this.expiryTimer.unref()
+  }
+
+  private publishSettings(row: SessionRow, change: Omit<EventDataMap['session_settings_changed'], 'session_id' | 'run_id' | 'event_type'>): void {
+    this.publish({type: 'session_settings_changed', data: {session_id: row.id, run_id: row.runId, event_type: 'settings_updated', ...change}})
   }
 
   state(sessionId: string): Session {
@@ -816,23 +804,15 @@ export class SessionService implements SessionLink {
       run.backlogOffset = offset
       return
     }
-    let published: NewEvent[]
     try {
-      published = this.repo.transaction(() => {
-        const events = recordLines(this.repo, run, lines, this.deps.log)
-        // With the lines, so that a restarted daemon resumes exactly after them.
-        this.repo.update(run.id, {outputOffset: offset})
-        return events
-      })
+      storeLines(this.deps.bus, this.repo, run, lines, this.deps.log, offset)
     } catch (error) {
       if (!isBusy(error)) return this.failRecording(run, error)
       // Another process holds the database's lock: hold the output until it lets go.
       run.backlog = [...lines]
       run.backlogOffset = offset
       run.drained = this.drainBacklog(run)
-      return
     }
-    for (const event of published) this.publish(event)
   }
 
   private async drainBacklog(run: ActiveRun): Promise<void> {
@@ -842,9 +822,7 @@ export class SessionService implements SessionLink {
         const lines = run.backlog!
         const offset = run.backlogOffset!
         run.backlog = run.backlogOffset = undefined
-        const events = recordLines(this.repo, run, lines, this.deps.log)
-        this.repo.update(run.id, {outputOffset: offset})
-        return events
+        return recordLines(this.repo, run, lines, this.deps.log, offset)
       })
       for (const event of published) this.publish(event)
     } catch (error) {
@@ -939,13 +917,8 @@ export class SessionService implements SessionLink {
     if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})
   }
 
-  /** What is stored stands even if a subscriber fails; the failure is logged, not spread. */
   private publish(event: NewEvent): void {
-    try {
-      this.deps.bus.publish(event)
-    } catch (error) {
-      this.deps.log.error('publishing an event failed', {type: event.type, error})
-    }
+    publishEvent(this.deps.bus, event, this.deps.log)
   }
 }
 

@@ -1,6 +1,6 @@
-import {Errors} from '@oclif/core'
 import {expect} from 'chai'
 
+import {CommandError} from '../../../src/cli/context.js'
 import {askHosts, ownerOf, reportFailures, splitQualifiedId} from '../../../src/cli/fan-in.js'
 import type {HostSpec} from '../../../src/config/hosts.js'
 import {ErrorCode, RpcError} from '../../../src/protocol/errors.js'
@@ -23,7 +23,7 @@ describe('fan-in', () => {
     const errors = reportFailures({answers: [{host: host('a'), value: 1}], failures: [{host: host('b'), error: new Error('down\nssh: refused')}]}, (l) => lines.push(l))
     expect(errors).to.deep.equal([{host: 'b', error: 'down\nssh: refused'}])
     expect(lines).to.deep.equal(['b: down ssh: refused'])
-    expect(() => reportFailures({answers: [], failures: [{host: host('b'), error: Object.assign(new Error('x'), {name: 'SshError'})}]}, () => {})).to.throw(Errors.CLIError, 'No host answered')
+    expect(() => reportFailures({answers: [], failures: [{host: host('b'), error: Object.assign(new Error('x'), {name: 'SshError'})}]}, () => {})).to.throw(CommandError, 'No host answered')
   })
 
   it('splits host-qualified ids only at a known host', () => {
@@ -38,7 +38,7 @@ describe('fan-in', () => {
     const notFound = new RpcError(ErrorCode.NotFound, 'no')
     expect(ownerOf('9c', {answers: [{host: host('a'), value: 1}], failures: [{host: host('b'), error: notFound}]}, 'approval').host.name).to.equal('a')
     expect(() => ownerOf('9c', {answers: [{host: host('a'), value: 1}, {host: host('b'), value: 2}], failures: []}, 'approval')).to.throw(
-      Errors.CLIError,
+      CommandError,
       'qualify it: a:9c, b:9c',
     )
     expect(() => ownerOf('9c', {answers: [], failures: [{host: host('a'), error: notFound}, {host: host('b'), error: new Error('refused')}]}, 'session'))

@@ -6,6 +6,7 @@ import type {CloudFunctionCall, CloudHumanContact, HumanLayerApi} from '../../..
 import {HumanLayerApiError} from '../../../../src/daemon/approvals/cloud-api.js'
 import {type Decider, DeciderCheck} from '../../../../src/daemon/approvals/deciders.js'
 import {ApprovalService} from '../../../../src/daemon/approvals/service.js'
+import {restApproval} from '../../../../src/daemon/http/routes.js'
 import {MemoryBus} from '../../../../src/daemon/bus/index.js'
 import {createLogger} from '../../../../src/shared/logger.js'
 import {openStore, type Store} from '../../../../src/daemon/store/index.js'
@@ -171,6 +172,19 @@ describe('ApprovalService', () => {
       expect(service.fetch({}).value().approvals[1].session).to.include({id: 's2', title: null, summary: 'query of s2'})
       expect((await rejected(() => service.fetch({session_id: 'nope'}))).code).to.equal(ErrorCode.NotFound)
     })
+  })
+
+  describe('timeouts', () => {
+    for (const verdict of ['allow', 'deny'] as const) {
+      it(`keeps a timeout's verdict (${verdict}) with the approval, and REST shows the outcome Go's enum can say`, () => {
+        const id = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id
+        expect(service.timeOut(id, verdict, 'No human decided in time.')).to.equal(true)
+        const approval = service.get(id)
+        expect(approval).to.include({status: 'timed_out'})
+        expect(approval.decided_by).to.deep.equal({channel: 'timeout', verdict})
+        expect(restApproval(approval)).to.include({status: verdict === 'allow' ? 'approved' : 'denied', hld_status: 'timed_out'})
+      })
+    }
   })
 
   describe('waiting for a decision', () => {

@@ -1,0 +1,217 @@
+/**
+ * The lean entry: bin/run.js hands it the commands people and scripts run most (LEAN_COMMANDS in
+ * argv.ts), and it runs them without loading oclif, whose import alone costs more than starting
+ * node. It parses only arguments it is sure oclif would parse the same way, from the flags of the
+ * commands themselves (dist/cli/lean-manifest.json, written at build time from the oclif
+ * classes); anything else (--help, an unknown or repeated flag, a bad value, a missing argument,
+ * `--`, oclif's HLD_* or DEBUG variables, a theme file) is left to oclif, which then prints what
+ * it always did. The command itself is the same function either way (see context.ts), and its
+ * output, errors and exit status are printed as oclif prints them:
+ * test/integration/lean-cli.test.ts runs every routed command through both and compares.
+ * `HLD_NO_LEAN=1` (any HLD_* variable) sends everything to oclif.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {homedir} from 'node:os'
+import path from 'node:path'
+import {isatty} from 'node:tty'
+import {format} from 'node:util'
+
+import {type CommandContext, DaemonAccess, type GlobalFlags, type Parsed, honourNoColor} from './context.js'
+import {errorJson, reportError} from './error-report.js'
+import {jsonText} from './render/inert.js'
+
+interface FlagSpec {
+  type: 'boolean' | 'string' | 'integer'
+  allowNo?: boolean
+  multiple?: boolean
+  options?: string[]
+  delimiter?: string
+  default?: string | number | boolean
+  min?: number
+  max?: number
+  required?: boolean
+}
+
+interface CommandSpec {
+  flags: Record<string, FlagSpec>
+  /** The command's own flags (not the global ones): error messages name them for wire fields. */
+  ownFlags: string[]
+  args: {name: string; required: boolean}[]
+  strict: boolean
+}
+
+type Run = (ctx: CommandContext, parsed: Parsed<never, never>) => Promise<unknown>
+
+/** Each lean command's function: the same one its oclif command's run() calls. */
+const COMMANDS: Record<string, {load: () => Promise<Run>; jsonLines?: boolean}> = {
+  'daemon status': {load: async () => (await import('./daemon-status.js')).daemonStatus},
+  'approvals list': {load: async () => (await import('./approvals.js')).listApprovals},
+  'approvals approve': {load: async () => (await import('./approvals.js')).approve},
+  'approvals deny': {load: async () => (await import('./approvals.js')).deny},
+  'session list': {load: async () => (await import('./sessions.js')).listSessions},
+  'session show': {load: async () => (await import('./sessions.js')).showSession},
+  // Watch prints --json errors as one more NDJSON line (its logJson).
+  watch: {load: async () => (await import('./watch.js')).watch, jsonLines: true},
+}
+
+/**
+ * Runs command `id` (`argv` starts with its words) if it can; false when oclif must (then
+ * nothing has been printed or done).
+ */
+export async function runLean(id: string, argv: string[]): Promise<boolean> {
+  const command = COMMANDS[id]
+  if (!command || !leanEnvironment()) return false
+  const tokens = argv.slice(id.split(' ').length)
+  const parsed = parse(manifest()[id], tokens)
+  if (!parsed) return false
+  const run = await command.load()
+  const context = new LeanContext(parsed.flags, tokens)
+  await honourNoColor(tokens)
+  let result: unknown
+  try {
+    result = await run(context, parsed as Parsed<never, never>)
+  } catch (error) {
+    // What BaseCommand.catch, oclif's Command.catch and its error handler do, in that order.
+    const json = context.jsonEnabled()
+    const report = reportError(error as Error, json, Object.fromEntries(manifest()[id].ownFlags.map((name) => [name, true])))
+    process.exitCode ??= report.exitCode
+    context.close()
+    if (!json) {
+      console.error(oclifErrorText(report.message))
+      process.exit(report.exitCode)
+    }
+    printJson(errorJson(report), command.jsonLines)
+    return true
+  }
+  context.close()
+  if (result && context.jsonEnabled()) printJson(result)
+  return true
+}
+
+let cachedManifest: Record<string, CommandSpec> | undefined
+
+function manifest(): Record<string, CommandSpec> {
+  cachedManifest ??= JSON.parse(readFileSync(new URL('lean-manifest.json', import.meta.url), 'utf8')) as Record<string, CommandSpec>
+  return cachedManifest
+}
+
+/**
+ * Whether nothing outside the arguments changes what oclif would do: its HLD_* and OCLIF_*
+ * variables (HLD_CONTENT_TYPE=json, HLD_DEBUG, …), DEBUG (its debug output), and a user theme
+ * file (colours its JSON).
+ */
+function leanEnvironment(): boolean {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('HLD_') || name.startsWith('OCLIF_') || name === 'DEBUG') return false
+  }
+  const configHome = process.env.XDG_CONFIG_HOME || path.join(process.env.HOME || homedir(), '.config')
+  return !existsSync(path.join(configHome, 'hld', 'theme.json'))
+}
+
+/**
+ * The flags, arguments and argv oclif's parser would give, for arguments written the plain way:
+ * `--name value`, `--name=value`, `--flag`, `--no-flag` and positional arguments. Undefined for
+ * anything else, so that oclif parses it (and reports its errors itself).
+ */
+export function parse(spec: CommandSpec, tokens: string[]): Parsed<Record<string, unknown>> | undefined {
+  const flags: Record<string, unknown> = {}
+  const positional: string[] = []
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]
+    if (!token.startsWith('-')) {
+      positional.push(token)
+      continue
+    }
+    if (!token.startsWith('--') || token === '--') return undefined
+    const equals = token.indexOf('=')
+    let name = token.slice(2, equals === -1 ? undefined : equals)
+    let value: boolean | undefined = true
+    if (!spec.flags[name] && name.startsWith('no-') && spec.flags[name.slice(3)]?.allowNo) {
+      name = name.slice(3)
+      value = false
+    }
+    const flag = spec.flags[name]
+    if (!flag) return undefined
+    if (flag.type === 'boolean') {
+      if (equals !== -1 || name in flags) return undefined
+      flags[name] = value
+      continue
+    }
+    if (!value || (name in flags && !flag.multiple)) return undefined
+    const input = equals === -1 ? tokens[++i] : token.slice(equals + 1)
+    const parsed = input === undefined ? undefined : parseValue(flag, input)
+    if (parsed === undefined) return undefined
+    flags[name] = flag.multiple ? [...((flags[name] as unknown[] | undefined) ?? []), ...(parsed as unknown[])] : parsed
+  }
+  // oclif reads a missing argument from stdin unless it is a terminal; a multiple flag takes the words after it.
+  const missing = spec.args.slice(positional.length)
+  if (missing.length > 0 && (missing.some((arg) => arg.required) || !isatty(0))) return undefined
+  if (positional.length > 0 && Object.values(spec.flags).some((flag) => flag.multiple)) return undefined
+  if (spec.strict && positional.length > spec.args.length) return undefined
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    if (flags[name] === undefined && flag.required) return undefined
+    if (flags[name] === undefined && flag.default !== undefined) flags[name] = flag.default
+  }
+  const args = Object.fromEntries(spec.args.map((arg, index) => [arg.name, positional[index]]))
+  return {flags, args, argv: positional}
+}
+
+/** A flag's value as oclif parses it; undefined when oclif might not take it (it then says why). */
+function parseValue(flag: FlagSpec, input: string): unknown {
+  if (input === '' || input.startsWith('-')) return undefined
+  if (flag.type === 'integer') {
+    if (!/^\d{1,15}$/.test(input)) return undefined
+    const number = Number.parseInt(input, 10)
+    if ((flag.min !== undefined && number < flag.min) || (flag.max !== undefined && number > flag.max)) return undefined
+    return number
+  }
+  if (flag.multiple) {
+    // Plain comma-separated words only: oclif also trims, unquotes and unescapes them.
+    const values = flag.delimiter === undefined ? [input] : flag.delimiter === ',' ? input.split(',') : undefined
+    if (!values || values.some((value) => !/^[\w.-]+$/.test(value) || (flag.options && !flag.options.includes(value)))) return undefined
+    return values
+  }
+  if (flag.options && !flag.options.includes(input)) return undefined
+  return input
+}
+
+/** The CommandContext of a command run here: output as oclif's Command prints it. */
+class LeanContext extends DaemonAccess implements CommandContext {
+  constructor(
+    flags: GlobalFlags,
+    private readonly tokens: string[],
+  ) {
+    super(flags)
+  }
+
+  jsonEnabled(): boolean {
+    return this.tokens.includes('--json')
+  }
+
+  log(message = ''): void {
+    if (!this.jsonEnabled()) console.log(format(message))
+  }
+
+  logToStderr(message = ''): void {
+    if (!this.jsonEnabled()) console.error(format(message))
+  }
+}
+
+/** JSON as BaseCommand.logJson prints it without a theme (pretty), or one compact line (NDJSON). */
+function printJson(json: unknown, jsonLines = false): void {
+  if (jsonLines) process.stdout.write(`${jsonText(json)}\n`)
+  else console.log(format(jsonText(json, 2)))
+}
+
+/**
+ * An error as oclif's handler prints it (` ›   Error: …`, wrapped to the terminal), by oclif's
+ * own code, loaded only now: the part that formats, not the rest of oclif.
+ */
+function oclifErrorText(message: string): string {
+  const require = createRequire(import.meta.url)
+  const lib = path.dirname(require.resolve('@oclif/core'))
+  const {default: prettyPrint} = require(path.join(lib, 'errors', 'errors', 'pretty-print.js')) as {default: (error: unknown) => string}
+  const {colorize} = require(path.join(lib, 'ux', 'theme.js')) as {colorize: (color: string, text: string) => string}
+  return prettyPrint({name: 'Error', message, bang: colorize('red', process.platform === 'win32' ? '»' : '›')})
+}
