@@ -11,6 +11,12 @@ export interface EventBus {
   publish(event: NewEvent): DaemonEvent
   /** Returns the function that unsubscribes. */
   subscribe(listener: EventListener): () => void
+  /**
+   * Runs `work`, which writes rows and then publishes the events about them, so that rows and
+   * events are stored in one transaction (one commit per batch of claude's output). Throws what
+   * `work` or the commit throws.
+   */
+  storeWith<T>(work: () => T): T
 }
 
 export class MemoryBus implements EventBus {
@@ -26,5 +32,9 @@ export class MemoryBus implements EventBus {
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  storeWith<T>(work: () => T): T {
+    return work()
   }
 }

@@ -14,14 +14,16 @@
  * In-process listeners (`subscribe`) are called synchronously inside `publish`, as with the
  * in-memory bus: they live and die with the daemon, so durability means nothing to them.
  *
- * Hot paths use prepared better-sqlite3 statements rather than drizzle's builder: an insert
- * per event and a page per replay step, where the builder's per-call cost shows.
+ * Every query is a drizzle statement prepared once (a page per filter's shape): an insert per
+ * event and a page per replay step are where building or preparing per call would show.
  */
-import type {Statement} from 'better-sqlite3'
+import {and, asc, eq, gt, inArray, max, sql} from 'drizzle-orm'
 
 import type {DaemonEvent, EventType, NewEvent} from '../../protocol/events.js'
 import type {Logger} from '../../shared/logger.js'
 import type {Store} from '../store/index.js'
+import {placeholdersFor} from '../store/placeholders.js'
+import {events} from '../store/schema/index.js'
 import {type RetentionOptions, TableRetention} from '../store/retention.js'
 import type {EventBus, EventListener} from './index.js'
 
@@ -59,15 +61,6 @@ export interface EventFilter {
 
 export type {RetentionOptions}
 
-interface Row {
-  id: number
-  type: EventType
-  timestamp: string
-  session_id: string | null
-  run_id: string | null
-  data: string
-}
-
 function encodeEvent(id: number, type: string, timestamp: string, dataJson: string): string {
   return `{"id":${id},"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(timestamp)},"data":${dataJson}}`
 }
@@ -101,19 +94,19 @@ export class EventLog implements EventBus {
   private closed = false
   private readonly listeners = new Set<EventListener>()
   private readonly batchListeners = new Set<BatchListener>()
-  private readonly insert: Statement
   private readonly insertBatch: (rows: PendingRow[]) => void
-  private readonly pages = new Map<string, Statement>()
+  private readonly pages = new Map<string, ReturnType<EventLog['preparePage']>>()
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
     retention: RetentionOptions,
   ) {
-    const {sqlite} = store
+    const {sqlite, db} = store
+    // Raw SQL: sqlite_sequence is SQLite's own table, which drizzle's schema does not describe.
     const seq = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined
-    const bounds = sqlite.prepare('SELECT MAX(id) AS newest FROM events').get() as {newest: number | null}
-    this.lastId = Math.max(seq?.seq ?? 0, bounds.newest ?? 0)
+    const newest = db.select({id: max(events.id)}).from(events).get()?.id
+    this.lastId = Math.max(seq?.seq ?? 0, newest ?? 0)
     this.flushed = this.lastId
     this.retention = new TableRetention(
       store,
@@ -123,9 +116,11 @@ export class EventLog implements EventBus {
       log,
     )
 
-    this.insert = sqlite.prepare('INSERT INTO events (id, type, timestamp, session_id, run_id, data) VALUES (?, ?, ?, ?, ?, ?)')
+    const insert = db.insert(events).values(placeholdersFor(['id', 'type', 'timestamp', 'sessionId', 'runId', 'data'])).prepare()
     this.insertBatch = sqlite.transaction((rows: PendingRow[]) => {
-      for (const {logged, timestamp, data} of rows) this.insert.run(logged.id, logged.type, timestamp, logged.sessionId, logged.runId, data)
+      for (const {logged, timestamp, data} of rows) {
+        insert.run({id: logged.id, type: logged.type, timestamp, sessionId: logged.sessionId, runId: logged.runId, data})
+      }
     })
   }
 
@@ -208,13 +203,38 @@ export class EventLog implements EventBus {
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
     if (this.queue.length === 0) return
-    const rows = this.queue
     try {
-      this.insertBatch(rows)
+      this.insertBatch(this.queue)
     } catch (error) {
       this.flushFailed(error)
       return
     }
+    this.stored()
+  }
+
+  /**
+   * `work` and the storing of every event queued by its end (those it published, and any not
+   * flushed yet) in one IMMEDIATE transaction; the events reach subscribers after its commit. If
+   * it fails, they stay queued for flush and its retries. Inside a transaction already (whose
+   * commit is not ours to see), the events are left to flush.
+   */
+  storeWith<T>(work: () => T): T {
+    const {sqlite} = this.store
+    if (sqlite.inTransaction) return work()
+    const result = sqlite
+      .transaction(() => {
+        const value = work()
+        if (this.queue.length > 0) this.insertBatch(this.queue)
+        return value
+      })
+      .immediate()
+    if (this.queue.length > 0) this.stored()
+    return result
+  }
+
+  /** The queue is committed: deliver it. */
+  private stored(): void {
+    const rows = this.queue
     if (this.retryDelay > RETRY_FIRST_MS) this.log.info('events stored again after a failure', {count: rows.length})
     this.retryDelay = RETRY_FIRST_MS
     this.queue = []
@@ -252,34 +272,37 @@ export class EventLog implements EventBus {
   /** Up to `limit` logged events after `afterId` that pass the filter, oldest first. */
   readPage(afterId: number, filter: EventFilter, limit: number): LoggedEvent[] {
     const types = filter.types ? [...filter.types] : []
-    const where = ['id > ?']
-    const args: unknown[] = [afterId]
-    if (types.length > 0) {
-      where.push(`type IN (${types.map(() => '?').join(', ')})`)
-      args.push(...types)
-    }
-    if (filter.sessionId !== undefined) {
-      where.push('session_id = ?')
-      args.push(filter.sessionId)
-    }
-    if (filter.runId !== undefined) {
-      where.push('run_id = ?')
-      args.push(filter.runId)
-    }
-    const sql = `SELECT id, type, timestamp, session_id, run_id, data FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`
-    let statement = this.pages.get(sql)
-    if (!statement) {
-      statement = this.store.sqlite.prepare(sql)
-      this.pages.set(sql, statement)
-    }
-    const rows = statement.all(...args, limit) as Row[]
-    return rows.map((row) => ({
+    const shape = `${types.length}:${filter.sessionId !== undefined}:${filter.runId !== undefined}`
+    let page = this.pages.get(shape)
+    if (!page) this.pages.set(shape, (page = this.preparePage(types.length, filter.sessionId !== undefined, filter.runId !== undefined)))
+    const values: Record<string, unknown> = {after: afterId, limit, session: filter.sessionId, run: filter.runId}
+    types.forEach((type, i) => (values[`type${i}`] = type))
+    return page.all(values).map((row) => ({
       id: row.id,
-      type: row.type,
-      sessionId: row.session_id,
-      runId: row.run_id,
+      type: row.type as EventType,
+      sessionId: row.sessionId,
+      runId: row.runId,
       json: encodeEvent(row.id, row.type, row.timestamp, row.data),
     }))
+  }
+
+  /** The page query for one shape of filter: how many types, whether by session, by run. */
+  private preparePage(typeCount: number, bySession: boolean, byRun: boolean) {
+    const types = Array.from({length: typeCount}, (_, i) => sql.placeholder(`type${i}`))
+    return this.store.db
+      .select()
+      .from(events)
+      .where(
+        and(
+          gt(events.id, sql.placeholder('after')),
+          typeCount > 0 ? inArray(events.type, types) : undefined,
+          bySession ? eq(events.sessionId, sql.placeholder('session')) : undefined,
+          byRun ? eq(events.runId, sql.placeholder('run')) : undefined,
+        ),
+      )
+      .orderBy(asc(events.id))
+      .limit(sql.placeholder('limit'))
+      .prepare()
   }
 
   /** One bounded retention step (see TableRetention); whether another may find more. */

@@ -4,6 +4,7 @@
  * caller's transaction and returns the conversation_updated events to publish after commit.
  */
 import type {NewEvent} from '../../protocol/events.js'
+import type {EventBus} from '../bus/index.js'
 import {capText, truncatedToolInput} from '../capped.js'
 import type {Logger} from '../../shared/logger.js'
 import type {SessionRepository, SessionUpdate} from './repository.js'
@@ -25,10 +26,35 @@ export interface RecordingRun {
   readCalls?: Map<string, string>
 }
 
-export function recordLines(repo: SessionRepository, run: RecordingRun, lines: string[], log: Logger): NewEvent[] {
+/**
+ * One read's worth of lines, the session's update and their conversation_updated events, stored
+ * in one transaction and published (to subscribers once committed). Throws what storing throws
+ * (SQLITE_BUSY while another process holds the lock); then nothing was stored or published.
+ */
+export function storeLines(bus: EventBus, repo: SessionRepository, run: RecordingRun, lines: string[], log: Logger, outputOffset: number): void {
+  bus.storeWith(() => {
+    for (const event of recordLines(repo, run, lines, log, outputOffset)) publishEvent(bus, event, log)
+  })
+}
+
+/** What is stored stands even if a subscriber fails; the failure is logged, not spread. */
+export function publishEvent(bus: EventBus, event: NewEvent, log: Logger): void {
+  try {
+    bus.publish(event)
+  } catch (error) {
+    log.error('publishing an event failed', {type: event.type, error})
+  }
+}
+
+/**
+ * `outputOffset`: where in claude's output file these lines end, stored with them so that a
+ * restarted daemon resumes exactly after them.
+ */
+export function recordLines(repo: SessionRepository, run: RecordingRun, lines: string[], log: Logger, outputOffset?: number): NewEvent[] {
   const published: NewEvent[] = []
   const now = Date.now()
   const update: SessionUpdate = {lastActivityAt: new Date(now)}
+  if (outputOffset !== undefined) update.outputOffset = outputOffset
   for (const line of lines) {
     repo.insertRaw(run.id, line, now)
     const parsed = parseStreamLine(line)

@@ -1,9 +1,10 @@
 /**
- * The session tables' queries, and the mapping from rows to hld's wire shapes. The hot path
- * (one raw row and up to a few conversation rows per stdout line) uses prepared statements;
- * the service wraps each batch of lines in one transaction.
+ * The session tables' queries, and the mapping from rows to hld's wire shapes. Every query that
+ * runs per launch or per line of claude's output is a drizzle statement prepared once, here
+ * (built and prepared per call, they showed in every launch); the service wraps each batch of
+ * lines and their events in one transaction (recorder.ts). Listings, run per request, are built per call.
  */
-import {type SQL, and, asc, desc, eq, inArray, isNull, lte, sql} from 'drizzle-orm'
+import {type SQL, and, asc, desc, eq, getTableColumns, inArray, isNull, lte, max, sql} from 'drizzle-orm'
 import type {SQLiteColumn, SQLiteSelect} from 'drizzle-orm/sqlite-core'
 
 import type {
@@ -18,8 +19,9 @@ import type {
   ToolCallApprovalStatus,
 } from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
+import {columnKeys, driverValues, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
-import {conversationEvents, fileSnapshots, sessions} from '../store/schema/index.js'
+import {conversationEvents, fileSnapshots, rawEvents, sessions} from '../store/schema/index.js'
 import type {ConversationDraft} from './stream-parser.js'
 
 export type SessionRow = typeof sessions.$inferSelect
@@ -48,41 +50,78 @@ function whereOf(filter: SessionFilter): SQL | undefined {
 /** Where events are read from: one session's, or one claude session's. */
 export type EventSource = {session_id: string} | {claude_session_id: string}
 
+const SESSION_COLUMNS = getTableColumns(sessions)
+/** What an insert of a conversation event binds: the rest start as their defaults (not completed, no approval). */
+const EVENT_KEYS = columnKeys(getTableColumns(conversationEvents)).filter(
+  (key) => key !== 'id' && key !== 'isCompleted' && key !== 'approvalId' && key !== 'approvalStatus',
+)
+
 export class SessionRepository {
+  private readonly db
+  private readonly insertSession
   private readonly insertRawStmt
+  private readonly insertSnapshotStmt
   private readonly insertEventStmt
   private readonly completeToolStmt
   private readonly byIdStmt
   private readonly byRunIdStmt
+  private readonly lastSequenceStmt
+  private readonly lastLineStmt
+  private readonly backfillStmt
+  /** One prepared UPDATE per set of columns changed together (a handful: status, pid, the recorder's). */
+  private readonly updates = new Map<string, {run(values: Record<string, unknown>): unknown}>()
 
   constructor(private readonly store: Store) {
-    const {sqlite} = store
-    this.insertRawStmt = sqlite.prepare('INSERT INTO raw_events (session_id, event_json, created_at) VALUES (?, ?, ?)')
-    this.insertEventStmt = sqlite.prepare(
-      `INSERT INTO conversation_events (session_id, claude_session_id, sequence, event_type, created_at, role, content,
-         tool_id, tool_name, tool_input_json, parent_tool_use_id, tool_result_for_id, tool_result_content)
-       VALUES (@session_id, @claude_session_id, @sequence, @event_type, @created_at, @role, @content,
-         @tool_id, @tool_name, @tool_input_json, @parent_tool_use_id, @tool_result_for_id, @tool_result_content)`,
-    )
-    this.completeToolStmt = sqlite.prepare(
-      "UPDATE conversation_events SET is_completed = 1 WHERE session_id = ? AND event_type = 'tool_call' AND tool_id = ?",
-    )
-    // Prepared once: approvals look a session up by id for every listing, and by run id for every approval.
-    this.byIdStmt = store.db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare()
-    this.byRunIdStmt = store.db.select().from(sessions).where(eq(sessions.runId, sql.placeholder('runId'))).prepare()
-  }
-
-  /** Runs `work` in one transaction (IMMEDIATE: it writes). */
-  transaction<T>(work: () => T): T {
-    return this.store.sqlite.transaction(work).immediate()
+    const db = (this.db = store.db)
+    const id = sql.placeholder('id')
+    this.insertSession = db.insert(sessions).values(placeholdersFor(columnKeys(SESSION_COLUMNS))).prepare()
+    this.insertSnapshotStmt = db.insert(fileSnapshots).values(placeholdersFor(['sessionId', 'toolId', 'filePath', 'content', 'createdAt'])).prepare()
+    this.insertRawStmt = db.insert(rawEvents).values(placeholdersFor(['sessionId', 'eventJson', 'createdAt'])).prepare()
+    this.insertEventStmt = db.insert(conversationEvents).values(placeholdersFor(EVENT_KEYS)).prepare()
+    this.completeToolStmt = db
+      .update(conversationEvents)
+      .set({isCompleted: true})
+      .where(and(eq(conversationEvents.sessionId, id), eq(conversationEvents.eventType, 'tool_call'), eq(conversationEvents.toolId, sql.placeholder('toolId'))))
+      .prepare()
+    // Approvals look a session up by id for every listing, and by run id for every approval.
+    this.byIdStmt = db.select().from(sessions).where(eq(sessions.id, id)).prepare()
+    this.byRunIdStmt = db.select().from(sessions).where(eq(sessions.runId, sql.placeholder('runId'))).prepare()
+    this.lastSequenceStmt = db.select({last: max(conversationEvents.sequence)}).from(conversationEvents).where(eq(conversationEvents.sessionId, id)).prepare()
+    this.lastLineStmt = db
+      .select({line: rawEvents.eventJson})
+      .from(rawEvents)
+      .where(eq(rawEvents.sessionId, id))
+      .orderBy(desc(rawEvents.id))
+      .limit(1)
+      .prepare()
+    this.backfillStmt = db
+      .update(conversationEvents)
+      .set(placeholdersFor(['claudeSessionId']))
+      .where(and(eq(conversationEvents.sessionId, id), isNull(conversationEvents.claudeSessionId)))
+      .prepare()
   }
 
   insert(row: NewSessionRow): void {
-    this.store.db.insert(sessions).values(row).run()
+    // A prepared insert binds every column: one the row leaves out gets its default, as the builder would.
+    const values: Record<string, unknown> = {}
+    for (const [key, column] of Object.entries(SESSION_COLUMNS)) values[key] = row[key as keyof NewSessionRow] ?? column.default ?? null
+    this.insertSession.run(driverValues(SESSION_COLUMNS, values))
   }
 
   update(id: string, fields: SessionUpdate): void {
-    if (Object.keys(fields).length > 0) this.store.db.update(sessions).set(fields).where(eq(sessions.id, id)).run()
+    const keys = Object.keys(fields).filter((key) => fields[key as keyof SessionUpdate] !== undefined)
+    if (keys.length === 0) return
+    const shape = keys.join(',')
+    let statement = this.updates.get(shape)
+    if (!statement) {
+      statement = this.db
+        .update(sessions)
+        .set(placeholdersFor(keys))
+        .where(eq(sessions.id, sql.placeholder('id')))
+        .prepare()
+      this.updates.set(shape, statement)
+    }
+    statement.run({...driverValues(SESSION_COLUMNS, fields), id})
   }
 
   get(id: string): SessionRow | undefined {
@@ -149,7 +188,7 @@ export class SessionRepository {
   }
 
   insertSnapshot(sessionId: string, toolId: string, filePath: string, content: string, at: number): void {
-    this.store.db.insert(fileSnapshots).values({sessionId, toolId, filePath, content, createdAt: new Date(at)}).run()
+    this.insertSnapshotStmt.run({sessionId, toolId, filePath, content, createdAt: at})
   }
 
   /** In the order claude read them. */
@@ -188,43 +227,39 @@ export class SessionRepository {
 
   /** Where a session's recording stopped (for a daemon adopting it): its next sequence and its last raw line. */
   recordingState(sessionId: string): {nextSequence: number; lastLine?: string} {
-    const {sqlite} = this.store
-    const {last} = sqlite.prepare('SELECT max(sequence) AS last FROM conversation_events WHERE session_id = ?').get(sessionId) as {last: number | null}
-    const raw = sqlite.prepare('SELECT event_json FROM raw_events WHERE session_id = ? ORDER BY id DESC LIMIT 1').get(sessionId) as {event_json: string} | undefined
-    return {nextSequence: (last ?? 0) + 1, lastLine: raw?.event_json}
+    const last = this.lastSequenceStmt.get({id: sessionId})?.last ?? 0
+    return {nextSequence: last + 1, lastLine: this.lastLineStmt.get({id: sessionId})?.line}
   }
 
   insertRaw(sessionId: string, line: string, at: number): void {
-    this.insertRawStmt.run(sessionId, line, at)
+    this.insertRawStmt.run({sessionId, eventJson: line, createdAt: at})
   }
 
   insertEvent(sessionId: string, claudeSessionId: string | undefined, sequence: number, draft: ConversationDraft, at: number): number {
-    const info = this.insertEventStmt.run({
-      session_id: sessionId,
-      claude_session_id: claudeSessionId ?? null,
+    // Driver values (created_at in ms), bound as they are: see placeholdersFor.
+    const row = {
+      sessionId,
+      claudeSessionId: claudeSessionId ?? null,
       sequence,
-      event_type: draft.event_type,
-      created_at: at,
+      eventType: draft.event_type,
+      createdAt: at,
       role: draft.role ?? null,
       content: draft.content ?? null,
-      tool_id: draft.tool_id ?? null,
-      tool_name: draft.tool_name ?? null,
-      tool_input_json: draft.event_type === 'tool_call' ? JSON.stringify(draft.tool_input ?? {}) : null,
-      parent_tool_use_id: draft.parent_tool_use_id ?? null,
-      tool_result_for_id: draft.tool_result_for_id ?? null,
-      tool_result_content: draft.tool_result_content ?? null,
-    })
-    if (draft.event_type === 'tool_result' && draft.tool_result_for_id) this.completeToolStmt.run(sessionId, draft.tool_result_for_id)
+      toolId: draft.tool_id ?? null,
+      toolName: draft.tool_name ?? null,
+      toolInputJson: draft.event_type === 'tool_call' ? JSON.stringify(draft.tool_input ?? {}) : null,
+      parentToolUseId: draft.parent_tool_use_id ?? null,
+      toolResultForId: draft.tool_result_for_id ?? null,
+      toolResultContent: draft.tool_result_content ?? null,
+    }
+    const info = this.insertEventStmt.run(row)
+    if (draft.event_type === 'tool_result' && draft.tool_result_for_id) this.completeToolStmt.run({id: sessionId, toolId: draft.tool_result_for_id})
     return Number(info.lastInsertRowid)
   }
 
   /** Events written before claude said its session id (the injected query) get it now. */
   backfillClaudeSessionId(sessionId: string, claudeSessionId: string): void {
-    this.store.db
-      .update(conversationEvents)
-      .set({claudeSessionId})
-      .where(and(eq(conversationEvents.sessionId, sessionId), isNull(conversationEvents.claudeSessionId)))
-      .run()
+    this.backfillStmt.run({id: sessionId, claudeSessionId})
   }
 
   /** In order: all of them, or the page of them counted from the newest. */

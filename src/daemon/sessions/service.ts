@@ -35,7 +35,7 @@ import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
 import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile, writeSettingsFile} from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
-import {type RecordingRun, recordLines} from './recorder.js'
+import {type RecordingRun, publishEvent, recordLines, storeLines} from './recorder.js'
 import {
   type EventSource,
   type Page,
@@ -804,23 +804,15 @@ export class SessionService implements SessionLink {
       run.backlogOffset = offset
       return
     }
-    let published: NewEvent[]
     try {
-      published = this.repo.transaction(() => {
-        const events = recordLines(this.repo, run, lines, this.deps.log)
-        // With the lines, so that a restarted daemon resumes exactly after them.
-        this.repo.update(run.id, {outputOffset: offset})
-        return events
-      })
+      storeLines(this.deps.bus, this.repo, run, lines, this.deps.log, offset)
     } catch (error) {
       if (!isBusy(error)) return this.failRecording(run, error)
       // Another process holds the database's lock: hold the output until it lets go.
       run.backlog = [...lines]
       run.backlogOffset = offset
       run.drained = this.drainBacklog(run)
-      return
     }
-    for (const event of published) this.publish(event)
   }
 
   private async drainBacklog(run: ActiveRun): Promise<void> {
@@ -830,9 +822,7 @@ export class SessionService implements SessionLink {
         const lines = run.backlog!
         const offset = run.backlogOffset!
         run.backlog = run.backlogOffset = undefined
-        const events = recordLines(this.repo, run, lines, this.deps.log)
-        this.repo.update(run.id, {outputOffset: offset})
-        return events
+        return recordLines(this.repo, run, lines, this.deps.log, offset)
       })
       for (const event of published) this.publish(event)
     } catch (error) {
@@ -927,13 +917,8 @@ export class SessionService implements SessionLink {
     if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})
   }
 
-  /** What is stored stands even if a subscriber fails; the failure is logged, not spread. */
   private publish(event: NewEvent): void {
-    try {
-      this.deps.bus.publish(event)
-    } catch (error) {
-      this.deps.log.error('publishing an event failed', {type: event.type, error})
-    }
+    publishEvent(this.deps.bus, event, this.deps.log)
   }
 }
 

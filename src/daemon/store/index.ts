@@ -44,6 +44,12 @@ export function isBusy(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
 }
 
+/** SQLITE_FULL and SQLITE_IOERR and its extended codes: the disk under the database is full or failing. */
+export function isDiskError(error: unknown): boolean {
+  const code = (error as {code?: unknown}).code
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'))
+}
+
 export const DEFAULT_LOCK_WAIT_MS = 30_000
 /** Backoff between attempts at a locked database: short first (most locks are brief), then capped. */
 const LOCK_RETRY_FIRST_MS = 5
@@ -155,15 +161,17 @@ async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitM
     let result: T
     try {
       result = work()
-    } catch (error) {
-      sqlite.exec('ROLLBACK')
-      throw error
-    }
-    try {
       sqlite.exec('COMMIT')
     } catch (error) {
+      // SQLite may have rolled back already (it does on a full disk): a second ROLLBACK would
+      // throw and hide why.
       if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
-      throw error
+      if (!isDiskError(error)) throw error
+      throw new RpcError(
+        ErrorCode.Unavailable,
+        `The database ${file} could not be written: ${(error as Error).message} (is its disk full?). ` +
+          'Nothing of this request was stored; free space on that disk and retry.',
+      )
     }
     return result
   } finally {
