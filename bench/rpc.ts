@@ -1,13 +1,16 @@
 /**
  * RPC: `health` round trips on one connection, sequential (one in flight) and pipelined
- * (PIPELINE_DEPTH in flight), against a bare Node NDJSON server on the same kind of socket.
+ * (PIPELINE_DEPTH in flight), against a bare Node NDJSON server on the same kind of socket that
+ * answers with the daemon's own health reply (the same size).
  * Target: at least 0.5x of the baseline's throughput.
  */
 import {spawn} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {Health} from '../src/protocol/daemon.js'
 import {Sandbox} from '../test/helpers/sandbox.js'
 import {median, percentile, round} from './lib/measure.js'
 
@@ -99,9 +102,10 @@ async function measure(socketPath: string): Promise<Measured> {
   }
 }
 
-async function startEchoServer(socketPath: string): Promise<() => void> {
+/** The echo server, answering every call with `resultFile`'s JSON. */
+async function startEchoServer(socketPath: string, resultFile: string): Promise<() => void> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'echo-server.mjs')
-  const child = spawn(process.execPath, [script, socketPath], {stdio: ['ignore', 'pipe', 'inherit']})
+  const child = spawn(process.execPath, [script, socketPath, resultFile], {stdio: ['ignore', 'pipe', 'inherit']})
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve())
     child.once('exit', (code) => reject(new Error(`echo server exited ${code}`)))
@@ -113,9 +117,15 @@ export async function benchRpc(): Promise<Record<string, number>> {
   const sandbox = new Sandbox()
   let stopEcho: (() => void) | undefined
   try {
-    const echoSocket = path.join(sandbox.root, 'echo.sock')
-    stopEcho = await startEchoServer(echoSocket)
     await sandbox.startDaemon()
+    // The baseline answers with the daemon's own health reply: the same bytes to encode, send and parse.
+    const client = await sandbox.client()
+    const health = await client.call(Health, {})
+    client.close()
+    const resultFile = path.join(sandbox.root, 'health.json')
+    writeFileSync(resultFile, JSON.stringify(health))
+    const echoSocket = path.join(sandbox.root, 'echo.sock')
+    stopEcho = await startEchoServer(echoSocket, resultFile)
     const rounds: {echo: Measured; daemon: Measured}[] = []
     for (let i = 0; i < ROUNDS; i++) rounds.push({echo: await measure(echoSocket), daemon: await measure(sandbox.socketPath)})
     await sandbox.cli(['daemon', 'stop'])
@@ -131,6 +141,7 @@ export async function benchRpc(): Promise<Record<string, number>> {
       figures[`${mode}_baseline_p50_us`] = Math.round(of('echo', 'p50Us'))
       figures[`${mode}_baseline_p99_us`] = Math.round(of('echo', 'p99Us'))
     }
+    figures.reply_bytes = JSON.stringify(health).length
     return figures
   } finally {
     stopEcho?.()

@@ -8,6 +8,8 @@
 //   resolving and reading ~40 small ES modules one by one costs node more than running them.
 //   It sits beside lean.js, so the relative paths its modules compute from import.meta.url
 //   (the package root, the daemon entry, ../daemon/*.js) stay right.
+// And dist/mcp/claude-approvals.bundle.js: what the approvals MCP server needs to answer
+// `initialize` (bin/mcp-claude-approvals.js), in one file; what it loads after that stays in dist/.
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
@@ -68,5 +70,12 @@ await bundle({
   // over: an error class in two copies would break exitCodeFor's instanceof). oclif is never
   // imported on this path (its error printer is required by file when an error is shown).
   external: ['better-sqlite3', '@oclif/core', '../shared/file-lock.js'],
+})
+
+await bundle({
+  entryPoints: [path.join(dist, 'mcp', 'claude-approvals.js')],
+  outfile: path.join(dist, 'mcp', 'claude-approvals.bundle.js'),
+  // Loaded once `initialize` is answered (setUp): from dist/, as they are.
+  external: ['./permission.js', './cloud-approver.js', './local-approver.js', '../config/index.js', '../shared/logger.js'],
 })
 

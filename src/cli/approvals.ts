@@ -4,6 +4,8 @@
  * protocol types and the render module, so the commands stay fast to start. Everything an
  * approval carries is untrusted (a model wrote it) and printed through `render`.
  */
+import os from 'node:os'
+
 import type {DaemonClient} from '../client/index.js'
 import type {Approval, FetchApprovalsResult, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
@@ -65,7 +67,9 @@ export interface Provenance {
   uid?: number
   pid?: number
   command?: string
+  user?: string
   host?: string
+  ssh_connection?: string
   rule?: string
   verdict?: string
 }
@@ -78,7 +82,9 @@ export function provenanceText(by: Provenance, show: (value: unknown) => string 
   const who = [
     by.uid === undefined ? '' : `uid ${show(by.uid)}`,
     by.pid === undefined ? '' : `pid ${show(by.pid)}`,
+    by.user === undefined ? '' : `user ${show(by.user)}`,
     by.host === undefined ? '' : `host ${show(by.host)}`,
+    by.ssh_connection === undefined ? '' : `ssh ${show(by.ssh_connection)}`,
     by.rule === undefined ? '' : `rule ${show(by.rule)}`,
     by.verdict === undefined ? '' : `verdict ${show(by.verdict)}`,
   ].filter(Boolean)
@@ -234,7 +240,7 @@ export async function decide(
   const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
   // `devbox:9c1e`, or with --hosts the one host that has it.
   const {client, id} = await ctx.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
-  const result = await client.call(SendDecision, {...params, approval_id: id, channel: 'cli'})
+  const result = await client.call(SendDecision, {...params, approval_id: id, ...decisionLabels()})
   if (ctx.jsonEnabled()) return result
   const {approval} = result
   for (const line of await approvalDetails(approval, await sessionOf(client, approval), VERB[params.decision])) ctx.log(line)
@@ -281,7 +287,7 @@ async function decideMany(
   let failure: Error | undefined
   for (const id of ids) {
     try {
-      const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment})
+      const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment, ...decisionLabels()})
       ctx.log(`${VERB[options.decision]} ${approval.id}: ${describeRequest(approval)}`)
       results.push({approval_id: approval.id, success: true, approval})
     } catch (error) {
@@ -295,6 +301,21 @@ async function decideMany(
     throw new CommandError(`${decided} of ${results.length} decided; the first failure: ${failure.message}`, {exit: exitCodeFor(failure)})
   }
   return {results}
+}
+
+/**
+ * What the CLI says about its decisions: that it is the CLI, and who runs it on which machine. The
+ * daemon records user and host only for a decision that came over ssh, where it cannot see them.
+ */
+function decisionLabels(): {channel: 'cli'; decider: {user?: string; host: string}} {
+  let user: string | undefined
+  try {
+    user = os.userInfo().username
+  } catch {
+    // No passwd entry for this uid (some containers).
+    user = process.env.USER || process.env.LOGNAME || undefined
+  }
+  return {channel: 'cli', decider: {...(user ? {user} : {}), host: os.hostname()}}
 }
 
 export type DecisionOutcome = {approval_id: string; success: true; approval: Approval} | {approval_id: string; success: false; error: string}

@@ -8,6 +8,8 @@ import type {Readable, Writable} from 'node:stream'
 import {connectSocket} from '../client/index.js'
 import {openOrStart} from '../client/lifecycle.js'
 import type {Config} from '../config/index.js'
+import {ConnectionOrigin} from '../protocol/daemon.js'
+import {encodeFrame} from '../protocol/framing.js'
 
 /**
  * Bridges until either side closes: stdin's end is passed on as a half-close (the daemon still
@@ -21,6 +23,9 @@ export async function dialStdio(
   stdout: Writable = process.stdout,
 ): Promise<void> {
   const socket = options.autostart ? await openOrStart(config, options.env) : await connectSocket(config.socket_path)
+  // Before anything from stdin: the daemon records where the decisions on this connection came from.
+  const sshConnection = (options.env ?? process.env).SSH_CONNECTION
+  socket.write(encodeFrame({jsonrpc: '2.0', method: ConnectionOrigin.name, params: sshConnection ? {ssh_connection: sshConnection} : {}}))
   await new Promise<void>((resolve) => {
     // The reader went away (ssh closed): nobody is left to answer.
     stdout.on('error', () => socket.destroy())

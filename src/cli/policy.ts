@@ -44,10 +44,13 @@ export function describeInput(toolName: string, input: unknown, width = 60): Cel
   return cell(`${toolName}: ${target}`, width)
 }
 
-export function auditTable(entries: AuditEntry[]): string {
+/** One row per decision; a HOST column first when the entries come from several machines (`--hosts`). */
+export function auditTable(entries: (AuditEntry & {host?: string})[]): string {
+  const hosts = entries.some((e) => e.host !== undefined)
   return table(
-    ['TIME', 'SESSION', 'DECISION', 'BY', 'RULE / SOURCE', 'MS', 'CALL'],
+    [...(hosts ? ['HOST'] : []), 'TIME', 'SESSION', 'DECISION', 'BY', 'RULE / SOURCE', 'MS', 'CALL'],
     entries.map((e) => [
+      ...(hosts ? [e.host ?? ''] : []),
       timestamp(e.decided_at),
       (e.session_id ?? '-').slice(0, 8),
       e.decision,

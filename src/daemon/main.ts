@@ -10,7 +10,7 @@ import {removePidFile, writePidFile} from '../shared/daemon-pid.js'
 import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
-import {Health, Shutdown} from '../protocol/daemon.js'
+import {ConnectionOrigin, Health, Shutdown} from '../protocol/daemon.js'
 import {GetConversation, GetRecentPaths, GetSessionLeaves, GetSessionSnapshots, GetSessionState, ListSessions} from '../protocol/sessions.js'
 import {DebugPublish, Subscribe} from '../protocol/subscribe.js'
 import {EventLog} from './bus/log.js'
@@ -44,6 +44,7 @@ import {registerSystemHandlers} from './system.js'
 const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   Health.name,
   Shutdown.name,
+  ConnectionOrigin.name,
   ListSessions.name,
   GetSessionState.name,
   GetConversation.name,

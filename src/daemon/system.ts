@@ -1,6 +1,7 @@
-/** The daemon's own methods: `health` and `shutdown`. */
+/** The daemon's own methods: `health`, `shutdown`, and `connectionOrigin` (see src/protocol/daemon.ts). */
 import type {ComponentHealth, HealthResult} from '../protocol/daemon.js'
-import {Health, Shutdown} from '../protocol/daemon.js'
+import {ConnectionOrigin, Health, Shutdown} from '../protocol/daemon.js'
+import {ErrorCode, RpcError} from '../protocol/errors.js'
 import * as schema from '../protocol/daemon.schema.js'
 import type {Router} from './rpc/router.js'
 
@@ -31,6 +32,15 @@ export function registerSystemHandlers(router: Router, deps: SystemDeps): void {
     ...(deps.logFailures().last === undefined ? {} : {log_write_error: deps.logFailures().last}),
     components: deps.components(),
   }))
+
+  router.register(ConnectionOrigin, schema.ConnectionOriginParams, (params, ctx) => {
+    // Only before any request: otherwise a client behind dial-stdio could say where it is from itself.
+    if (ctx.connection.frames !== 1 || ctx.connection.origin) {
+      throw new RpcError(ErrorCode.InvalidRequest, `${ConnectionOrigin.name} is accepted only as a connection's first frame (hld daemon dial-stdio sends it)`)
+    }
+    ctx.connection.origin = params
+    return null
+  })
 
   router.register(Shutdown, schema.ShutdownParams, () => {
     // Answer first; the shutdown starts once this reply is on its way.

@@ -15,15 +15,20 @@ export type DecisionChannel = 'cli' | 'rpc' | 'rest' | 'cloud' | 'policy' | 'tim
  * Who made a decision. `uid`, `pid` and `command` (the process's command line) come from the
  * kernel's record of the connection, never from what the client says; `channel` is how it came:
  * the hld CLI (`cli`), any other socket client (`rpc`), the HumanLayer API (`cloud`, answered
- * in Slack, email or the web app), a session setting or rule (`policy`), or no one in time
- * (`timeout`: the approval is `timed_out`, and `verdict` says what that decided).
+ * in Slack, email or the web app), a session setting or rule (`policy`), no one in time
+ * (`timeout`: the approval is `timed_out`, and `verdict` says what that decided), or another
+ * machine over ssh (`ssh`: then the kernel's process is `hld daemon dial-stdio` on this machine,
+ * `ssh_connection` is its $SSH_CONNECTION, and `user` and `host` are who the CLI on the other
+ * machine says it runs as).
  */
 export interface DecisionProvenance {
   channel: DecisionChannel
   uid?: number
   pid?: number
   command?: string
+  user?: string
   host?: string
+  ssh_connection?: string
   /** `policy`: the setting or rule that decided; `timeout`: the ask rule whose timeout it was, if a rule asked. */
   rule?: string
   /** `timeout`: the default verdict that applied (`--on-timeout`). */

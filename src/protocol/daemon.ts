@@ -31,3 +31,11 @@ export interface ShutdownResult {
 
 export const Health = method<z.input<typeof schema.HealthParams>, HealthResult>('health')
 export const Shutdown = method<z.input<typeof schema.ShutdownParams>, ShutdownResult>('shutdown')
+/**
+ * Where a connection's requests come from when they are not from this machine: `hld daemon
+ * dial-stdio` sends it as a notification (no id) before anything else, with $SSH_CONNECTION
+ * ("client-address client-port server-address server-port"). Accepted as a connection's first
+ * frame only. Recorded with decisions (DecisionProvenance); it grants nothing: the kernel's view
+ * of the peer (dial-stdio itself) is what the self-approval check judges.
+ */
+export const ConnectionOrigin = method<z.input<typeof schema.ConnectionOriginParams>, null>('connectionOrigin')

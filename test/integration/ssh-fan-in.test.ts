@@ -2,7 +2,7 @@
  * One inbox for three machines: two "remote" daemons (alpha, beta), each in its own sandbox and
  * reached over a real sshd on its own port (test/helpers/sshd.ts), plus the local daemon.
  */
-import {type ChildProcess, spawn} from 'node:child_process'
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -11,9 +11,10 @@ import {expect} from 'chai'
 
 import type {Approval} from '../../src/protocol/approvals.js'
 import type {DaemonEvent} from '../../src/protocol/events.js'
+import type {AuditEntry} from '../../src/protocol/policy.js'
 import type {Session} from '../../src/protocol/sessions.js'
 import {FAKE_CLAUDE} from '../helpers/approvals.js'
-import {CLI, type CliResult, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {CLI, type CliResult, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {TestSshd, remoteHldByHost, writeRemoteEnv} from '../helpers/sshd.js'
 
 describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the local one)', function () {
@@ -155,6 +156,45 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     const allDown = await cli(['approvals', 'list', '--hosts', 'down'])
     expect(allDown.exitCode).to.equal(3)
     expect(allDown.stderr).to.contain('No host answered').and.contain('Connection refused')
+  })
+
+  it('audit --hosts merges every machine\'s decisions with their host; approvals show finds an approval by its host-qualified id', async () => {
+    // One tool call on alpha and one here, as claude's PreToolUse hook sends them: each audited by its own daemon.
+    for (const [host, sandbox, file] of [['alpha', alpha, 'on-alpha'], ['local', local, 'on-local']] as const) {
+      const launched = await cli(['session', 'launch', '--host', host, '-w', sandbox.root, '--json', 'wait [fake:slow=60000]'])
+      expect(launched.exitCode, launched.stderr).to.equal(0)
+      const {run_id: runId} = Sandbox.json<{run_id: string}>(launched)
+      const input = JSON.stringify({session_id: 'claude-sid', hook_event_name: 'PreToolUse', tool_name: 'Read', tool_input: {file_path: path.join(sandbox.root, file)}, tool_use_id: `toolu_${file}`, cwd: sandbox.root})
+      const hook = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'hook.cjs'), 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', runId], {input, encoding: 'utf8', env: {PATH: process.env.PATH}, timeout: 30_000})
+      expect(hook.stdout, hook.stderr).to.contain('"permissionDecision":"allow"')
+    }
+    const audited = await cli(['audit', '--hosts', 'alpha,beta,down,local', '--json'])
+    expect(audited.exitCode, audited.stderr).to.equal(0)
+    const {entries, errors} = Sandbox.json<{entries: (AuditEntry & {host: string})[]; errors: {host: string}[]}>(audited)
+    const reads = entries.filter((e) => e.tool_name === 'Read').map((e) => [e.host, (e.tool_input as {file_path: string}).file_path])
+    expect(reads).to.deep.equal([
+      ['alpha', path.join(alpha.root, 'on-alpha')],
+      ['local', path.join(local.root, 'on-local')],
+    ])
+    expect(errors.map((e) => e.host)).to.deep.equal(['down'])
+    expect(audited.stderr).to.contain('hld: down: ')
+    const table = await cli(['audit'], {HUMANLAYER_HOSTS: 'alpha,local'})
+    expect(table.stdout.split('\n')[0]).to.match(/^HOST\s+TIME\s+SESSION/)
+    expect(table.stdout).to.match(/^alpha\s.*Read: /m).and.match(/^local\s.*Read: /m)
+
+    const onBeta = await pendingApproval('beta', beta)
+    const short = onBeta.approvalId.replace(/^local-/, '').slice(0, 8)
+    const shown = await cli(['approvals', 'show', `beta:${short}`, '--json'])
+    expect(shown.exitCode, shown.stderr).to.equal(0)
+    expect(Sandbox.json<{approval: Approval}>(shown).approval.id).to.equal(onBeta.approvalId)
+    // Unqualified with --hosts: found on the one host that has it.
+    const found = await cli(['approvals', 'show', onBeta.approvalId.slice(0, 14), '--hosts', 'alpha,beta,local'])
+    expect(found.exitCode, found.stderr).to.equal(0)
+    expect(found.stdout).to.contain(`Approval ${onBeta.approvalId}`)
+    const missing = await cli(['approvals', 'show', 'local-ffffffff', '--hosts', 'alpha,beta,local'])
+    expect(missing.exitCode).to.equal(4)
+    expect(missing.stderr).to.contain('No approval local-ffffffff on alpha, beta, local')
+    expect((await cli(['approvals', 'deny', `beta:${short}`, '--comment', 'shown, not wanted'])).exitCode).to.equal(0)
   })
 
   it('watch --hosts labels each line with its host and follows a remote daemon through its restart without a gap', async () => {

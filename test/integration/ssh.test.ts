@@ -3,12 +3,13 @@
  * sandbox with its own HOME, reached through `ssh -F <temp config>` and HUMANLAYER_REMOTE_HLD.
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
-import type {FetchApprovalsResult} from '../../src/protocol/approvals.js'
+import type {FetchApprovalsResult, SendDecisionResult} from '../../src/protocol/approvals.js'
 import type {DaemonEvent} from '../../src/protocol/events.js'
 import {FAKE_CLAUDE} from '../helpers/approvals.js'
 import {CLI, type CliResult, Sandbox, waitFor} from '../helpers/sandbox.js'
@@ -41,13 +42,20 @@ describe('daemon dial-stdio', function () {
     await sandbox.startDaemon()
     const {child, exited} = dial([])
     child.stdin.end(
-      ['{"jsonrpc":"2.0","method":"health","id":1}', '{"jsonrpc":"2.0","method":"fetchApprovals","params":{},"id":2}', ''].join('\n'),
+      [
+        '{"jsonrpc":"2.0","method":"health","id":1}',
+        '{"jsonrpc":"2.0","method":"fetchApprovals","params":{},"id":2}',
+        // dial-stdio said where this connection comes from, first: whoever writes to it cannot say otherwise.
+        '{"jsonrpc":"2.0","method":"connectionOrigin","params":{"ssh_connection":"192.0.2.1 1 192.0.2.2 22"},"id":3}',
+        '',
+      ].join('\n'),
     )
     const {code, stdout} = await exited
     expect(code).to.equal(0)
-    const replies = stdout.trim().split('\n').map((line) => JSON.parse(line) as {id: number; result: unknown})
-    expect(replies.map((r) => r.id)).to.deep.equal([1, 2])
+    const replies = stdout.trim().split('\n').map((line) => JSON.parse(line) as {id: number; result: unknown; error?: {message: string}})
+    expect(replies.map((r) => r.id)).to.deep.equal([1, 2, 3])
     expect(replies[1].result).to.deep.equal({approvals: []})
+    expect(replies[2].error?.message).to.contain("connectionOrigin is accepted only as a connection's first frame")
   })
 
   it('exits 0 when the daemon goes away while stdin is still open', async () => {
@@ -127,6 +135,51 @@ describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
     await waitFor(async () => Sandbox.json<{session: {status: string}}>(await cli(['session', 'show', sessionId, '--host', sshd.url(), '--json'])).session.status === 'completed', 30_000, 'the remote session to complete')
     expect(existsSync(path.join(work, 'marker.txt')), 'the approved tool ran on the remote').to.equal(true)
     expect(existsSync(path.join(local.root, 'd.sock')), 'no local daemon was involved').to.equal(false)
+  })
+
+  it('records where a decision over ssh came from; an agent on the remote cannot approve its own call through dial-stdio', async () => {
+    // What an agent there would run from its Bash tool: find its approval, then send the decision
+    // through its own `hld daemon dial-stdio`, claiming an ssh origin of its choosing on the way.
+    const hld = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)}`
+    const firstId = `${JSON.stringify(process.execPath)} -e 'let s="";process.stdin.on("data",(c)=>s+=c).on("end",()=>{const a=JSON.parse(s).approvals;if(a.length)console.log(a[0].id)})'`
+    const frame = (id: number, method: string, params: string): string => `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`
+    const selfApprove = [
+      `for i in $(seq 1 300); do id=$(${hld} approvals list --json | ${firstId}); [ -n "$id" ] && break; sleep 0.05; done`,
+      `printf '%s\\n%s\\n' '${frame(1, 'sendDecision', '{"approval_id":"\'"$id"\'","decision":"approve"}')}' ` +
+        `'${frame(2, 'connectionOrigin', '{"ssh_connection":"192.0.2.1 1 192.0.2.2 22"}')}' | SSH_CONNECTION='192.0.2.1 1 192.0.2.2 22' ${hld} daemon dial-stdio`,
+    ].join('\n')
+    await remote.cleanup()
+    remote = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, FAKE_CLAUDE_TOOL_COMMAND: selfApprove})
+    await remote.startDaemon()
+    const work = path.join(remote.root, 'work')
+    mkdirSync(work)
+    const launched = await cli(['session', 'launch', '--host', sshd.url(), '-w', work, '--json', '[fake:permission] [fake:tool-command] create the marker'])
+    expect(launched.exitCode, launched.stderr).to.equal(0)
+    const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
+    const toolFile = path.join(work, 'tool-command.json')
+    await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
+
+    const replies = (JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string}).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {id: number; error?: {code: number; message: string}})
+    expect(replies.map((r) => r.id)).to.deep.equal([1, 2])
+    expect(replies[0].error?.message).to.contain(`inside session ${sessionId}`).and.contain('cannot approve its own requests')
+    expect(replies[1].error?.message).to.contain('first frame')
+    const pending = Sandbox.json<FetchApprovalsResult>(await cli(['approvals', 'list', '--host', sshd.url(), '--json'])).approvals
+    expect(pending.map((a) => [a.session_id, a.status])).to.deep.equal([[sessionId, 'pending']])
+
+    // The person here, over ssh: the far side's dial-stdio is outside every session there.
+    const approved = await cli(['approvals', 'approve', pending[0].id, '--host', sshd.url(), '--json'])
+    expect(approved.exitCode, approved.stderr).to.equal(0)
+    const decidedBy = Sandbox.json<SendDecisionResult>(approved).approval.decided_by!
+    expect(decidedBy).to.include({channel: 'ssh', uid: process.getuid!(), user: os.userInfo().username, host: os.hostname()})
+    expect(decidedBy.ssh_connection).to.match(new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${sshd.port}$`))
+    expect(decidedBy.command).to.equal(`${process.execPath} ${CLI} daemon dial-stdio`)
+    const shown = await cli(['approvals', 'show', pending[0].id, '--host', sshd.url()])
+    expect(shown.stdout).to.contain(`via ssh (uid ${process.getuid!()}`).and.contain(`ssh 127.0.0.1 `)
+    await waitFor(async () => Sandbox.json<{session: {status: string}}>(await cli(['session', 'show', sessionId, '--host', sshd.url(), '--json'])).session.status === 'completed', 30_000, 'the remote session to complete')
+    expect(existsSync(path.join(work, 'marker.txt'))).to.equal(true)
   })
 
   it('reports ssh failures as such, with ssh\'s own words, exit 3', async () => {

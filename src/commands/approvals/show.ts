@@ -14,14 +14,19 @@ export default class ApprovalsShow extends BaseCommand<typeof ApprovalsShow> {
     'against the file on disk. Control and invisible characters are shown as escapes (\\x1b, \\u202e). ' +
     'Exits 4 when no approval has that id.'
 
-  static examples = ['<%= config.bin %> <%= command.id %> 3f2a9c1b', '<%= config.bin %> <%= command.id %> 3f2a --json']
-  static args = {id: Args.string({description: 'Approval id, or a unique prefix of it.', required: true})}
+  static examples = [
+    '<%= config.bin %> <%= command.id %> 3f2a9c1b',
+    '<%= config.bin %> <%= command.id %> 3f2a --json',
+    '<%= config.bin %> <%= command.id %> devbox:3f2a',
+  ]
+  static args = {id: Args.string({description: 'Approval id, or a unique prefix of it; host-qualified (devbox:3f2a) for another machine.', required: true})}
 
   async run(): Promise<ApprovalsShowResult> {
     const {args} = await this.parseFlags()
-    const client = await this.client()
     const {GetApproval} = await import('../../protocol/approvals.js')
-    const result = await client.call(GetApproval, {approval_id: args.id})
+    // `devbox:9c1e`, or with --hosts the one host that has it.
+    const {client, id} = await this.clientForId(args.id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
+    const result = await client.call(GetApproval, {approval_id: id})
     if (this.jsonEnabled()) return result
     for (const line of await approvalDetails(result.approval, await sessionOf(client, result.approval))) this.log(line)
     return result

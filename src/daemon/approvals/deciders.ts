@@ -4,6 +4,10 @@
  * agent approving itself, and is refused. The peer comes from the kernel (see shared/peer.ts), its
  * ancestry, process group and session from /proc; an environment marker would not do, since an
  * agent can unset it. The same answer becomes the decision's provenance.
+ *
+ * A decision from another machine arrives through `hld daemon dial-stdio`, which is then the peer:
+ * started by sshd it is outside every session; started by an agent here (its own bridge to the
+ * socket) it is in the agent's tree, and refused like any other process of it.
  */
 import type {DecisionChannel, DecisionProvenance} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
@@ -15,6 +19,8 @@ import type {Peer} from '../../shared/peer.js'
 export interface Decider {
   channel: DecisionChannel
   peer: Peer | null
+  /** Over ssh: the far side's SSH_CONNECTION and who the CLI there says it is; recorded, never trusted. */
+  remote?: Pick<DecisionProvenance, 'user' | 'host' | 'ssh_connection'>
 }
 
 /** A running session's claude: the leader of its own process group and session (it is spawned detached). */
@@ -48,7 +54,7 @@ export class DeciderCheck {
    */
   admit(by: Decider, approvalId: string): DecisionProvenance {
     const {peer} = by
-    const provenance: DecisionProvenance = {channel: by.channel}
+    const provenance: DecisionProvenance = {channel: by.channel, ...by.remote}
     if (peer) {
       provenance.uid = peer.uid
       provenance.pid = peer.pid

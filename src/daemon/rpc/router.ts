@@ -18,6 +18,16 @@ export interface HandlerContext {
   signal: AbortSignal
   /** The process at the other end of the connection, from the kernel; null where the OS cannot tell. */
   peer: Peer | null
+  /** This request's connection, shared by all its requests. */
+  connection: ConnectionState
+}
+
+/** What the daemon knows of one connection beyond its peer. */
+export interface ConnectionState {
+  /** Frames received so far, this one included: `connectionOrigin` counts only as the first. */
+  frames: number
+  /** Set by `connectionOrigin`: the requests came through `hld daemon dial-stdio`, i.e. over ssh. */
+  origin?: {ssh_connection?: string}
 }
 
 /** A handler may return its result already encoded (see EncodedJson). */

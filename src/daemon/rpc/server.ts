@@ -13,7 +13,7 @@ import {LineDecoder, encodeFrame} from '../../protocol/framing.js'
 import type {Logger} from '../../shared/logger.js'
 import {peerOf} from '../../shared/peer.js'
 import {settlesWithin} from '../../shared/timers.js'
-import type {HandlerContext, Router} from './router.js'
+import type {ConnectionState, HandlerContext, Router} from './router.js'
 
 /** A connection handed to a stream method: it may only be written to from now on. */
 export interface StreamConnection {
@@ -124,6 +124,11 @@ export class RpcServer {
     // Fixed when the peer connected; read once, so every request on this connection carries it.
     const peer = peerOf(socket)
     const abort = new AbortController()
+    const connection: ConnectionState = {frames: 0}
+    const context = (): HandlerContext => {
+      connection.frames++
+      return {signal: abort.signal, peer, connection}
+    }
     let queue = Promise.resolve()
     let queued = 0
     let streaming = false
@@ -173,7 +178,7 @@ export class RpcServer {
         if (streaming) return // hld ignores what a subscriber writes after Subscribe
         if (limited) {
           enqueue(async () => {
-            if (isHealthCall(line)) await this.handleLine(line, write, socket, {signal: abort.signal, peer})
+            if (isHealthCall(line)) await this.handleLine(line, write, socket, context())
             else write({jsonrpc: '2.0', error: tooManyConnections(maxConnections).toJSON(), id: null})
             socket.end()
           })
@@ -181,12 +186,13 @@ export class RpcServer {
         }
         enqueue(async () => {
           if (streaming) return
-          streaming = await this.handleLine(line, write, socket, {signal: abort.signal, peer})
+          streaming = await this.handleLine(line, write, socket, context())
         })
       },
       onOversize: (bytes) => {
         const message = `Frame of ${bytes} bytes exceeds the limit of ${this.options.maxFrameBytes} bytes (max_frame_bytes); it was discarded`
         enqueue(() => {
+          connection.frames++
           write({jsonrpc: '2.0', error: new RpcError(ErrorCode.InvalidRequest, message).toJSON(), id: null})
           return Promise.resolve()
         })

@@ -44,6 +44,12 @@ export function isBusy(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
 }
 
+/** SQLITE_FULL and SQLITE_IOERR and its extended codes: the disk under the database is full or failing. */
+export function isDiskError(error: unknown): boolean {
+  const code = (error as {code?: unknown}).code
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'))
+}
+
 export const DEFAULT_LOCK_WAIT_MS = 30_000
 /** Backoff between attempts at a locked database: short first (most locks are brief), then capped. */
 const LOCK_RETRY_FIRST_MS = 5
@@ -65,10 +71,13 @@ interface Journal {
   entries: {idx: number; when: number; tag: string}[]
 }
 
-/** Refuses a database that a newer hld migrated: its schema may not be what our queries expect. */
-function refuseNewerSchema(sqlite: Database.Database, folder: string, file: string): void {
+/**
+ * Refuses a database that a newer hld migrated: its schema may not be what our queries expect.
+ * Returns whether it has every migration of ours already (then there is nothing to migrate).
+ */
+function refuseNewerSchema(sqlite: Database.Database, folder: string, file: string): boolean {
   const table = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get()
-  if (!table) return
+  if (!table) return false
   const row = sqlite.prepare('SELECT MAX(created_at) AS newest FROM __drizzle_migrations').get() as {newest: number | null}
   const journal = JSON.parse(readFileSync(path.join(folder, 'meta', '_journal.json'), 'utf8')) as Journal
   const known = Math.max(0, ...journal.entries.map((entry) => entry.when))
@@ -78,6 +87,7 @@ function refuseNewerSchema(sqlite: Database.Database, folder: string, file: stri
         'Upgrade hld, or point database_path (HUMANLAYER_DATABASE_PATH) at another file.',
     )
   }
+  return row.newest === known
 }
 
 export function openStore(file: string, options: StoreOptions = {}): Store {
@@ -98,9 +108,11 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     // client is told about (decisions, approvals, launches) switch to FULL; see writeLocked.
     sqlite.pragma('synchronous = NORMAL')
     const folder = migrationsFolder()
-    refuseNewerSchema(sqlite, folder, file)
+    const upToDate = refuseNewerSchema(sqlite, folder, file)
     const db = drizzle(sqlite, {schema})
-    migrate(db, {migrationsFolder: folder})
+    // drizzle applies the migrations newer than the newest applied; with none, reading and hashing
+    // every migration file would only slow each start down.
+    if (!upToDate) migrate(db, {migrationsFolder: folder})
     const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
     return {
       db,
@@ -149,15 +161,17 @@ async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitM
     let result: T
     try {
       result = work()
-    } catch (error) {
-      sqlite.exec('ROLLBACK')
-      throw error
-    }
-    try {
       sqlite.exec('COMMIT')
     } catch (error) {
+      // SQLite may have rolled back already (it does on a full disk): a second ROLLBACK would
+      // throw and hide why.
       if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
-      throw error
+      if (!isDiskError(error)) throw error
+      throw new RpcError(
+        ErrorCode.Unavailable,
+        `The database ${file} could not be written: ${(error as Error).message} (is its disk full?). ` +
+          'Nothing of this request was stored; free space on that disk and retry.',
+      )
     }
     return result
   } finally {

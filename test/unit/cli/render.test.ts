@@ -174,6 +174,10 @@ describe('render: approval details', () => {
     expect(lines[1]).to.equal('  status:      approved at 2026-01-01 00:01:00 via cli (uid 1000, pid 42: hld approvals approve 1234 Title \\x1b[2J)')
     expect(provenanceText({channel: 'policy', rule: `Bash(rm:*)${HOSTILE.bidi}`})).to.equal('via policy (rule Bash(rm:*)rm -rf \\u202e/ emoh\\u202c)')
     expect(provenanceText({channel: 'timeout'})).to.equal('via timeout')
+    // Over ssh: what the other machine's CLI says of itself is shown inert too.
+    expect(provenanceText({channel: 'ssh', uid: 1000, user: `me${HOSTILE.bidi}`, host: 'laptop', ssh_connection: '10.0.0.5 51234 10.0.0.9 22'})).to.equal(
+      'via ssh (uid 1000, user merm -rf \\u202e/ emoh\\u202c, host laptop, ssh 10.0.0.5 51234 10.0.0.9 22)',
+    )
   })
 
   it('shows every input field; multi-line values behind a gutter no value can fake', async () => {
