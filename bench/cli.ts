@@ -30,7 +30,12 @@ export const COLD_START_CASES: ColdStartCase[] = [
   {name: 'session_show_running', args: ({session}) => ['session', 'show', session, '--json'], daemon: 'running'},
   // A decision happens once per approval: an unknown id times the same start-up and round trip.
   {name: 'approvals_approve_unknown', args: () => ['approvals', 'approve', 'ffff0000', '--json'], daemon: 'running', okExit: [4]},
-  {name: 'approvals_deny_unknown', args: () => ['approvals', 'deny', 'ffff0000', '--comment', 'no', '--json'], daemon: 'running', okExit: [4]},
+  {
+    name: 'approvals_deny_unknown',
+    args: () => ['approvals', 'deny', 'ffff0000', '--comment', 'no', '--json'],
+    daemon: 'running',
+    okExit: [4],
+  },
   {name: 'watch_first_event', args: () => ['watch', '--since', '0', '--count', '1', '--json'], daemon: 'running'},
 ]
 

@@ -145,7 +145,10 @@ async function publishRate(root: string): Promise<{callUs: number; perSecond: nu
   for (let turn = 0; turn < 100; turn++) {
     const before = performance.now()
     for (let i = 0; i < 1000; i++) {
-      bus.publish({type: 'conversation_updated', data: {session_id: 's', claude_session_id: 'c', event_type: 'message', content_type: 'text', role: 'assistant', content}})
+      bus.publish({
+        type: 'conversation_updated',
+        data: {session_id: 's', claude_session_id: 'c', event_type: 'message', content_type: 'text', role: 'assistant', content},
+      })
     }
     inCalls += performance.now() - before
     await new Promise((resolve) => setImmediate(resolve))
@@ -198,7 +201,11 @@ export async function benchEvents(): Promise<Record<string, number>> {
     for (const subscriber of many) subscriber.received = 0
     const burstStart = performance.now()
     for (let i = 0; i < 10; i++) await client.call(DebugPublish, {type: 'session_status_changed', data: STATUS_DATA, count: 100})
-    await until(() => many.every((s) => s.received === 1000 || s.overflowed || s.socket.destroyed), 120_000, '1,000 events at 1,000 subscribers')
+    await until(
+      () => many.every((s) => s.received === 1000 || s.overflowed || s.socket.destroyed),
+      120_000,
+      '1,000 events at 1,000 subscribers',
+    )
     const delivered = many.reduce((sum, s) => sum + s.received, 0)
     results.events_fanout_1000x1000_seconds = round((performance.now() - burstStart) / 1000, 2)
     results.events_fanout_1000x1000_delivered = delivered

@@ -95,7 +95,11 @@ const rows = Object.entries(results).flatMap(([module, figures]) =>
   Object.entries(figures).map(([figure, value]) => [`${module}.${figure}`, String(value), verdict(`${module}.${figure}`, value)]),
 )
 const width = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length), 6))
-const line = (cells: string[]) => cells.map((cell, i) => (i === 1 ? cell.padStart(width[i]) : cell.padEnd(width[i]))).join('  ').trimEnd()
+const line = (cells: string[]) =>
+  cells
+    .map((cell, i) => (i === 1 ? cell.padStart(width[i]) : cell.padEnd(width[i])))
+    .join('  ')
+    .trimEnd()
 console.log(line(['figure', 'value', 'target']))
 console.log(line(width.map((w) => '-'.repeat(w))))
 for (const row of rows) console.log(line(row))

@@ -45,7 +45,11 @@ function streamLines(claudeSessionId: string): string[] {
       JSON.stringify({
         type: 'assistant',
         session_id: claudeSessionId,
-        message: {role: 'assistant', content: [{type: 'tool_use', id: `toolu_${i}`, name: 'Bash', input: {command: `ls -la src/${i}`}}], usage},
+        message: {
+          role: 'assistant',
+          content: [{type: 'tool_use', id: `toolu_${i}`, name: 'Bash', input: {command: `ls -la src/${i}`}}],
+          usage,
+        },
       }),
       JSON.stringify({
         type: 'user',
@@ -63,7 +67,9 @@ function freshStore(dir: string, name: string): Store {
 
 function insertSession(store: Store, id: string): void {
   store.sqlite
-    .prepare("INSERT INTO sessions (id, run_id, status, query, summary, working_dir, created_at, last_activity_at) VALUES (?, ?, 'running', 'q', 'q', '/', ?, ?)")
+    .prepare(
+      "INSERT INTO sessions (id, run_id, status, query, summary, working_dir, created_at, last_activity_at) VALUES (?, ?, 'running', 'q', 'q', '/', ?, ?)",
+    )
     .run(id, `run-${id}`, Date.now(), Date.now())
 }
 
@@ -98,10 +104,27 @@ function bareRows(lines: string[]): BareRows[] {
     for (const draft of parsed.conversation) {
       const toolInput = draft.event_type === 'tool_call' ? JSON.stringify(draft.tool_input) : null
       conversation.push([
-        'bare', parsed.claudeSessionId ?? null, sequence++, draft.event_type, draft.role ?? null, draft.content ?? null,
-        draft.tool_id ?? null, draft.tool_name ?? null, toolInput, draft.tool_result_for_id ?? null, draft.tool_result_content ?? null,
+        'bare',
+        parsed.claudeSessionId ?? null,
+        sequence++,
+        draft.event_type,
+        draft.role ?? null,
+        draft.content ?? null,
+        draft.tool_id ?? null,
+        draft.tool_name ?? null,
+        toolInput,
+        draft.tool_result_for_id ?? null,
+        draft.tool_result_content ?? null,
       ])
-      events.push(JSON.stringify({session_id: 'bare', run_id: 'run-bare', event_type: draft.event_type, content: draft.content, tool_input: draft.tool_input}))
+      events.push(
+        JSON.stringify({
+          session_id: 'bare',
+          run_id: 'run-bare',
+          event_type: draft.event_type,
+          content: draft.content,
+          tool_input: draft.tool_input,
+        }),
+      )
     }
     return {line, conversation, events}
   })

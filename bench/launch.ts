@@ -17,7 +17,15 @@ import {median, round} from './lib/measure.js'
 const LAUNCHES = 60
 const ROUNDS = 3
 
-const RESULT = JSON.stringify({type: 'result', subtype: 'success', is_error: false, result: 'ok', session_id: 'bench', duration_ms: 1, num_turns: 1})
+const RESULT = JSON.stringify({
+  type: 'result',
+  subtype: 'success',
+  is_error: false,
+  result: 'ok',
+  session_id: 'bench',
+  duration_ms: 1,
+  num_turns: 1,
+})
 
 /** The bare parent: spawns the child `count` times, one after the other, then waits for every exit; prints the ms. */
 const BARE_PARENT = `

@@ -37,13 +37,32 @@ async function hookRoundTrip(): Promise<Record<string, number>> {
     // The allowed path is what is timed; check it is the one taken.
     const check = await client.call(DecideToolUse, {run_id: launched.run_id, tool_name: 'Read', tool_input: {file_path: '/etc/hosts'}})
     if (check.decision !== 'allow') throw new Error(`expected the default to allow Read, got ${check.decision}`)
-    const input = JSON.stringify({hook_event_name: 'PreToolUse', tool_name: 'Read', tool_input: {file_path: '/etc/hosts'}, tool_use_id: 'toolu_bench', cwd: sandbox.root})
+    const input = JSON.stringify({
+      hook_event_name: 'PreToolUse',
+      tool_name: 'Read',
+      tool_input: {file_path: '/etc/hosts'},
+      tool_use_id: 'toolu_bench',
+      cwd: sandbox.root,
+    })
     const hook = [HOOK, 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', launched.run_id, '--reconnect-ms', '1000']
     const env = sandbox.env()
     const once = spawnSync(process.execPath, hook, {env, input})
-    if (!String(once.stdout).includes('"permissionDecision":"allow"')) throw new Error(`hook did not allow: ${String(once.stdout)}${String(once.stderr)}`)
-    const times = medianWallTimes(env, [{name: 'node_e0', argv: BASELINE_ARGV, input}, {name: 'hook', argv: hook, input}], RUNS, WARMUPS)
-    return {hook_node_e0_ms: round(times.node_e0), hook_allowed_ms: round(times.hook), hook_allowed_ratio: round(times.hook / times.node_e0)}
+    if (!String(once.stdout).includes('"permissionDecision":"allow"'))
+      throw new Error(`hook did not allow: ${String(once.stdout)}${String(once.stderr)}`)
+    const times = medianWallTimes(
+      env,
+      [
+        {name: 'node_e0', argv: BASELINE_ARGV, input},
+        {name: 'hook', argv: hook, input},
+      ],
+      RUNS,
+      WARMUPS,
+    )
+    return {
+      hook_node_e0_ms: round(times.node_e0),
+      hook_allowed_ms: round(times.hook),
+      hook_allowed_ratio: round(times.hook / times.node_e0),
+    }
   } finally {
     // The session's claude is not the daemon's child once the sandbox kills the daemon: end it first.
     if (client && sessionId) {
@@ -74,7 +93,14 @@ function evaluation(): Record<string, number> {
     )
   }
   specs.length = 1000
-  const policy = new Policy(specs, builtInRules({socketPath: '/home/u/.humanlayer/daemon.sock', databasePath: '/home/u/.humanlayer/daemon.db', configDir: '/home/u/.config/humanlayer'}))
+  const policy = new Policy(
+    specs,
+    builtInRules({
+      socketPath: '/home/u/.humanlayer/daemon.sock',
+      databasePath: '/home/u/.humanlayer/daemon.db',
+      configDir: '/home/u/.config/humanlayer',
+    }),
+  )
   const calls = [
     {tool_name: 'Bash', tool_input: {command: 'tool77 run --fast && npm test | tee log'}},
     {tool_name: 'Bash', tool_input: {command: 'git status'}},

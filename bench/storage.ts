@@ -38,7 +38,10 @@ async function sampleHealth(socketPath: string, until: Promise<unknown>): Promis
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function activeSessions(databasePath: string): number {
-  const [row] = queryDb<{n: number}>(databasePath, "SELECT count(*) AS n FROM sessions WHERE status NOT IN ('completed', 'failed', 'interrupted')")
+  const [row] = queryDb<{n: number}>(
+    databasePath,
+    "SELECT count(*) AS n FROM sessions WHERE status NOT IN ('completed', 'failed', 'interrupted')",
+  )
   return row.n
 }
 
@@ -63,14 +66,22 @@ export async function benchStorage(): Promise<Record<string, number>> {
       if (failed.length > 0) throw new Error(`${failed.length} launches failed: ${JSON.stringify(failed[0])}`)
       await waitFor(() => activeSessions(sandbox.databasePath) === 0, 300_000, 'the burst to end')
     })()
-    const burst = await sampleHealth(sandbox.socketPath, burstDone.catch(() => {}))
+    const burst = await sampleHealth(
+      sandbox.socketPath,
+      burstDone.catch(() => {}),
+    )
     await burstDone
     launcher.close()
     const burstP99 = percentile(burst, 99)
 
     // A session writing output through a 6 s external lock.
     const writer = await RawConnection.open(sandbox.socketPath)
-    await writer.request({jsonrpc: '2.0', method: 'launchSession', params: {query: '[fake:events=2000] [fake:slow=1000] writes', working_dir: sandbox.root}, id: 1})
+    await writer.request({
+      jsonrpc: '2.0',
+      method: 'launchSession',
+      params: {query: '[fake:events=2000] [fake:slow=1000] writes', working_dir: sandbox.root},
+      id: 1,
+    })
     writer.close()
     const lock = await holdWriteLock(sandbox.databasePath, LOCK_MS)
     const locked = await sampleHealth(sandbox.socketPath, lock.release())

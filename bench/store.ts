@@ -116,7 +116,11 @@ async function createPending(client: DaemonClient, sandbox: Sandbox): Promise<nu
   const started = performance.now()
   await Promise.all(
     Array.from({length: PENDING}, (_, i) =>
-      client.call(CreateApproval, {run_id: launched[i % LIVE_SESSIONS].run_id, tool_name: 'Bash', tool_input: {command: `touch f${i}.txt`, description: 'Create a file'}}),
+      client.call(CreateApproval, {
+        run_id: launched[i % LIVE_SESSIONS].run_id,
+        tool_name: 'Bash',
+        tool_input: {command: `touch f${i}.txt`, description: 'Create a file'},
+      }),
     ),
   )
   return performance.now() - started
@@ -133,21 +137,28 @@ async function benchSize(rows: number): Promise<Record<string, number>> {
       [`seed_${rows}_events_ms`]: round(seeded.ms.conversation, 1),
     }
     if (rows > PENDING) figures[`seed_${rows - PENDING}_approvals_ms`] = round(seeded.ms.approvals, 1)
-    const measure = async <M extends Method<unknown, unknown>>(...args: Parameters<typeof measureCall<M>> extends [unknown, unknown, ...infer Rest] ? Rest : never) =>
-      Object.assign(figures, await measureCall(client, sandbox.socketPath, ...args))
+    const measure = async <M extends Method<unknown, unknown>>(
+      ...args: Parameters<typeof measureCall<M>> extends [unknown, unknown, ...infer Rest] ? Rest : never
+    ) => Object.assign(figures, await measureCall(client, sandbox.socketPath, ...args))
     const expectLength = (what: string, expected: number) => (list: unknown[]) => {
       if (list.length !== expected) throw new Error(`${what}: expected ${expected}, got ${list.length}`)
     }
     try {
       figures[`create_${PENDING}_approvals_with_${rows}_rows_ms`] = round(await createPending(client, sandbox), 1)
-      await measure(`fetch_approvals_${PENDING}_of_${rows}`, FetchApprovals, {}, (r) => expectLength('pending approvals', PENDING)(r.approvals))
+      await measure(`fetch_approvals_${PENDING}_of_${rows}`, FetchApprovals, {}, (r) =>
+        expectLength('pending approvals', PENDING)(r.approvals),
+      )
       const total = rows + LIVE_SESSIONS
       await measure(`list_sessions_${rows}`, ListSessions, {}, (r) => expectLength('sessions', total)(r.sessions))
       await measure(`list_sessions_newest_100_of_${rows}`, ListSessions, {limit: 100}, (r) => expectLength('sessions', 100)(r.sessions))
-      await measure(`list_completed_newest_100_of_${rows}`, ListSessions, {status: 'completed', limit: 100}, (r) => expectLength('sessions', 100)(r.sessions))
+      await measure(`list_completed_newest_100_of_${rows}`, ListSessions, {status: 'completed', limit: 100}, (r) =>
+        expectLength('sessions', 100)(r.sessions),
+      )
       const session_id = seeded.conversationSessionId
       await measure(`conversation_${rows}`, GetConversation, {session_id}, (r) => expectLength('events', rows)(r.events))
-      await measure(`conversation_last_100_of_${rows}`, GetConversation, {session_id, limit: 100}, (r) => expectLength('events', 100)(r.events))
+      await measure(`conversation_last_100_of_${rows}`, GetConversation, {session_id, limit: 100}, (r) =>
+        expectLength('events', 100)(r.events),
+      )
     } finally {
       client.close()
       await sandbox.cli(['daemon', 'stop'])

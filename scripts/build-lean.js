@@ -26,19 +26,40 @@ const identityArg = Args.string().parse.toString()
 const integer = Flags.integer().parse
 
 /** The keys of a flag definition that the lean parser understands; any other set key fails the build. */
-const KNOWN = new Set(['name', 'type', 'parse', 'input', 'multiple', 'summary', 'description', 'helpGroup', 'allowNo', 'options', 'delimiter', 'default', 'min', 'max', 'required', 'hasDynamicHelp'])
+const KNOWN = new Set([
+  'name',
+  'type',
+  'parse',
+  'input',
+  'multiple',
+  'summary',
+  'description',
+  'helpGroup',
+  'allowNo',
+  'options',
+  'delimiter',
+  'default',
+  'min',
+  'max',
+  'required',
+  'hasDynamicHelp',
+])
 
 function flagSpec(id, name, flag) {
   const unknown = Object.keys(flag).filter((key) => !KNOWN.has(key) && flag[key] !== undefined)
-  if (unknown.length > 0) throw new Error(`hld ${id} --${name}: ${unknown.join(', ')} is not supported by the lean parser (src/cli/lean.ts)`)
+  if (unknown.length > 0)
+    throw new Error(`hld ${id} --${name}: ${unknown.join(', ')} is not supported by the lean parser (src/cli/lean.ts)`)
   if (typeof flag.default === 'function') throw new Error(`hld ${id} --${name}: a computed default is not supported by the lean parser`)
-  if (flag.type === 'boolean') return {type: 'boolean', allowNo: flag.allowNo, ...(flag.default === undefined ? {} : {default: flag.default})}
+  if (flag.type === 'boolean')
+    return {type: 'boolean', allowNo: flag.allowNo, ...(flag.default === undefined ? {} : {default: flag.default})}
   const type = flag.parse === integer ? 'integer' : flag.parse.toString() === identity ? 'string' : undefined
   if (!type) throw new Error(`hld ${id} --${name}: a custom parse function is not supported by the lean parser`)
   return {
     type,
     multiple: flag.multiple,
-    ...Object.fromEntries(['options', 'delimiter', 'default', 'min', 'max', 'required'].filter((key) => flag[key] !== undefined).map((key) => [key, flag[key]])),
+    ...Object.fromEntries(
+      ['options', 'delimiter', 'default', 'min', 'max', 'required'].filter((key) => flag[key] !== undefined).map((key) => [key, flag[key]]),
+    ),
   }
 }
 
@@ -78,4 +99,3 @@ await bundle({
   // Loaded once `initialize` is answered (setUp): from dist/, as they are.
   external: ['./permission.js', './cloud-approver.js', './local-approver.js', '../config/index.js', '../shared/logger.js'],
 })
-

@@ -41,7 +41,11 @@ export function medianWallTimes(env: NodeJS.ProcessEnv, programs: Timed[], runs:
     for (const program of programs) {
       const start = process.hrtime.bigint()
       const stdin = program.input === undefined ? 'ignore' : 'pipe'
-      const result = spawnSync(program.command ?? process.execPath, program.argv, {env, input: program.input, stdio: [stdin, 'pipe', 'pipe']})
+      const result = spawnSync(program.command ?? process.execPath, program.argv, {
+        env,
+        input: program.input,
+        stdio: [stdin, 'pipe', 'pipe'],
+      })
       const ms = Number(process.hrtime.bigint() - start) / 1e6
       const ok = program.okExit ?? [0]
       if (!ok.includes(result.status ?? -1)) {

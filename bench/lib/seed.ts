@@ -60,8 +60,23 @@ export function seedDatabase(file: string, plan: SeedPlan): Seeded {
       for (let i = 0; i < plan.conversationEvents; i++) {
         const tool = `toolu_${Math.floor(i / 3)}`
         const at = start + i
-        if (i % 3 === 0) insertEvent.run(conversationSessionId, i + 1, 'message', at, 'assistant', `Step ${i}: looking at the next file.`, null, null, null, null, null, 0)
-        else if (i % 3 === 1) insertEvent.run(conversationSessionId, i + 1, 'tool_call', at, 'assistant', null, tool, 'Bash', TOOL_INPUT, null, null, 1)
+        if (i % 3 === 0)
+          insertEvent.run(
+            conversationSessionId,
+            i + 1,
+            'message',
+            at,
+            'assistant',
+            `Step ${i}: looking at the next file.`,
+            null,
+            null,
+            null,
+            null,
+            null,
+            0,
+          )
+        else if (i % 3 === 1)
+          insertEvent.run(conversationSessionId, i + 1, 'tool_call', at, 'assistant', null, tool, 'Bash', TOOL_INPUT, null, null, 1)
         else insertEvent.run(conversationSessionId, i + 1, 'tool_result', at, 'user', null, null, null, null, tool, 'ok', 0)
       }
     })

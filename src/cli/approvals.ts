@@ -27,7 +27,8 @@ export function shortId(id: string): string {
 
 /** The session an approval belongs to, as a table cell at most `width` columns wide. */
 export function sessionCell(approval: Approval, width = 40): Cell {
-  if (!approval.session) return cell(approval.unassociated ? `(unassociated, run ${approval.run_id})` : `session ${approval.session_id}`, width)
+  if (!approval.session)
+    return cell(approval.unassociated ? `(unassociated, run ${approval.run_id})` : `session ${approval.session_id}`, width)
   const {title, summary, id} = approval.session
   const suffix = cell(` [${id.slice(0, 8)}]`)
   const label = cell(title || summary || '(untitled)', Math.max(10, width - suffix.width))
@@ -48,12 +49,22 @@ export function requestCell(approval: Approval, width = 60): Cell {
     const prefix = `${approval.tool_name ?? ''}: `
     return cellOfEnds(prefix + input.preview, input.tail, codePoints(prefix) + input.characters, width)
   }
-  const target = typeof input.command === 'string' ? input.command : typeof input.file_path === 'string' ? input.file_path : JSON.stringify(approval.tool_input)
+  const target =
+    typeof input.command === 'string'
+      ? input.command
+      : typeof input.file_path === 'string'
+        ? input.file_path
+        : JSON.stringify(approval.tool_input)
   return cell(`${approval.tool_name ?? ''}: ${target}`, width)
 }
 
 function isTruncatedInput(input: Record<string, unknown>): input is Record<string, unknown> & TruncatedToolInput {
-  return input.hld_truncated === true && typeof input.preview === 'string' && typeof input.tail === 'string' && typeof input.characters === 'number'
+  return (
+    input.hld_truncated === true &&
+    typeof input.preview === 'string' &&
+    typeof input.tail === 'string' &&
+    typeof input.characters === 'number'
+  )
 }
 
 /** What is asked, on one line at most `width` columns, inert (a cut shows the marker). */
@@ -126,7 +137,9 @@ export async function approvalDetails(approval: Approval, session?: Session, hea
     const title = approval.session.title || approval.session.summary || '(untitled)'
     lines.push(`  session:     ${inert(title)} [${inert(approval.session.id)}] (${inert(approval.session.status)})`)
   } else {
-    lines.push(`  session:     ${approval.unassociated ? '(unassociated: no session has this run)' : inert(approval.session_id ?? '(none)')}`)
+    lines.push(
+      `  session:     ${approval.unassociated ? '(unassociated: no session has this run)' : inert(approval.session_id ?? '(none)')}`,
+    )
   }
   if (session) lines.push(`  working dir: ${inert(session.working_dir)}`)
   lines.push(
@@ -239,7 +252,11 @@ export async function decide(
 ): Promise<SendDecisionResult> {
   const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
   // `devbox:9c1e`, or with --hosts the one host that has it.
-  const {client, id} = await ctx.clientForId(params.approval_id, (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}), 'approval')
+  const {client, id} = await ctx.clientForId(
+    params.approval_id,
+    (c, approvalId) => c.call(GetApproval, {approval_id: approvalId}),
+    'approval',
+  )
   const result = await client.call(SendDecision, {...params, approval_id: id, ...decisionLabels()})
   if (ctx.jsonEnabled()) return result
   const {approval} = result
@@ -250,12 +267,18 @@ export async function decide(
 type DecisionFlags = {comment?: string; all?: boolean; session?: string}
 
 /** `hld approvals approve ID…` and `hld approvals approve --all --session ID`. */
-export function approve(ctx: CommandContext, {argv, flags}: Parsed<DecisionFlags>): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+export function approve(
+  ctx: CommandContext,
+  {argv, flags}: Parsed<DecisionFlags>,
+): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
   return decideMany(ctx, argv, {decision: 'approve', comment: flags.comment, all: flags.all, session: flags.session})
 }
 
 /** `hld approvals deny ID… --comment WHY` and `--all --session ID`. */
-export function deny(ctx: CommandContext, {argv, flags}: Parsed<DecisionFlags>): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+export function deny(
+  ctx: CommandContext,
+  {argv, flags}: Parsed<DecisionFlags>,
+): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
   return decideMany(ctx, argv, {decision: 'deny', comment: flags.comment, all: flags.all, session: flags.session})
 }
 
@@ -270,10 +293,11 @@ async function decideMany(
   options: {decision: 'approve' | 'deny'; comment?: string; all?: boolean; session?: string},
 ): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
   if (options.all && !options.session) {
-    throw new CommandError('--all needs --session ID, so one slip cannot decide every session\'s approvals', {exit: ExitCode.Usage})
+    throw new CommandError("--all needs --session ID, so one slip cannot decide every session's approvals", {exit: ExitCode.Usage})
   }
   if (options.all && ids.length > 0) throw new CommandError('give approval ids or --all --session, not both', {exit: ExitCode.Usage})
-  if (!options.all && ids.length === 0) throw new CommandError('give an approval id (or several), or --all --session ID', {exit: ExitCode.Usage})
+  if (!options.all && ids.length === 0)
+    throw new CommandError('give an approval id (or several), or --all --session ID', {exit: ExitCode.Usage})
   const comment = options.comment ? {comment: options.comment} : {}
   if (!options.all && ids.length === 1) return decide(ctx, {approval_id: ids[0], decision: options.decision, ...comment})
   const client = await ctx.client()
@@ -318,4 +342,5 @@ function decisionLabels(): {channel: 'cli'; decider: {user?: string; host: strin
   return {channel: 'cli', decider: {...(user ? {user} : {}), host: os.hostname()}}
 }
 
-export type DecisionOutcome = {approval_id: string; success: true; approval: Approval} | {approval_id: string; success: false; error: string}
+export type DecisionOutcome =
+  {approval_id: string; success: true; approval: Approval} | {approval_id: string; success: false; error: string}

@@ -38,7 +38,15 @@ export function isLeanDialStdio(argv: string[]): boolean {
  * The commands bin/run.js hands to the lean entry (lean.ts), which runs them without loading
  * oclif when it can parse their arguments itself: the ones people and scripts run most.
  */
-export const LEAN_COMMANDS = ['daemon status', 'approvals list', 'approvals approve', 'approvals deny', 'session list', 'session show', 'watch']
+export const LEAN_COMMANDS = [
+  'daemon status',
+  'approvals list',
+  'approvals approve',
+  'approvals deny',
+  'session list',
+  'session show',
+  'watch',
+]
 
 /** The lean command `argv` starts with (after hoistGlobalFlags), if any. */
 export function leanCommand(argv: string[]): string | undefined {

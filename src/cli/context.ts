@@ -33,7 +33,10 @@ export interface ConnectOptions {
 }
 
 /** What a command does output with, and reaches its daemons by (DaemonAccess's methods). */
-export interface CommandContext extends Pick<DaemonAccess, 'loadConfig' | 'host' | 'hostList' | 'endpointOf' | 'client' | 'clientOf' | 'clientForId'> {
+export interface CommandContext extends Pick<
+  DaemonAccess,
+  'loadConfig' | 'host' | 'hostList' | 'endpointOf' | 'client' | 'clientOf' | 'clientForId'
+> {
   /** A line on stdout, unless --json (then the returned result is the output). */
   log(message?: string): void
   /** A line on stderr, unless --json. */
@@ -137,7 +140,14 @@ export class DaemonAccess {
     const text = this.flags.hosts ?? process.env.HUMANLAYER_HOSTS
     if (!text) return undefined
     const where = this.flags.hosts === undefined ? 'HUMANLAYER_HOSTS' : '--hosts'
-    const names = [...new Set(text.split(',').map((name) => name.trim()).filter((name) => name !== ''))]
+    const names = [
+      ...new Set(
+        text
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => name !== ''),
+      ),
+    ]
     if (names.length === 0) throw new CommandError(`${where} names no host; give e.g. devbox,local`, {exit: 2})
     const {resolveHost} = await import('../config/hosts.js')
     const {hosts} = config ?? (await this.loadConfig())

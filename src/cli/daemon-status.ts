@@ -13,7 +13,8 @@ export async function daemonStatus(ctx: CommandContext): Promise<HealthResult> {
   ctx.log(`  socket:   ${inert(health.socket_path)}`)
   ctx.log(`  database: ${inert(health.database_path)}`)
   ctx.log(`  log:      ${inert(health.log_file ?? 'stderr (foreground)')}`)
-  if (health.log_write_failures > 0) ctx.log(`            ${health.log_write_failures} log lines lost: ${inert(health.log_write_error ?? '')}`)
+  if (health.log_write_failures > 0)
+    ctx.log(`            ${health.log_write_failures} log lines lost: ${inert(health.log_write_error ?? '')}`)
   for (const [name, component] of Object.entries(health.components)) {
     const detail = component.detail ? ` (${inert(component.detail)})` : ''
     ctx.log(`  ${padEnd(cell(`${name}:`), 10)}${component.available ? 'available' : 'unavailable'}${detail}`)

@@ -29,12 +29,25 @@ const CLAUDE_VERSION_TIMEOUT_MS = 10_000
 export async function claudeCheck(config: Config): Promise<Check> {
   const found = locateClaude(config.claude_path)
   if (!found.available) {
-    return {name: 'claude', status: 'fail', detail: found.reason, fix: 'Install Claude Code (npm install -g @anthropic-ai/claude-code) or set claude_path.'}
+    return {
+      name: 'claude',
+      status: 'fail',
+      detail: found.reason,
+      fix: 'Install Claude Code (npm install -g @anthropic-ai/claude-code) or set claude_path.',
+    }
   }
   const run = await execa(found.path, ['--version'], {reject: false, timeout: CLAUDE_VERSION_TIMEOUT_MS, stdin: 'ignore'})
   if (run.exitCode !== 0) {
-    const why = String(run.stderr || run.stdout).trim().split('\n')[0] || `exit ${run.exitCode}`
-    return {name: 'claude', status: 'fail', detail: `${found.path} --version failed: ${why}`, fix: 'Reinstall Claude Code, or point claude_path at a working binary.'}
+    const why =
+      String(run.stderr || run.stdout)
+        .trim()
+        .split('\n')[0] || `exit ${run.exitCode}`
+    return {
+      name: 'claude',
+      status: 'fail',
+      detail: `${found.path} --version failed: ${why}`,
+      fix: 'Reinstall Claude Code, or point claude_path at a working binary.',
+    }
   }
   return {name: 'claude', status: 'ok', detail: `${found.path} (${String(run.stdout).trim()})`}
 }
@@ -64,7 +77,12 @@ export function pathCheck(name: string, file: string, options: {expectSocket?: b
   }
   const detail = `${file}${stat ? ` (${octal(stat.mode)})` : ' (not created yet)'}`
   if (problems.length === 0) return {name, status: 'ok', detail}
-  return {name, status: 'fail', detail: `${detail}: ${problems.join(', ')}`, fix: fixes.length > 0 ? fixes.join(' && ') : 'Use a path of your own (see README, Configuration).'}
+  return {
+    name,
+    status: 'fail',
+    detail: `${detail}: ${problems.join(', ')}`,
+    fix: fixes.length > 0 ? fixes.join(' && ') : 'Use a path of your own (see README, Configuration).',
+  }
 }
 
 export function diskCheck(config: Config): Check {
@@ -85,7 +103,9 @@ export function diskCheck(config: Config): Check {
 /** The daemon's answer to health (or undefined when none runs), judged against this CLI's version. */
 export function daemonCheck(health: HealthResult | undefined, cliVersion: string, socketPath: string): Check[] {
   if (!health) {
-    return [{name: 'daemon', status: 'warn', detail: `not running at ${socketPath}`, fix: 'hld daemon start (commands also start it on demand).'}]
+    return [
+      {name: 'daemon', status: 'warn', detail: `not running at ${socketPath}`, fix: 'hld daemon start (commands also start it on demand).'},
+    ]
   }
   const checks: Check[] = []
   checks.push(
@@ -100,7 +120,12 @@ export function daemonCheck(health: HealthResult | undefined, cliVersion: string
   )
   for (const [name, component] of Object.entries(health.components)) {
     if (!component.available) {
-      checks.push({name: `daemon ${name}`, status: 'fail', detail: component.detail ?? 'unavailable', fix: `See the daemon log: ${health.log_file ?? 'stderr'}.`})
+      checks.push({
+        name: `daemon ${name}`,
+        status: 'fail',
+        detail: component.detail ?? 'unavailable',
+        fix: `See the daemon log: ${health.log_file ?? 'stderr'}.`,
+      })
     }
   }
   return checks

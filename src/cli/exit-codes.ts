@@ -2,7 +2,14 @@
  * Exit statuses, documented in the README, so scripts can branch on them. One function maps
  * an error to its status; commands never pick numbers themselves.
  */
-import {DaemonAlreadyRunningError, DaemonNotRunningError, DatabaseInUseError, SocketPathError, SshError, UnsafePathError} from '../shared/errors.js'
+import {
+  DaemonAlreadyRunningError,
+  DaemonNotRunningError,
+  DatabaseInUseError,
+  SocketPathError,
+  SshError,
+  UnsafePathError,
+} from '../shared/errors.js'
 import {HostError} from '../config/hosts.js'
 import {ConfigError} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'

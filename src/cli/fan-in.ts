@@ -94,13 +94,18 @@ export function ownerOf<T>(id: string, fanIn: FanIn<T>, what: string): {host: Ho
   const unasked = fanIn.failures.filter(({error}) => !notFound(error))
   const asked = fanIn.failures.filter(({error}) => notFound(error)).map(({host}) => host.name)
   if (asked.length === 0) {
-    throw new CommandError(`No host could be asked about ${what} ${id}:\n${unasked.map((f) => `${f.host.name}: ${f.error.message}`).join('\n')}`, {
-      exit: exitCodeFor(unasked[0].error),
-    })
+    throw new CommandError(
+      `No host could be asked about ${what} ${id}:\n${unasked.map((f) => `${f.host.name}: ${f.error.message}`).join('\n')}`,
+      {
+        exit: exitCodeFor(unasked[0].error),
+      },
+    )
   }
   throw new RpcError(
     ErrorCode.NotFound,
     `No ${what} ${id} on ${asked.join(', ')}` +
-      (unasked.length > 0 ? `; not asked, as they did not answer: ${unasked.map((f) => `${f.host.name} (${f.error.message})`).join(', ')}` : ''),
+      (unasked.length > 0
+        ? `; not asked, as they did not answer: ${unasked.map((f) => `${f.host.name} (${f.error.message})`).join(', ')}`
+        : ''),
   )
 }

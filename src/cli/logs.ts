@@ -19,7 +19,11 @@ export function readableLogLine(line: string, now = new Date()): string {
   const {time, level, msg, component, ...rest} = record
   const text = (value: unknown): string => (typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value))
   const fields = Object.entries(rest).map(([key, value]) => `${key}=${text(value)}`)
-  const head = [typeof time === 'string' ? timestamp(time, {ms: true, now}) : '-', text(level ?? '').padEnd(5), component ? `[${text(component)}]` : undefined]
+  const head = [
+    typeof time === 'string' ? timestamp(time, {ms: true, now}) : '-',
+    text(level ?? '').padEnd(5),
+    component ? `[${text(component)}]` : undefined,
+  ]
   return inert([...head.filter((part) => part !== undefined), msg, ...fields].join(' '))
 }
 
@@ -48,10 +52,14 @@ export function followLog(file: string, onLine: (line: string) => void, signal: 
   }
   return new Promise((resolve) => {
     watchFile(file, {interval: FOLLOW_INTERVAL_MS}, readNew)
-    signal.addEventListener('abort', () => {
-      unwatchFile(file, readNew)
-      resolve()
-    }, {once: true})
+    signal.addEventListener(
+      'abort',
+      () => {
+        unwatchFile(file, readNew)
+        resolve()
+      },
+      {once: true},
+    )
   })
 }
 

@@ -40,7 +40,8 @@ export function judgementLines(result: CheckPolicyResult): string[] {
 /** One line saying what a call does: the command or file for tools that have one, else the input. */
 export function describeInput(toolName: string, input: unknown, width = 60): Cell {
   const fields = (input ?? {}) as Record<string, unknown>
-  const target = typeof fields.command === 'string' ? fields.command : typeof fields.file_path === 'string' ? fields.file_path : JSON.stringify(input)
+  const target =
+    typeof fields.command === 'string' ? fields.command : typeof fields.file_path === 'string' ? fields.file_path : JSON.stringify(input)
   return cell(`${toolName}: ${target}`, width)
 }
 

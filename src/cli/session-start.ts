@@ -22,8 +22,16 @@ export const sessionSettingsFlags = {
   'max-turns': Flags.integer({summary: 'Stop after this many agent turns (not inherited by continue).', min: 1}),
   'system-prompt': Flags.string({summary: "Replace claude's system prompt."}),
   'append-system-prompt': Flags.string({summary: "Append to claude's system prompt."}),
-  'allowed-tools': Flags.string({summary: 'Tools claude may use without asking, comma-separated or repeated.', multiple: true, multipleNonGreedy: true}),
-  'disallowed-tools': Flags.string({summary: 'Tools claude may not use, comma-separated or repeated.', multiple: true, multipleNonGreedy: true}),
+  'allowed-tools': Flags.string({
+    summary: 'Tools claude may use without asking, comma-separated or repeated.',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
+  'disallowed-tools': Flags.string({
+    summary: 'Tools claude may not use, comma-separated or repeated.',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
   'add-dir': Flags.string({summary: 'Another directory claude may work in (repeatable).', multiple: true, multipleNonGreedy: true}),
   title: Flags.string({summary: 'A title for the session.'}),
   'mcp-config': Flags.string({summary: 'A JSON file with {"mcpServers": {...}} to give claude.'}),
@@ -34,11 +42,24 @@ export const sessionSettingsFlags = {
   }),
   wait: Flags.boolean({
     summary: 'Follow the session until it ends; exit 1 unless it completed.',
-    description: 'Progress and the commands that decide its approvals go to stderr; with --json, stdout carries NDJSON: the launch, then the ended session.',
+    description:
+      'Progress and the commands that decide its approvals go to stderr; with --json, stdout carries NDJSON: the launch, then the ended session.',
   }),
-  allow: Flags.string({summary: 'Policy rule: tool calls it matches run without asking, e.g. "Bash(npm test)" (repeatable).', multiple: true, multipleNonGreedy: true}),
-  ask: Flags.string({summary: 'Policy rule: tool calls it matches ask a human, even if allowed (repeatable).', multiple: true, multipleNonGreedy: true}),
-  deny: Flags.string({summary: 'Policy rule: tool calls it matches are blocked, e.g. "Bash(git push *)" (repeatable).', multiple: true, multipleNonGreedy: true}),
+  allow: Flags.string({
+    summary: 'Policy rule: tool calls it matches run without asking, e.g. "Bash(npm test)" (repeatable).',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
+  ask: Flags.string({
+    summary: 'Policy rule: tool calls it matches ask a human, even if allowed (repeatable).',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
+  deny: Flags.string({
+    summary: 'Policy rule: tool calls it matches are blocked, e.g. "Bash(git push *)" (repeatable).',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
   'approval-timeout': Flags.string({summary: 'How long an approval waits for a human, e.g. 10m; then --on-timeout decides.'}),
   'on-timeout': Flags.string({summary: 'The verdict when an approval times out (default deny).', options: ['allow', 'deny']}),
   'dangerously-allow-self-approval': Flags.boolean({
@@ -65,7 +86,10 @@ interface SettingsFlags {
 }
 
 const splitList = (values: string[] | undefined): string[] | undefined =>
-  values?.flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '')
+  values
+    ?.flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter((value) => value !== '')
 
 /** The launch/continue params the settings flags ask for (unset flags stay unset). */
 export async function sessionSettings(flags: SettingsFlags) {
@@ -83,7 +107,8 @@ export async function sessionSettings(flags: SettingsFlags) {
     allow: flags.allow,
     ask: flags.ask,
     deny: flags.deny,
-    approval_timeout_ms: flags['approval-timeout'] === undefined ? undefined : durationFlag('--approval-timeout', flags['approval-timeout']),
+    approval_timeout_ms:
+      flags['approval-timeout'] === undefined ? undefined : durationFlag('--approval-timeout', flags['approval-timeout']),
     on_timeout: flags['on-timeout'] as 'allow' | 'deny' | undefined,
     dangerously_allow_self_approval: flags['dangerously-allow-self-approval'] || undefined,
   }
@@ -91,7 +116,8 @@ export async function sessionSettings(flags: SettingsFlags) {
 
 function durationFlag(name: string, value: string): number {
   const ms = parseDuration(value)
-  if (ms === undefined || ms <= 0) throw new Errors.CLIError(`${name} takes a duration such as 30s, 10m or 2h, not "${value}"`, {exit: ExitCode.Usage})
+  if (ms === undefined || ms <= 0)
+    throw new Errors.CLIError(`${name} takes a duration such as 30s, 10m or 2h, not "${value}"`, {exit: ExitCode.Usage})
   return ms
 }
 
@@ -167,4 +193,3 @@ export function approvalHint(approval: Approval, socket?: string): string[] {
 function shellQuote(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
 }
-

@@ -19,7 +19,11 @@ import {timestamp} from './render/time.js'
  * `unknownAsGiven`, an id no session has is returned as given, for the next call to judge
  * (approvals outlive a session they were stored for).
  */
-export async function resolveSessionId(client: DaemonClient, idOrPrefix: string, options: {unknownAsGiven?: boolean} = {}): Promise<string> {
+export async function resolveSessionId(
+  client: DaemonClient,
+  idOrPrefix: string,
+  options: {unknownAsGiven?: boolean} = {},
+): Promise<string> {
   try {
     return (await client.call(GetSessionState, {session_id: idOrPrefix})).session.id
   } catch (error) {
@@ -27,7 +31,6 @@ export async function resolveSessionId(client: DaemonClient, idOrPrefix: string,
     throw error
   }
 }
-
 
 export interface SessionListResult {
   sessions: Session[]
@@ -52,7 +55,11 @@ export async function listSessions(
   const hosts = await ctx.hostList(config)
   if (hosts) {
     const {askHosts, reportFailures} = await import('./fan-in.js')
-    const fanIn = await askHosts(hosts, async (host) => (await ctx.clientOf(host, {config})).call(ListSessions, params), config.host_timeout_ms)
+    const fanIn = await askHosts(
+      hosts,
+      async (host) => (await ctx.clientOf(host, {config})).call(ListSessions, params),
+      config.host_timeout_ms,
+    )
     const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
     const sessions = fanIn.answers.flatMap(({host, value}) => value.sessions.map((s) => ({...s, host: host.name})))
     sessions.sort((a, b) => a.created_at.localeCompare(b.created_at))
@@ -85,7 +92,10 @@ export async function showSession(ctx: CommandContext, {args, flags}: Parsed<{li
   const {events, total} = await client.call(GetConversation, {session_id: session.id, ...(limit > 0 ? {limit} : {})})
   for (const line of sessionDetails(session)) ctx.log(line)
   ctx.log('')
-  const count = total !== undefined && total > events.length ? `the last ${events.length} of ${total} events; --limit 0 shows them all` : `${events.length} events`
+  const count =
+    total !== undefined && total > events.length
+      ? `the last ${events.length} of ${total} events; --limit 0 shows them all`
+      : `${events.length} events`
   ctx.log(`Conversation (${count}):`)
   const conversation = conversationLines(events)
   for (const line of conversation.lines) ctx.log(line)
@@ -128,7 +138,8 @@ export function sessionDetails(s: Session): string[] {
   if (s.parent_session_id) lines.push(`  continues:   ${inert(s.parent_session_id)}`)
   if (s.claude_session_id) lines.push(`  claude id:   ${inert(s.claude_session_id)}`)
   if (s.model || s.model_id) lines.push(`  model:       ${inert(s.model_id ?? s.model)}`)
-  if (s.cost_usd !== undefined) lines.push(`  cost:        ${formatCost(s.cost_usd)} over ${inert(s.num_turns ?? '?')} turns in ${inert(s.duration_ms ?? '?')} ms`)
+  if (s.cost_usd !== undefined)
+    lines.push(`  cost:        ${formatCost(s.cost_usd)} over ${inert(s.num_turns ?? '?')} turns in ${inert(s.duration_ms ?? '?')} ms`)
   return lines
 }
 

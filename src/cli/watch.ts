@@ -56,7 +56,8 @@ export interface WatchFlags {
 /** `hld watch`: checks the flags, resolves --session on each host, then follows the streams (runWatch). */
 export async function watch(ctx: CommandContext, {flags}: Parsed<WatchFlags>): Promise<void> {
   const {since, type, until} = flags
-  if (since !== 'now' && !/^\d+$/.test(since)) throw new CommandError(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
+  if (since !== 'now' && !/^\d+$/.test(since))
+    throw new CommandError(`--since takes an event id or "now", not "${since}"`, {exit: ExitCode.Usage})
   if (until && type && !type.includes(until)) {
     throw new CommandError(`--until ${until} can never match: --type leaves it out. Add --type ${until}.`, {exit: ExitCode.Usage})
   }
@@ -101,7 +102,11 @@ async function watchSource(
   }
 }
 
-export async function runWatch(options: WatchOptions, out: Writable = process.stdout, err: Writable = process.stderr): Promise<WatchSummary> {
+export async function runWatch(
+  options: WatchOptions,
+  out: Writable = process.stdout,
+  err: Writable = process.stderr,
+): Promise<WatchSummary> {
   const abort = new AbortController()
   const summary: WatchSummary = {events: 0, last_event_id: null, ended: 'interrupted'}
   const stop = (why: WatchSummary['ended']) => () => {
@@ -118,7 +123,9 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
     stop('output closed')()
   })
 
-  const render = options.json ? (event: DaemonEvent, host?: string) => `${jsonText(host === undefined ? event : {...event, host})}\n` : await humanRenderer()
+  const render = options.json
+    ? (event: DaemonEvent, host?: string) => `${jsonText(host === undefined ? event : {...event, host})}\n`
+    : await humanRenderer()
   try {
     // Each source follows its own daemon, reconnecting and resuming on its own.
     const streams = options.sources.map((source) =>
@@ -160,7 +167,10 @@ export async function runWatch(options: WatchOptions, out: Writable = process.st
   return summary
 }
 
-async function* labelled(host: string | undefined, events: AsyncGenerator<DaemonEvent>): AsyncGenerator<{host?: string; event: DaemonEvent}> {
+async function* labelled(
+  host: string | undefined,
+  events: AsyncGenerator<DaemonEvent>,
+): AsyncGenerator<{host?: string; event: DaemonEvent}> {
   for await (const event of events) yield {host, event}
 }
 

@@ -124,9 +124,7 @@ export class DaemonClient {
     socket.on('data', (chunk: Buffer) => decoder.push(chunk))
     // A transport's own errors (ssh's) already say where and what; a socket's get that said.
     socket.on('error', (error) => this.failAll(error.name === 'Error' ? new DaemonUnreachableError(socketPath, error.message) : error))
-    socket.on('close', () =>
-      this.failAll(new DaemonUnreachableError(socketPath, 'the daemon closed the connection (did it stop?)')),
-    )
+    socket.on('close', () => this.failAll(new DaemonUnreachableError(socketPath, 'the daemon closed the connection (did it stop?)')))
   }
 
   static async connect(target: string | Endpoint, options: {timeoutMs?: number} = {}): Promise<DaemonClient> {
@@ -134,11 +132,7 @@ export class DaemonClient {
     return new DaemonClient(await endpoint.open(options.timeoutMs), endpoint)
   }
 
-  call<M extends Method<unknown, unknown>>(
-    method: M,
-    params: ParamsOf<M>,
-    options: {timeoutMs?: number} = {},
-  ): Promise<ResultOf<M>> {
+  call<M extends Method<unknown, unknown>>(method: M, params: ParamsOf<M>, options: {timeoutMs?: number} = {}): Promise<ResultOf<M>> {
     if (this.closedError) return Promise.reject(this.closedError)
     const id = this.nextId++
     const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS

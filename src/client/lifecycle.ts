@@ -118,11 +118,7 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
   }
 }
 
-export async function waitForHealth(
-  config: Config,
-  spawned: SpawnedDaemon,
-  timeoutMs = DEFAULT_START_TIMEOUT_MS,
-): Promise<HealthResult> {
+export async function waitForHealth(config: Config, spawned: SpawnedDaemon, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<HealthResult> {
   let exit: {code: number | null; signal: NodeJS.Signals | null} | undefined
   void spawned.exited.then((value) => (exit = value))
   const deadline = Date.now() + timeoutMs
@@ -169,9 +165,12 @@ export async function startDaemonInBackground(config: Config, env: NodeJS.Proces
   checkSocketPathLength(config.socket_path)
   // Loaded here: commands that find the daemon running never pay for SQLite.
   const {waitForLock} = await import('../shared/file-lock.js')
-  const lock = config.database_path === ':memory:' ? undefined : await waitForLock(`${config.database_path}.start.lock`, DEFAULT_START_TIMEOUT_MS)
+  const lock =
+    config.database_path === ':memory:' ? undefined : await waitForLock(`${config.database_path}.start.lock`, DEFAULT_START_TIMEOUT_MS)
   if (config.database_path !== ':memory:' && !lock) {
-    throw new DaemonStartError(`Another hld command has been starting the daemon for ${DEFAULT_START_TIMEOUT_MS} ms without finishing; try again, or run \`hld daemon start\` to see why.`)
+    throw new DaemonStartError(
+      `Another hld command has been starting the daemon for ${DEFAULT_START_TIMEOUT_MS} ms without finishing; try again, or run \`hld daemon start\` to see why.`,
+    )
   }
   try {
     const client = await DaemonClient.connect(config.socket_path).catch((error: unknown) => {
@@ -222,15 +221,16 @@ export async function stopDaemon(socketPath: string, options: {timeoutMs?: numbe
   if (await waitUntil(gone, timeoutMs)) return {pid, forced: false}
   if (!options.force) {
     throw new DaemonStopError(
-      `The daemon (pid ${pid}) is still running ${timeoutMs} ms after it was asked to stop. ` +
-        'Run `hld daemon stop --force` to kill it.',
+      `The daemon (pid ${pid}) is still running ${timeoutMs} ms after it was asked to stop. ` + 'Run `hld daemon stop --force` to kill it.',
     )
   }
   // The pid came from whoever answers on the socket: signal it only if the daemon's own pid file
   // names it and it is an hld daemon.
   const unverified = unverifiedDaemonPid(socketPath, pid)
   if (unverified) {
-    throw new DaemonStopError(`Refusing to kill pid ${pid}, which the process at ${socketPath} reported as its own: ${unverified}. Stop it yourself if you know it is the daemon.`)
+    throw new DaemonStopError(
+      `Refusing to kill pid ${pid}, which the process at ${socketPath} reported as its own: ${unverified}. Stop it yourself if you know it is the daemon.`,
+    )
   }
   process.kill(pid, 'SIGKILL')
   await waitUntil(() => !isAlive(pid), 2000)

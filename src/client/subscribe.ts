@@ -48,7 +48,10 @@ export class Subscription {
     const socket = await endpoint.open(timeoutMs)
     return new Promise((resolve, reject) => {
       let subscription: Subscription | undefined
-      const timer = setTimeout(() => fail(new DaemonUnreachableError(socketPath, `no Subscribe confirmation within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(
+        () => fail(new DaemonUnreachableError(socketPath, `no Subscribe confirmation within ${timeoutMs} ms`)),
+        timeoutMs,
+      )
       const fail = (error: Error): void => {
         clearTimeout(timer)
         socket.destroy()

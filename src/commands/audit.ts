@@ -23,7 +23,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
     '<%= config.bin %> <%= command.id %> --hosts devbox,ci,local --since 24h',
   ]
   static flags = {
-    session: Flags.string({summary: 'Only this session\'s decisions.'}),
+    session: Flags.string({summary: "Only this session's decisions."}),
     since: Flags.string({summary: 'Only decisions since then: a duration ago (30m, 24h, 7d) or a date.'}),
     limit: Flags.integer({summary: 'How many of the newest entries.', default: 1000, min: 1, max: 100_000}),
   }
@@ -33,7 +33,9 @@ export default class Audit extends BaseCommand<typeof Audit> {
     const {since, session, limit} = this.flags
     const sinceMs = since === undefined ? undefined : parseSince(since)
     if (since !== undefined && sinceMs === undefined) {
-      throw new Errors.CLIError(`--since takes a duration ago (30m, 24h, 7d) or a date (2026-12-01), not "${since}"`, {exit: ExitCode.Usage})
+      throw new Errors.CLIError(`--since takes a duration ago (30m, 24h, 7d) or a date (2026-12-01), not "${since}"`, {
+        exit: ExitCode.Usage,
+      })
     }
     const {ListAudit} = await import('../protocol/policy.js')
     const {auditTable} = await import('../cli/policy.js')
@@ -46,7 +48,11 @@ export default class Audit extends BaseCommand<typeof Audit> {
       return result
     }
     const {askHosts, reportFailures} = await import('../cli/fan-in.js')
-    const fanIn = await askHosts(hosts, async (host) => (await this.clientOf(host, {config})).call(ListAudit, params), config.host_timeout_ms)
+    const fanIn = await askHosts(
+      hosts,
+      async (host) => (await this.clientOf(host, {config})).call(ListAudit, params),
+      config.host_timeout_ms,
+    )
     const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
     // Oldest first, as one machine lists them; the newest --limit of them all.
     const entries = fanIn.answers

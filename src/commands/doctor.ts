@@ -13,7 +13,10 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     "the daemon's health and whether its version matches this CLI's; and, when an api_key is set, whether the HumanLayer " +
     'API answers. Exits 1 when a check fails, each failure saying what to do; warnings alone exit 0. Starts nothing.'
 
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json | jq \'.checks[] | select(.status != "ok")\'']
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json | jq \'.checks[] | select(.status != "ok")\'',
+  ]
 
   async run(): Promise<DoctorResult> {
     await this.parseFlags()
@@ -26,7 +29,11 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       doctor.pathCheck('database', config.database_path),
       doctor.pathCheck('log', config.log_file),
       doctor.diskCheck(config),
-      ...doctor.daemonCheck(health?.pid === undefined ? undefined : (health as Required<typeof health>), this.config.version, config.socket_path),
+      ...doctor.daemonCheck(
+        health?.pid === undefined ? undefined : (health as Required<typeof health>),
+        this.config.version,
+        config.socket_path,
+      ),
     ]
     const cloud = await doctor.cloudCheck(config)
     if (cloud) checks.push(cloud)

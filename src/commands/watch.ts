@@ -25,7 +25,12 @@ export default class Watch extends BaseCommand<typeof Watch> {
   ]
 
   static flags = {
-    type: Flags.option({summary: 'Only events of these types, comma-separated or repeated.', options: EVENT_TYPES, multiple: true, delimiter: ','})(),
+    type: Flags.option({
+      summary: 'Only events of these types, comma-separated or repeated.',
+      options: EVENT_TYPES,
+      multiple: true,
+      delimiter: ',',
+    })(),
     session: Flags.string({summary: 'Only events of this session (id or unique prefix); events without a session_id are left out.'}),
     run: Flags.string({summary: 'Only events of this run_id (events without a run_id are left out).'}),
     since: Flags.string({summary: 'Start after this event id (replayed from the log), or "now".', default: 'now'}),

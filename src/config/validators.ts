@@ -38,7 +38,9 @@ export const positiveInt = validator<number>((value) => {
 /** A TCP port: 0 (the OS picks one) to 65535. */
 export const port = validator<number>((value) => {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-  return typeof number === 'number' && Number.isInteger(number) && number >= 0 && number <= 65_535 ? ok(number) : fail('expected a port number, 0 to 65535')
+  return typeof number === 'number' && Number.isInteger(number) && number >= 0 && number <= 65_535
+    ? ok(number)
+    : fail('expected a port number, 0 to 65535')
 })
 
 /** A list of strings: a JSON array of them, or one comma-separated string (environment variables). */

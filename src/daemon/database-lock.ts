@@ -23,7 +23,9 @@ export function lockDatabase(databasePath: string): FileLock | undefined {
     lock = tryLock(databaseLockFile(databasePath))
   } catch (error) {
     // Where the lock cannot be, the database cannot be either: say so in the store's words.
-    throw new StoreError(`Cannot open the database ${databasePath}: ${(error as Error).message}. Check database_path (HUMANLAYER_DATABASE_PATH).`)
+    throw new StoreError(
+      `Cannot open the database ${databasePath}: ${(error as Error).message}. Check database_path (HUMANLAYER_DATABASE_PATH).`,
+    )
   }
   if (lock) return lock
   throw databaseInUseError(databasePath)

@@ -17,7 +17,12 @@ try {
   process.exit(1)
 }
 
-const log = createLogger(config.log_level, {kind: 'file', path: config.log_file, maxBytes: config.log_max_bytes, maxFiles: config.log_max_files})
+const log = createLogger(config.log_level, {
+  kind: 'file',
+  path: config.log_file,
+  maxBytes: config.log_max_bytes,
+  maxFiles: config.log_max_files,
+})
 // Logging never throws (a failed write is counted), so this handler cannot fail in turn.
 process.on('uncaughtException', (error) => {
   log.error('uncaught exception; exiting', {error})

@@ -11,7 +11,14 @@ import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
 import {ConnectionOrigin, Health, Shutdown} from '../protocol/daemon.js'
-import {GetConversation, GetRecentPaths, GetSessionLeaves, GetSessionSnapshots, GetSessionState, ListSessions} from '../protocol/sessions.js'
+import {
+  GetConversation,
+  GetRecentPaths,
+  GetSessionLeaves,
+  GetSessionSnapshots,
+  GetSessionState,
+  ListSessions,
+} from '../protocol/sessions.js'
 import {DebugPublish, Subscribe} from '../protocol/subscribe.js'
 import {EventLog} from './bus/log.js'
 import {createSubscribeStream} from './bus/subscription.js'
@@ -94,7 +101,10 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   tightenPrivateFiles(config, options.logFile, log)
 
   const store = openStore(config.database_path, {lockWaitMs: config.database_lock_wait_ms})
-  const outputDir = config.database_path === ':memory:' ? mkdtempSync(path.join(os.tmpdir(), 'hld-sessions-')) : path.join(path.dirname(config.database_path), 'sessions')
+  const outputDir =
+    config.database_path === ':memory:'
+      ? mkdtempSync(path.join(os.tmpdir(), 'hld-sessions-'))
+      : path.join(path.dirname(config.database_path), 'sessions')
   await store.write(() => {
     recordHolder(store, config.socket_path)
     store.db

@@ -36,7 +36,10 @@ export function registerSystemHandlers(router: Router, deps: SystemDeps): void {
   router.register(ConnectionOrigin, schema.ConnectionOriginParams, (params, ctx) => {
     // Only before any request: otherwise a client behind dial-stdio could say where it is from itself.
     if (ctx.connection.frames !== 1 || ctx.connection.origin) {
-      throw new RpcError(ErrorCode.InvalidRequest, `${ConnectionOrigin.name} is accepted only as a connection's first frame (hld daemon dial-stdio sends it)`)
+      throw new RpcError(
+        ErrorCode.InvalidRequest,
+        `${ConnectionOrigin.name} is accepted only as a connection's first frame (hld daemon dial-stdio sends it)`,
+      )
     }
     ctx.connection.origin = params
     return null

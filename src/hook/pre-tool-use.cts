@@ -92,7 +92,8 @@ function parseArgs(argv: string[]): {socket: string; runId: string; reconnectMs:
   const reconnectMs = Number(values['--reconnect-ms'] ?? process.env.HUMANLAYER_APPROVAL_RECONNECT_MS ?? 30_000)
   if (!socket) return 'no daemon socket (--socket or HUMANLAYER_DAEMON_SOCKET); the call is blocked'
   if (!runId) return 'no run id (--run-id or HUMANLAYER_RUN_ID); the call is blocked'
-  if (!Number.isFinite(reconnectMs) || reconnectMs < 0) return `--reconnect-ms must be a number of milliseconds, not ${values['--reconnect-ms']}`
+  if (!Number.isFinite(reconnectMs) || reconnectMs < 0)
+    return `--reconnect-ms must be a number of milliseconds, not ${values['--reconnect-ms']}`
   return {socket, runId, reconnectMs}
 }
 

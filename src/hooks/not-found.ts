@@ -22,7 +22,9 @@ const hook: Hook<'command_not_found'> = async function (options) {
     `${asTyped} is not an ${options.config.bin} command.${closest ? ` Did you mean \`${options.config.bin} ${closest}\`?` : ''} ` +
     `\`${options.config.bin} --help\` lists the commands.`
   if (json) {
-    process.stdout.write(`${JSON.stringify({error: {name: 'CommandNotFoundError', message, exitCode: ExitCode.Usage, ...(closest ? {suggestion: closest} : {})}})}\n`)
+    process.stdout.write(
+      `${JSON.stringify({error: {name: 'CommandNotFoundError', message, exitCode: ExitCode.Usage, ...(closest ? {suggestion: closest} : {})}})}\n`,
+    )
     return this.exit(ExitCode.Usage)
   }
   return this.error(message, {exit: ExitCode.Usage})

@@ -71,9 +71,17 @@ async function setUp(env: NodeJS.ProcessEnv): Promise<{decide: Decide; log: Logg
   } catch (error) {
     config = error as Error
   }
-  const log = createLogger(config instanceof Error ? 'info' : config.log_level, {kind: 'file', path: logFileFor(config, env.HUMANLAYER_RUN_ID)}, {pid: process.pid})
+  const log = createLogger(
+    config instanceof Error ? 'info' : config.log_level,
+    {kind: 'file', path: logFileFor(config, env.HUMANLAYER_RUN_ID)},
+    {pid: process.pid},
+  )
   const mode = config instanceof Error ? 'unconfigured' : config.api_key ? 'cloud' : 'local'
-  log.info('mcp server starting', {mode, run_id: env.HUMANLAYER_RUN_ID ?? null, ...(config instanceof Error ? {} : mode === 'local' ? {socket: config.socket_path} : {api_base_url: config.api_base_url})})
+  log.info('mcp server starting', {
+    mode,
+    run_id: env.HUMANLAYER_RUN_ID ?? null,
+    ...(config instanceof Error ? {} : mode === 'local' ? {socket: config.socket_path} : {api_base_url: config.api_base_url}),
+  })
   return {decide: await decider(env, config, log), log}
 }
 
@@ -93,7 +101,11 @@ export async function serveClaudeApprovals(env: NodeJS.ProcessEnv = process.env)
       description: 'Request permission to perform an action',
       inputSchema: {
         type: 'object',
-        properties: {tool_name: {type: 'string', minLength: 1}, input: {type: 'object', additionalProperties: {}}, tool_use_id: {type: 'string'}},
+        properties: {
+          tool_name: {type: 'string', minLength: 1},
+          input: {type: 'object', additionalProperties: {}},
+          tool_use_id: {type: 'string'},
+        },
         required: ['tool_name', 'input'],
       },
       parse: parsePermissionRequest,
@@ -118,10 +130,18 @@ export function parsePermissionRequest(args: unknown): PermissionRequest | strin
   const problems: string[] = []
   const {tool_name: toolName, input, tool_use_id: toolUseId}: Record<string, unknown> = isRecord(args) ? args : {}
   if (typeof toolName !== 'string' || toolName === '') problems.push('Invalid tool name requesting permissions at tool_name')
-  if (!isRecord(input)) problems.push(`Invalid input: expected an object, received ${input === null ? 'null' : Array.isArray(input) ? 'array' : typeof input} at input`)
-  if (toolUseId !== undefined && typeof toolUseId !== 'string') problems.push(`Invalid input: expected a string, received ${typeof toolUseId} at tool_use_id`)
+  if (!isRecord(input))
+    problems.push(
+      `Invalid input: expected an object, received ${input === null ? 'null' : Array.isArray(input) ? 'array' : typeof input} at input`,
+    )
+  if (toolUseId !== undefined && typeof toolUseId !== 'string')
+    problems.push(`Invalid input: expected a string, received ${typeof toolUseId} at tool_use_id`)
   if (problems.length > 0) return problems.join('\n')
-  return {tool_name: toolName as string, input: input as Record<string, unknown>, ...(toolUseId === undefined ? {} : {tool_use_id: toolUseId as string})}
+  return {
+    tool_name: toolName as string,
+    input: input as Record<string, unknown>,
+    ...(toolUseId === undefined ? {} : {tool_use_id: toolUseId as string}),
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

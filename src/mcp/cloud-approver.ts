@@ -36,7 +36,10 @@ export class CloudApprover {
     try {
       ;({call_id: callId} = await this.bounded(hl.createFunctionCall({spec: {fn: request.tool_name, kwargs: request.input}})))
     } catch (error) {
-      throw new Error(`Cannot ask for approval: the HumanLayer API at ${apiBaseUrl} refused the function call: ${(error as Error).message}`, {cause: error})
+      throw new Error(
+        `Cannot ask for approval: the HumanLayer API at ${apiBaseUrl} refused the function call: ${(error as Error).message}`,
+        {cause: error},
+      )
     }
     log.info('cloud function call created', {call_id: callId, tool_name: request.tool_name})
 
@@ -57,7 +60,10 @@ export class CloudApprover {
       } catch (error) {
         failingSince ??= Date.now()
         if (Date.now() - failingSince > giveUpAfterMs) {
-          throw new Error(`The HumanLayer API failed for ${Math.round((Date.now() - failingSince) / 1000)} s while waiting for ${callId}: ${(error as Error).message}`, {cause: error})
+          throw new Error(
+            `The HumanLayer API failed for ${Math.round((Date.now() - failingSince) / 1000)} s while waiting for ${callId}: ${(error as Error).message}`,
+            {cause: error},
+          )
         }
         failures++
         pause = backoff(failures + 1, this.options.pollIntervalMs, MAX_BACKOFF_MS)

@@ -62,14 +62,19 @@ export class LocalApprover {
       while (!signal.aborted) {
         try {
           client ??= await DaemonClient.connect(socketPath)
-          const {approval, decided} = await client.call(WaitForDecision, {approval_id: approvalId, timeout_ms: chunkMs}, {timeoutMs: chunkMs + 15_000})
+          const {approval, decided} = await client.call(
+            WaitForDecision,
+            {approval_id: approvalId, timeout_ms: chunkMs},
+            {timeoutMs: chunkMs + 15_000},
+          )
           if (lostSince !== undefined) log.info('daemon reachable again', {approval_id: approvalId})
           lostSince = undefined
           attempt = 0
           if (decided) return approval
         } catch (error) {
           // The approval is gone or the request is wrong: waiting longer cannot help.
-          if (error instanceof RpcError && error.code !== ErrorCode.Unavailable) throw new Error(`Waiting for approval ${approvalId} failed: ${error.message}`, {cause: error})
+          if (error instanceof RpcError && error.code !== ErrorCode.Unavailable)
+            throw new Error(`Waiting for approval ${approvalId} failed: ${error.message}`, {cause: error})
           client?.close()
           client = undefined
           if (signal.aborted) break
@@ -82,7 +87,11 @@ export class LocalApprover {
           }
           attempt++
           const pause = backoff(attempt, 100, 5000)
-          log.warn('daemon unreachable while waiting; retrying', {approval_id: approvalId, error: (error as Error).message, retry_in_ms: pause})
+          log.warn('daemon unreachable while waiting; retrying', {
+            approval_id: approvalId,
+            error: (error as Error).message,
+            retry_in_ms: pause,
+          })
           await sleep(pause, signal)
         }
       }

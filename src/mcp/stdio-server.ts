@@ -129,7 +129,8 @@ export async function serveMcpStdio<Args>(options: McpStdioServerOptions<Args>):
       if (!isRequest(message)) {
         // Responses (we send no requests) and malformed messages; a request with an id hears why.
         const {id, result, error} = (typeof message === 'object' && message !== null ? message : {}) as Record<string, unknown>
-        if ((typeof id === 'string' || typeof id === 'number') && result === undefined && error === undefined) fail(id, INVALID_REQUEST, 'Invalid request')
+        if ((typeof id === 'string' || typeof id === 'number') && result === undefined && error === undefined)
+          fail(id, INVALID_REQUEST, 'Invalid request')
         return
       }
       handle(message)
@@ -155,5 +156,9 @@ function errorResult(text: string): {content: {type: 'text'; text: string}[]; is
 function isRequest(message: unknown): message is Request {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return false
   const {jsonrpc, method, params} = message as Record<string, unknown>
-  return jsonrpc === '2.0' && typeof method === 'string' && (params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params)))
+  return (
+    jsonrpc === '2.0' &&
+    typeof method === 'string' &&
+    (params === undefined || (typeof params === 'object' && params !== null && !Array.isArray(params)))
+  )
 }

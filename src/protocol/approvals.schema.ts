@@ -35,7 +35,10 @@ export const SendDecisionParams = z
      * Who the CLI runs as, on its own machine: recorded when the decision came over ssh (the
      * daemon cannot see that machine). A label for the record only, it grants nothing.
      */
-    decider: z.object({user: z.string().max(256).optional(), host: z.string().max(256).optional()}).strict().optional(),
+    decider: z
+      .object({user: z.string().max(256).optional(), host: z.string().max(256).optional()})
+      .strict()
+      .optional(),
   })
   .superRefine((params, ctx) => {
     if (params.decision === 'deny' && !params.comment?.trim()) {

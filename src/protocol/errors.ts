@@ -44,9 +44,7 @@ export class RpcError extends Error {
   }
 
   toJSON(): RpcErrorObject {
-    return this.data === undefined
-      ? {code: this.code, message: this.message}
-      : {code: this.code, message: this.message, data: this.data}
+    return this.data === undefined ? {code: this.code, message: this.message} : {code: this.code, message: this.message, data: this.data}
   }
 
   static from(error: RpcErrorObject): RpcError {

@@ -65,7 +65,12 @@ const inheritable = {
   ask: ruleList.optional(),
   deny: ruleList.optional(),
   /** Ours: how long an ask waits for a human before `on_timeout` decides. */
-  approval_timeout_ms: z.number().int().positive().max(30 * 24 * 3600 * 1000).optional(),
+  approval_timeout_ms: z
+    .number()
+    .int()
+    .positive()
+    .max(30 * 24 * 3600 * 1000)
+    .optional(),
   on_timeout: z.enum(['allow', 'deny']).optional(),
   /** Ours: turns off the built-in rules that keep the agent from deciding its own approvals. */
   dangerously_allow_self_approval: z.boolean().optional(),

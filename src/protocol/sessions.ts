@@ -159,9 +159,7 @@ export const ListSessions = method<z.output<typeof schema.ListSessionsParams>, L
 export const GetSessionState = method<z.output<typeof schema.GetSessionStateParams>, {session: Session}>('getSessionState')
 export const GetConversation = method<z.output<typeof schema.GetConversationParams>, GetConversationResult>('getConversation')
 export const ContinueSession = method<z.output<typeof schema.ContinueSessionParams>, ContinueSessionResult>('continueSession')
-export const InterruptSession = method<z.output<typeof schema.InterruptSessionParams>, InterruptSessionResult>(
-  'interruptSession',
-)
+export const InterruptSession = method<z.output<typeof schema.InterruptSessionParams>, InterruptSessionResult>('interruptSession')
 
 /** What claude's Read tool returned for a file (getSessionSnapshots); capped, see `truncated`. */
 export interface FileSnapshot {

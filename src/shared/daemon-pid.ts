@@ -59,6 +59,7 @@ export function unverifiedDaemonPid(socketPath: string, pid: number): string | u
   if (recorded === undefined) return `there is no pid file of yours at ${pidFilePath(socketPath)}`
   if (recorded !== pid) return `its pid file ${pidFilePath(socketPath)} names pid ${recorded}, not ${pid}`
   const argv = readCommandLine(pid)
-  if (argv && !isDaemonCommandLine(argv)) return `pid ${pid} is not an hld daemon (its command line is ${JSON.stringify(argv.join(' ').slice(0, 200))})`
+  if (argv && !isDaemonCommandLine(argv))
+    return `pid ${pid} is not an hld daemon (its command line is ${JSON.stringify(argv.join(' ').slice(0, 200))})`
   return undefined
 }

@@ -24,7 +24,10 @@ function readHolder(databasePath: string): {pid: number; socketPath: string} | u
   try {
     const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
     db = new Database(databasePath, {readonly: true, fileMustExist: true, timeout: 1000})
-    const rows = db.prepare('SELECT key, value FROM daemon_meta WHERE key IN (?, ?)').all(HOLDER_PID_KEY, HOLDER_SOCKET_KEY) as {key: string; value: string}[]
+    const rows = db.prepare('SELECT key, value FROM daemon_meta WHERE key IN (?, ?)').all(HOLDER_PID_KEY, HOLDER_SOCKET_KEY) as {
+      key: string
+      value: string
+    }[]
     const meta = Object.fromEntries(rows.map((row) => [row.key, row.value]))
     const pid = Number(meta[HOLDER_PID_KEY])
     if (!Number.isInteger(pid) || pid <= 0 || meta[HOLDER_SOCKET_KEY] === undefined) return undefined

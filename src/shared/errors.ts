@@ -47,7 +47,9 @@ export class DatabaseInUseError extends Error {
   ) {
     super(
       `The database ${databasePath} is in use by another hld daemon` +
-        (holder ? ` (pid ${holder.pid}, socket ${holder.socketPath}). Use that daemon with --socket ${holder.socketPath}, stop it with \`hld daemon stop --socket ${holder.socketPath}\`` : '. Stop it') +
+        (holder
+          ? ` (pid ${holder.pid}, socket ${holder.socketPath}). Use that daemon with --socket ${holder.socketPath}, stop it with \`hld daemon stop --socket ${holder.socketPath}\``
+          : '. Stop it') +
         ', or give this one its own database with --database or HUMANLAYER_DATABASE_PATH.',
     )
     this.name = 'DatabaseInUseError'

@@ -32,10 +32,7 @@ export interface Logger {
   readonly failures: {count: number; last?: string}
 }
 
-export type LogSink =
-  | {kind: 'file'; path: string; maxBytes?: number; maxFiles?: number}
-  | {kind: 'stderr'}
-  | {kind: 'none'}
+export type LogSink = {kind: 'file'; path: string; maxBytes?: number; maxFiles?: number} | {kind: 'stderr'} | {kind: 'none'}
 
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 const DEFAULT_MAX_FILES = 5
@@ -111,7 +108,12 @@ function makeLogger(level: LogLevel, writer: LogWriter, silent: boolean, base: L
       line = JSON.stringify({time, level: at, msg: capString(msg), unserialisable: (error as Error).message})
     }
     if (line.length > MAX_LOG_LINE_CHARS) {
-      line = JSON.stringify({time, level: at, msg: capString(msg), truncated: `this line had ${line.length} characters; its fields were left out`})
+      line = JSON.stringify({
+        time,
+        level: at,
+        msg: capString(msg),
+        truncated: `this line had ${line.length} characters; its fields were left out`,
+      })
     }
     writer.write(`${line}\n`)
   }

@@ -36,7 +36,8 @@ export function refuseSymlink(file: string, what: string, key: string): void {
 /** The database's and log's paths may not be symbolic links; see the header. */
 export function refuseSymlinkedFiles(config: Pick<Config, 'database_path' | 'log_file'>, logFile: string | null): void {
   if (config.database_path !== ':memory:') {
-    for (const suffix of ['', '-wal', '-shm']) refuseSymlink(`${config.database_path}${suffix}`, 'database file', 'database_path (HUMANLAYER_DATABASE_PATH)')
+    for (const suffix of ['', '-wal', '-shm'])
+      refuseSymlink(`${config.database_path}${suffix}`, 'database file', 'database_path (HUMANLAYER_DATABASE_PATH)')
   }
   if (logFile !== null) refuseSymlink(logFile, 'log file', 'log_file (HUMANLAYER_LOG_FILE, --log-file)')
 }

@@ -33,7 +33,9 @@ export function checkSocketTrust(socketPath: string): void {
     return // Nothing there (yet): connecting says so.
   }
   if (socket.isSymbolicLink()) {
-    throw new SocketPathError(`The socket path ${socketPath} is a symbolic link (owned by ${owner(socket.uid)}); refusing to use it. Remove it or choose another path.`)
+    throw new SocketPathError(
+      `The socket path ${socketPath} is a symbolic link (owned by ${owner(socket.uid)}); refusing to use it. Remove it or choose another path.`,
+    )
   }
   if (socket.uid !== uid) {
     throw new SocketPathError(
@@ -91,7 +93,9 @@ export function checkListener(socketPath: string, socket: net.Socket): SocketPat
 /** "uid 1001 (alice)", with the name when /etc/passwd has one. */
 function owner(uid: number): string {
   try {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.split(':')[2] === String(uid))
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((entry) => entry.split(':')[2] === String(uid))
     if (line) return `uid ${uid} (${line.split(':')[0]})`
   } catch {
     // No /etc/passwd to read: the number alone still names the owner.

@@ -25,7 +25,11 @@ describe('real claude sessions ask for approval', function () {
   let api: FakeAnthropicApi
 
   beforeEach(async () => {
-    api = await startFakeAnthropicApi({kind: 'tool-then-text', tool: {name: 'Bash', input: {command: 'touch marker.txt', description: 'Create marker'}}, text: 'Done.'})
+    api = await startFakeAnthropicApi({
+      kind: 'tool-then-text',
+      tool: {name: 'Bash', input: {command: 'touch marker.txt', description: 'Create marker'}},
+      text: 'Done.',
+    })
     sandbox = new Sandbox()
     const claudeEnv = claudeTestEnv(api.url, path.join(sandbox.root, 'claude'))
     // The daemon keeps the sandbox HOME; claude gets its own config dir.
@@ -50,14 +54,18 @@ describe('real claude sessions ask for approval', function () {
   }
 
   async function waitForStatus(sessionId: string, status: string): Promise<void> {
-    await waitFor(async () => {
-      const client = await sandbox.client()
-      try {
-        return (await client.call(GetSessionState, {session_id: sessionId})).session.status === status
-      } finally {
-        client.close()
-      }
-    }, 60_000, `session ${status}`)
+    await waitFor(
+      async () => {
+        const client = await sandbox.client()
+        try {
+          return (await client.call(GetSessionState, {session_id: sessionId})).session.status === status
+        } finally {
+          client.close()
+        }
+      },
+      60_000,
+      `session ${status}`,
+    )
   }
 
   it('lists the request under its session; approve: the file exists and the session completes', async () => {
@@ -86,7 +94,9 @@ describe('real claude sessions ask for approval', function () {
     try {
       // Bounded busy loops, two per core, for the whole test (killed in finally; 120 s at most).
       for (let i = 0; i < 2 * os.availableParallelism(); i++) {
-        burners.push(execa(process.execPath, ['-e', 'const end = Date.now() + 120000; while (Date.now() < end) {}'], {reject: false, stdin: 'ignore'}))
+        burners.push(
+          execa(process.execPath, ['-e', 'const end = Date.now() + 120000; while (Date.now() < end) {}'], {reject: false, stdin: 'ignore'}),
+        )
       }
       const sessions = await Promise.all([1, 2, 3].map((n) => launch(`work-${n}`)))
       for (const session of sessions) {
@@ -95,12 +105,16 @@ describe('real claude sessions ask for approval', function () {
           // Its approval, unless the session ends first (the failure this test is about).
           let approvalId: string | undefined
           let ended: Session | undefined
-          await waitFor(async () => {
-            approvalId = (await client.call(FetchApprovals, {})).approvals.find((a) => a.session_id === session.session_id)?.id
-            const state = (await client.call(GetSessionState, {session_id: session.session_id})).session
-            if (['completed', 'failed', 'interrupted'].includes(state.status)) ended = state
-            return approvalId !== undefined || ended !== undefined
-          }, 60_000, `the approval of ${session.session_id}`)
+          await waitFor(
+            async () => {
+              approvalId = (await client.call(FetchApprovals, {})).approvals.find((a) => a.session_id === session.session_id)?.id
+              const state = (await client.call(GetSessionState, {session_id: session.session_id})).session
+              if (['completed', 'failed', 'interrupted'].includes(state.status)) ended = state
+              return approvalId !== undefined || ended !== undefined
+            },
+            60_000,
+            `the approval of ${session.session_id}`,
+          )
           expect(ended, `session ${session.session_id} ended before asking: ${ended?.error_message}`).to.equal(undefined)
           await client.call(SendDecision, {approval_id: approvalId!, decision: 'approve'})
         } finally {

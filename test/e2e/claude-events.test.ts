@@ -70,7 +70,12 @@ describe('e2e: real claude stdout → the event log → Subscribe clients', func
     const launched: {id?: string} = {}
     let subscribed!: () => void
     const ready = new Promise<void>((resolve) => (subscribed = resolve))
-    const collecting = eventsUntilEnd({socketPath: sandbox.socketPath, sessionId: () => launched.id, signal: abort.signal, onSubscribed: subscribed})
+    const collecting = eventsUntilEnd({
+      socketPath: sandbox.socketPath,
+      sessionId: () => launched.id,
+      signal: abort.signal,
+      onSubscribed: subscribed,
+    })
     await ready
     const sessionId = (await client.call(LaunchSession, {query: 'Say hello', working_dir: sandbox.root})).session_id
     launched.id = sessionId

@@ -43,7 +43,11 @@ describe('e2e: file snapshots from claude Read results', function () {
   })
 
   it("keeps the file's text as Read returned it, without the line-number gutter", async () => {
-    const {session_id} = await client.call(LaunchSession, {query: 'Read the notes', working_dir: path.dirname(file), disable_approvals: true})
+    const {session_id} = await client.call(LaunchSession, {
+      query: 'Read the notes',
+      working_dir: path.dirname(file),
+      disable_approvals: true,
+    })
     const session = await waitForStatus(client, session_id, 'completed', 60_000)
     expect(session.status).to.equal('completed')
     const {snapshots} = await client.call(GetSessionSnapshots, {session_id})

@@ -58,6 +58,11 @@ describe('e2e: the real Claude Code CLI against a fake Anthropic API', function 
     const last = api.requests.filter((r) => r.method === 'POST').at(-1)!
     expect(JSON.stringify(last.body)).to.include('Remember the word kumquat')
     const {events} = await client.call(GetConversation, {session_id: child.session_id})
-    expect(events.map((e) => e.content).filter((c) => c !== undefined).slice(0, 1)).to.deep.equal(['Remember the word kumquat'])
+    expect(
+      events
+        .map((e) => e.content)
+        .filter((c) => c !== undefined)
+        .slice(0, 1),
+    ).to.deep.equal(['Remember the word kumquat'])
   })
 })

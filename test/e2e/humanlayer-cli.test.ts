@@ -28,7 +28,11 @@ describe('e2e: the official humanlayer CLI against hld', function () {
   let cwd: string
 
   beforeEach(async () => {
-    api = await startFakeAnthropicApi({kind: 'tool-then-text', tool: {name: 'Bash', input: {command: 'touch marker.txt', description: 'Create marker'}}, text: 'Done.'})
+    api = await startFakeAnthropicApi({
+      kind: 'tool-then-text',
+      tool: {name: 'Bash', input: {command: 'touch marker.txt', description: 'Create marker'}},
+      text: 'Done.',
+    })
     sandbox = new Sandbox()
     const claudeEnv = claudeTestEnv(api.url, path.join(sandbox.root, 'claude'))
     delete (claudeEnv as Record<string, string | undefined>).HOME

@@ -39,7 +39,11 @@ describe('policy: real claude tool calls decided by rules, humans and timeouts',
 
   /** Starts the fake model (asking for one Bash command) and the daemon. */
   async function start(command: string, daemonEnv: Record<string, string> = {}): Promise<void> {
-    api = await startFakeAnthropicApi({kind: 'tool-then-text', tool: {name: 'Bash', input: {command, description: 'Run it'}}, text: 'Done.'})
+    api = await startFakeAnthropicApi({
+      kind: 'tool-then-text',
+      tool: {name: 'Bash', input: {command, description: 'Run it'}},
+      text: 'Done.',
+    })
     const claudeEnv: Record<string, string | undefined> = claudeTestEnv(api.url, path.join(sandbox.root, 'claude'))
     delete claudeEnv.HOME // the daemon keeps the sandbox HOME; claude gets its own config dir
     await sandbox.startDaemon({...claudeEnv, HUMANLAYER_CLAUDE_PATH: CLAUDE, ...daemonEnv})
@@ -60,10 +64,14 @@ describe('policy: real claude tool calls decided by rules, humans and timeouts',
 
   async function ended(sessionId: string): Promise<string> {
     let status = ''
-    await waitFor(async () => {
-      status = (await call((c) => c.call(GetSessionState, {session_id: sessionId}))).session.status
-      return ['completed', 'failed', 'interrupted'].includes(status)
-    }, 90_000, 'the session to end')
+    await waitFor(
+      async () => {
+        status = (await call((c) => c.call(GetSessionState, {session_id: sessionId}))).session.status
+        return ['completed', 'failed', 'interrupted'].includes(status)
+      },
+      90_000,
+      'the session to end',
+    )
     return status
   }
 
@@ -92,7 +100,9 @@ describe('policy: real claude tool calls decided by rules, humans and timeouts',
     expect(await ended(id)).to.equal('completed')
     expect(marker()).to.equal(true)
     expect(await approvalsOf(id)).to.deep.equal([])
-    expect(await auditOf(id)).to.have.lengthOf(1).and.to.have.nested.property('[0].decision', 'allow')
+    expect(await auditOf(id))
+      .to.have.lengthOf(1)
+      .and.to.have.nested.property('[0].decision', 'allow')
   })
 
   it('a compound command with one unallowed part asks; approved from the CLI, it runs', async () => {
@@ -130,7 +140,9 @@ describe('policy: real claude tool calls decided by rules, humans and timeouts',
       expect(approval.decided_by).to.deep.equal({channel: 'timeout', verdict})
       expect(approval.comment).to.contain('timed out')
       if (verdict === 'deny') expect(api!.toolResults.at(-1)!.content).to.contain('timed out').and.contain('1500ms')
-      expect((await auditOf(id)).map((e) => [e.decision, e.decided_by, e.provenance])).to.deep.equal([[verdict, 'timeout', {channel: 'timeout', verdict}]])
+      expect((await auditOf(id)).map((e) => [e.decision, e.decided_by, e.provenance])).to.deep.equal([
+        [verdict, 'timeout', {channel: 'timeout', verdict}],
+      ])
     })
   }
 

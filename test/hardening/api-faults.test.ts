@@ -87,7 +87,10 @@ describe('API faults (real daemon, fake HumanLayer API)', function () {
         20_000,
         `the poller to fail on ${fault.name} and recover`,
       )
-      expect(failing.some((detail) => detail.includes(fault.says)), `health while failing: ${failing.join(' | ')}`).to.equal(true)
+      expect(
+        failing.some((detail) => detail.includes(fault.says)),
+        `health while failing: ${failing.join(' | ')}`,
+      ).to.equal(true)
       const backoff = failing.map((detail) => RETRY.exec(detail)).map((match) => match && [Number(match[1]), Number(match[2])])
       for (const pair of backoff) {
         expect(pair, `health detail while failing: ${failing.join(' | ')}`).to.not.equal(null)
@@ -142,7 +145,10 @@ describe('API faults (real daemon, fake HumanLayer API)', function () {
     fake.delayNext(1, API_TIMEOUT_MS * 4, {path: respondPath(id)})
     const timedOut = await sandbox.cli(['approvals', 'deny', id, '--comment', 'too late?'])
     expect(timedOut.exitCode, timedOut.stderr).to.equal(7)
-    expect(timedOut.stderr).to.contain('HumanLayer API').and.contain(`no answer within ${API_TIMEOUT_MS} ms`).and.contain('may have been taken')
+    expect(timedOut.stderr)
+      .to.contain('HumanLayer API')
+      .and.contain(`no answer within ${API_TIMEOUT_MS} ms`)
+      .and.contain('may have been taken')
     // The fake handles the delayed respond after all: the next polls find it answered.
     await waitFor(async () => (await statusOf(id)) === 'resolved_externally', 15_000, `${id} to be resolved_externally`)
     expect(fake.functionCalls.get(id)!.status).to.include({approved: false, comment: 'too late?'})

@@ -76,7 +76,11 @@ function sessionsLoad(): CrashLoad {
       const idle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10))
       const launch = async (client: DaemonClient): Promise<void> => {
         if (running.length >= MAX_LAUNCHES_PER_CYCLE) return idle()
-        const {session_id: id, run_id: runId} = await client.call(LaunchSession, {query: `[fake:slow=20000] crash load ${launched.size}`}, {timeoutMs: 5000})
+        const {session_id: id, run_id: runId} = await client.call(
+          LaunchSession,
+          {query: `[fake:slow=20000] crash load ${launched.size}`},
+          {timeoutMs: 5000},
+        )
         launched.add(id)
         running.push(runId)
       }
@@ -94,9 +98,13 @@ function sessionsLoad(): CrashLoad {
         if (pending.length === 0) return idle()
         const id = pending.splice(rng.int(0, pending.length - 1), 1)[0]
         const approveIt = rng.next() < 0.5
-        await client.call(SendDecision, approveIt ? {approval_id: id, decision: 'approve'} : {approval_id: id, decision: 'deny', comment: 'crash load says no'}, {
-          timeoutMs: 2000,
-        })
+        await client.call(
+          SendDecision,
+          approveIt ? {approval_id: id, decision: 'approve'} : {approval_id: id, decision: 'deny', comment: 'crash load says no'},
+          {
+            timeoutMs: 2000,
+          },
+        )
         decided.set(id, approveIt ? 'approved' : 'denied')
       }
       await Promise.allSettled([lane(launch), lane(approve), lane(approve), lane(decide), lane(decide)])
@@ -104,21 +112,40 @@ function sessionsLoad(): CrashLoad {
     verify(db) {
       const ids = (sql: string): Set<string> => new Set((db.prepare(sql).all() as {id: string}[]).map((row) => row.id))
       const sessions = ids('SELECT id FROM sessions')
-      expect([...launched].filter((id) => !sessions.has(id)), 'acknowledged launches missing').to.deep.equal([])
+      expect(
+        [...launched].filter((id) => !sessions.has(id)),
+        'acknowledged launches missing',
+      ).to.deep.equal([])
       const approvals = ids('SELECT id FROM approvals')
-      expect([...created].filter((id) => !approvals.has(id)), 'acknowledged approvals missing').to.deep.equal([])
+      expect(
+        [...created].filter((id) => !approvals.has(id)),
+        'acknowledged approvals missing',
+      ).to.deep.equal([])
       const status = db.prepare('SELECT status FROM approvals WHERE id = ?')
-      for (const [id, decision] of decided) expect((status.get(id) as {status: string}).status, `status of decided approval ${id}`).to.equal(decision)
+      for (const [id, decision] of decided)
+        expect((status.get(id) as {status: string}).status, `status of decided approval ${id}`).to.equal(decision)
     },
     verifyRecovered(db) {
       // A restart adopts a session whose claude runs on (issue 10); only one whose claude is gone must have ended.
-      const active = db.prepare(`SELECT id, status, pid FROM sessions WHERE status IN (${ACTIVE_SESSION_STATUSES.map(() => '?').join(', ')})`).all(...ACTIVE_SESSION_STATUSES) as {id: string; status: string; pid: number | null}[]
-      expect(active.filter((row) => row.pid === null || !isAlive(row.pid)), 'sessions still active after the restart without a live claude').to.deep.equal([])
-      const orphaned = db.prepare(`SELECT a.id, a.session_id FROM approvals a JOIN sessions s ON s.id = a.session_id WHERE a.status = 'pending' AND s.status NOT IN (${ACTIVE_SESSION_STATUSES.map(() => '?').join(', ')})`).all(...ACTIVE_SESSION_STATUSES)
+      const active = db
+        .prepare(`SELECT id, status, pid FROM sessions WHERE status IN (${ACTIVE_SESSION_STATUSES.map(() => '?').join(', ')})`)
+        .all(...ACTIVE_SESSION_STATUSES) as {id: string; status: string; pid: number | null}[]
+      expect(
+        active.filter((row) => row.pid === null || !isAlive(row.pid)),
+        'sessions still active after the restart without a live claude',
+      ).to.deep.equal([])
+      const orphaned = db
+        .prepare(
+          `SELECT a.id, a.session_id FROM approvals a JOIN sessions s ON s.id = a.session_id WHERE a.status = 'pending' AND s.status NOT IN (${ACTIVE_SESSION_STATUSES.map(() => '?').join(', ')})`,
+        )
+        .all(...ACTIVE_SESSION_STATUSES)
       expect(orphaned, 'approvals still pending after the restart whose session ended').to.deep.equal([])
     },
     checkExercised() {
-      expect({launched: launched.size > 0, created: created.size > 0, decided: decided.size > 0}, 'acknowledged writes over all cycles').to.deep.equal({
+      expect(
+        {launched: launched.size > 0, created: created.size > 0, decided: decided.size > 0},
+        'acknowledged writes over all cycles',
+      ).to.deep.equal({
         launched: true,
         created: true,
         decided: true,
@@ -146,14 +173,18 @@ async function kill(child: ChildProcess): Promise<void> {
  * claude that ends just before the check is seen to end by the daemon within a poll.
  */
 async function settles(check: () => void): Promise<void> {
-  await waitFor(() => {
-    try {
-      check()
-      return true
-    } catch {
-      return false
-    }
-  }, 5000, 'the recovered state').catch(() => {})
+  await waitFor(
+    () => {
+      try {
+        check()
+        return true
+      } catch {
+        return false
+      }
+    },
+    5000,
+    'the recovered state',
+  ).catch(() => {})
   check()
 }
 
@@ -236,4 +267,3 @@ describe('crash safety', function () {
     })
   }
 })
-

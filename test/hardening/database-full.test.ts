@@ -92,7 +92,10 @@ describe('a full database disk', function () {
     } finally {
       connection.close()
     }
-    const approvals = queryDb<{command: string}>(sandbox.databasePath, "SELECT json_extract(tool_input, '$.command') AS command FROM approvals ORDER BY created_at")
+    const approvals = queryDb<{command: string}>(
+      sandbox.databasePath,
+      "SELECT json_extract(tool_input, '$.command') AS command FROM approvals ORDER BY created_at",
+    )
     expect(approvals.map((row) => row.command)).to.deep.equal(['echo stored', 'echo after'])
     const sessions = queryDb<{query: string}>(sandbox.databasePath, 'SELECT query FROM sessions ORDER BY created_at')
     expect(sessions.map((row) => row.query)).to.deep.equal(['[fake:slow=60000] before', '[fake:slow=60000] after'])

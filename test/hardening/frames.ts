@@ -39,10 +39,7 @@ export class Prng {
  * the connection and answers nothing sent after it.
  */
 export type Expected =
-  | {kind: 'result'; id: unknown}
-  | {kind: 'error'; code: number}
-  | {kind: 'batch'; count: number}
-  | {kind: 'takeover'; code: number}
+  {kind: 'result'; id: unknown} | {kind: 'error'; code: number} | {kind: 'batch'; count: number} | {kind: 'takeover'; code: number}
 
 export interface ContractOptions {
   maxFrameBytes: number
@@ -50,8 +47,7 @@ export interface ContractOptions {
   methods: MethodSpec[]
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /**
  * The contract, applied to a byte stream: split on `\n`; a blank line (or a lone `\r`) gets
@@ -111,7 +107,8 @@ function expectedForLine(raw: Buffer, options: ContractOptions): Expected | unde
   const object = isObject(parsed) ? parsed : undefined
   const stream = object && options.methods.find((candidate) => candidate.stream && candidate.method.name === object.method)
   if (stream) {
-    if (stream.params.safeParse(object.params ?? {}).success) throw new Error(`${stream.method.name} with valid params would subscribe; the fuzz model does not cover a live stream`)
+    if (stream.params.safeParse(object.params ?? {}).success)
+      throw new Error(`${stream.method.name} with valid params would subscribe; the fuzz model does not cover a live stream`)
     return {kind: 'takeover', code: ErrorCode.InvalidParams}
   }
   if (!isRequest(parsed)) return {kind: 'error', code: ErrorCode.InvalidRequest}
@@ -222,7 +219,9 @@ export function wrongParams(rng: Prng, spec: MethodSpec): unknown {
     // `null` params mean "none" to the router; a non-rejected value would be a real call.
     if (params !== null && params !== undefined && !spec.params.safeParse(params).success) return params
   }
-  throw new Error(`The params schema of ${spec.method.name} accepted 1000 random values; a params schema should reject anything but an object of its fields`)
+  throw new Error(
+    `The params schema of ${spec.method.name} accepted 1000 random values; a params schema should reject anything but an object of its fields`,
+  )
 }
 
 /** `[[[…]]]` or `{"a":{"a":…}}`, `depth` levels deep, optionally as a request's params. */

@@ -118,7 +118,10 @@ describe('bounded resources under load', function () {
     const publisher = await RawConnection.open(sandbox.socketPath)
     connections.push(publisher)
     const big = {approval_id: 'big', tool_name: 'x'.repeat(9 * MIB)}
-    const published = await publisher.request({jsonrpc: '2.0', method: 'debugPublish', params: {type: 'new_approval', data: big}, id: 1}, 30_000)
+    const published = await publisher.request(
+      {jsonrpc: '2.0', method: 'debugPublish', params: {type: 'new_approval', data: big}, id: 1},
+      30_000,
+    )
     expect(published).to.have.nested.property('result.first_id')
     // Answered after the event's flush and fan-out (both run before the next request is read).
     expect(await health(sandbox.socketPath)).to.have.nested.property('result.status', 'ok')
@@ -147,13 +150,19 @@ describe('bounded resources under load', function () {
       id: i,
     }))
     const replies = await launcher.request<{id: number; result?: {session_id: string}; error?: unknown}[]>(batch, 60_000)
-    expect(replies.filter((reply) => reply.error), 'failed launches').to.deep.equal([])
+    expect(
+      replies.filter((reply) => reply.error),
+      'failed launches',
+    ).to.deep.equal([])
     const launchOrder = replies.sort((a, b) => a.id - b.id).map((reply) => reply.result!.session_id)
 
     // Watched while it runs: never more than `max` hold a slot, the others are visibly queued.
     let sawQueued = false
     for (let round = 0; ; round++) {
-      const listed = await watcher.request<{result: {sessions: {status: string}[]}}>({jsonrpc: '2.0', method: 'listSessions', id: round}, 30_000)
+      const listed = await watcher.request<{result: {sessions: {status: string}[]}}>(
+        {jsonrpc: '2.0', method: 'listSessions', id: round},
+        30_000,
+      )
       const statuses = listed.result.sessions.map((session) => session.status)
       const holding = statuses.filter((status) => ['starting', 'running', 'waiting_input', 'interrupting'].includes(status))
       expect(holding.length, `sessions holding a slot (of ${statuses.join(',')})`).to.be.at.most(max)
@@ -165,7 +174,10 @@ describe('bounded resources under load', function () {
     expect(sawQueued, 'a queued status was visible').to.equal(true)
 
     // Queued sessions left the queue in the order they were launched.
-    const dequeued = queryDb<{data: string}>(sandbox.databasePath, "SELECT data FROM events WHERE type = 'session_status_changed' ORDER BY id")
+    const dequeued = queryDb<{data: string}>(
+      sandbox.databasePath,
+      "SELECT data FROM events WHERE type = 'session_status_changed' ORDER BY id",
+    )
       .map((row) => JSON.parse(row.data) as {session_id: string; old_status: string})
       .filter((data) => data.old_status === 'queued')
       .map((data) => data.session_id)
@@ -209,12 +221,22 @@ describe('bounded resources under load', function () {
     const command = `echo ${'x'.repeat(9 * MIB)}`
     const ids: string[] = []
     for (let i = 0; i < 5; i++) {
-      ids.push((await call<{approval_id: string}>('createApproval', {run_id: session.run_id, tool_name: 'Bash', tool_input: {command, i}})).approval_id)
+      ids.push(
+        (await call<{approval_id: string}>('createApproval', {run_id: session.run_id, tool_name: 'Bash', tool_input: {command, i}}))
+          .approval_id,
+      )
     }
 
-    const listed = await connection.request<{result: {approvals: unknown[]}}>({jsonrpc: '2.0', method: 'fetchApprovals', params: {}, id: 2}, 60_000)
+    const listed = await connection.request<{result: {approvals: unknown[]}}>(
+      {jsonrpc: '2.0', method: 'fetchApprovals', params: {}, id: 2},
+      60_000,
+    )
     expect(JSON.stringify(listed).length, 'the listing stays small').to.be.below(5 * 200 * 1024)
-    const list = listed.result.approvals as {id: string; tool_input_truncated?: boolean; tool_input: {hld_truncated?: boolean; bytes?: number; message?: string}}[]
+    const list = listed.result.approvals as {
+      id: string
+      tool_input_truncated?: boolean
+      tool_input: {hld_truncated?: boolean; bytes?: number; message?: string}
+    }[]
     expect(list.map((approval) => approval.id).sort()).to.deep.equal([...ids].sort())
     for (const approval of list) {
       expect(approval.tool_input_truncated).to.equal(true)
@@ -222,7 +244,9 @@ describe('bounded resources under load', function () {
       expect(approval.tool_input.bytes).to.be.above(9 * MIB)
       expect(approval.tool_input.message).to.match(/getApproval/)
     }
-    const whole = await call<{approval: {tool_input: {command: string}; tool_input_truncated?: boolean}}>('getApproval', {approval_id: ids[0]})
+    const whole = await call<{approval: {tool_input: {command: string}; tool_input_truncated?: boolean}}>('getApproval', {
+      approval_id: ids[0],
+    })
     expect(whole.approval.tool_input.command).to.equal(command)
     expect(whole.approval.tool_input_truncated).to.equal(undefined)
   })

@@ -33,6 +33,9 @@ describe('the method list', () => {
     expect(registered).to.include('health')
     // debugPublish exists only with HUMANLAYER_TEST_EVENTS=1 (src/daemon/bus/test-hooks.ts), never in a fuzzed daemon.
     const listed = new Set([...METHODS.map((spec) => spec.method.name), 'debugPublish'])
-    expect(registered.filter((name) => !listed.has(name)), 'registered but missing from METHODS').to.deep.equal([])
+    expect(
+      registered.filter((name) => !listed.has(name)),
+      'registered but missing from METHODS',
+    ).to.deep.equal([])
   })
 })

@@ -44,7 +44,9 @@ describe('the packed tarball', function () {
     expect(files).not.to.include('bin/dev.js')
     expect(files.filter((file) => file.endsWith('.map'))).to.deep.equal([])
     expect(files.filter((file) => file.endsWith('.ts'))).to.deep.equal([])
-    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {relativePath: string[]}>}
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')) as {
+      commands: Record<string, {relativePath: string[]}>
+    }
     for (const [id, command] of Object.entries(manifest.commands)) expect(files, id).to.include(command.relativePath.join('/'))
     const journal = JSON.parse(readFileSync(path.join(REPO_ROOT, 'drizzle', 'meta', '_journal.json'), 'utf8')) as {entries: {tag: string}[]}
     for (const {tag} of journal.entries) expect(files).to.include(`drizzle/${tag}.sql`)

@@ -66,7 +66,7 @@ class ReplyReader {
    * Stops early if the daemon closes the connection (a stream method took it over).
    */
   async writeChunked(data: Buffer, rng: Prng): Promise<void> {
-    for (let offset = 0; offset < data.length && !this.socket.destroyed; ) {
+    for (let offset = 0; offset < data.length && !this.socket.destroyed;) {
       const size = rng.next() < 0.3 ? data.length : rng.int(1, 4096)
       const piece = data.subarray(offset, offset + size)
       offset += piece.length
@@ -109,7 +109,9 @@ class ReplyReader {
     }
     if (this.lines.length < count) {
       const got = this.lines.map((text) => text.slice(0, 200)).join('\n')
-      throw new Error(`got ${this.lines.length} of ${count} replies${this.closed ? ' before the daemon closed the connection' : ` within ${timeoutMs} ms`}:\n${got}`)
+      throw new Error(
+        `got ${this.lines.length} of ${count} replies${this.closed ? ' before the daemon closed the connection' : ` within ${timeoutMs} ms`}:\n${got}`,
+      )
     }
     return this.lines.splice(0, count)
   }
@@ -148,7 +150,17 @@ function envelopeFrame(rng: Prng): Buffer {
     }
     case 6: {
       const element = (): unknown =>
-        rng.pick([request('health', {}, randomId(rng)), request('health', {}, undefined), request('nope', {}, 1), [1], [], 5, 'x', null, {}])
+        rng.pick([
+          request('health', {}, randomId(rng)),
+          request('health', {}, undefined),
+          request('nope', {}, 1),
+          [1],
+          [],
+          5,
+          'x',
+          null,
+          {},
+        ])
       if (rng.next() < 0.05) return line(Array.from({length: MAX_BATCH_REQUESTS + 1}, () => request('health', {}, 1)))
       return line(Array.from({length: rng.int(0, 6)}, element))
     }
@@ -185,7 +197,11 @@ function unicodeFrame(rng: Prng): Buffer {
       // Raw bytes that are not UTF-8 inside a JSON string: the daemon decodes them as U+FFFD.
       const text = JSON.stringify(request('health', {}, 'xx'))
       const at = text.indexOf('xx')
-      return Buffer.concat([Buffer.from(text.slice(0, at)), rng.bytes(rng.int(1, 8)).map((b) => (b === 0x22 || b === 0x5c || b === 0x0a || b < 0x20 ? 0xff : b)), Buffer.from(`${text.slice(at + 2)}\n`)])
+      return Buffer.concat([
+        Buffer.from(text.slice(0, at)),
+        rng.bytes(rng.int(1, 8)).map((b) => (b === 0x22 || b === 0x5c || b === 0x0a || b < 0x20 ? 0xff : b)),
+        Buffer.from(`${text.slice(at + 2)}\n`),
+      ])
     }
   }
 }
@@ -218,7 +234,10 @@ function generateFrame(rng: Prng): Frame {
     // A stream method owns its connection even with a bad envelope, so this is the last frame
     // of its connection that gets an answer; fuzzConnection opens a new one after it.
     const spec = rng.pick(streams)
-    const frame = {...request(spec.method.name, wrongParams(rng, spec), rng.pick([randomId(rng), undefined, null])), jsonrpc: rng.pick(['2.0', '1.0', undefined])}
+    const frame = {
+      ...request(spec.method.name, wrongParams(rng, spec), rng.pick([randomId(rng), undefined, null])),
+      jsonrpc: rng.pick(['2.0', '1.0', undefined]),
+    }
     return {category: `wrong params for ${spec.method.name}`, bytes: line(frame)}
   }
   return {category: 'health', bytes: line(request('health', {}, rng.int(1, 1e9)))}
@@ -233,7 +252,9 @@ function checkReply(text: string, expected: Expected, frame: Frame): void {
     throw new Error(`reply to ${where} is not JSON: ${text.slice(0, 200)}`)
   }
   if (expected.kind === 'batch') {
-    expect(reply, `reply to ${where}: ${text.slice(0, 300)}`).to.be.an('array').with.length(expected.count)
+    expect(reply, `reply to ${where}: ${text.slice(0, 300)}`)
+      .to.be.an('array')
+      .with.length(expected.count)
     for (const one of reply as unknown as Record<string, unknown>[]) {
       expect(one.jsonrpc).to.equal('2.0')
       expect('result' in one !== 'error' in one, `one of result and error in ${JSON.stringify(one)}`).to.equal(true)
@@ -326,7 +347,15 @@ describe('protocol fuzz', function () {
     const sent = [...tally.values()].reduce((a, b) => a + b, 0)
     expect(sent).to.be.at.least(10_000)
     expect(replies.reduce((a, b) => a + b, 0)).to.be.greaterThan(sent * 0.8)
-    for (const category of ['random bytes', 'truncated JSON', 'oversized', 'deeply nested', 'unicode', 'envelope', 'connections taken over']) {
+    for (const category of [
+      'random bytes',
+      'truncated JSON',
+      'oversized',
+      'deeply nested',
+      'unicode',
+      'envelope',
+      'connections taken over',
+    ]) {
       expect(tally.get(category) ?? 0, `frames of category ${category}`).to.be.greaterThan(0)
     }
     for (const spec of METHODS) expect(tally.get(`wrong params for ${spec.method.name}`) ?? 0, spec.method.name).to.be.greaterThan(0)
@@ -346,7 +375,9 @@ describe('protocol fuzz', function () {
         // Half-close after a frame without its newline: it still counts, as with Go's scanner.
         reader.socket.end(text.slice(0, rng.int(1, text.length)))
         const [reply] = await reader.take(1)
-        expect(JSON.parse(reply)).to.satisfy((r: {result?: unknown; error?: {code: number}}) => r.result !== undefined || r.error?.code === ErrorCode.ParseError)
+        expect(JSON.parse(reply)).to.satisfy(
+          (r: {result?: unknown; error?: {code: number}}) => r.result !== undefined || r.error?.code === ErrorCode.ParseError,
+        )
       } else {
         reader.socket.write(text.slice(0, rng.int(1, text.length)))
         reader.socket.destroy()
@@ -366,7 +397,7 @@ describe('protocol fuzz', function () {
       // or it stops taking them (it waits for us to read), or 5 s pass.
       let last = reader.socket.writableLength
       let still = 0
-      for (const deadline = Date.now() + 5000; Date.now() < deadline && reader.socket.writableLength > 0 && still < 25; ) {
+      for (const deadline = Date.now() + 5000; Date.now() < deadline && reader.socket.writableLength > 0 && still < 25;) {
         await new Promise((resolve) => setTimeout(resolve, 20))
         still = reader.socket.writableLength === last ? still + 1 : 0
         last = reader.socket.writableLength
@@ -404,7 +435,9 @@ describe('protocol fuzz: the default frame limit', function () {
       const frame = Buffer.concat([prefix, Buffer.alloc(limit + 1 - prefix.length - suffix.length, 0x61), suffix])
       expect(frame.length).to.equal(limit + 1)
       await reader.writeChunked(Buffer.concat([frame, Buffer.from('\n'), line(request('health', {}, 2))]), new Prng(seed))
-      const [refused, health] = (await reader.take(2)).map((text) => JSON.parse(text) as {id: unknown; error?: {code: number; message: string}})
+      const [refused, health] = (await reader.take(2)).map(
+        (text) => JSON.parse(text) as {id: unknown; error?: {code: number; message: string}},
+      )
       expect(refused.error?.code).to.equal(ErrorCode.InvalidRequest)
       expect(refused.error?.message).to.include(String(limit))
       expect(health).to.include({id: 2}).and.to.have.property('result')

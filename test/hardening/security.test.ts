@@ -87,11 +87,15 @@ describe('security: loose and linked files', function () {
     await sandbox.startDaemon(defaults)
     for (const dir of [dataDir, path.dirname(logFile)]) expect(octal(mode(dir)), dir).to.equal('0700')
     for (const file of [database, `${database}-wal`, `${database}-shm`, logFile]) expect(octal(mode(file)), file).to.equal('0600')
-    const warnings = readFileSync(logFile, 'utf8').split('\n').filter((line) => line.includes('tightened the mode'))
-    expect(warnings.map((line) => (JSON.parse(line) as {path: string}).path).sort()).to.deep.equal([database, `${database}-shm`, dataDir, path.dirname(logFile), logFile].sort())
+    const warnings = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('tightened the mode'))
+    expect(warnings.map((line) => (JSON.parse(line) as {path: string}).path).sort()).to.deep.equal(
+      [database, `${database}-shm`, dataDir, path.dirname(logFile), logFile].sort(),
+    )
   })
 
-  it("refuses a database path that is a symbolic link, leaving the file it points to as it was", async () => {
+  it('refuses a database path that is a symbolic link, leaving the file it points to as it was', async () => {
     const other = path.join(sandbox.root, 'other-program.db')
     const db = new Database(other)
     db.exec('CREATE TABLE notes (body TEXT)')
@@ -126,7 +130,10 @@ describe('security: private MCP configs', function () {
   })
 
   /** The MCP config directories in `tmp`, as names. */
-  const configDirs = (tmp: string): string[] => readdirSync(tmp).filter((name) => name.startsWith('hld-mcp-')).sort()
+  const configDirs = (tmp: string): string[] =>
+    readdirSync(tmp)
+      .filter((name) => name.startsWith('hld-mcp-'))
+      .sort()
 
   it("are swept at start when a crash left them, while another daemon's live session keeps its own", async () => {
     const crashed = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
@@ -158,7 +165,8 @@ describe('security: private MCP configs', function () {
     const savedTmp = process.env.TMPDIR
     process.env.TMPDIR = tmp
     try {
-      for (let i = 0; i < 20; i++) await writeMcpConfigFile({mcpServers: {approvals: {command: 'x', env: {HUMANLAYER_API_KEY: 'secret'}}}}, crashed.socketPath)
+      for (let i = 0; i < 20; i++)
+        await writeMcpConfigFile({mcpServers: {approvals: {command: 'x', env: {HUMANLAYER_API_KEY: 'secret'}}}}, crashed.socketPath)
     } finally {
       if (savedTmp === undefined) delete process.env.TMPDIR
       else process.env.TMPDIR = savedTmp
@@ -194,7 +202,8 @@ function unusedUid(): number {
 /** Connects to the socket as `uid` (or as ourselves), printing "connected" or the error code. */
 function connectAs(socketPath: string, uid?: number): string {
   const script = `require('net').createConnection(${JSON.stringify(socketPath)}).on('connect', function () { console.log('connected'); this.destroy() }).on('error', (e) => console.log(e.code))`
-  const command = uid === undefined ? [process.execPath] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath]
+  const command =
+    uid === undefined ? [process.execPath] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath]
   const result = spawnSync(command[0], [...command.slice(1), '-e', script], {encoding: 'utf8', cwd: '/', timeout: 10_000})
   if (result.status !== 0) throw new Error(`connect attempt failed to run (${result.status}): ${result.stderr}`)
   return result.stdout.trim()
@@ -232,7 +241,13 @@ if (canSwitchUser) {
       const impostor = startImpostor(socketPath, victim.pid!, squatter)
       try {
         await impostor.listening
-        const commands = [['daemon', 'status'], ['session', 'launch', 'hello'], ['approvals', 'list'], ['daemon', 'stop', '--force'], ['daemon', 'start']]
+        const commands = [
+          ['daemon', 'status'],
+          ['session', 'launch', 'hello'],
+          ['approvals', 'list'],
+          ['daemon', 'stop', '--force'],
+          ['daemon', 'start'],
+        ]
         for (const args of commands) {
           const result = await sandbox.cli(args, {env: {HUMANLAYER_DAEMON_SOCKET: socketPath}})
           expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).to.equal(2)
@@ -259,7 +274,11 @@ if (canSwitchUser) {
       try {
         await impostor.listening
         chownSync(socketPath, process.getuid!(), process.getgid!())
-        for (const args of [['daemon', 'status'], ['approvals', 'list'], ['daemon', 'stop', '--force']]) {
+        for (const args of [
+          ['daemon', 'status'],
+          ['approvals', 'list'],
+          ['daemon', 'stop', '--force'],
+        ]) {
           const result = await sandbox.cli(args, {env: {HUMANLAYER_DAEMON_SOCKET: socketPath}})
           expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).to.equal(2)
           expect(oneLine(result.stderr)).to.contain(`The process listening on ${socketPath}`).and.contain(`runs as uid ${squatter}`)
@@ -303,7 +322,8 @@ function startImpostor(
         }
       })
     }).listen(${JSON.stringify(socketPath)}, () => console.log('listening'))`
-  const command = uid === undefined ? [process.execPath] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath]
+  const command =
+    uid === undefined ? [process.execPath] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath]
   const child = spawn(command[0], [...command.slice(1), '-e', script], {cwd: '/', stdio: ['ignore', 'pipe', 'inherit']})
   let output = ''
   const listening = new Promise<void>((resolve, reject) => {
@@ -322,7 +342,7 @@ function startVictim(): ChildProcess {
   return spawn('sleep', ['120'], {stdio: 'ignore'})
 }
 
-describe('security: the socket is the user\'s own', function () {
+describe("security: the socket is the user's own", function () {
   this.timeout(60_000)
   let sandbox: Sandbox
   let victim: ChildProcess
@@ -352,7 +372,11 @@ describe('security: the socket is the user\'s own', function () {
     // A socket someone put there (ours, even) is not talked to.
     impostor = startImpostor(socketPath, victim.pid!)
     await impostor.listening
-    for (const args of [['daemon', 'status'], ['approvals', 'list'], ['daemon', 'stop', '--force']]) {
+    for (const args of [
+      ['daemon', 'status'],
+      ['approvals', 'list'],
+      ['daemon', 'stop', '--force'],
+    ]) {
       const result = await sandbox.cli(args, {env: {HUMANLAYER_DAEMON_SOCKET: socketPath}})
       expect(result.exitCode, args.join(' ')).to.equal(2)
       expect(oneLine(result.stderr)).to.contain(open).and.contain('mode 0777')
@@ -361,7 +385,7 @@ describe('security: the socket is the user\'s own', function () {
     expect(isAlive(victim.pid!)).to.equal(true)
   })
 
-  it('daemon stop --force signals no pid but the daemon\'s own, as its pid file and command line confirm', async () => {
+  it("daemon stop --force signals no pid but the daemon's own, as its pid file and command line confirm", async () => {
     // Something of ours answers on the socket, claims the victim's pid, and does not stop.
     impostor = startImpostor(sandbox.socketPath, victim.pid!)
     await impostor.listening
@@ -406,7 +430,14 @@ describe('security: an agent cannot approve its own request', function () {
     await sandbox.startDaemon()
     const cwd = path.join(sandbox.root, 'work')
     mkdirSync(cwd)
-    const launched = await sandbox.cli(['session', 'launch', '--json', '--working-dir', cwd, '[fake:permission] [fake:tool-command] create the marker'])
+    const launched = await sandbox.cli([
+      'session',
+      'launch',
+      '--json',
+      '--working-dir',
+      cwd,
+      '[fake:permission] [fake:tool-command] create the marker',
+    ])
     const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
     const toolFile = path.join(cwd, 'tool-command.json')
     await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
@@ -417,7 +448,9 @@ describe('security: an agent cannot approve its own request', function () {
     expect(said).to.contain(`inside session ${sessionId}`).and.contain('cannot approve its own requests').and.contain('still pending')
     const pending = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--json'])).approvals
     expect(pending.map((a) => [a.session_id, a.status])).to.deep.equal([[sessionId, 'pending']])
-    const refusals = readFileSync(sandbox.logFile, 'utf8').split('\n').filter((line) => line.includes('"refused a decision"'))
+    const refusals = readFileSync(sandbox.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"refused a decision"'))
     expect(refusals).to.have.length(2)
     expect(JSON.parse(refusals[0])).to.include({level: 'warn', approval_id: pending[0].id, channel: 'cli'})
 
@@ -428,10 +461,14 @@ describe('security: an agent cannot approve its own request', function () {
     expect(decidedBy).to.include({channel: 'cli', uid: process.getuid!()})
     expect(decidedBy.pid).to.be.a('number').and.not.equal(process.pid)
     expect(decidedBy.command).to.equal(`${process.execPath} ${CLI} approvals approve ${pending[0].id} --json`)
-    await waitFor(async () => {
-      const show = await sandbox.cli(['session', 'show', sessionId, '--json'])
-      return Sandbox.json<{session: {status: string}}>(show).session.status === 'completed'
-    }, 30_000, 'the session to complete')
+    await waitFor(
+      async () => {
+        const show = await sandbox.cli(['session', 'show', sessionId, '--json'])
+        return Sandbox.json<{session: {status: string}}>(show).session.status === 'completed'
+      },
+      30_000,
+      'the session to complete',
+    )
     expect(existsSync(path.join(cwd, 'marker.txt'))).to.equal(true)
 
     // The decision's provenance is in the event too, and in the list of decided approvals.
@@ -488,13 +525,23 @@ describe('security: an agent cannot approve its own request over REST, nor give 
     await sandbox.startDaemon()
     const cwd = path.join(sandbox.root, 'work')
     mkdirSync(cwd)
-    const launched = await sandbox.cli(['session', 'launch', '--json', '--working-dir', cwd, '[fake:permission] [fake:tool-command] create the marker'])
+    const launched = await sandbox.cli([
+      'session',
+      'launch',
+      '--json',
+      '--working-dir',
+      cwd,
+      '[fake:permission] [fake:tool-command] create the marker',
+    ])
     const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
     const toolFile = path.join(cwd, 'tool-command.json')
     await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
 
     const tool = JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string; stderr: string}
-    const tried = JSON.parse(tool.stdout) as Record<string, {status?: number; body?: {error: {message: string}}; error?: {code: number; message: string}}>
+    const tried = JSON.parse(tool.stdout) as Record<
+      string,
+      {status?: number; body?: {error: {message: string}}; error?: {code: number; message: string}}
+    >
     expect(tried.decide.status, tool.stdout).to.equal(403)
     expect(tried.decide.body!.error.message).to.contain(`inside session ${sessionId}`).and.contain('still pending')
     expect(tried.patch.status, tool.stdout).to.equal(403)
@@ -512,7 +559,11 @@ describe('security: an agent cannot approve its own request over REST, nor give 
       const base = (await client.call(Health, {})).components.http.detail
       const token = readFileSync(path.join(sandbox.home, '.humanlayer', 'http-token'), 'utf8').trim()
       const headers = {authorization: `Bearer ${token}`, 'content-type': 'application/json'}
-      const decided = await fetch(`${base}/approvals/${pending[0].id}/decide`, {method: 'POST', headers, body: JSON.stringify({decision: 'approve'})})
+      const decided = await fetch(`${base}/approvals/${pending[0].id}/decide`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({decision: 'approve'}),
+      })
       expect(decided.status).to.equal(200)
       const shown = (await (await fetch(`${base}/approvals/${pending[0].id}`, {headers})).json()) as {data: Approval}
       expect(shown.data.decided_by).to.include({channel: 'rest', pid: process.pid, uid: process.getuid!()})
@@ -560,67 +611,77 @@ describe('security: the api_key stays secret', function () {
    * A new command goes in here or in NOT_RUN with the reason; the second test fails on one
    * that is in neither.
    */
-  const STEPS: {id: string; args: (ids: Ids) => string[]; before?: (ids: Ids) => Promise<void>; after?: (out: string, ids: Ids) => void}[] = [
-    {id: 'daemon:start', args: () => ['daemon', 'start', '--json']},
-    {id: 'daemon:status', args: () => ['daemon', 'status', '--json']},
-    {id: 'daemon:status', args: () => ['daemon', 'status']},
-    // stdin is closed at once: it connects, bridges nothing and exits 0, printing nothing.
-    {id: 'daemon:dial-stdio', args: () => ['daemon', 'dial-stdio']},
-    // --wait --json is NDJSON: the launch, then the ended session.
-    {id: 'session:launch', args: () => ['session', 'launch', '--json', '--wait', 'hello'], after: (out, ids) => (ids.session = (JSON.parse(out.split('\n')[0]) as {session_id: string}).session_id)},
-    {id: 'session:wait', args: (ids) => ['session', 'wait', ids.session!, '--json']},
-    {id: 'session:list', args: () => ['session', 'list', '--json']},
-    {id: 'session:show', args: (ids) => ['session', 'show', ids.session!, '--json']},
-    {id: 'session:continue', args: (ids) => ['session', 'continue', ids.session!, 'again', '--json', '--wait']},
-    {
-      id: 'session:launch',
-      args: () => ['session', 'launch', '--json', '[fake:slow=60000] take your time'],
-      after: (out, ids) => (ids.slowSession = (JSON.parse(out) as {session_id: string}).session_id),
-    },
-    {
-      id: 'session:interrupt',
-      args: (ids) => ['session', 'interrupt', ids.slowSession!, '--json'],
-      async before(ids) {
-        const client = await sandbox.client()
-        try {
-          await waitForStatus(client, ids.slowSession!, 'running')
-        } finally {
-          client.close()
-        }
+  const STEPS: {id: string; args: (ids: Ids) => string[]; before?: (ids: Ids) => Promise<void>; after?: (out: string, ids: Ids) => void}[] =
+    [
+      {id: 'daemon:start', args: () => ['daemon', 'start', '--json']},
+      {id: 'daemon:status', args: () => ['daemon', 'status', '--json']},
+      {id: 'daemon:status', args: () => ['daemon', 'status']},
+      // stdin is closed at once: it connects, bridges nothing and exits 0, printing nothing.
+      {id: 'daemon:dial-stdio', args: () => ['daemon', 'dial-stdio']},
+      // --wait --json is NDJSON: the launch, then the ended session.
+      {
+        id: 'session:launch',
+        args: () => ['session', 'launch', '--json', '--wait', 'hello'],
+        after: (out, ids) => (ids.session = (JSON.parse(out.split('\n')[0]) as {session_id: string}).session_id),
       },
-    },
-    {id: 'session:title', args: (ids) => ['session', 'title', ids.slowSession!, 'A title', '--json']},
-    {id: 'session:archive', args: (ids) => ['session', 'archive', ids.slowSession!, '--json']},
-    {
-      id: 'approvals:list',
-      args: () => ['approvals', 'list', '--json'],
-      async before(ids) {
-        ids.approve = api.addFunctionCall({run_id: 'run-elsewhere', fn: 'deploy', kwargs: {env: 'prod'}}).call_id
-        ids.deny = api.addFunctionCall({run_id: 'run-elsewhere', fn: 'drop_table', kwargs: {table: 'users'}}).call_id
-        ids.respond = api.addHumanContact({run_id: 'run-elsewhere', msg: 'Which branch?'}).call_id
-        await waitFor(async () => {
-          const listed = await sandbox.cli(['approvals', 'list', '--json'])
-          return listed.exitCode === 0 && JSON.stringify(Sandbox.json(listed)).includes(ids.respond!)
-        }, 15_000, 'the poller to show the cloud approvals')
+      {id: 'session:wait', args: (ids) => ['session', 'wait', ids.session!, '--json']},
+      {id: 'session:list', args: () => ['session', 'list', '--json']},
+      {id: 'session:show', args: (ids) => ['session', 'show', ids.session!, '--json']},
+      {id: 'session:continue', args: (ids) => ['session', 'continue', ids.session!, 'again', '--json', '--wait']},
+      {
+        id: 'session:launch',
+        args: () => ['session', 'launch', '--json', '[fake:slow=60000] take your time'],
+        after: (out, ids) => (ids.slowSession = (JSON.parse(out) as {session_id: string}).session_id),
       },
-    },
-    {id: 'approvals:show', args: (ids) => ['approvals', 'show', ids.approve!, '--json']},
-    {id: 'approvals:approve', args: (ids) => ['approvals', 'approve', ids.approve!, '--comment', 'fine', '--json']},
-    {id: 'approvals:deny', args: (ids) => ['approvals', 'deny', ids.deny!, '--comment', 'not on Friday', '--json']},
-    {id: 'approvals:respond', args: (ids) => ['approvals', 'respond', ids.respond!, 'main', '--json']},
-    {id: 'watch', args: () => ['watch', '--json', '--since', '0', '--count', '5']},
-    // doctor sends the key to the API (the fake checks it) and must print it nowhere.
-    {id: 'doctor', args: () => ['doctor', '--json']},
-    {id: 'doctor', args: () => ['doctor']},
-    {id: 'daemon:logs', args: () => ['daemon', 'logs', '-n', '1000']},
-    {id: 'policy:show', args: () => ['policy', 'show', '--json']},
-    {id: 'policy:check', args: () => ['policy', 'check', 'Bash', '{"command":"ls"}', '--json']},
-    {id: 'policy:test', args: () => ['policy', 'test', '--json']},
-    {id: 'audit', args: () => ['audit', '--json']},
-    {id: 'daemon:stop', args: () => ['daemon', 'stop', '--json']},
-  ]
+      {
+        id: 'session:interrupt',
+        args: (ids) => ['session', 'interrupt', ids.slowSession!, '--json'],
+        async before(ids) {
+          const client = await sandbox.client()
+          try {
+            await waitForStatus(client, ids.slowSession!, 'running')
+          } finally {
+            client.close()
+          }
+        },
+      },
+      {id: 'session:title', args: (ids) => ['session', 'title', ids.slowSession!, 'A title', '--json']},
+      {id: 'session:archive', args: (ids) => ['session', 'archive', ids.slowSession!, '--json']},
+      {
+        id: 'approvals:list',
+        args: () => ['approvals', 'list', '--json'],
+        async before(ids) {
+          ids.approve = api.addFunctionCall({run_id: 'run-elsewhere', fn: 'deploy', kwargs: {env: 'prod'}}).call_id
+          ids.deny = api.addFunctionCall({run_id: 'run-elsewhere', fn: 'drop_table', kwargs: {table: 'users'}}).call_id
+          ids.respond = api.addHumanContact({run_id: 'run-elsewhere', msg: 'Which branch?'}).call_id
+          await waitFor(
+            async () => {
+              const listed = await sandbox.cli(['approvals', 'list', '--json'])
+              return listed.exitCode === 0 && JSON.stringify(Sandbox.json(listed)).includes(ids.respond!)
+            },
+            15_000,
+            'the poller to show the cloud approvals',
+          )
+        },
+      },
+      {id: 'approvals:show', args: (ids) => ['approvals', 'show', ids.approve!, '--json']},
+      {id: 'approvals:approve', args: (ids) => ['approvals', 'approve', ids.approve!, '--comment', 'fine', '--json']},
+      {id: 'approvals:deny', args: (ids) => ['approvals', 'deny', ids.deny!, '--comment', 'not on Friday', '--json']},
+      {id: 'approvals:respond', args: (ids) => ['approvals', 'respond', ids.respond!, 'main', '--json']},
+      {id: 'watch', args: () => ['watch', '--json', '--since', '0', '--count', '5']},
+      // doctor sends the key to the API (the fake checks it) and must print it nowhere.
+      {id: 'doctor', args: () => ['doctor', '--json']},
+      {id: 'doctor', args: () => ['doctor']},
+      {id: 'daemon:logs', args: () => ['daemon', 'logs', '-n', '1000']},
+      {id: 'policy:show', args: () => ['policy', 'show', '--json']},
+      {id: 'policy:check', args: () => ['policy', 'check', 'Bash', '{"command":"ls"}', '--json']},
+      {id: 'policy:test', args: () => ['policy', 'test', '--json']},
+      {id: 'audit', args: () => ['audit', '--json']},
+      {id: 'daemon:stop', args: () => ['daemon', 'stop', '--json']},
+    ]
   const NOT_RUN: Record<string, string> = {
-    'mcp:claude-approvals': 'a stdio MCP server without --json; test/integration/approvals-cloud.test.ts checks its output and log for the key',
+    'mcp:claude-approvals':
+      'a stdio MCP server without --json; test/integration/approvals-cloud.test.ts checks its output and log for the key',
   }
 
   it('appears in no RPC result, --json output, log line or command line', async () => {

@@ -57,12 +57,30 @@ describe('storage faults', function () {
     sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
     const trace = path.join(sandbox.root, 'strace.txt')
     // The foreground daemon under strace: its syncs and socket writes, in order.
-    const daemon = execa('strace', ['-f', '-qq', '-s', '64', '-e', 'trace=fsync,fdatasync,write,writev', '-o', trace, process.execPath, CLI, 'daemon', 'start', '--foreground'], {
-      env: sandbox.env(),
-      extendEnv: false,
-      reject: false,
-      stdin: 'ignore',
-    })
+    const daemon = execa(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-s',
+        '64',
+        '-e',
+        'trace=fsync,fdatasync,write,writev',
+        '-o',
+        trace,
+        process.execPath,
+        CLI,
+        'daemon',
+        'start',
+        '--foreground',
+      ],
+      {
+        env: sandbox.env(),
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      },
+    )
     let pid: number | undefined
     try {
       pid = await sandbox.waitHealthy(30_000)
@@ -96,7 +114,10 @@ describe('storage faults', function () {
       const previousReply = lines.findIndex(replyTo(2))
       expect(reply, 'the decision reply was written').to.be.above(0)
       const between = lines.slice(previousReply + 1, reply)
-      expect(between.some((line) => /\b(fsync|fdatasync)\(/.test(line)), `a sync between the createApproval reply and the decision reply:\n${between.join('\n')}`).to.equal(true)
+      expect(
+        between.some((line) => /\b(fsync|fdatasync)\(/.test(line)),
+        `a sync between the createApproval reply and the decision reply:\n${between.join('\n')}`,
+      ).to.equal(true)
     } finally {
       // strace passes on nothing: stop the daemon itself, and strace ends with it.
       if (pid !== undefined) process.kill(pid, 'SIGTERM')
@@ -123,14 +144,20 @@ describe('storage faults', function () {
     try {
       await events.request({jsonrpc: '2.0', method: 'Subscribe', params: {since: 0}, id: 1})
       // A session that waits on an approval, decided during the lock.
-      const waiting = await rpc<{session_id: string; run_id: string}>('launchSession', {query: '[fake:slow=60000] waits', working_dir: sandbox.root})
+      const waiting = await rpc<{session_id: string; run_id: string}>('launchSession', {
+        query: '[fake:slow=60000] waits',
+        working_dir: sandbox.root,
+      })
       const {approval_id: approvalId} = await rpc<{approval_id: string}>('createApproval', {
         run_id: waiting.run_id,
         tool_name: 'Bash',
         tool_input: {command: 'ls'},
       })
       // A session that writes output before the lock, and more (then exits) while it is held.
-      const writer = await rpc<{session_id: string}>('launchSession', {query: '[fake:slow=1500] writes through the lock', working_dir: sandbox.root})
+      const writer = await rpc<{session_id: string}>('launchSession', {
+        query: '[fake:slow=1500] writes through the lock',
+        working_dir: sandbox.root,
+      })
       const writerPid = (await recordedRun(runs, 'writes through the lock')).pid
       await waitFor(
         async () => (await rpc<{events: unknown[]}>('getConversation', {session_id: writer.session_id})).events.length >= 2,
@@ -140,9 +167,11 @@ describe('storage faults', function () {
 
       const lock = await holdWriteLock(sandbox.databasePath, 6000)
       let lockReleased = false
-      const launch = rpc<{session_id: string}>('launchSession', {query: 'launched during the lock', working_dir: sandbox.root}).finally(() => {
-        expect(lockReleased, 'the launch waited for the lock').to.equal(true)
-      })
+      const launch = rpc<{session_id: string}>('launchSession', {query: 'launched during the lock', working_dir: sandbox.root}).finally(
+        () => {
+          expect(lockReleased, 'the launch waited for the lock').to.equal(true)
+        },
+      )
       const decision = rpc<{approval: {status: string}}>('sendDecision', {approval_id: approvalId, decision: 'approve'}).finally(() => {
         expect(lockReleased, 'the decision waited for the lock').to.equal(true)
       })
@@ -158,7 +187,8 @@ describe('storage faults', function () {
       expect((await launch).session_id).to.be.a('string')
       expect((await decision).approval.status).to.equal('approved')
       await waitFor(
-        async () => (await rpc<{session: {status: string}}>('getSessionState', {session_id: writer.session_id})).session.status !== 'running',
+        async () =>
+          (await rpc<{session: {status: string}}>('getSessionState', {session_id: writer.session_id})).session.status !== 'running',
         15_000,
         'the writer to end',
       )
@@ -171,12 +201,15 @@ describe('storage faults', function () {
 
       // The event stream: every id once, in order, through the writer's end.
       const ids: number[] = []
-      for (let done = false; !done; ) {
-        const frame = await events.next<{result: {event?: {id: number; type: string; data: {session_id?: string; new_status?: string}}}}>(15_000)
+      for (let done = false; !done;) {
+        const frame = await events.next<{result: {event?: {id: number; type: string; data: {session_id?: string; new_status?: string}}}}>(
+          15_000,
+        )
         const event = frame.result.event
         if (!event) continue
         ids.push(event.id)
-        done = event.type === 'session_status_changed' && event.data.session_id === writer.session_id && event.data.new_status === 'completed'
+        done =
+          event.type === 'session_status_changed' && event.data.session_id === writer.session_id && event.data.new_status === 'completed'
       }
       expect(ids).to.deep.equal(ids.map((_, i) => i + 1))
     } finally {
@@ -199,7 +232,9 @@ describe('storage faults', function () {
         connection.close()
       }
     }
-    type Frame = {result: {event?: {id: number; data: {note?: string}}; type?: string; from_id?: number; through_id?: number; message?: string}}
+    type Frame = {
+      result: {event?: {id: number; data: {note?: string}}; type?: string; from_id?: number; through_id?: number; message?: string}
+    }
     const stream = await RawConnection.open(sandbox.socketPath)
     const next = async (): Promise<Frame> => {
       for (let i = 0; i < 10; i++) {

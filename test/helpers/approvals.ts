@@ -27,12 +27,26 @@ export function approvalsMcpConfig(sandbox: Sandbox, runId: string | undefined):
 }
 
 /** Runs fake claude as a session would: `[fake:permission]` asks the approvals server to run `touch marker.txt`. */
-export function runFakeClaude(sandbox: Sandbox, options: {runId?: string; cwd: string; env?: Record<string, string | undefined>}): ResultPromise {
+export function runFakeClaude(
+  sandbox: Sandbox,
+  options: {runId?: string; cwd: string; env?: Record<string, string | undefined>},
+): ResultPromise {
   mkdirSync(options.cwd, {recursive: true})
   const child = execa(
     process.execPath,
-    [FAKE_CLAUDE, '--output-format', 'stream-json', '--verbose', '--mcp-config', approvalsMcpConfig(sandbox, options.runId),
-      '--permission-prompt-tool', PERMISSION_TOOL, '--print', '--', '[fake:permission] create the marker'],
+    [
+      FAKE_CLAUDE,
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--mcp-config',
+      approvalsMcpConfig(sandbox, options.runId),
+      '--permission-prompt-tool',
+      PERMISSION_TOOL,
+      '--print',
+      '--',
+      '[fake:permission] create the marker',
+    ],
     {cwd: options.cwd, env: sandbox.env(options.env), extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000},
   )
   if (child.pid) sandbox.track(child.pid)
@@ -61,7 +75,10 @@ export class InProcessDaemon {
 
   async start(): Promise<void> {
     const config = loadConfig({}, this.sandbox.env(this.env))
-    this.daemon = await startDaemon(config, createLogger('warn', {kind: 'file', path: this.sandbox.logFile}), {logFile: this.sandbox.logFile, sessionLink: this.sessions})
+    this.daemon = await startDaemon(config, createLogger('warn', {kind: 'file', path: this.sandbox.logFile}), {
+      logFile: this.sandbox.logFile,
+      sessionLink: this.sessions,
+    })
   }
 
   async stop(): Promise<void> {
@@ -103,13 +120,21 @@ export async function requestPermission(
   env: Record<string, string | undefined>,
   whileWaiting?: () => Promise<void>,
 ): Promise<{isError: boolean; text: string}> {
-  const transport = new StdioClientTransport({command: process.execPath, args: [CLI, 'mcp', 'claude-approvals'], env: sandbox.env(env), stderr: 'pipe'})
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'mcp', 'claude-approvals'],
+    env: sandbox.env(env),
+    stderr: 'pipe',
+  })
   const client = new Client({name: 'test', version: '0'})
   await client.connect(transport)
   try {
     const {tools} = await client.listTools()
     if (tools.map((t) => t.name).join() !== 'request_permission') throw new Error(`unexpected tools: ${tools.map((t) => t.name).join()}`)
-    const call = client.callTool({name: 'request_permission', arguments: {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_1'}})
+    const call = client.callTool({
+      name: 'request_permission',
+      arguments: {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_1'},
+    })
     await whileWaiting?.()
     const result = await call
     const text = (result.content as {type: string; text: string}[]).map((c) => c.text).join('\n')

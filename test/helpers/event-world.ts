@@ -43,7 +43,13 @@ export class EventWorld {
       bufferBytes: this.options.bufferBytes ?? 4 * 1024 * 1024,
       log,
     })
-    this.server = new RpcServer({socketPath: this.socketPath, maxFrameBytes: 1024 * 1024, router: new Router(log), streams: {[Subscribe.name]: stream}, log})
+    this.server = new RpcServer({
+      socketPath: this.socketPath,
+      maxFrameBytes: 1024 * 1024,
+      router: new Router(log),
+      streams: {[Subscribe.name]: stream},
+      log,
+    })
     await this.server.listen()
     return this
   }
@@ -82,7 +88,10 @@ export class EventWorld {
 }
 
 export function statusEvent(i: number): NewEvent {
-  return {type: 'session_status_changed', data: {session_id: `s-${i % 3}`, run_id: `r-${i % 3}`, old_status: 'running', new_status: `n${i}`}}
+  return {
+    type: 'session_status_changed',
+    data: {session_id: `s-${i % 3}`, run_id: `r-${i % 3}`, old_status: 'running', new_status: `n${i}`},
+  }
 }
 
 /** Reads event frames until `count` arrived; returns their ids (fails on a non-event frame). */

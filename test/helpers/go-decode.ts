@@ -33,7 +33,8 @@ export function goFields(typeName: string): Record<string, Field> {
 
 export function goDecodeErrors(value: unknown, typeName: string, where = typeName): string[] {
   const fields = goFields(typeName)
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${where}: Go ${typeName} cannot take ${JSON.stringify(value)}`]
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return [`${where}: Go ${typeName} cannot take ${JSON.stringify(value)}`]
   const object = value as Record<string, unknown>
   const errors: string[] = []
   for (const [key, field] of Object.entries(fields)) {

@@ -25,8 +25,9 @@ export const HOSTILE = {
  * soft hyphen, bidi marks, embeddings, overrides and isolates, zero-width characters, separators,
  * Hangul fillers, BOM, tag characters.
  */
-// eslint-disable-next-line no-control-regex
-export const RAW_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u206f\u3164\ufeff\uffa0\u{e0000}-\u{e007f}]/u
+export const RAW_UNSAFE =
+  // eslint-disable-next-line no-control-regex -- these are the characters it finds
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u206f\u3164\ufeff\uffa0\u{e0000}-\u{e007f}]/u
 
 /** The first raw unsafe character in `text` with some context, or undefined. */
 export function rawUnsafe(text: string): string | undefined {

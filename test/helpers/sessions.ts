@@ -50,7 +50,10 @@ export function recordedRuns(dir: string): ClaudeRun[] {
   const runs: ClaudeRun[] = []
   for (const file of files.filter((f) => f.endsWith('.json'))) {
     try {
-      runs.push({pid: Number(file.replace('.json', '')), ...(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Omit<ClaudeRun, 'pid'>)})
+      runs.push({
+        pid: Number(file.replace('.json', '')),
+        ...(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Omit<ClaudeRun, 'pid'>),
+      })
     } catch {
       // Still being written; the next poll reads it whole.
     }
@@ -61,7 +64,11 @@ export function recordedRuns(dir: string): ClaudeRun[] {
 /** The recorded run whose query (the last argument) contains `marker`. */
 export async function recordedRun(dir: string, marker: string): Promise<ClaudeRun> {
   let found: ClaudeRun | undefined
-  await waitFor(() => (found = recordedRuns(dir).find((run) => run.argv.at(-1)!.includes(marker))) !== undefined, 10_000, `a claude run for ${marker}`)
+  await waitFor(
+    () => (found = recordedRuns(dir).find((run) => run.argv.at(-1)!.includes(marker))) !== undefined,
+    10_000,
+    `a claude run for ${marker}`,
+  )
   return found!
 }
 

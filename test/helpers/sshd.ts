@@ -172,5 +172,10 @@ export function remoteHldByHost(): string {
 
 /** The environment a named host's hld runs with: the sandbox's own, as `remoteHldByHost` reads it. */
 export function writeRemoteEnv(root: string, env: Record<string, string>): void {
-  writeFileSync(path.join(root, 'remote.env'), Object.entries(env).map(([key, value]) => `${key}=${quoteWord(value)}\n`).join(''))
+  writeFileSync(
+    path.join(root, 'remote.env'),
+    Object.entries(env)
+      .map(([key, value]) => `${key}=${quoteWord(value)}\n`)
+      .join(''),
+  )
 }

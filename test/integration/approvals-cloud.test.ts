@@ -74,10 +74,14 @@ describe('cloud approvals', function () {
     const approve = await sandbox.cli(['approvals', 'approve', call.call_id])
     // Either the poller saw it first (already decided) or the API answered 409: both are conflicts.
     expect(approve.exitCode).to.equal(5)
-    await waitFor(async () => {
-      const all = listed(await sandbox.cli(['approvals', 'list', '--all', '--json']))
-      return all.find((a) => a.id === call.call_id)?.status === 'resolved_externally'
-    }, 15_000, 'resolved_externally')
+    await waitFor(
+      async () => {
+        const all = listed(await sandbox.cli(['approvals', 'list', '--all', '--json']))
+        return all.find((a) => a.id === call.call_id)?.status === 'resolved_externally'
+      },
+      15_000,
+      'resolved_externally',
+    )
   })
 
   it('in cloud mode, the MCP server creates the function call with the run_id and answers what the reviewer decided', async () => {
@@ -96,7 +100,10 @@ describe('cloud approvals', function () {
   })
 
   it('in cloud mode, an unreachable API is an MCP error, not an allow', async () => {
-    const result = await requestPermission(sandbox, {HUMANLAYER_RUN_ID: 'run-mcp-3', HUMANLAYER_API_BASE_URL: 'http://127.0.0.1:9/humanlayer/v1'})
+    const result = await requestPermission(sandbox, {
+      HUMANLAYER_RUN_ID: 'run-mcp-3',
+      HUMANLAYER_API_BASE_URL: 'http://127.0.0.1:9/humanlayer/v1',
+    })
     expect(result.isError).to.equal(true)
     expect(result.text).to.contain('Cannot ask for approval').and.contain('127.0.0.1:9')
   })
@@ -121,7 +128,11 @@ describe('cloud approvals at volume', function () {
     fake = await startFakeHumanLayerApi()
     sandbox = new Sandbox()
     // In this process, so the heap can be measured after a forced collection.
-    daemon = new InProcessDaemon(sandbox, new FakeSessions(), {HUMANLAYER_API_KEY: fake.apiKey, HUMANLAYER_API_BASE_URL: fake.baseUrl, HUMANLAYER_POLL_INTERVAL_MS: '20'})
+    daemon = new InProcessDaemon(sandbox, new FakeSessions(), {
+      HUMANLAYER_API_KEY: fake.apiKey,
+      HUMANLAYER_API_BASE_URL: fake.baseUrl,
+      HUMANLAYER_POLL_INTERVAL_MS: '20',
+    })
     await daemon.start()
   })
 

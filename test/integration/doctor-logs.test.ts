@@ -52,7 +52,10 @@ describe('hld doctor and hld daemon logs', function () {
   it('fails, saying what to do, on a missing claude, a loose database mode, and an unreachable cloud API', async () => {
     chmodSync(sandbox.databasePath, 0o644)
     try {
-      const {exitCode, checks} = await doctor({HUMANLAYER_CLAUDE_PATH: `${sandbox.root}/no-claude`, HUMANLAYER_API_BASE_URL: 'http://127.0.0.1:9/humanlayer/v1'})
+      const {exitCode, checks} = await doctor({
+        HUMANLAYER_CLAUDE_PATH: `${sandbox.root}/no-claude`,
+        HUMANLAYER_API_BASE_URL: 'http://127.0.0.1:9/humanlayer/v1',
+      })
       expect(exitCode).to.equal(1)
       expect(checks.claude).to.include({status: 'fail'})
       expect(checks.claude.fix).to.include('claude_path')
@@ -67,19 +70,31 @@ describe('hld doctor and hld daemon logs', function () {
   })
 
   it('daemon logs shows the last lines readably, or as stored with --json', async () => {
-    appendFileSync(sandbox.logFile, `${JSON.stringify({time: new Date().toISOString(), level: 'warn', msg: 'hello from a test', component: 'tests', n: 1, why: 'two words'})}\n`)
+    appendFileSync(
+      sandbox.logFile,
+      `${JSON.stringify({time: new Date().toISOString(), level: 'warn', msg: 'hello from a test', component: 'tests', n: 1, why: 'two words'})}\n`,
+    )
     const human = await sandbox.cli(['daemon', 'logs', '-n', '1'])
     expect(human.exitCode, human.stderr).to.equal(0)
     // Today's lines carry the local time only.
     expect(human.stdout.trim()).to.match(/^\d\d:\d\d:\d\d\.\d{3} warn {2}\[tests\] hello from a test n=1 why="two words"$/)
     const json = await sandbox.cli(['daemon', 'logs', '-n', '3', '--json'])
-    const records = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as {msg: string})
+    const records = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {msg: string})
     expect(records).to.have.length(3)
     expect(records[2].msg).to.equal('hello from a test')
   })
 
   it('daemon logs -f prints lines as they are written, until Ctrl-C', async () => {
-    const child = execa(process.execPath, [CLI, 'daemon', 'logs', '-n', '0', '-f'], {env: sandbox.env(), extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000})
+    const child = execa(process.execPath, [CLI, 'daemon', 'logs', '-n', '0', '-f'], {
+      env: sandbox.env(),
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 30_000,
+    })
     let stdout = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     await waitFor(
@@ -100,7 +115,9 @@ describe('hld doctor and hld daemon logs', function () {
       const started = await other.cli(['daemon', 'start'])
       expect(started.exitCode, started.stderr).to.equal(0)
       other.track(Number(/pid (\d+)/.exec(started.stdout)![1]))
-      expect(unwrap(started.stderr)).to.include('Sessions cannot start: claude_path is /nonexistent/claude').and.include('restart the daemon')
+      expect(unwrap(started.stderr))
+        .to.include('Sessions cannot start: claude_path is /nonexistent/claude')
+        .and.include('restart the daemon')
     } finally {
       await other.cleanup()
     }

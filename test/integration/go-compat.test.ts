@@ -73,7 +73,9 @@ describe('Go hld clients (fake claude, real daemon)', function () {
     })
 
     it('subscribes with event types and keys it does not know (they never match) instead of an error frame', async () => {
-      raw.write(`${JSON.stringify({jsonrpc: '2.0', method: 'Subscribe', params: {event_types: ['session_settings_changed', 'from_the_future'], client_name: 'codelayer'}, id: 1})}\n`)
+      raw.write(
+        `${JSON.stringify({jsonrpc: '2.0', method: 'Subscribe', params: {event_types: ['session_settings_changed', 'from_the_future'], client_name: 'codelayer'}, id: 1})}\n`,
+      )
       const confirmation = await raw.next<Reply>()
       expect(confirmation.error).to.equal(undefined)
       expect(confirmation.result?.subscription_id).to.be.a('string')
@@ -98,11 +100,19 @@ describe('Go hld clients (fake claude, real daemon)', function () {
       const ok = sessions.find((s) => s.id === completed.id)!
       expect(ok.start_time).to.equal(ok.created_at)
       expect(ok.end_time).to.equal(ok.completed_at)
-      expect(ok.result).to.include({type: 'result', is_error: false, total_cost_usd: 0.5, num_turns: 1, result: 'Fake reply to: decode me [fake:cost=0.5]'})
+      expect(ok.result).to.include({
+        type: 'result',
+        is_error: false,
+        total_cost_usd: 0.5,
+        num_turns: 1,
+        result: 'Fake reply to: decode me [fake:cost=0.5]',
+      })
       expect(ok.result?.session_id).to.equal(ok.claude_session_id)
       expect(ok).to.include({archived: false, auto_accept_edits: false, dangerously_skip_permissions: false, working_dir: workDir})
       const bad = sessions.find((s) => s.id === failed.id)!
-      expect(bad.error).to.equal(bad.error_message).and.match(/error_during_execution/)
+      expect(bad.error)
+        .to.equal(bad.error_message)
+        .and.match(/error_during_execution/)
     })
 
     it("getSessionState's session decodes as Info and as Go's SessionState, keeping hld's own keys", async () => {
@@ -182,10 +192,19 @@ describe('Go hld clients (fake claude, real daemon)', function () {
   it('createApproval with a tool_use_id takes the session id in run_id, as the Go CLI sends it', async () => {
     const {session_id} = await launch('approval by session id [fake:slow=60000]')
     await waitForStatus(client, session_id, 'running')
-    const {approval_id} = await client.call(CreateApproval, {run_id: session_id, tool_name: 'Write', tool_input: {file_path: 'a'}, tool_use_id: 'toolu_1'})
+    const {approval_id} = await client.call(CreateApproval, {
+      run_id: session_id,
+      tool_name: 'Write',
+      tool_input: {file_path: 'a'},
+      tool_use_id: 'toolu_1',
+    })
     const {approval} = await client.call(GetApproval, {approval_id})
     expect(approval).to.include({session_id, status: 'pending', tool_use_id: 'toolu_1'})
-    await waitFor(async () => (await client.call(GetSessionState, {session_id})).session.status === 'waiting_input', 10_000, 'waiting_input')
+    await waitFor(
+      async () => (await client.call(GetSessionState, {session_id})).session.status === 'waiting_input',
+      10_000,
+      'waiting_input',
+    )
     await client.call({name: 'interruptSession'}, {session_id})
     await waitForStatus(client, session_id, 'interrupted')
   })

@@ -157,15 +157,27 @@ describe('REST + SSE API (fake claude, real daemon)', function () {
   it('lists, shows and decides approvals through REST; a second decision is a 400', async () => {
     const id = await launch('[fake:permission] rest approval')
     let approvals: {id: string; status: string}[] = []
-    await waitFor(async () => (approvals = (await call('listApprovals', 'GET', `/approvals?sessionId=${id}`)).body.data).length > 0, 15_000, 'an approval')
+    await waitFor(
+      async () => (approvals = (await call('listApprovals', 'GET', `/approvals?sessionId=${id}`)).body.data).length > 0,
+      15_000,
+      'an approval',
+    )
     const [approval] = approvals
-    expect((await call('getApproval', 'GET', `/approvals/${approval.id}`)).body.data).to.include({status: 'pending', session_id: id, tool_name: 'Bash'})
-    expect((await call('decideApproval', 'POST', `/approvals/${approval.id}/decide`, {decision: 'approve'})).body).to.deep.equal({data: {success: true}})
+    expect((await call('getApproval', 'GET', `/approvals/${approval.id}`)).body.data).to.include({
+      status: 'pending',
+      session_id: id,
+      tool_name: 'Bash',
+    })
+    expect((await call('decideApproval', 'POST', `/approvals/${approval.id}/decide`, {decision: 'approve'})).body).to.deep.equal({
+      data: {success: true},
+    })
     // The kernel names the decider (this test's process, found by its connection), channel rest.
     const decided = (await call('getApproval', 'GET', `/approvals/${approval.id}`)).body.data
     expect(decided).to.include({status: 'approved', hld_status: 'approved'})
     expect(decided.decided_by).to.include({channel: 'rest', pid: process.pid, uid: process.getuid!()})
-    expect((await call('decideApproval', 'POST', `/approvals/${approval.id}/decide`, {decision: 'deny', comment: 'late'})).status).to.equal(400)
+    expect((await call('decideApproval', 'POST', `/approvals/${approval.id}/decide`, {decision: 'deny', comment: 'late'})).status).to.equal(
+      400,
+    )
     await waitFor(async () => (await statusOf(id)) === 'completed', 15_000, 'the session to complete')
   })
 
@@ -185,17 +197,21 @@ describe('REST + SSE API (fake claude, real daemon)', function () {
 
   it('sends keepalive comments on an idle stream and filters by event type', async () => {
     const comments = await new Promise<string>((resolve, reject) => {
-      const req = http.get(`${base}/stream/events?eventTypes=session_settings_changed&runId=nothing-matches`, {headers: {authorization: `Bearer ${token}`}}, (res) => {
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => {
-          text += chunk
-          if (text.includes(': keepalive')) {
-            req.destroy()
-            resolve(text)
-          }
-        })
-      })
+      const req = http.get(
+        `${base}/stream/events?eventTypes=session_settings_changed&runId=nothing-matches`,
+        {headers: {authorization: `Bearer ${token}`}},
+        (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => {
+            text += chunk
+            if (text.includes(': keepalive')) {
+              req.destroy()
+              resolve(text)
+            }
+          })
+        },
+      )
       req.on('error', (error) => (error.message.includes('aborted') ? undefined : reject(error)))
     })
     expect(comments).to.contain(': keepalive').and.not.contain('data:')
@@ -207,7 +223,11 @@ describe('REST + SSE API (fake claude, real daemon)', function () {
     data: Record<string, unknown>
   }
 
-  function readEvents(filter: Record<string, string>, lastEventId: number | undefined, done: (events: StreamEvent[]) => boolean): Promise<StreamEvent[]> {
+  function readEvents(
+    filter: Record<string, string>,
+    lastEventId: number | undefined,
+    done: (events: StreamEvent[]) => boolean,
+  ): Promise<StreamEvent[]> {
     return new Promise((resolve, reject) => {
       const query = new URLSearchParams(filter).toString()
       const headers: Record<string, string> = {authorization: `Bearer ${token}`}
@@ -255,16 +275,24 @@ describe('REST statuses the document lacks', function () {
     await api.start({HUMANLAYER_MAX_CONCURRENT_SESSIONS: '1'})
     const cwd = path.join(api.sandbox.root, 'work')
     mkdirSync(cwd, {recursive: true})
-    const first = (await api.call('createSession', 'POST', '/sessions', {query: 'holds the slot [fake:hold]', working_dir: cwd})).body.data.session_id as string
-    const second = (await api.call('createSession', 'POST', '/sessions', {query: 'waits for it', working_dir: cwd})).body.data.session_id as string
+    const first = (await api.call('createSession', 'POST', '/sessions', {query: 'holds the slot [fake:hold]', working_dir: cwd})).body.data
+      .session_id as string
+    const second = (await api.call('createSession', 'POST', '/sessions', {query: 'waits for it', working_dir: cwd})).body.data
+      .session_id as string
     const queued = (await api.call('getSession', 'GET', `/sessions/${second}`)).body.data
     expect(queued).to.include({status: 'starting', hld_status: 'queued'})
     const listed = (await api.call('listSessions', 'GET', '/sessions?leavesOnly=false')).body.data as {id: string; status: string}[]
     expect(listed.find((s) => s.id === second)).to.include({status: 'starting', hld_status: 'queued'})
     // The slot frees: the queued one runs, and its status is Go's own again.
     writeFileSync(path.join(cwd, 'hld-release'), '')
-    await waitFor(async () => (await api.call('getSession', 'GET', `/sessions/${second}`)).body.data.status === 'completed', 30_000, 'the queued session to run')
-    expect((await api.call('getSession', 'GET', `/sessions/${first}`)).body.data).to.include({status: 'completed'}).and.not.have.property('hld_status')
+    await waitFor(
+      async () => (await api.call('getSession', 'GET', `/sessions/${second}`)).body.data.status === 'completed',
+      30_000,
+      'the queued session to run',
+    )
+    expect((await api.call('getSession', 'GET', `/sessions/${first}`)).body.data)
+      .to.include({status: 'completed'})
+      .and.not.have.property('hld_status')
   })
 })
 

@@ -45,7 +45,12 @@ describe('the lean entry of the hot commands prints what oclif prints', function
       stdin: 'ignore',
       timeout: 30_000,
     })
-    return {exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), entry: readFileSync(probe, 'utf8')}
+    return {
+      exitCode: result.exitCode ?? -1,
+      stdout: String(result.stdout),
+      stderr: String(result.stderr),
+      entry: readFileSync(probe, 'utf8'),
+    }
   }
 
   /**
@@ -55,7 +60,12 @@ describe('the lean entry of the hot commands prints what oclif prints', function
    */
   const same = async (
     args: string[],
-    options: {env?: Record<string, string | undefined>; exitCode?: number; entry?: 'lean' | 'oclif'; volatile?: (text: string) => string} = {},
+    options: {
+      env?: Record<string, string | undefined>
+      exitCode?: number
+      entry?: 'lean' | 'oclif'
+      volatile?: (text: string) => string
+    } = {},
   ): Promise<Run> => {
     const lean = await run(args, options.env)
     const oclif = await run(args, {...options.env, HLD_NO_LEAN: '1'})
@@ -76,7 +86,16 @@ describe('the lean entry of the hot commands prints what oclif prints', function
     sessions = []
     // Two pairs alike but for their ids: each way decides one of a pair (see the last test).
     for (const title of ['alpha', 'alpha', 'beta', 'beta']) {
-      const launched = await sandbox.cli(['session', 'launch', '--json', '--title', title, '-w', sandbox.root, '[fake:permission] create the marker'])
+      const launched = await sandbox.cli([
+        'session',
+        'launch',
+        '--json',
+        '--title',
+        title,
+        '-w',
+        sandbox.root,
+        '[fake:permission] create the marker',
+      ])
       expect(launched.exitCode, launched.stderr).to.equal(0)
       sessions.push((JSON.parse(launched.stdout) as {session_id: string}).session_id)
     }
@@ -183,7 +202,14 @@ describe('the lean entry of the hot commands prints what oclif prints', function
     const [one, two, three, four] = approvals
     const short = (a: Approval) => a.id.slice('local-'.length, 'local-'.length + 8)
     // A decision happens once, so each way decides its own approval; ids, times and pids differ.
-    const shape = (text: string) => ages(text.replaceAll(/toolu_fake_\w+/g, 'TOOL').replaceAll(/[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}/g, 'ID').replaceAll(/[\da-f]{8}\b/g, 'ID').replaceAll(/\d+/g, 'N'))
+    const shape = (text: string) =>
+      ages(
+        text
+          .replaceAll(/toolu_fake_\w+/g, 'TOOL')
+          .replaceAll(/[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}/g, 'ID')
+          .replaceAll(/[\da-f]{8}\b/g, 'ID')
+          .replaceAll(/\d+/g, 'N'),
+      )
     const decide = async (lean: string[], oclif: string[]) => {
       const leanRun = await run(lean)
       const oclifRun = await run(oclif, {HLD_NO_LEAN: '1'})
@@ -192,7 +218,10 @@ describe('the lean entry of the hot commands prints what oclif prints', function
       expect(leanRun.exitCode, leanRun.stderr).to.equal(0)
     }
     await decide(['approvals', 'approve', short(one)], ['approvals', 'approve', short(two)])
-    await decide(['approvals', 'deny', three.id, '--comment', 'not there', '--json'], ['approvals', 'deny', four.id, '--comment', 'not there', '--json'])
+    await decide(
+      ['approvals', 'deny', three.id, '--comment', 'not there', '--json'],
+      ['approvals', 'deny', four.id, '--comment', 'not there', '--json'],
+    )
 
     await same(['approvals', 'approve', short(one)], {exitCode: 5})
     await same(['approvals', 'approve', one.id, '--json'], {exitCode: 5})

@@ -63,7 +63,9 @@ describe('one daemon per database', function () {
   })
 
   it('four commands auto-starting at once on a fresh home all succeed, with exactly one daemon', async () => {
-    const results = await Promise.all([1, 2, 3, 4].map(() => sandbox.cli(['session', 'list', '--json'], {env: {HUMANLAYER_NO_AUTOSTART: undefined}})))
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => sandbox.cli(['session', 'list', '--json'], {env: {HUMANLAYER_NO_AUTOSTART: undefined}})),
+    )
     const pid = await sandbox.waitHealthy()
     for (const result of results) expect(result.exitCode, result.stderr).to.equal(0)
     // Each says so only if it started the daemon itself.

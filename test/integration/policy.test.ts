@@ -57,19 +57,46 @@ describe('policy: hook entry, policy file and CLI', function () {
   }
 
   /** bin/hook.cjs as claude runs it for one tool call. */
-  function hook(runId: string, tool: string, input: unknown, options: {socket?: string; reconnectMs?: number; toolUseId?: string} = {}): ResultPromise {
-    const child = execa(process.execPath, [HOOK, 'pre-tool-use', '--socket', options.socket ?? sandbox.socketPath, '--run-id', runId, '--reconnect-ms', String(options.reconnectMs ?? 2000)], {
-      input: JSON.stringify({session_id: 'claude-sid', hook_event_name: 'PreToolUse', tool_name: tool, tool_input: input, tool_use_id: options.toolUseId ?? `toolu_${Math.random()}`, cwd: sandbox.root}),
-      reject: false,
-      env: {PATH: process.env.PATH},
-      extendEnv: false,
-      timeout: 50_000,
-    })
+  function hook(
+    runId: string,
+    tool: string,
+    input: unknown,
+    options: {socket?: string; reconnectMs?: number; toolUseId?: string} = {},
+  ): ResultPromise {
+    const child = execa(
+      process.execPath,
+      [
+        HOOK,
+        'pre-tool-use',
+        '--socket',
+        options.socket ?? sandbox.socketPath,
+        '--run-id',
+        runId,
+        '--reconnect-ms',
+        String(options.reconnectMs ?? 2000),
+      ],
+      {
+        input: JSON.stringify({
+          session_id: 'claude-sid',
+          hook_event_name: 'PreToolUse',
+          tool_name: tool,
+          tool_input: input,
+          tool_use_id: options.toolUseId ?? `toolu_${Math.random()}`,
+          cwd: sandbox.root,
+        }),
+        reject: false,
+        env: {PATH: process.env.PATH},
+        extendEnv: false,
+        timeout: 50_000,
+      },
+    )
     if (child.pid) sandbox.track(child.pid)
     return child
   }
 
-  const decisionOf = (stdout: string) => (JSON.parse(stdout) as {hookSpecificOutput: {hookEventName: string; permissionDecision: string; permissionDecisionReason: string}}).hookSpecificOutput
+  const decisionOf = (stdout: string) =>
+    (JSON.parse(stdout) as {hookSpecificOutput: {hookEventName: string; permissionDecision: string; permissionDecisionReason: string}})
+      .hookSpecificOutput
 
   it('the hook answers allow and deny by the policy file, and every decision is audited', async () => {
     writePolicy({deny: [{rule: 'Bash(git push *)', match: ['git push --force origin main']}], allow: ['Bash(npm test)']})
@@ -82,7 +109,9 @@ describe('policy: hook entry, policy file and CLI', function () {
 
     const push = await hook(run_id, 'Bash', {command: 'npm test && git push --force'})
     expect(decisionOf(String(push.stdout))).to.include({permissionDecision: 'deny'})
-    expect(decisionOf(String(push.stdout)).permissionDecisionReason).to.contain('Bash(git push *)').and.contain(policyFile)
+    expect(decisionOf(String(push.stdout)).permissionDecisionReason)
+      .to.contain('Bash(git push *)')
+      .and.contain(policyFile)
 
     const selfApproval = await hook(run_id, 'Bash', {command: 'hld approvals approve local-1'})
     expect(decisionOf(String(selfApproval.stdout))).to.include({permissionDecision: 'deny'})
@@ -122,7 +151,11 @@ describe('policy: hook entry, policy file and CLI', function () {
 
     const third = hook(run_id, 'Bash', {command: 'rm -rf build'})
     const fourth = hook(run_id, 'Edit', {file_path: path.join(sandbox.root, 'c'), old_string: 'a', new_string: 'b'})
-    await waitForApproval(sandbox, (list) => (list.filter((x) => x.session_id === session_id).length === 2 ? list[0] : undefined), 'two approvals')
+    await waitForApproval(
+      sandbox,
+      (list) => (list.filter((x) => x.session_id === session_id).length === 2 ? list[0] : undefined),
+      'two approvals',
+    )
     const noSession = await sandbox.cli(['approvals', 'deny', '--all', '--comment', 'no'])
     expect(noSession.exitCode).to.equal(2)
     expect(unwrap(noSession.stderr)).to.contain('--all needs --session')
@@ -136,7 +169,12 @@ describe('policy: hook entry, policy file and CLI', function () {
     expect(unwrap(again2.stderr)).to.contain('0 of 2 decided')
 
     const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--json', '--since', '1h']))
-    expect(audit.entries.filter((e) => e.decided_by === 'human').map((e) => e.decision).sort()).to.deep.equal(['allow', 'allow', 'allow', 'deny', 'deny'])
+    expect(
+      audit.entries
+        .filter((e) => e.decided_by === 'human')
+        .map((e) => e.decision)
+        .sort(),
+    ).to.deep.equal(['allow', 'allow', 'allow', 'deny', 'deny'])
   })
 
   it('an ask left unanswered times out: decided_by timeout with its verdict, audited, and the MCP permission tool on the same call answers that verdict', async () => {
@@ -151,7 +189,9 @@ describe('policy: hook entry, policy file and CLI', function () {
     expect(JSON.parse(answered.text)).to.deep.equal({behavior: 'allow', updatedInput: {command: 'touch x'}})
     expect(decisionOf(String((await hooked).stdout))).to.include({permissionDecision: 'allow'})
 
-    const [approval] = Sandbox.json<{approvals: Approval[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals
+    const [approval] = Sandbox.json<{approvals: Approval[]}>(
+      await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json']),
+    ).approvals
     expect(approval).to.deep.include({status: 'timed_out', decided_by: {channel: 'timeout', verdict: 'allow', rule: 'Bash(touch *)'}})
     const shown = await sandbox.cli(['approvals', 'show', approval.id])
     expect(unwrap(shown.stdout)).to.match(/timed_out at .* via timeout \(rule Bash\(touch \*\), verdict allow\)/)
@@ -166,7 +206,9 @@ describe('policy: hook entry, policy file and CLI', function () {
     await sandbox.startDaemon()
     const {session_id, run_id} = await launch()
     const check = async (tool: string) =>
-      Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', tool, JSON.stringify({file_path: 'a.txt'}), '--session', session_id, '--json']))
+      Sandbox.json<CheckPolicyResult>(
+        await sandbox.cli(['policy', 'check', tool, JSON.stringify({file_path: 'a.txt'}), '--session', session_id, '--json']),
+      )
     expect(await check('Write')).to.include({decision: 'ask', rule: null})
     const settings = async (on: boolean) => {
       const client = await sandbox.client()
@@ -201,7 +243,9 @@ describe('policy: hook entry, policy file and CLI', function () {
       ['MultiEdit', 'allow', 'policy', 'MultiEdit', setting],
       ['Edit', 'deny', 'policy', 'Edit(secrets/**)', `policy file ${policyFile}`],
     ])
-    expect(Sandbox.json<{approvals: unknown[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals).to.deep.equal([])
+    expect(
+      Sandbox.json<{approvals: unknown[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals,
+    ).to.deep.equal([])
 
     await settings(false)
     expect(await check('Edit')).to.include({decision: 'ask', rule: null})
@@ -215,7 +259,11 @@ describe('policy: hook entry, policy file and CLI', function () {
   })
 
   it('policy show and check: rules with their sources, decisions with their rule', async () => {
-    writePolicy({deny: ['Bash(git push *)'], ask: [{rule: 'Bash(npm publish *)', timeout: '5m', on_timeout: 'deny'}], approval_timeout: '10m'})
+    writePolicy({
+      deny: ['Bash(git push *)'],
+      ask: [{rule: 'Bash(npm publish *)', timeout: '5m', on_timeout: 'deny'}],
+      approval_timeout: '10m',
+    })
     await sandbox.startDaemon()
     const {session_id} = await launch('--allow', 'Bash(npm test)', '--deny', 'WebFetch')
     const shown = Sandbox.json<GetPolicyResult>(await sandbox.cli(['policy', 'show', '--session', session_id, '--json']))
@@ -233,12 +281,18 @@ describe('policy: hook entry, policy file and CLI', function () {
 
     const check = await sandbox.cli(['policy', 'check', 'Bash', '{"command":"git push --force"}'])
     expect(check.exitCode).to.equal(0)
-    expect(check.stdout).to.match(/^deny: /).and.contain(`rule: Bash(git push *) (policy file ${policyFile})`)
-    const inSession = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--session', session_id.slice(0, 6), '--json']))
+    expect(check.stdout)
+      .to.match(/^deny: /)
+      .and.contain(`rule: Bash(git push *) (policy file ${policyFile})`)
+    const inSession = Sandbox.json<CheckPolicyResult>(
+      await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--session', session_id.slice(0, 6), '--json']),
+    )
     expect(inSession).to.include({decision: 'allow', rule: 'Bash(npm test)', source: 'launch --allow'})
     const outside = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm test"}', '--json']))
     expect(outside).to.include({decision: 'ask', rule: null})
-    const publish = Sandbox.json<CheckPolicyResult>(await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm publish --tag x"}', '--json']))
+    const publish = Sandbox.json<CheckPolicyResult>(
+      await sandbox.cli(['policy', 'check', 'Bash', '{"command":"npm publish --tag x"}', '--json']),
+    )
     expect(publish).to.include({decision: 'ask', timeout_ms: 300_000, on_timeout: 'deny'})
     const bad = await sandbox.cli(['policy', 'check', 'Bash', '{command'])
     expect(bad.exitCode).to.equal(2)
@@ -254,7 +308,10 @@ describe('policy: hook entry, policy file and CLI', function () {
     writePolicy({deny: ['Read(//etc/**)']})
     const replay = await sandbox.cli(['policy', 'test', '--since', '1h'])
     expect(replay.exitCode, replay.stderr).to.equal(0)
-    expect(replay.stdout).to.contain('Read: /etc/hosts').and.contain('was allow; now deny by Read(//etc/**)').and.contain('1 of 1 recorded call(s)')
+    expect(replay.stdout)
+      .to.contain('Read: /etc/hosts')
+      .and.contain('was allow; now deny by Read(//etc/**)')
+      .and.contain('1 of 1 recorded call(s)')
     const json = Sandbox.json<ReplayPolicyResult>(await sandbox.cli(['policy', 'test', '--json']))
     expect(json.changes[0].now.decision).to.equal('deny')
   })
@@ -264,10 +321,15 @@ describe('policy: hook entry, policy file and CLI', function () {
     const result = await sandbox.cli(['daemon', 'start', '--json'])
     expect(result.exitCode).to.not.equal(0)
     // The reason reaches the user through the daemon log's last lines (JSON, so quotes come escaped).
-    expect(unwrap(result.stdout + result.stderr)).to.contain(policyFile).and.contain('Bash(npm test *)').and.contain('does not match its match example')
+    expect(unwrap(result.stdout + result.stderr))
+      .to.contain(policyFile)
+      .and.contain('Bash(npm test *)')
+      .and.contain('does not match its match example')
     writePolicy({deny: ['Bash(git push']})
     const syntax = await sandbox.cli(['daemon', 'start', '--json'])
-    expect(unwrap(syntax.stdout + syntax.stderr)).to.contain('Bash(git push').and.contain('(deny), at position 14: expected')
+    expect(unwrap(syntax.stdout + syntax.stderr))
+      .to.contain('Bash(git push')
+      .and.contain('(deny), at position 14: expected')
   })
 
   it('a bad rule at launch is refused before anything runs, naming the rule and the position', async () => {

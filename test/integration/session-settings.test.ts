@@ -96,16 +96,22 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
     const b = await completed('archive b')
     const archive = await sandbox.cli(['session', 'archive', a.slice(0, 8), b])
     expect(archive.exitCode, archive.stderr).to.equal(0)
-    const listed = Sandbox.json<{sessions: {id: string; archived: boolean}[]}>(await sandbox.cli(['session', 'list', '--json', '--limit', '0']))
+    const listed = Sandbox.json<{sessions: {id: string; archived: boolean}[]}>(
+      await sandbox.cli(['session', 'list', '--json', '--limit', '0']),
+    )
     expect(listed.sessions.map((s) => s.id)).to.not.include(a)
     expect(listed.sessions.map((s) => s.id)).to.not.include(b)
-    const archived = Sandbox.json<{sessions: {id: string; archived: boolean}[]}>(await sandbox.cli(['session', 'list', '--archived', '--json']))
+    const archived = Sandbox.json<{sessions: {id: string; archived: boolean}[]}>(
+      await sandbox.cli(['session', 'list', '--archived', '--json']),
+    )
     expect(archived.sessions.map((s) => s.id)).to.have.members([a, b])
     expect(archived.sessions.every((s) => s.archived)).to.equal(true)
 
     expect((await sandbox.cli(['session', 'archive', b, '--unarchive'])).exitCode).to.equal(0)
     const back = Sandbox.json<{sessions: {id: string}[]}>(await sandbox.cli(['session', 'list', '--json', '--limit', '0']))
-    expect(back.sessions.map((s) => s.id)).to.include(b).and.not.include(a)
+    expect(back.sessions.map((s) => s.id))
+      .to.include(b)
+      .and.not.include(a)
 
     const unknown = await sandbox.cli(['session', 'archive', 'ffffffff-nope', b])
     expect(unknown.exitCode).to.equal(4)
@@ -161,7 +167,13 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
       const cwd = dir('skip-later')
       const {session_id} = await client.call(LaunchSession, {query: '[fake:permission] skip later', working_dir: cwd})
       const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.session_id === session_id))
-      expect(await client.call(UpdateSessionSettings, {session_id, dangerously_skip_permissions: true, dangerously_skip_permissions_timeout_ms: 60_000})).to.deep.equal({
+      expect(
+        await client.call(UpdateSessionSettings, {
+          session_id,
+          dangerously_skip_permissions: true,
+          dangerously_skip_permissions_timeout_ms: 60_000,
+        }),
+      ).to.deep.equal({
         success: true,
       })
       await waitForStatus(client, session_id, 'completed')
@@ -183,7 +195,11 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
 
     it('dangerously_skip_permissions expires by itself: session_settings_changed {reason: expired}, the stored setting off', async () => {
       const id = await completed('skip for a moment')
-      await client.call(UpdateSessionSettings, {session_id: id, dangerously_skip_permissions: true, dangerously_skip_permissions_timeout_ms: 300})
+      await client.call(UpdateSessionSettings, {
+        session_id: id,
+        dangerously_skip_permissions: true,
+        dangerously_skip_permissions_timeout_ms: 300,
+      })
       const isExpiry = (e: DaemonEvent) => e.type === 'session_settings_changed' && e.data.reason === 'expired'
       const events = await eventsOf(id, (all) => all.some(isExpiry))
       const expiry = events.find(isExpiry)
@@ -201,12 +217,19 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
 
     it('launched with dangerously_skip_permissions, nobody is asked: the approval is stored approved', async () => {
       const cwd = dir('skip-at-launch')
-      const {session_id} = await client.call(LaunchSession, {query: '[fake:permission] skip at launch', working_dir: cwd, dangerously_skip_permissions: true})
+      const {session_id} = await client.call(LaunchSession, {
+        query: '[fake:permission] skip at launch',
+        working_dir: cwd,
+        dangerously_skip_permissions: true,
+      })
       await waitForStatus(client, session_id, 'completed')
       expect(existsSync(path.join(cwd, 'marker.txt'))).to.equal(true)
       const events = await eventsOf(session_id, (all) => all.some((e) => e.type === 'approval_resolved'))
       expect(events.filter((e) => e.type === 'session_status_changed').map((e) => e.data.new_status)).to.not.include('waiting_input')
-      expect(events.find((e) => e.type === 'approval_resolved')?.data).to.include({approved: true, response_text: 'Auto-accepted (dangerous skip permissions enabled)'})
+      expect(events.find((e) => e.type === 'approval_resolved')?.data).to.include({
+        approved: true,
+        response_text: 'Auto-accepted (dangerous skip permissions enabled)',
+      })
     })
 
     it('auto_accept_edits leaves a Bash request pending (only Edit, Write and MultiEdit are edits)', async () => {

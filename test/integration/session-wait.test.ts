@@ -40,7 +40,13 @@ describe('waiting on sessions from the CLI', function () {
 
   /** The built CLI as a child whose stderr a test reads while it runs. */
   const spawn = (args: string[]) => {
-    const child = execa(process.execPath, [CLI, ...args], {env: sandbox.env(), extendEnv: false, reject: false, stdin: 'ignore', timeout: 50_000})
+    const child = execa(process.execPath, [CLI, ...args], {
+      env: sandbox.env(),
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 50_000,
+    })
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     return {child, stderr: () => stderr}
@@ -65,7 +71,11 @@ describe('waiting on sessions from the CLI', function () {
     expect(done.exitCode, done.stderr).to.equal(0)
     expect(Sandbox.json<Session>(done)).to.include({id, status: 'completed'})
 
-    for (const args of [['watch', '--session', 'ffff0000'], ['approvals', 'list', '--session', 'ffff0000'], ['session', 'wait', 'ffff0000']]) {
+    for (const args of [
+      ['watch', '--session', 'ffff0000'],
+      ['approvals', 'list', '--session', 'ffff0000'],
+      ['session', 'wait', 'ffff0000'],
+    ]) {
       const unknown = await sandbox.cli(args, {timeoutMs: 15_000})
       expect([args.join(' '), unknown.exitCode]).to.deep.equal([args.join(' '), 4])
       expect(unwrap(unknown.stderr)).to.include('No session has the id ffff0000')
@@ -106,7 +116,13 @@ describe('waiting on sessions from the CLI', function () {
       const launched = await own.cli(['session', 'launch', '--json', '-w', own.root, 'doomed [fake:slow=20000]'])
       const id = Sandbox.json<SessionLaunchResult>(launched).session_id
       own.track((await recordedRun(path.join(own.root, 'runs'), 'doomed')).pid)
-      const child = execa(process.execPath, [CLI, 'session', 'wait', id], {env: own.env(), extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000})
+      const child = execa(process.execPath, [CLI, 'session', 'wait', id], {
+        env: own.env(),
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        timeout: 30_000,
+      })
       let stderr = ''
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
       await waitFor(() => stderr.includes('running'), 15_000, 'session wait to report running')
@@ -149,7 +165,10 @@ describe('waiting on sessions from the CLI', function () {
     }
     const result = await child
     expect(result.exitCode).to.equal(0)
-    const lines = String(result.stdout).trim().split('\n').map((line) => JSON.parse(line) as SessionLaunchResult)
+    const lines = String(result.stdout)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as SessionLaunchResult)
     expect(lines).to.have.length(2)
     expect(lines[0]).to.deep.equal({session_id: first.session_id, run_id: first.run_id})
     expect(lines[1].session).to.include({id: first.session_id, status: 'completed'})
@@ -162,7 +181,9 @@ describe('waiting on sessions from the CLI', function () {
     child.kill('SIGINT')
     const result = await child
     expect(result.exitCode).to.equal(130)
-    expect(unwrap(stderr())).to.include(`session ${id.slice(0, 8)} goes on`).and.include(`hld session wait ${id.slice(0, 8)}`)
+    expect(unwrap(stderr()))
+      .to.include(`session ${id.slice(0, 8)} goes on`)
+      .and.include(`hld session wait ${id.slice(0, 8)}`)
     const client = await sandbox.client()
     try {
       await waitForStatus(client, id, 'running', 5000)

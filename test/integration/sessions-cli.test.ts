@@ -35,7 +35,9 @@ describe('hld session commands', function () {
     expect(result.session).to.include({id: result.session_id, status: 'completed', cost_usd: 0.5})
 
     const human = await sandbox.cli(['session', 'list'])
-    expect(human.stdout).to.match(new RegExp(`${result.session_id.slice(0, 8)}\\s+completed\\s+(\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d\\s+\\$0\\.5000\\s+hello`))
+    expect(human.stdout).to.match(
+      new RegExp(`${result.session_id.slice(0, 8)}\\s+completed\\s+(\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d\\s+\\$0\\.5000\\s+hello`),
+    )
     const listed = Sandbox.json<SessionListResult>(await sandbox.cli(['session', 'list', '--status', 'completed', '--json']))
     expect(listed.sessions.map((s) => s.id)).to.include(result.session_id)
     const running = Sandbox.json<SessionListResult>(await sandbox.cli(['session', 'list', '--status', 'running', '--json']))
@@ -56,10 +58,28 @@ describe('hld session commands', function () {
     const mcpFile = path.join(sandbox.root, 'mcp.json')
     writeFileSync(mcpFile, JSON.stringify({mcpServers: {docs: {command: 'docs'}}}))
     const failed = await sandbox.cli([
-      'session', 'launch', '--wait', '--no-approvals', '--model', 'haiku', '--max-turns', '2', '--allowed-tools', 'Read,Grep',
-      '--allowed-tools', 'Bash(ls:*)', '--mcp-config', mcpFile, '--title', 'T', '-w', sandbox.root,
+      'session',
+      'launch',
+      '--wait',
+      '--no-approvals',
+      '--model',
+      'haiku',
+      '--max-turns',
+      '2',
+      '--allowed-tools',
+      'Read,Grep',
+      '--allowed-tools',
+      'Bash(ls:*)',
+      '--mcp-config',
+      mcpFile,
+      '--title',
+      'T',
+      '-w',
+      sandbox.root,
       // A repeatable flag right before the query must not swallow it.
-      '--add-dir', sandbox.home, 'flagged [fake:crash]',
+      '--add-dir',
+      sandbox.home,
+      'flagged [fake:crash]',
     ])
     expect(failed.exitCode).to.equal(1)
     expect(failed.stdout).to.include('failed').and.include('simulated crash')
@@ -75,7 +95,9 @@ describe('hld session commands', function () {
   })
 
   it('continue and interrupt work by prefix; errors have their exit codes', async () => {
-    const first = Sandbox.json<SessionLaunchResult>(await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, 'slow one [fake:slow=60000]']))
+    const first = Sandbox.json<SessionLaunchResult>(
+      await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, 'slow one [fake:slow=60000]']),
+    )
     await recordedRun(recordDir(), 'slow one')
     const interrupted = await sandbox.cli(['session', 'interrupt', first.session_id.slice(0, 10)])
     expect(interrupted.exitCode, interrupted.stderr).to.equal(0)

@@ -177,7 +177,9 @@ describe('sessions across daemon restarts', function () {
     const stop = await sandbox.cli(['daemon', 'stop'])
     expect(stop.exitCode, stop.stderr).to.equal(0)
     for (const run of runs) expect(isAlive(run.pid), `claude ${run.pid} after shutdown`).to.equal(false)
-    expect(readFileSync(sandbox.logFile, 'utf8')).to.match(new RegExp(`claude ignored SIGINT; killing its process group.*${stubborn.session_id}`))
+    expect(readFileSync(sandbox.logFile, 'utf8')).to.match(
+      new RegExp(`claude ignored SIGINT; killing its process group.*${stubborn.session_id}`),
+    )
 
     await sandbox.startDaemon()
     client = await sandbox.client()

@@ -7,7 +7,14 @@ import {expect} from 'chai'
 import type {DaemonClient} from '../../src/client/index.js'
 import {isAlive} from '../../src/shared/procfs.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
-import {ContinueSession, GetConversation, GetSessionState, InterruptSession, LaunchSession, ListSessions} from '../../src/protocol/sessions.js'
+import {
+  ContinueSession,
+  GetConversation,
+  GetSessionState,
+  InterruptSession,
+  LaunchSession,
+  ListSessions,
+} from '../../src/protocol/sessions.js'
 import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {rejected} from '../helpers/rpc.js'
 import {FAKE_CLAUDE, queryDb, recordedRun, waitForStatus} from '../helpers/sessions.js'
@@ -27,13 +34,15 @@ describe('sessions (fake claude, real daemon)', function () {
     workDir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'hld-work-')))
     // The user's umask, distinct from both the usual 0022 and the daemon's own 0077.
     const testUmask = process.umask(USER_UMASK)
-    await sandbox.startDaemon({
-      HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
-      FAKE_CLAUDE_RECORD_DIR: recordDir,
-      HUMANLAYER_SESSION_STOP_TIMEOUT_MS: '1000',
-      HUMANLAYER_API_KEY: 'hl-secret',
-      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
-    }).finally(() => process.umask(testUmask))
+    await sandbox
+      .startDaemon({
+        HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
+        FAKE_CLAUDE_RECORD_DIR: recordDir,
+        HUMANLAYER_SESSION_STOP_TIMEOUT_MS: '1000',
+        HUMANLAYER_API_KEY: 'hl-secret',
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+      })
+      .finally(() => process.umask(testUmask))
     client = await sandbox.client()
   })
 
@@ -48,7 +57,9 @@ describe('sessions (fake claude, real daemon)', function () {
   it('launches, lists, and completes with its cost, conversation and raw events stored', async () => {
     const {session_id, run_id} = await launch('hello [fake:cost=0.0123]')
     expect(session_id).to.match(/^[\da-f-]{36}$/)
-    expect(run_id).to.match(/^[\da-f-]{36}$/).and.not.equal(session_id)
+    expect(run_id)
+      .to.match(/^[\da-f-]{36}$/)
+      .and.not.equal(session_id)
     const {sessions} = await client.call(ListSessions, {})
     expect(sessions.map((s) => s.id)).to.include(session_id)
 
@@ -68,7 +79,9 @@ describe('sessions (fake claude, real daemon)', function () {
     const byClaude = await client.call(GetConversation, {claude_session_id: session.claude_session_id!})
     expect(byClaude.events).to.deep.equal(events)
     // init, assistant, result
-    expect(queryDb<{n: number}>(sandbox.databasePath, 'SELECT COUNT(*) AS n FROM raw_events WHERE session_id = ?', session_id)[0].n).to.equal(3)
+    expect(
+      queryDb<{n: number}>(sandbox.databasePath, 'SELECT COUNT(*) AS n FROM raw_events WHERE session_id = ?', session_id)[0].n,
+    ).to.equal(3)
   })
 
   it('gives claude the flags, the MCP config with the approvals server, and removes the config when it ends', async () => {
@@ -203,7 +216,9 @@ describe('sessions (fake claude, real daemon)', function () {
     // The parent needs its claude session id (from init) before it can be resumed.
     await waitFor(async () => (await client.call(GetSessionState, {session_id: parent.session_id})).session.claude_session_id !== undefined)
     const child = await client.call(ContinueSession, {session_id: parent.session_id, query: 'change of plan'})
-    expect((await waitForStatus(client, parent.session_id, 'interrupted')).error_message).to.equal('Interrupted to be continued by a new session.')
+    expect((await waitForStatus(client, parent.session_id, 'interrupted')).error_message).to.equal(
+      'Interrupted to be continued by a new session.',
+    )
     await waitForStatus(client, child.session_id, 'completed')
   })
 

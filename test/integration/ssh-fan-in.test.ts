@@ -32,7 +32,10 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     alpha = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
     beta = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
     sshd = new TestSshd()
-    for (const [name, sandbox] of [['alpha', alpha], ['beta', beta]] as const) {
+    for (const [name, sandbox] of [
+      ['alpha', alpha],
+      ['beta', beta],
+    ] as const) {
       sshd.addHost(name, sandbox.root)
       writeRemoteEnv(sandbox.root, sandbox.env())
     }
@@ -111,7 +114,9 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     expect(approvals.every((a) => a.host !== 'beta')).to.equal(true)
     const table = await cli(['approvals', 'list'], {HUMANLAYER_HOSTS: 'alpha,beta,local'})
     expect(table.stdout.split('\n')[0]).to.match(/^HOST\s+ID\s+SESSION/)
-    expect(table.stdout).to.match(/^alpha\s/m).and.match(/^local\s/m)
+    expect(table.stdout)
+      .to.match(/^alpha\s/m)
+      .and.match(/^local\s/m)
 
     const sessions = Sandbox.json<{sessions: (Session & {host: string})[]; errors: unknown[]}>(
       await cli(['session', 'list', '--hosts', 'alpha,beta,local', '--json']),
@@ -129,7 +134,15 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     expect(existsSync(path.join(onAlpha.work, 'marker.txt'))).to.equal(true)
 
     // Unqualified: the prefix is found on exactly one of the hosts asked, and decided there.
-    const denied = await cli(['approvals', 'deny', onLocal.approvalId.slice(0, 14), '--comment', 'not today', '--hosts', 'alpha,beta,local'])
+    const denied = await cli([
+      'approvals',
+      'deny',
+      onLocal.approvalId.slice(0, 14),
+      '--comment',
+      'not today',
+      '--hosts',
+      'alpha,beta,local',
+    ])
     expect(denied.exitCode, denied.stderr).to.equal(0)
     await waitFor(async () => (await statusOn('local', onLocal.sessionId)) === 'completed', 30_000, 'local session completed')
     expect(existsSync(path.join(onLocal.work, 'marker.txt'))).to.equal(false)
@@ -140,7 +153,10 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
   })
 
   it('a host that is down or silent never hides the others: its error goes to stderr and errors, exit 0', async () => {
-    for (const [host, sandbox] of [['alpha', alpha], ['local', local]] as const) {
+    for (const [host, sandbox] of [
+      ['alpha', alpha],
+      ['local', local],
+    ] as const) {
       const launched = await cli(['session', 'launch', '--host', host, '-w', sandbox.root, 'hello'])
       expect(launched.exitCode, launched.stderr).to.equal(0)
     }
@@ -158,14 +174,28 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     expect(allDown.stderr).to.contain('No host answered').and.contain('Connection refused')
   })
 
-  it('audit --hosts merges every machine\'s decisions with their host; approvals show finds an approval by its host-qualified id', async () => {
+  it("audit --hosts merges every machine's decisions with their host; approvals show finds an approval by its host-qualified id", async () => {
     // One tool call on alpha and one here, as claude's PreToolUse hook sends them: each audited by its own daemon.
-    for (const [host, sandbox, file] of [['alpha', alpha, 'on-alpha'], ['local', local, 'on-local']] as const) {
+    for (const [host, sandbox, file] of [
+      ['alpha', alpha, 'on-alpha'],
+      ['local', local, 'on-local'],
+    ] as const) {
       const launched = await cli(['session', 'launch', '--host', host, '-w', sandbox.root, '--json', 'wait [fake:slow=60000]'])
       expect(launched.exitCode, launched.stderr).to.equal(0)
       const {run_id: runId} = Sandbox.json<{run_id: string}>(launched)
-      const input = JSON.stringify({session_id: 'claude-sid', hook_event_name: 'PreToolUse', tool_name: 'Read', tool_input: {file_path: path.join(sandbox.root, file)}, tool_use_id: `toolu_${file}`, cwd: sandbox.root})
-      const hook = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'hook.cjs'), 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', runId], {input, encoding: 'utf8', env: {PATH: process.env.PATH}, timeout: 30_000})
+      const input = JSON.stringify({
+        session_id: 'claude-sid',
+        hook_event_name: 'PreToolUse',
+        tool_name: 'Read',
+        tool_input: {file_path: path.join(sandbox.root, file)},
+        tool_use_id: `toolu_${file}`,
+        cwd: sandbox.root,
+      })
+      const hook = spawnSync(
+        process.execPath,
+        [path.join(REPO_ROOT, 'bin', 'hook.cjs'), 'pre-tool-use', '--socket', sandbox.socketPath, '--run-id', runId],
+        {input, encoding: 'utf8', env: {PATH: process.env.PATH}, timeout: 30_000},
+      )
       expect(hook.stdout, hook.stderr).to.contain('"permissionDecision":"allow"')
     }
     const audited = await cli(['audit', '--hosts', 'alpha,beta,down,local', '--json'])
@@ -180,7 +210,9 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     expect(audited.stderr).to.contain('hld: down: ')
     const table = await cli(['audit'], {HUMANLAYER_HOSTS: 'alpha,local'})
     expect(table.stdout.split('\n')[0]).to.match(/^HOST\s+TIME\s+SESSION/)
-    expect(table.stdout).to.match(/^alpha\s.*Read: /m).and.match(/^local\s.*Read: /m)
+    expect(table.stdout)
+      .to.match(/^alpha\s.*Read: /m)
+      .and.match(/^local\s.*Read: /m)
 
     const onBeta = await pendingApproval('beta', beta)
     const short = onBeta.approvalId.replace(/^local-/, '').slice(0, 8)
@@ -222,7 +254,11 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
       await beta.startDaemon()
       // Made while watch may still be backing off: it must arrive all the same, through `since`.
       const onBeta = await pendingApproval('beta', beta)
-      await waitFor(() => lines().some((e) => e.host === 'beta' && e.type === 'new_approval' && e.data.approval_id === onBeta.approvalId), 30_000, "beta's new approval")
+      await waitFor(
+        () => lines().some((e) => e.host === 'beta' && e.type === 'new_approval' && e.data.approval_id === onBeta.approvalId),
+        30_000,
+        "beta's new approval",
+      )
       await cli(['approvals', 'deny', `beta:${onBeta.approvalId}`, '--comment', 'done'])
       await waitFor(() => lines().some((e) => e.host === 'beta' && e.type === 'approval_resolved'), 30_000, "beta's decision")
     } finally {
@@ -231,9 +267,13 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     expect(await exited).to.equal(0)
     expect(stderr).to.contain('beta: subscribed again')
     // No gap and no repeat: beta's ids run 1, 2, 3, … with every one present once.
-    const betaIds = lines().filter((e) => e.host === 'beta').map((e) => e.id)
+    const betaIds = lines()
+      .filter((e) => e.host === 'beta')
+      .map((e) => e.id)
     expect(betaIds).to.deep.equal(betaIds.map((_, index) => index + 1))
-    const alphaIds = lines().filter((e) => e.host === 'alpha').map((e) => e.id)
+    const alphaIds = lines()
+      .filter((e) => e.host === 'alpha')
+      .map((e) => e.id)
     expect(alphaIds).to.deep.equal(alphaIds.map((_, index) => index + 1))
   })
 })

@@ -52,7 +52,10 @@ describe('daemon dial-stdio', function () {
     )
     const {code, stdout} = await exited
     expect(code).to.equal(0)
-    const replies = stdout.trim().split('\n').map((line) => JSON.parse(line) as {id: number; result: unknown; error?: {message: string}})
+    const replies = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as {id: number; result: unknown; error?: {message: string}})
     expect(replies.map((r) => r.id)).to.deep.equal([1, 2, 3])
     expect(replies[1].result).to.deep.equal({approvals: []})
     expect(replies[2].error?.message).to.contain("connectionOrigin is accepted only as a connection's first frame")
@@ -71,7 +74,9 @@ describe('daemon dial-stdio', function () {
   it('exits 3 with one plain line when no daemon runs and auto-start is off, and starts one otherwise', async () => {
     const refused = await dial(['--no-autostart'], {HUMANLAYER_NO_AUTOSTART: undefined}).exited
     expect(refused.code).to.equal(3)
-    expect(refused.stderr).to.equal(`hld daemon dial-stdio: No hld daemon is running at ${sandbox.socketPath}. Start one with \`hld daemon start\`.\n`)
+    expect(refused.stderr).to.equal(
+      `hld daemon dial-stdio: No hld daemon is running at ${sandbox.socketPath}. Start one with \`hld daemon start\`.\n`,
+    )
 
     const started = dial([], {HUMANLAYER_NO_AUTOSTART: undefined})
     started.child.stdin.end('{"jsonrpc":"2.0","method":"health","id":1}\n')
@@ -132,7 +137,13 @@ describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
     const approved = await cli(['approvals', 'approve', approvalId, '--host', sshd.url()])
     expect(approved.exitCode, approved.stderr).to.equal(0)
     expect(approved.stdout).to.contain(`Approved ${approvalId}`)
-    await waitFor(async () => Sandbox.json<{session: {status: string}}>(await cli(['session', 'show', sessionId, '--host', sshd.url(), '--json'])).session.status === 'completed', 30_000, 'the remote session to complete')
+    await waitFor(
+      async () =>
+        Sandbox.json<{session: {status: string}}>(await cli(['session', 'show', sessionId, '--host', sshd.url(), '--json'])).session
+          .status === 'completed',
+      30_000,
+      'the remote session to complete',
+    )
     expect(existsSync(path.join(work, 'marker.txt')), 'the approved tool ran on the remote').to.equal(true)
     expect(existsSync(path.join(local.root, 'd.sock')), 'no local daemon was involved').to.equal(false)
   })
@@ -142,7 +153,8 @@ describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
     // through its own `hld daemon dial-stdio`, claiming an ssh origin of its choosing on the way.
     const hld = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)}`
     const firstId = `${JSON.stringify(process.execPath)} -e 'let s="";process.stdin.on("data",(c)=>s+=c).on("end",()=>{const a=JSON.parse(s).approvals;if(a.length)console.log(a[0].id)})'`
-    const frame = (id: number, method: string, params: string): string => `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`
+    const frame = (id: number, method: string, params: string): string =>
+      `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`
     const selfApprove = [
       `for i in $(seq 1 300); do id=$(${hld} approvals list --json | ${firstId}); [ -n "$id" ] && break; sleep 0.05; done`,
       `printf '%s\\n%s\\n' '${frame(1, 'sendDecision', '{"approval_id":"\'"$id"\'","decision":"approve"}')}' ` +
@@ -153,7 +165,16 @@ describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
     await remote.startDaemon()
     const work = path.join(remote.root, 'work')
     mkdirSync(work)
-    const launched = await cli(['session', 'launch', '--host', sshd.url(), '-w', work, '--json', '[fake:permission] [fake:tool-command] create the marker'])
+    const launched = await cli([
+      'session',
+      'launch',
+      '--host',
+      sshd.url(),
+      '-w',
+      work,
+      '--json',
+      '[fake:permission] [fake:tool-command] create the marker',
+    ])
     expect(launched.exitCode, launched.stderr).to.equal(0)
     const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
     const toolFile = path.join(work, 'tool-command.json')
@@ -178,11 +199,17 @@ describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
     expect(decidedBy.command).to.equal(`${process.execPath} ${CLI} daemon dial-stdio`)
     const shown = await cli(['approvals', 'show', pending[0].id, '--host', sshd.url()])
     expect(shown.stdout).to.contain(`via ssh (uid ${process.getuid!()}`).and.contain(`ssh 127.0.0.1 `)
-    await waitFor(async () => Sandbox.json<{session: {status: string}}>(await cli(['session', 'show', sessionId, '--host', sshd.url(), '--json'])).session.status === 'completed', 30_000, 'the remote session to complete')
+    await waitFor(
+      async () =>
+        Sandbox.json<{session: {status: string}}>(await cli(['session', 'show', sessionId, '--host', sshd.url(), '--json'])).session
+          .status === 'completed',
+      30_000,
+      'the remote session to complete',
+    )
     expect(existsSync(path.join(work, 'marker.txt'))).to.equal(true)
   })
 
-  it('reports ssh failures as such, with ssh\'s own words, exit 3', async () => {
+  it("reports ssh failures as such, with ssh's own words, exit 3", async () => {
     const refused = await cli(['approvals', 'list', '--host', sshd.url()], {HUMANLAYER_SSH_COMMAND: `${sshd.sshCommand} -o Port=1`})
     expect(refused.exitCode).to.equal(3)
     expect(refused.stderr).to.contain('Cannot reach the hld daemon on ssh://').and.contain('Connection refused')
@@ -230,7 +257,10 @@ describe('--host ssh:// (real sshd on 127.0.0.1)', function () {
     expect((await cli(['session', 'launch', '--host', sshd.url(), '-w', work, '[fake:permission] create the marker'])).exitCode).to.equal(0)
     const result = await watch
     expect(result.exitCode, result.stderr).to.equal(0)
-    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as DaemonEvent)
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as DaemonEvent)
     expect(events.at(-1)?.type).to.equal('new_approval')
   })
 

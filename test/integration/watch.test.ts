@@ -35,7 +35,12 @@ describe('hld watch', function () {
 
   /** Runs `hld watch` in the background, collecting its stdout lines. */
   function watch(args: string[], env: Record<string, string | undefined> = {}): {child: ResultPromise; lines: string[]} {
-    const child = execa(process.execPath, [CLI, 'watch', ...args], {env: sandbox.env(env), extendEnv: false, reject: false, stdin: 'ignore'})
+    const child = execa(process.execPath, [CLI, 'watch', ...args], {
+      env: sandbox.env(env),
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    })
     if (child.pid) sandbox.track(child.pid)
     const lines: string[] = []
     let rest = ''
@@ -67,11 +72,27 @@ describe('hld watch', function () {
 
   it('prints one readable line per event, filters by type, and stops after the --until event', async () => {
     await sandbox.startDaemon()
-    await publish(1, {type: 'new_approval', data: {approval_id: 'appr-1', session_id: 'sess-1234-abcd', run_id: 'run-1', tool_name: 'Bash'}})
+    await publish(1, {
+      type: 'new_approval',
+      data: {approval_id: 'appr-1', session_id: 'sess-1234-abcd', run_id: 'run-1', tool_name: 'Bash'},
+    })
     await publish(2)
-    await publish(1, {type: 'approval_resolved', data: {approval_id: 'appr-1', session_id: 'sess-1234-abcd', approved: false, response_text: 'not today'}})
+    await publish(1, {
+      type: 'approval_resolved',
+      data: {approval_id: 'appr-1', session_id: 'sess-1234-abcd', approved: false, response_text: 'not today'},
+    })
     await publish(1, {type: 'new_approval', data: {approval_id: 'appr-2', session_id: 'sess-9', run_id: 'run-2', tool_name: 'Edit'}})
-    const result = await sandbox.cli(['watch', '--since', '0', '--type', 'new_approval', '--type', 'approval_resolved', '--until', 'approval_resolved'])
+    const result = await sandbox.cli([
+      'watch',
+      '--since',
+      '0',
+      '--type',
+      'new_approval',
+      '--type',
+      'approval_resolved',
+      '--until',
+      'approval_resolved',
+    ])
     expect(result.exitCode, result.stderr).to.equal(0)
     const lines = result.stdout.trimEnd().split('\n')
     expect(lines).to.have.length(2)
@@ -103,11 +124,15 @@ describe('hld watch', function () {
   it('ends quietly with 0 when the reader goes away (| head)', async () => {
     await sandbox.startDaemon()
     await publish(3)
-    const pipeline = execa('bash', ['-c', `"${process.execPath}" "${CLI}" watch --json --since 0 | head -n 2; echo "watch exit $\{PIPESTATUS[0]}" >&2`], {
-      env: sandbox.env(),
-      extendEnv: false,
-      reject: false,
-    })
+    const pipeline = execa(
+      'bash',
+      ['-c', `"${process.execPath}" "${CLI}" watch --json --since 0 | head -n 2; echo "watch exit $\{PIPESTATUS[0]}" >&2`],
+      {
+        env: sandbox.env(),
+        extendEnv: false,
+        reject: false,
+      },
+    )
     let finished = false
     void pipeline.finally(() => (finished = true))
     // head has its two lines; watch notices the closed pipe at its next write.

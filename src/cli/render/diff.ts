@@ -33,7 +33,11 @@ export interface FileChange {
 }
 
 /** The change an Edit, MultiEdit or Write input asks for; undefined for other tools or inputs of another shape. */
-export async function fileChange(toolName: string | undefined, input: unknown, workingDir: string | undefined): Promise<FileChange | undefined> {
+export async function fileChange(
+  toolName: string | undefined,
+  input: unknown,
+  workingDir: string | undefined,
+): Promise<FileChange | undefined> {
   const fields = (input ?? {}) as Record<string, unknown>
   if (typeof fields.file_path !== 'string' || fields.file_path === '') return undefined
   const edits = editsOf(toolName, fields)
@@ -58,7 +62,11 @@ export async function fileChange(toolName: string | undefined, input: unknown, w
     }
     const applied = applyEdits(before, edits!)
     if (typeof applied !== 'string') {
-      return {file, notes: [`The file has changed since, or never held this: ${applied.why}. What it asks to replace:`], diff: stringsDiff(edits!)}
+      return {
+        file,
+        notes: [`The file has changed since, or never held this: ${applied.why}. What it asks to replace:`],
+        diff: stringsDiff(edits!),
+      }
     }
     after = applied
   }
@@ -78,7 +86,10 @@ export async function fileChange(toolName: string | undefined, input: unknown, w
 
 function editsOf(toolName: string | undefined, fields: Record<string, unknown>): Edit[] | undefined {
   const isEdit = (value: unknown): value is Edit =>
-    typeof value === 'object' && value !== null && typeof (value as Edit).old_string === 'string' && typeof (value as Edit).new_string === 'string'
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Edit).old_string === 'string' &&
+    typeof (value as Edit).new_string === 'string'
   if (toolName === 'Edit') return isEdit(fields) ? [fields] : undefined
   if (toolName === 'MultiEdit' && Array.isArray(fields.edits) && fields.edits.length > 0 && fields.edits.every(isEdit)) return fields.edits
   return undefined
@@ -92,7 +103,9 @@ function applyEdits(text: string, edits: Edit[]): string | {why: string} {
     const count = edit.old_string === '' ? 0 : current.split(edit.old_string).length - 1
     if (count === 0) return {why: `${which}old_string is not in the file`}
     if (count > 1 && !edit.replace_all) return {why: `${which}old_string occurs ${count} times and replace_all is not set`}
-    current = edit.replace_all ? current.split(edit.old_string).join(edit.new_string) : replaceFirst(current, edit.old_string, edit.new_string)
+    current = edit.replace_all
+      ? current.split(edit.old_string).join(edit.new_string)
+      : replaceFirst(current, edit.old_string, edit.new_string)
   }
   return current
 }

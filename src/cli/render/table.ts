@@ -146,7 +146,7 @@ function graphemesOf(text: string): string[] {
   if (PRINTABLE_ASCII.test(text)) return [...text]
   graphemes ??= new Intl.Segmenter(undefined, {granularity: 'grapheme'})
   const out: string[] = []
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const end = start + SEGMENT_CHUNK
     const segments = Array.from(graphemes.segment(text.slice(start, end)), ({segment}) => segment)
     if (end < text.length && segments.length > 1) segments.pop()

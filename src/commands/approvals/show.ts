@@ -19,7 +19,12 @@ export default class ApprovalsShow extends BaseCommand<typeof ApprovalsShow> {
     '<%= config.bin %> <%= command.id %> 3f2a --json',
     '<%= config.bin %> <%= command.id %> devbox:3f2a',
   ]
-  static args = {id: Args.string({description: 'Approval id, or a unique prefix of it; host-qualified (devbox:3f2a) for another machine.', required: true})}
+  static args = {
+    id: Args.string({
+      description: 'Approval id, or a unique prefix of it; host-qualified (devbox:3f2a) for another machine.',
+      required: true,
+    }),
+  }
 
   async run(): Promise<ApprovalsShowResult> {
     const {args} = await this.parseFlags()

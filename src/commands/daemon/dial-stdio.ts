@@ -9,7 +9,7 @@ export default class DaemonDialStdio extends BaseCommand<typeof DaemonDialStdio>
     'closes, and 3 when no daemon can be reached. Speaks raw JSON-RPC frames: it is for programs, not people.'
 
   static examples = [
-    "<%= config.bin %> <%= command.id %>   # what `hld --host devbox …` runs there, as: ssh devbox -- hld daemon dial-stdio",
+    '<%= config.bin %> <%= command.id %>   # what `hld --host devbox …` runs there, as: ssh devbox -- hld daemon dial-stdio',
     `echo '{"jsonrpc":"2.0","method":"health","id":1}' | <%= config.bin %> <%= command.id %> --no-autostart`,
   ]
 
@@ -21,7 +21,7 @@ export default class DaemonDialStdio extends BaseCommand<typeof DaemonDialStdio>
 
   async run(): Promise<void> {
     await this.parseFlags()
-    if (this.flags.host !== undefined) this.error('dial-stdio always serves this machine\'s daemon; it takes no --host.', {exit: 2})
+    if (this.flags.host !== undefined) this.error("dial-stdio always serves this machine's daemon; it takes no --host.", {exit: 2})
     const {main} = await import('../../cli/dial-stdio.js')
     // stdin may still be open (the daemon closed first); nothing more can come of it.
     process.exit(await main(this.flags.autostart ? [] : ['--no-autostart']))

@@ -33,7 +33,9 @@ export default class DaemonLogs extends BaseCommand<typeof DaemonLogs> {
     if (!existsSync(file) && !this.flags.follow) {
       this.error(`No daemon log at ${file} yet: the daemon writes it once started (\`hld daemon start\`).`, {exit: ExitCode.NotFound})
     }
-    const print = this.jsonEnabled() ? (line: string) => process.stdout.write(`${line}\n`) : (line: string) => process.stdout.write(`${readableLogLine(line)}\n`)
+    const print = this.jsonEnabled()
+      ? (line: string) => process.stdout.write(`${line}\n`)
+      : (line: string) => process.stdout.write(`${readableLogLine(line)}\n`)
     const tail = logTail(file, this.flags.lines)
     if (tail !== '') for (const line of tail.split('\n')) print(line)
     if (!this.flags.follow) return

@@ -48,7 +48,13 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
       const [{createLogger}, {runDaemon}] = await Promise.all([import('../../shared/logger.js'), import('../../daemon/main.js')])
       const code = await runDaemon(config, createLogger(config.log_level, {kind: 'stderr'}), {logFile: null})
       if (code !== 0) this.exit(code)
-      return {pid: process.pid, version: this.config.version, socket_path: config.socket_path, database_path: config.database_path, log_file: null}
+      return {
+        pid: process.pid,
+        version: this.config.version,
+        socket_path: config.socket_path,
+        database_path: config.database_path,
+        log_file: null,
+      }
     }
 
     const [{Listr}, lifecycle, {probeDaemon}] = await Promise.all([
@@ -95,6 +101,12 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
     this.log(`  socket:   ${inert(health.socket_path)}`)
     this.log(`  database: ${inert(health.database_path)}`)
     this.log(`  log:      ${inert(health.log_file ?? 'stderr (foreground)')}`)
-    return {pid: health.pid, version: health.version, socket_path: health.socket_path, database_path: health.database_path, log_file: health.log_file}
+    return {
+      pid: health.pid,
+      version: health.version,
+      socket_path: health.socket_path,
+      database_path: health.database_path,
+      log_file: health.log_file,
+    }
   }
 }

@@ -16,7 +16,9 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
     'Sessions are interrupted, in-flight requests finish, the database is closed and the socket removed. ' +
     'Exits 3 when no daemon is running, or 0 with --if-running.'
 
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --force --timeout 5000',
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --force --timeout 5000',
     '<%= config.bin %> <%= command.id %> --if-running   # idempotent: exit 0 when none runs',
   ]
 
@@ -30,7 +32,10 @@ export default class DaemonStop extends BaseCommand<typeof DaemonStop> {
     await this.parseFlags()
     await this.requireLocal('hld daemon stop')
     const config = await this.loadConfig()
-    const [{stopDaemon}, {DaemonNotRunningError}] = await Promise.all([import('../../client/lifecycle.js'), import('../../shared/errors.js')])
+    const [{stopDaemon}, {DaemonNotRunningError}] = await Promise.all([
+      import('../../client/lifecycle.js'),
+      import('../../shared/errors.js'),
+    ])
     let stopped
     try {
       stopped = await stopDaemon(config.socket_path, {timeoutMs: this.flags.timeout, force: this.flags.force})

@@ -6,7 +6,7 @@ import type {CheckPolicyResult} from '../../protocol/policy.js'
 
 export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
   static summary = 'Print what the policy decides for one tool call, and the rule that decides it.'
-  static description = 'Nothing runs and nothing is recorded. Relative paths resolve against the session\'s directory, or this one.'
+  static description = "Nothing runs and nothing is recorded. Relative paths resolve against the session's directory, or this one."
   static examples = [
     `<%= config.bin %> <%= command.id %> Bash '{"command":"git push --force"}'`,
     `<%= config.bin %> <%= command.id %> Edit '{"file_path":"src/app.ts"}' --session 3f2a --json`,
@@ -17,7 +17,7 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
     input: Args.string({description: 'The tool input as JSON.', default: '{}'}),
   }
 
-  static flags = {session: Flags.string({summary: 'Judge it by this session\'s policy (its launch rules too).'})}
+  static flags = {session: Flags.string({summary: "Judge it by this session's policy (its launch rules too)."})}
 
   async run(): Promise<CheckPolicyResult> {
     const {args} = await this.parseFlags()
@@ -25,7 +25,9 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
     try {
       input = JSON.parse(args.input)
     } catch (error) {
-      throw new Errors.CLIError(`The tool input must be JSON, such as '{"command":"npm test"}': ${(error as Error).message}`, {exit: ExitCode.Usage})
+      throw new Errors.CLIError(`The tool input must be JSON, such as '{"command":"npm test"}': ${(error as Error).message}`, {
+        exit: ExitCode.Usage,
+      })
     }
     const client = await this.client()
     const {CheckPolicy} = await import('../../protocol/policy.js')

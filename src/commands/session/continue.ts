@@ -9,7 +9,7 @@ export type SessionContinueResult = ContinueSessionResult & {session?: Session}
 export default class SessionContinue extends SessionStartCommand<typeof SessionContinue> {
   static summary = 'Continue a session with a new query, as a child session that resumes its conversation.'
   static description =
-    'The child gets new ids, runs in the parent\'s working directory and inherits its settings (except --max-turns) ' +
+    "The child gets new ids, runs in the parent's working directory and inherits its settings (except --max-turns) " +
     'unless flags override them. A running parent is interrupted first. The id may be a unique prefix.'
 
   static examples = [

@@ -9,7 +9,7 @@ export interface SessionTitleResult {
 }
 
 export default class SessionTitle extends BaseCommand<typeof SessionTitle> {
-  static summary = "Set a session's title (one line, up to 500 characters; \"\" clears it)."
+  static summary = 'Set a session\'s title (one line, up to 500 characters; "" clears it).'
   static examples = ['<%= config.bin %> <%= command.id %> 3f2a "Fix the flaky login test"']
 
   static args = {

@@ -30,7 +30,9 @@ export default class SessionWait extends BaseCommand<typeof SessionWait> {
   async run(): Promise<SessionWaitResult> {
     const {args} = await this.parseFlags()
     // `devbox:41e7`, or with --hosts the one host that has it.
-    const {client, id} = await this.clientForId(args.id, (c, prefix) => c.call(GetSessionState, {session_id: prefix}), 'session', {autostart: false})
+    const {client, id} = await this.clientForId(args.id, (c, prefix) => c.call(GetSessionState, {session_id: prefix}), 'session', {
+      autostart: false,
+    })
     const until = this.flags.until
     const sessionId = await resolveSessionId(client, id)
     const session = await followSession({

@@ -138,7 +138,10 @@ export class HttpHumanLayerApi implements HumanLayerApi {
     try {
       return text === '' ? null : JSON.parse(text)
     } catch {
-      throw new HumanLayerApiError(`${method} ${path.split('?')[0]} answered ${response.status} with a body that is not JSON`, response.status)
+      throw new HumanLayerApiError(
+        `${method} ${path.split('?')[0]} answered ${response.status} with a body that is not JSON`,
+        response.status,
+      )
     }
   }
 }

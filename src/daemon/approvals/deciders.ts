@@ -66,7 +66,11 @@ export class DeciderCheck {
     const refusal = this.refusal(peer)
     if (refusal) {
       this.deps.log.warn('refused a decision', {approval_id: approvalId, reason: refusal.message, ...provenance})
-      throw new RpcError(ErrorCode.Forbidden, `Refused to decide ${approvalId}: ${refusal.message}. The approval is still pending.`, refusal.data)
+      throw new RpcError(
+        ErrorCode.Forbidden,
+        `Refused to decide ${approvalId}: ${refusal.message}. The approval is still pending.`,
+        refusal.data,
+      )
     }
     return provenance
   }

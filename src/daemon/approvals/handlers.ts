@@ -25,5 +25,9 @@ export function registerApprovalHandlers(router: Router, approvals: ApprovalServ
 function deciderOf(ctx: HandlerContext, channel: 'cli' | 'rpc' | undefined, said: {user?: string; host?: string} | undefined): Decider {
   const {origin} = ctx.connection
   if (!origin) return {channel: channel ?? 'rpc', peer: ctx.peer}
-  return {channel: 'ssh', peer: ctx.peer, remote: {...said, ...(origin.ssh_connection === undefined ? {} : {ssh_connection: origin.ssh_connection})}}
+  return {
+    channel: 'ssh',
+    peer: ctx.peer,
+    remote: {...said, ...(origin.ssh_connection === undefined ? {} : {ssh_connection: origin.ssh_connection})},
+  }
 }

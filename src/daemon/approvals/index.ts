@@ -48,9 +48,19 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
     : undefined
   const approvalsLog = log.child({component: 'approvals'})
   const deciders = new DeciderCheck({sessionProcesses: deps.sessionProcesses, log: approvalsLog, procfs: hasProcFs()})
-  if (!hasProcFs()) approvalsLog.warn('no /proc: decisions from inside a session cannot be told apart and are not refused (see the README, Security model)')
-  else if (peerIdentityProblem()) approvalsLog.error('decisions will be refused: the daemon cannot tell who sends them', {reason: peerIdentityProblem()})
-  const service = new ApprovalService({db: deps.db, bus: deps.bus, sessions: deps.sessions, log: approvalsLog, deciders, cloud: api, write: deps.write})
+  if (!hasProcFs())
+    approvalsLog.warn('no /proc: decisions from inside a session cannot be told apart and are not refused (see the README, Security model)')
+  else if (peerIdentityProblem())
+    approvalsLog.error('decisions will be refused: the daemon cannot tell who sends them', {reason: peerIdentityProblem()})
+  const service = new ApprovalService({
+    db: deps.db,
+    bus: deps.bus,
+    sessions: deps.sessions,
+    log: approvalsLog,
+    deciders,
+    cloud: api,
+    write: deps.write,
+  })
   const write = deps.write ?? runNow
   registerApprovalHandlers(deps.router, service)
   service.start()

@@ -21,13 +21,29 @@ export class ApprovalRepository {
   private readonly countPendingOf
 
   constructor(private readonly db: Db) {
-    this.byId = db.select().from(approvals).where(eq(approvals.id, sql.placeholder('id'))).prepare()
+    this.byId = db
+      .select()
+      .from(approvals)
+      .where(eq(approvals.id, sql.placeholder('id')))
+      .prepare()
     // rowid breaks ties in insertion order; the partial index carries it, so no sort step.
-    this.pendingAll = db.select().from(approvals).where(pendingStatus).orderBy(asc(approvals.createdAt), asc(sql`rowid`)).prepare()
+    this.pendingAll = db
+      .select()
+      .from(approvals)
+      .where(pendingStatus)
+      .orderBy(asc(approvals.createdAt), asc(sql`rowid`))
+      .prepare()
     // Every column from the row object of the same key.
     const placeholders = Object.fromEntries(Object.keys(getTableColumns(approvals)).map((key) => [key, sql.placeholder(key)]))
-    this.insertRow = db.insert(approvals).values(placeholders as never).prepare()
-    this.insertNew = db.insert(approvals).values(placeholders as never).onConflictDoNothing().prepare()
+    this.insertRow = db
+      .insert(approvals)
+      .values(placeholders as never)
+      .prepare()
+    this.insertNew = db
+      .insert(approvals)
+      .values(placeholders as never)
+      .onConflictDoNothing()
+      .prepare()
     this.finish = db
       .update(approvals)
       .set({

@@ -101,8 +101,14 @@ export class ApprovalService {
       // After the publisher's own work: we write and publish too.
       queueMicrotask(() => {
         ;(this.deps.write ?? runNow)(() => {
-          if (!this.stopping) this.expireWhere((row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined), sessionId)
-        }).catch((error: unknown) => this.deps.log.error('could not expire the approvals of an ended session', {session_id: sessionId, error}))
+          if (!this.stopping)
+            this.expireWhere(
+              (row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined),
+              sessionId,
+            )
+        }).catch((error: unknown) =>
+          this.deps.log.error('could not expire the approvals of an ended session', {session_id: sessionId, error}),
+        )
       })
     })
   }
@@ -111,7 +117,8 @@ export class ApprovalService {
   private approveWhatSettingsAllow(sessionId: string): void {
     if (this.stopping) return
     for (const row of this.repo.pending(sessionId)) {
-      const auto = row.type === 'function_call' && row.toolName !== null ? this.deps.sessions.autoApproval(sessionId, row.toolName) : undefined
+      const auto =
+        row.type === 'function_call' && row.toolName !== null ? this.deps.sessions.autoApproval(sessionId, row.toolName) : undefined
       if (auto === undefined || this.deciding.has(row.id)) continue
       try {
         this.store(row, 'approved', auto.comment, settingProvenance(auto))
@@ -201,7 +208,8 @@ export class ApprovalService {
     const pending = this.pending.listEncoded(sessionId, contexts)
     const members = pending.count > 0 ? [pending.members] : []
     if (params.include_decided) {
-      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId)) members.push(JSON.stringify(viewOf(row, contexts)))
+      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId))
+        members.push(JSON.stringify(viewOf(row, contexts)))
     }
     if (sessionId !== undefined && members.length === 0 && !this.deps.sessions.findById(sessionId)) {
       // Unknown session: an error, unless approvals are stored for it (a session since deleted).
@@ -322,7 +330,10 @@ export class ApprovalService {
     this.resolveExternally(row, answer)
   }
 
-  private resolveExternally(row: ApprovalRow, answer?: {approved?: boolean | null; comment?: string | null; response?: string | null}): void {
+  private resolveExternally(
+    row: ApprovalRow,
+    answer?: {approved?: boolean | null; comment?: string | null; response?: string | null},
+  ): void {
     const comment = (row.type === 'function_call' ? answer?.comment : answer?.response) ?? null
     if (!this.end(row.id, 'resolved_externally', comment, {channel: 'cloud'})) return
     const approved = row.type === 'function_call' ? answer?.approved === true : Boolean(answer?.response)
@@ -352,7 +363,10 @@ export class ApprovalService {
         error instanceof HumanLayerApiError && error.status === undefined
           ? 'It may have been taken without an answer reaching the daemon: the next poll shows it (hld approvals list --all); deciding again is safe, a 409 means it was taken'
           : 'It is still pending; try again'
-      throw new RpcError(ErrorCode.UpstreamFailure, `The HumanLayer API did not take the decision on ${row.id}: ${(error as Error).message}. ${outcome}.`)
+      throw new RpcError(
+        ErrorCode.UpstreamFailure,
+        `The HumanLayer API did not take the decision on ${row.id}: ${(error as Error).message}. ${outcome}.`,
+      )
     }
   }
 
@@ -407,7 +421,8 @@ export class ApprovalService {
     this.waiters.wake(row.id)
     if (row.sessionId !== null) {
       if (row.type === 'function_call') this.markToolCall(row, TOOL_CALL_STATUS[row.status])
-      if (row.status !== 'expired' && this.repo.countPending(row.sessionId) === 0) this.deps.sessions.setWaitingForApproval(row.sessionId, false)
+      if (row.status !== 'expired' && this.repo.countPending(row.sessionId) === 0)
+        this.deps.sessions.setWaitingForApproval(row.sessionId, false)
     }
     this.deps.bus.publish({
       type: 'approval_resolved',

@@ -45,4 +45,3 @@ export interface SessionLink {
 
 /** Statuses after which a session never asks for (or waits on) an approval again; a set of strings, as events carry them. */
 export const TERMINAL_SESSION_STATUSES: ReadonlySet<string> = new Set(TERMINAL_STATUSES)
-

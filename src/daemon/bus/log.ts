@@ -105,7 +105,10 @@ export class EventLog implements EventBus {
     const {sqlite, db} = store
     // Raw SQL: sqlite_sequence is SQLite's own table, which drizzle's schema does not describe.
     const seq = sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as {seq: number} | undefined
-    const newest = db.select({id: max(events.id)}).from(events).get()?.id
+    const newest = db
+      .select({id: max(events.id)})
+      .from(events)
+      .get()?.id
     this.lastId = Math.max(seq?.seq ?? 0, newest ?? 0)
     this.flushed = this.lastId
     this.retention = new TableRetention(
@@ -116,7 +119,10 @@ export class EventLog implements EventBus {
       log,
     )
 
-    const insert = db.insert(events).values(placeholdersFor(['id', 'type', 'timestamp', 'sessionId', 'runId', 'data'])).prepare()
+    const insert = db
+      .insert(events)
+      .values(placeholdersFor(['id', 'type', 'timestamp', 'sessionId', 'runId', 'data']))
+      .prepare()
     this.insertBatch = sqlite.transaction((rows: PendingRow[]) => {
       for (const {logged, timestamp, data} of rows) {
         insert.run({id: logged.id, type: logged.type, timestamp, sessionId: logged.sessionId, runId: logged.runId, data})
@@ -244,7 +250,8 @@ export class EventLog implements EventBus {
   }
 
   private flushFailed(error: unknown): void {
-    if (this.retryDelay === RETRY_FIRST_MS) this.log.warn('could not store events; holding them and retrying', {count: this.queue.length, error})
+    if (this.retryDelay === RETRY_FIRST_MS)
+      this.log.warn('could not store events; holding them and retrying', {count: this.queue.length, error})
     if (this.queuedBytes > MAX_UNSTORED_BYTES) {
       const lost: LostEvents = {from: this.queue[0].logged.id, through: this.queue.at(-1)!.logged.id, reason: (error as Error).message}
       this.log.error('gave up on events the database kept refusing', {...lost, bytes: this.queuedBytes})

@@ -38,7 +38,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 /** Why the request may not go on (status and message), or undefined when it may. */
 export function refusal(req: IncomingMessage, policy: AccessPolicy): {status: 401 | 403; message: string} | undefined {
   const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
-  if (!LOOPBACK_HOSTS.has(host)) return {status: 403, message: `Host ${JSON.stringify(req.headers.host ?? '')} is not this machine's loopback address`}
+  if (!LOOPBACK_HOSTS.has(host))
+    return {status: 403, message: `Host ${JSON.stringify(req.headers.host ?? '')} is not this machine's loopback address`}
   const origin = req.headers.origin
   if (origin !== undefined && !policy.allowedOrigins.includes(origin)) {
     return {status: 403, message: `Origin ${origin} is not allowed; add it to http_allowed_origins to let that page call the API`}

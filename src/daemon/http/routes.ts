@@ -115,7 +115,8 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
     },
 
     createSession: async ({body, peers}) => {
-      if ((body as {draft?: unknown}).draft === true) throw new RpcError(ErrorCode.InvalidParams, 'Draft sessions are not supported by hld; launch it instead.')
+      if ((body as {draft?: unknown}).draft === true)
+        throw new RpcError(ErrorCode.InvalidParams, 'Draft sessions are not supported by hld; launch it instead.')
       const params = parse(sessionSchema.LaunchSessionParams, 'createSession', body)
       admitApprovingSettings(admitEvery(approvals, peers()), {channel: 'rest', peer: null}, params, 'a new session')
       return ok(await sessions.launch(params), 201)
@@ -137,14 +138,28 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
     updateSession: ({params, body, peers}) => {
       const id = sessions.resolve(params.id).id
       const update = body as Record<string, unknown>
-      const supported = new Set(['auto_accept_edits', 'dangerously_skip_permissions', 'dangerously_skip_permissions_timeout_ms', 'archived', 'title'])
+      const supported = new Set([
+        'auto_accept_edits',
+        'dangerously_skip_permissions',
+        'dangerously_skip_permissions_timeout_ms',
+        'archived',
+        'title',
+      ])
       const other = Object.keys(update).filter((key) => !supported.has(key))
-      if (other.length > 0) throw new RpcError(ErrorCode.InvalidParams, `hld cannot change ${other.join(', ')} of a session; it changes ${[...supported].join(', ')}.`)
+      if (other.length > 0)
+        throw new RpcError(
+          ErrorCode.InvalidParams,
+          `hld cannot change ${other.join(', ')} of a session; it changes ${[...supported].join(', ')}.`,
+        )
       if (update.title !== undefined) {
         const {title} = parse(sessionSchema.UpdateSessionTitleParams, 'updateSession', {session_id: id, title: update.title})
         sessions.setTitle(id, title)
       }
-      if (update.archived !== undefined) sessions.archive([id], parse(sessionSchema.ArchiveSessionParams, 'updateSession', {session_id: id, archived: update.archived}).archived)
+      if (update.archived !== undefined)
+        sessions.archive(
+          [id],
+          parse(sessionSchema.ArchiveSessionParams, 'updateSession', {session_id: id, archived: update.archived}).archived,
+        )
       if (update.auto_accept_edits !== undefined || update.dangerously_skip_permissions !== undefined) {
         const timeout = update.dangerously_skip_permissions_timeout_ms ?? undefined
         const settings = parse(sessionSchema.UpdateSessionSettingsParams, 'updateSession', {
@@ -160,7 +175,12 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
     },
 
     continueSession: async ({params, body}) =>
-      ok(await sessions.continue(parse(sessionSchema.ContinueSessionParams, 'continueSession', {...(body as object), session_id: params.id})), 201),
+      ok(
+        await sessions.continue(
+          parse(sessionSchema.ContinueSessionParams, 'continueSession', {...(body as object), session_id: params.id}),
+        ),
+        201,
+      ),
 
     interruptSession: ({params}) => ok(sessions.interrupt(params.id)),
 

@@ -65,7 +65,9 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     allowedOrigins: options.allowedOrigins,
   }
   if (options.auth === 'none') {
-    log.warn('the HTTP API accepts requests without a token (http_auth: "none"): any local process or allowed page can drive sessions and approvals')
+    log.warn(
+      'the HTTP API accepts requests without a token (http_auth: "none"): any local process or allowed page can drive sessions and approvals',
+    )
   }
 
   const operations = restOperations(options)

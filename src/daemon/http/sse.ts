@@ -19,7 +19,12 @@ export function serveEventStream(subscribe: StreamHandler, req: IncomingMessage,
   const abort = new AbortController()
   req.on('close', () => abort.abort())
   res.on('close', () => abort.abort())
-  res.writeHead(200, {'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no'})
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  })
   res.flushHeaders()
 
   const lastEventId = Number(req.headers['last-event-id'])

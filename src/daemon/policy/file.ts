@@ -40,7 +40,8 @@ export function parsePolicyDocument(text: string, file: string): PolicyDocument 
   } catch (error) {
     return fail(`not valid JSON: ${(error as Error).message}`)
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('must hold a JSON object with "allow", "ask" and/or "deny" lists')
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return fail('must hold a JSON object with "allow", "ask" and/or "deny" lists')
   const doc = raw as Record<string, unknown>
   const unknown = Object.keys(doc).filter((key) => !TOP_KEYS.has(key))
   if (unknown.length > 0) fail(`unknown key ${unknown.join(', ')}; known keys: ${[...TOP_KEYS].filter((k) => k !== '$schema').join(', ')}`)
@@ -58,7 +59,8 @@ export function parsePolicyDocument(text: string, file: string): PolicyDocument 
       const extra = Object.keys(item).filter((key) => !RULE_KEYS.has(key))
       if (extra.length > 0) fail(`${where} has unknown key ${extra.join(', ')}; known keys: ${[...RULE_KEYS].join(', ')}`)
       if (typeof item.rule !== 'string') fail(`${where} needs "rule": a rule string such as "Bash(npm test)"`)
-      for (const key of ['match', 'not_match'] as const) if (item[key] !== undefined && !Array.isArray(item[key])) fail(`${where}.${key} must be a list of examples`)
+      for (const key of ['match', 'not_match'] as const)
+        if (item[key] !== undefined && !Array.isArray(item[key])) fail(`${where}.${key} must be a list of examples`)
       if ((item.timeout !== undefined || item.on_timeout !== undefined) && effect !== 'ask') fail(`${where}: only ask rules take a timeout`)
       return rules.push({
         rule: item.rule as string,
@@ -83,7 +85,8 @@ export function parsePolicyDocument(text: string, file: string): PolicyDocument 
 
 function duration(value: unknown, where: string, fail: (why: string) => never): number {
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : undefined
-  if (ms === undefined || !Number.isSafeInteger(ms) || ms <= 0) return fail(`${where} must be a duration such as "30s", "10m" or "1h", not ${JSON.stringify(value)}`)
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms <= 0)
+    return fail(`${where} must be a duration such as "30s", "10m" or "1h", not ${JSON.stringify(value)}`)
   return ms
 }
 
@@ -114,7 +117,8 @@ export class PolicyFile {
       try {
         result = parsePolicyDocument(readFileSync(this.file, 'utf8'), this.file)
       } catch (error) {
-        result = error instanceof PolicyError ? error : new PolicyError(`Policy file ${this.file}: cannot read it: ${(error as Error).message}`)
+        result =
+          error instanceof PolicyError ? error : new PolicyError(`Policy file ${this.file}: cannot read it: ${(error as Error).message}`)
       }
       this.seen = {mtimeMs: stat.mtimeMs, size: stat.size, result}
     }

@@ -66,14 +66,37 @@ interface CompiledRule extends ParsedRule {
 
 /** Tools Claude Code runs without asking: allowed (and audited) unless a rule says otherwise. */
 export const DEFAULT_ALLOWED_TOOLS: readonly string[] = [
-  'Read', 'Glob', 'Grep', 'LS', 'NotebookRead', 'TodoRead', 'TodoWrite',
-  'TaskCreate', 'TaskGet', 'TaskList', 'TaskUpdate', 'TaskOutput', 'ToolSearch',
+  'Read',
+  'Glob',
+  'Grep',
+  'LS',
+  'NotebookRead',
+  'TodoRead',
+  'TodoWrite',
+  'TaskCreate',
+  'TaskGet',
+  'TaskList',
+  'TaskUpdate',
+  'TaskOutput',
+  'ToolSearch',
 ]
 const DEFAULT_SOURCE = 'default'
 const BUILT_IN_SOURCE = 'built-in'
 
 /** Environment assignments an allow rule may look past (`NODE_ENV=test npm test`); deny and ask look past any. */
-const SAFE_ENV = new Set(['NODE_ENV', 'CI', 'DEBUG', 'LANG', 'LC_ALL', 'TZ', 'NO_COLOR', 'FORCE_COLOR', 'RUST_BACKTRACE', 'RUST_LOG', 'PYTHONUNBUFFERED'])
+const SAFE_ENV = new Set([
+  'NODE_ENV',
+  'CI',
+  'DEBUG',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'NO_COLOR',
+  'FORCE_COLOR',
+  'RUST_BACKTRACE',
+  'RUST_LOG',
+  'PYTHONUNBUFFERED',
+])
 /** More parts than this and the command is asked about as a whole: nothing legitimate needs them. */
 const MAX_PARTS = 200
 const MAX_CACHED_TOOLS = 1000
@@ -122,7 +145,10 @@ class ToolRules {
   private indexFor?: {cwd: string; home: string; index: Index}
 
   constructor(readonly all: CompiledRule[]) {
-    this.staticIndex = new Index(all.filter((rule) => !rule.anchor), (rule) => rule.key)
+    this.staticIndex = new Index(
+      all.filter((rule) => !rule.anchor),
+      (rule) => rule.key,
+    )
     this.anchored = all.filter((rule) => rule.anchor)
   }
 
@@ -141,7 +167,10 @@ class Index {
   private readonly byKey = new Map<string, CompiledRule[]>()
   private readonly unkeyed: CompiledRule[] = []
 
-  constructor(private readonly rules: CompiledRule[], keyOf: (rule: CompiledRule) => string | undefined) {
+  constructor(
+    private readonly rules: CompiledRule[],
+    keyOf: (rule: CompiledRule) => string | undefined,
+  ) {
     for (const rule of rules) {
       const key = keyOf(rule)
       if (key === undefined) {
@@ -203,20 +232,33 @@ export class Policy {
     if (command !== undefined) return this.judgeCommand(call, command)
     for (const [set, effect] of this.sets) {
       const keys = call.path === undefined ? [call.host] : pathAndAncestors(call.path)
-      const rule = set.for(call.tool_name).candidates(call, keys).find((r) => r.matches(call))
+      const rule = set
+        .for(call.tool_name)
+        .candidates(call, keys)
+        .find((r) => r.matches(call))
       if (rule) return fromRule(rule, effect, call)
     }
     if (DEFAULT_ALLOWED_TOOLS.includes(call.tool_name)) {
       return {decision: 'allow', rule: null, source: DEFAULT_SOURCE, reason: `${call.tool_name} only reads; the default policy allows it`}
     }
-    return {decision: 'ask', rule: null, source: DEFAULT_SOURCE, reason: `No rule allows ${call.tool_name}; the default policy asks a human`}
+    return {
+      decision: 'ask',
+      rule: null,
+      source: DEFAULT_SOURCE,
+      reason: `No rule allows ${call.tool_name}; the default policy asks a human`,
+    }
   }
 
   private judgeCommand(call: PreparedCall, command: string): Judgement {
     let parts = splitCommand(command)
     if (parts.length === 0) parts = [command.trim()]
     if (parts.length > MAX_PARTS) {
-      return {decision: 'ask', rule: null, source: DEFAULT_SOURCE, reason: `The command has more than ${MAX_PARTS} parts; a human decides it as a whole`}
+      return {
+        decision: 'ask',
+        rule: null,
+        source: DEFAULT_SOURCE,
+        reason: `The command has more than ${MAX_PARTS} parts; a human decides it as a whole`,
+      }
     }
     // Deny and ask rules also see the whole line, so a /regex/ can span operators.
     const subjects = [...new Set([command.trim(), ...parts.map((part) => unwrap(part, true))])]
@@ -253,7 +295,10 @@ export class Policy {
       decision: 'ask',
       rule: null,
       source: DEFAULT_SOURCE,
-      reason: parts.length === 1 ? `No rule allows ${list}; the default policy asks a human` : `No rule allows ${list} of this compound command; a human decides`,
+      reason:
+        parts.length === 1
+          ? `No rule allows ${list}; the default policy asks a human`
+          : `No rule allows ${list} of this compound command; a human decides`,
       parts: judged,
     }
   }
@@ -334,7 +379,10 @@ const EXAMPLE_CWD = '/project'
 const EXAMPLE_HOME = '/home/user'
 
 function checkExamples(rule: CompiledRule, spec: RuleSpec): void {
-  for (const [examples, wanted] of [[spec.match ?? [], true], [spec.not_match ?? [], false]] as const) {
+  for (const [examples, wanted] of [
+    [spec.match ?? [], true],
+    [spec.not_match ?? [], false],
+  ] as const) {
     for (const example of examples) {
       const call = exampleCall(rule, example)
       if (ruleMatches(rule, call) !== wanted) {
@@ -353,9 +401,14 @@ function exampleCall(rule: CompiledRule, example: unknown): ToolCall {
     if (tool === 'Bash' || tool === 'PowerShell') input = {command: example}
     else if (tool === 'WebFetch') input = {url: example}
     else if (rule.kind === 'path') input = {file_path: example}
-    else throw new PolicyError(`Rule ${JSON.stringify(rule.text)} (${rule.source}): give its examples as tool input objects, e.g. {"param": "value"}`)
+    else
+      throw new PolicyError(
+        `Rule ${JSON.stringify(rule.text)} (${rule.source}): give its examples as tool input objects, e.g. {"param": "value"}`,
+      )
   } else if (typeof example !== 'object' || example === null) {
-    throw new PolicyError(`Rule ${JSON.stringify(rule.text)} (${rule.source}): an example must be a string or a tool input object, not ${JSON.stringify(example)}`)
+    throw new PolicyError(
+      `Rule ${JSON.stringify(rule.text)} (${rule.source}): an example must be a string or a tool input object, not ${JSON.stringify(example)}`,
+    )
   }
   return {tool_name: tool, tool_input: input, cwd: EXAMPLE_CWD, home: EXAMPLE_HOME}
 }

@@ -29,7 +29,10 @@ export class PolicyRepository {
   }
 
   insertAudit(row: Omit<AuditRow, 'id' | 'toolInput'> & {toolInput: unknown}): void {
-    this.db.insert(auditEntries).values({...row, toolInput: capJson(row.toolInput)}).run()
+    this.db
+      .insert(auditEntries)
+      .values({...row, toolInput: capJson(row.toolInput)})
+      .run()
   }
 
   /** Newest `limit` entries, returned oldest first. */

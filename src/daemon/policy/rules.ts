@@ -108,7 +108,8 @@ export function parseRule(text: string, effect: Effect): ParsedRule {
       } catch (error) {
         return fail(specAt, `bad regular expression: ${(error as Error).message}`)
       }
-      if (regex.global || regex.sticky) fail(specAt + last + 1, 'the g and y flags make a regex match differently each time; leave them out')
+      if (regex.global || regex.sticky)
+        fail(specAt + last + 1, 'the g and y flags make a regex match differently each time; leave them out')
       const key = tools?.every((tool) => SHELL_TOOLS.has(tool)) ? regexFirstWord(regex) : undefined
       return {...base, kind: 'regex', key, matches: (call, subject) => regexSubjects(call, subject).some((s) => regex.test(s))}
     }

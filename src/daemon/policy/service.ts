@@ -157,7 +157,10 @@ export class PolicyService implements SessionPolicyLink {
     const started = Date.now()
     const session = this.repo.sessionByRunId(params.run_id)
     if (!session) {
-      throw new RpcError(ErrorCode.NotFound, `No session has run_id ${params.run_id}; only sessions this daemon launched are decided by its policy.`)
+      throw new RpcError(
+        ErrorCode.NotFound,
+        `No session has run_id ${params.run_id}; only sessions this daemon launched are decided by its policy.`,
+      )
     }
     const audit = (result: DecideToolUseResult, provenance?: unknown): DecideToolUseResult => {
       this.repo.insertAudit({
@@ -193,7 +196,8 @@ export class PolicyService implements SessionPolicyLink {
     const {decision, rule, source, reason} = judgement
     if (decision !== 'ask') return audit({decision, reason, rule, source, decided_by: 'policy'})
     if (!session.approvalsEnabled) return audit({decision: 'ask', reason, rule, source, decided_by: 'policy'})
-    if (this.deps.cloud) return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'})
+    if (this.deps.cloud)
+      return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'})
 
     const timeoutMs = judgement.timeout_ms ?? session.approvalTimeoutMs ?? doc.approval_timeout_ms
     const verdict = judgement.on_timeout ?? session.onTimeout ?? doc.on_timeout ?? 'deny'
@@ -286,7 +290,12 @@ export class PolicyService implements SessionPolicyLink {
     return {checked: rows.length, changes}
   }
 
-  private judge(session: SessionPolicyRow | undefined, toolName: string, toolInput: unknown, cwd?: string): {judgement: Judgement; doc: PolicyDocument} {
+  private judge(
+    session: SessionPolicyRow | undefined,
+    toolName: string,
+    toolInput: unknown,
+    cwd?: string,
+  ): {judgement: Judgement; doc: PolicyDocument} {
     const doc = this.file.load()
     const specs = this.specsFor(session, doc)
     // A setting turned on or off is a different policy. A session's own rules never change, so
@@ -336,9 +345,21 @@ export class PolicyService implements SessionPolicyLink {
           const reason = approval.comment || 'Approved by a session setting'
           return {...base, decision: 'allow', decided_by: 'policy', rule: by.rule ?? null, source: 'session setting', reason}
         }
-        return {...base, decision: 'allow', decided_by: 'human', source: 'approval', reason: approval.comment ? `Approved by a human: ${approval.comment}` : 'Approved by a human'}
+        return {
+          ...base,
+          decision: 'allow',
+          decided_by: 'human',
+          source: 'approval',
+          reason: approval.comment ? `Approved by a human: ${approval.comment}` : 'Approved by a human',
+        }
       case 'denied':
-        return {...base, decision: 'deny', decided_by: 'human', source: 'approval', reason: approval.comment || 'Denied by a human reviewer'}
+        return {
+          ...base,
+          decision: 'deny',
+          decided_by: 'human',
+          source: 'approval',
+          reason: approval.comment || 'Denied by a human reviewer',
+        }
       case 'timed_out': {
         const applied = by?.verdict ?? verdict
         return {
@@ -350,7 +371,13 @@ export class PolicyService implements SessionPolicyLink {
         }
       }
       default:
-        return {...base, decision: 'deny', decided_by: 'human', source: 'approval', reason: approval.comment || `The approval ended without a decision (${approval.status}).`}
+        return {
+          ...base,
+          decision: 'deny',
+          decided_by: 'human',
+          source: 'approval',
+          reason: approval.comment || `The approval ended without a decision (${approval.status}).`,
+        }
     }
   }
 }

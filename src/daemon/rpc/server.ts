@@ -163,11 +163,14 @@ export class RpcServer {
         this.options.log.error('request handling failed', {error})
         write({jsonrpc: '2.0', error: {code: ErrorCode.InternalError, message: `Internal error: ${(error as Error).message}`}, id: null})
       }
-      const task = queue.then(work).catch(failed).finally(() => {
-        queued--
-        this.inFlight.delete(task)
-        resumeIfIdle()
-      })
+      const task = queue
+        .then(work)
+        .catch(failed)
+        .finally(() => {
+          queued--
+          this.inFlight.delete(task)
+          resumeIfIdle()
+        })
       this.inFlight.add(task)
       queue = task
     }
@@ -281,7 +284,11 @@ export class RpcServer {
       }
       // jayson never answers a batch element that is itself an array, and so the whole batch
       // (and the connection behind it) would wait forever; null is an element it rejects.
-      return this.dispatch(request.map((element: unknown) => (Array.isArray(element) ? null : withoutNullParams(element))), write, context)
+      return this.dispatch(
+        request.map((element: unknown) => (Array.isArray(element) ? null : withoutNullParams(element))),
+        write,
+        context,
+      )
     }
     // jayson would parse a JSON string again, as a request of its own.
     if (!isObject(request)) return invalid('Invalid request: a frame holds a JSON-RPC 2.0 request object, or an array of them')
@@ -290,7 +297,8 @@ export class RpcServer {
     // Own keys only: `toString` or `constructor` must not find Object.prototype's function,
     // which would be "called" as a stream and leave the connection silent.
     const streams = this.options.streams
-    const stream = typeof request.method === 'string' && streams && Object.hasOwn(streams, request.method) ? streams[request.method] : undefined
+    const stream =
+      typeof request.method === 'string' && streams && Object.hasOwn(streams, request.method) ? streams[request.method] : undefined
     if (stream) {
       stream(request.params, {
         send: write,

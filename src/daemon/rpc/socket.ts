@@ -27,7 +27,9 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
     throw new SocketPathError(`The socket path ${socketPath} is a symbolic link; refusing to use it. Remove it or choose another path.`)
   }
   if (!stats.isSocket()) {
-    throw new SocketPathError(`The socket path ${socketPath} exists and is not a socket; refusing to replace it. Remove it or choose another path.`)
+    throw new SocketPathError(
+      `The socket path ${socketPath} exists and is not a socket; refusing to replace it. Remove it or choose another path.`,
+    )
   }
   const live = await probeDaemon(socketPath)
   if (live) throw new DaemonAlreadyRunningError(socketPath, live.pid)

@@ -75,7 +75,8 @@ function approvalsServerName(permissionTool: string): string {
 function withIdentity(server: unknown, sessionId: string, env: Record<string, string>): unknown {
   if (typeof server !== 'object' || server === null) return server
   const entry = server as {type?: unknown; url?: unknown; headers?: unknown; env?: unknown}
-  const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {})
+  const record = (value: unknown): Record<string, unknown> =>
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
   if (entry.type === 'http' || entry.type === 'sse' || (entry.type === undefined && typeof entry.url === 'string')) {
     return {...entry, headers: {'X-Session-ID': sessionId, ...record(entry.headers)}}
   }

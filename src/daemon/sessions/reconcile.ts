@@ -24,9 +24,17 @@ export async function reconcileSessions(sessions: SessionService, log: Logger): 
     if (row.pid !== null && sessions.hasOutput(row)) {
       await sessions.finishFromOutput(row)
     } else if (row.status === 'interrupting') {
-      await sessions.endOrphan(row, 'interrupted', 'The daemon stopped before the interrupt finished; marked interrupted when it restarted.')
+      await sessions.endOrphan(
+        row,
+        'interrupted',
+        'The daemon stopped before the interrupt finished; marked interrupted when it restarted.',
+      )
     } else {
-      await sessions.endOrphan(row, 'failed', `The daemon stopped while the session was ${row.status} (crash or kill); marked failed when it restarted.`)
+      await sessions.endOrphan(
+        row,
+        'failed',
+        `The daemon stopped while the session was ${row.status} (crash or kill); marked failed when it restarted.`,
+      )
     }
     log.warn('reconciled a session whose claude is gone', {session_id: row.id, was: row.status, pid: row.pid})
   }

@@ -31,7 +31,14 @@ export interface RecordingRun {
  * in one transaction and published (to subscribers once committed). Throws what storing throws
  * (SQLITE_BUSY while another process holds the lock); then nothing was stored or published.
  */
-export function storeLines(bus: EventBus, repo: SessionRepository, run: RecordingRun, lines: string[], log: Logger, outputOffset: number): void {
+export function storeLines(
+  bus: EventBus,
+  repo: SessionRepository,
+  run: RecordingRun,
+  lines: string[],
+  log: Logger,
+  outputOffset: number,
+): void {
   bus.storeWith(() => {
     for (const event of recordLines(repo, run, lines, log, outputOffset)) publishEvent(bus, event, log)
   })

@@ -74,19 +74,42 @@ export class SessionRepository {
   constructor(private readonly store: Store) {
     const db = (this.db = store.db)
     const id = sql.placeholder('id')
-    this.insertSession = db.insert(sessions).values(placeholdersFor(columnKeys(SESSION_COLUMNS))).prepare()
-    this.insertSnapshotStmt = db.insert(fileSnapshots).values(placeholdersFor(['sessionId', 'toolId', 'filePath', 'content', 'createdAt'])).prepare()
-    this.insertRawStmt = db.insert(rawEvents).values(placeholdersFor(['sessionId', 'eventJson', 'createdAt'])).prepare()
+    this.insertSession = db
+      .insert(sessions)
+      .values(placeholdersFor(columnKeys(SESSION_COLUMNS)))
+      .prepare()
+    this.insertSnapshotStmt = db
+      .insert(fileSnapshots)
+      .values(placeholdersFor(['sessionId', 'toolId', 'filePath', 'content', 'createdAt']))
+      .prepare()
+    this.insertRawStmt = db
+      .insert(rawEvents)
+      .values(placeholdersFor(['sessionId', 'eventJson', 'createdAt']))
+      .prepare()
     this.insertEventStmt = db.insert(conversationEvents).values(placeholdersFor(EVENT_KEYS)).prepare()
     this.completeToolStmt = db
       .update(conversationEvents)
       .set({isCompleted: true})
-      .where(and(eq(conversationEvents.sessionId, id), eq(conversationEvents.eventType, 'tool_call'), eq(conversationEvents.toolId, sql.placeholder('toolId'))))
+      .where(
+        and(
+          eq(conversationEvents.sessionId, id),
+          eq(conversationEvents.eventType, 'tool_call'),
+          eq(conversationEvents.toolId, sql.placeholder('toolId')),
+        ),
+      )
       .prepare()
     // Approvals look a session up by id for every listing, and by run id for every approval.
     this.byIdStmt = db.select().from(sessions).where(eq(sessions.id, id)).prepare()
-    this.byRunIdStmt = db.select().from(sessions).where(eq(sessions.runId, sql.placeholder('runId'))).prepare()
-    this.lastSequenceStmt = db.select({last: max(conversationEvents.sequence)}).from(conversationEvents).where(eq(conversationEvents.sessionId, id)).prepare()
+    this.byRunIdStmt = db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.runId, sql.placeholder('runId')))
+      .prepare()
+    this.lastSequenceStmt = db
+      .select({last: max(conversationEvents.sequence)})
+      .from(conversationEvents)
+      .where(eq(conversationEvents.sessionId, id))
+      .prepare()
     this.lastLineStmt = db
       .select({line: rawEvents.eventJson})
       .from(rawEvents)
@@ -148,12 +171,19 @@ export class SessionRepository {
   }
 
   count(filter: SessionFilter): number {
-    return this.store.db.select({n: sql<number>`count(*)`}).from(sessions).where(whereOf(filter)).get()!.n
+    return this.store.db
+      .select({n: sql<number>`count(*)`})
+      .from(sessions)
+      .where(whereOf(filter))
+      .get()!.n
   }
 
   /** Sessions no other session continues, newest activity first (Go's getSessionLeaves). */
   leaves(filter: LeavesFilter | undefined): SessionRow[] {
-    const children = this.store.db.select({id: sessions.parentSessionId}).from(sessions).where(sql`${sessions.parentSessionId} IS NOT NULL`)
+    const children = this.store.db
+      .select({id: sessions.parentSessionId})
+      .from(sessions)
+      .where(sql`${sessions.parentSessionId} IS NOT NULL`)
     // hld has no drafts: the draft filter matches nothing, `normal` means not archived.
     if (filter === 'draft') return []
     const archived = filter === 'normal' ? false : filter === 'archived' ? true : undefined
@@ -222,7 +252,11 @@ export class SessionRepository {
   }
 
   listByStatus(statuses: readonly SessionStatus[]): SessionRow[] {
-    return this.store.db.select().from(sessions).where(inArray(sessions.status, [...statuses])).all()
+    return this.store.db
+      .select()
+      .from(sessions)
+      .where(inArray(sessions.status, [...statuses]))
+      .all()
   }
 
   /** Where a session's recording stopped (for a daemon adopting it): its next sequence and its last raw line. */
@@ -253,7 +287,8 @@ export class SessionRepository {
       toolResultContent: draft.tool_result_content ?? null,
     }
     const info = this.insertEventStmt.run(row)
-    if (draft.event_type === 'tool_result' && draft.tool_result_for_id) this.completeToolStmt.run({id: sessionId, toolId: draft.tool_result_for_id})
+    if (draft.event_type === 'tool_result' && draft.tool_result_for_id)
+      this.completeToolStmt.run({id: sessionId, toolId: draft.tool_result_for_id})
     return Number(info.lastInsertRowid)
   }
 
@@ -269,7 +304,11 @@ export class SessionRepository {
   }
 
   countEvents(source: EventSource): number {
-    return this.store.db.select({n: sql<number>`count(*)`}).from(conversationEvents).where(eventsOf(source)).get()!.n
+    return this.store.db
+      .select({n: sql<number>`count(*)`})
+      .from(conversationEvents)
+      .where(eventsOf(source))
+      .get()!.n
   }
 
   /**
@@ -279,7 +318,13 @@ export class SessionRepository {
   findToolCallForApproval(sessionId: string, approvalId: string, match: {tool_use_id?: string; tool_name: string}): number | undefined {
     const calls = and(eq(conversationEvents.sessionId, sessionId), eq(conversationEvents.eventType, 'tool_call'))
     const pick = (where: ReturnType<typeof and>): number | undefined =>
-      this.store.db.select({id: conversationEvents.id}).from(conversationEvents).where(where).orderBy(desc(conversationEvents.id)).limit(1).get()?.id
+      this.store.db
+        .select({id: conversationEvents.id})
+        .from(conversationEvents)
+        .where(where)
+        .orderBy(desc(conversationEvents.id))
+        .limit(1)
+        .get()?.id
     return (
       pick(and(calls, eq(conversationEvents.approvalId, approvalId))) ??
       (match.tool_use_id === undefined
@@ -296,11 +341,7 @@ export class SessionRepository {
   }
 
   setApproval(eventId: number, approvalId: string, status: ToolCallApprovalStatus): void {
-    this.store.db
-      .update(conversationEvents)
-      .set({approvalId, approvalStatus: status})
-      .where(eq(conversationEvents.id, eventId))
-      .run()
+    this.store.db.update(conversationEvents).set({approvalId, approvalStatus: status}).where(eq(conversationEvents.id, eventId)).run()
   }
 }
 

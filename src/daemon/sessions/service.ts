@@ -33,7 +33,14 @@ import {type Store, isBusy} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
 import {buildClaudeArgs} from './args.js'
 import type {ClaudeLocation} from './claude-locator.js'
-import {APPROVALS_PERMISSION_TOOL, type McpServers, removeMcpConfigFile, sessionMcpServers, writeMcpConfigFile, writeSettingsFile} from './mcp-config.js'
+import {
+  APPROVALS_PERMISSION_TOOL,
+  type McpServers,
+  removeMcpConfigFile,
+  sessionMcpServers,
+  writeMcpConfigFile,
+  writeSettingsFile,
+} from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, publishEvent, recordLines, storeLines} from './recorder.js'
 import {
@@ -192,7 +199,8 @@ export class SessionService implements SessionLink {
     const run = this.active.get(parent.id)
     if (run) {
       // Resume needs the parent's claude to have let go of its conversation.
-      if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted to be continued by a new session.')
+      if (run.status === 'running' || run.status === 'waiting_input')
+        this.beginInterrupt(run, 'Interrupted to be continued by a new session.')
       await run.done
       parent = this.repo.get(parent.id)!
     }
@@ -336,7 +344,11 @@ export class SessionService implements SessionLink {
     const now = Date.now()
     for (const row of this.repo.skipPermissionsExpiredBy(now)) {
       const expiredAt = row.dangerouslySkipPermissionsExpiresAt!
-      this.repo.update(row.id, {dangerouslySkipPermissions: false, dangerouslySkipPermissionsExpiresAt: null, dangerouslySkipPermissionsTimeoutMs: null})
+      this.repo.update(row.id, {
+        dangerouslySkipPermissions: false,
+        dangerouslySkipPermissionsExpiresAt: null,
+        dangerouslySkipPermissionsTimeoutMs: null,
+      })
       this.deps.log.info('dangerously_skip_permissions expired', {session_id: row.id, expired_at: expiredAt.toISOString()})
       this.publishSettings(row, {dangerously_skip_permissions: false, reason: 'expired', expired_at: expiredAt.toISOString()})
     }
@@ -352,8 +364,14 @@ export class SessionService implements SessionLink {
     this.expiryTimer.unref()
   }
 
-  private publishSettings(row: SessionRow, change: Omit<EventDataMap['session_settings_changed'], 'session_id' | 'run_id' | 'event_type'>): void {
-    this.publish({type: 'session_settings_changed', data: {session_id: row.id, run_id: row.runId, event_type: 'settings_updated', ...change}})
+  private publishSettings(
+    row: SessionRow,
+    change: Omit<EventDataMap['session_settings_changed'], 'session_id' | 'run_id' | 'event_type'>,
+  ): void {
+    this.publish({
+      type: 'session_settings_changed',
+      data: {session_id: row.id, run_id: row.runId, event_type: 'settings_updated', ...change},
+    })
   }
 
   state(sessionId: string): Session {
@@ -369,12 +387,15 @@ export class SessionService implements SessionLink {
     if (params.session_id === undefined) {
       const claudeSessionId = params.claude_session_id!
       if (!this.repo.hasClaudeSession(claudeSessionId)) {
-        throw new RpcError(ErrorCode.NotFound, `No session has claude session id ${claudeSessionId}; \`hld session list\` shows the sessions.`)
+        throw new RpcError(
+          ErrorCode.NotFound,
+          `No session has claude session id ${claudeSessionId}; \`hld session list\` shows the sessions.`,
+        )
       }
       sources = [{claude_session_id: claudeSessionId}]
     } else {
       sources = []
-      for (let row: SessionRow | undefined = this.resolve(params.session_id); row; ) {
+      for (let row: SessionRow | undefined = this.resolve(params.session_id); row;) {
         sources.unshift({session_id: row.id})
         row = row.parentSessionId ? this.repo.get(row.parentSessionId) : undefined
       }
@@ -431,8 +452,10 @@ export class SessionService implements SessionLink {
   autoApproval(sessionId: string, toolName: string): AutoApproval | undefined {
     const row = this.repo.get(sessionId)
     if (!row) return undefined
-    if (skipsPermissions(row)) return {setting: 'dangerously_skip_permissions', comment: 'Auto-accepted (dangerous skip permissions enabled)'}
-    if (row.autoAcceptEdits && EDIT_TOOLS.has(toolName)) return {setting: 'auto_accept_edits', comment: 'Auto-accepted (auto-accept mode enabled)'}
+    if (skipsPermissions(row))
+      return {setting: 'dangerously_skip_permissions', comment: 'Auto-accepted (dangerous skip permissions enabled)'}
+    if (row.autoAcceptEdits && EDIT_TOOLS.has(toolName))
+      return {setting: 'auto_accept_edits', comment: 'Auto-accepted (auto-accept mode enabled)'}
     return undefined
   }
 
@@ -543,7 +566,8 @@ export class SessionService implements SessionLink {
       .write(() => {
         for (const {run} of [...this.queue]) this.cancelQueued(run, 'Interrupted because the daemon shut down before it started.')
         for (const run of runs) {
-          if (run.status === 'running' || run.status === 'waiting_input') this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
+          if (run.status === 'running' || run.status === 'waiting_input')
+            this.beginInterrupt(run, 'Interrupted because the daemon shut down.')
         }
       })
       .catch((error: unknown) => this.deps.log.error('could not interrupt the sessions at shutdown', {error}))
@@ -613,9 +637,16 @@ export class SessionService implements SessionLink {
     })
     if (params.dangerously_skip_permissions && params.dangerously_skip_permissions_timeout !== undefined) this.expireSkipPermissions()
     // The user's query opens the conversation, as hld injects it.
-    this.repo.insertEvent(run.id, undefined, run.nextSequence++, {event_type: 'message', role: 'user', content: params.query}, now.getTime())
+    this.repo.insertEvent(
+      run.id,
+      undefined,
+      run.nextSequence++,
+      {event_type: 'message', role: 'user', content: params.query},
+      now.getTime(),
+    )
     this.active.set(run.id, run)
-    const spawn = (): Promise<void> => this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, approvalsEnabled, settings}, settle)
+    const spawn = (): Promise<void> =>
+      this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, approvalsEnabled, settings}, settle)
     if (queued) {
       this.queue.push({run, spawn, settle})
       this.deps.log.info('session queued', {session_id: run.id, queued: this.queue.length, max_concurrent_sessions: this.maxConcurrent})
@@ -758,7 +789,11 @@ export class SessionService implements SessionLink {
   }
 
   /** How claude's output reaches the store. */
-  private reading(run: ActiveRun): {files: SessionFiles; onLines: (lines: string[], offset: number) => void; onOversize: (bytes: number) => void} {
+  private reading(run: ActiveRun): {
+    files: SessionFiles
+    onLines: (lines: string[], offset: number) => void
+    onOversize: (bytes: number) => void
+  } {
     return {
       files: this.filesOf(run.id),
       onLines: (lines, offset) => this.ingest(run, lines, offset),
@@ -769,8 +804,8 @@ export class SessionService implements SessionLink {
   /** Ends the session when its claude does. */
   private follow(run: ActiveRun, settle?: () => void): void {
     if (!settle) run.done = new Promise<void>((resolve) => (settle = resolve))
-    void run.process!.exited
-      .then(async (outcome) => {
+    void run
+      .process!.exited.then(async (outcome) => {
         // Output held while the database was locked is stored before the end is.
         await run.drained
         await this.deps.store.write(() => this.finish(run, outcome))

@@ -89,7 +89,7 @@ export class TableRetention {
   }
 
   private newestId(): number {
-    return this.target.newestId?.() ?? ((this.maxId.get() as {id: number | null}).id ?? 0)
+    return this.target.newestId?.() ?? (this.maxId.get() as {id: number | null}).id ?? 0
   }
 
   close(): void {

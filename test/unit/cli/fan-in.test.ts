@@ -15,15 +15,22 @@ describe('fan-in', () => {
       50,
     )
     expect(fanIn.answers.map((a) => a.value)).to.deep.equal(['A', 'B'])
-    expect(fanIn.failures.map((f) => [f.host.name, f.error.message])).to.deep.equal([['slow', 'slow did not answer within 50 ms (host_timeout_ms)']])
+    expect(fanIn.failures.map((f) => [f.host.name, f.error.message])).to.deep.equal([
+      ['slow', 'slow did not answer within 50 ms (host_timeout_ms)'],
+    ])
   })
 
   it('reports failures as lines and entries, and fails only when every host failed', () => {
     const lines: string[] = []
-    const errors = reportFailures({answers: [{host: host('a'), value: 1}], failures: [{host: host('b'), error: new Error('down\nssh: refused')}]}, (l) => lines.push(l))
+    const errors = reportFailures(
+      {answers: [{host: host('a'), value: 1}], failures: [{host: host('b'), error: new Error('down\nssh: refused')}]},
+      (l) => lines.push(l),
+    )
     expect(errors).to.deep.equal([{host: 'b', error: 'down\nssh: refused'}])
     expect(lines).to.deep.equal(['b: down ssh: refused'])
-    expect(() => reportFailures({answers: [], failures: [{host: host('b'), error: Object.assign(new Error('x'), {name: 'SshError'})}]}, () => {})).to.throw(CommandError, 'No host answered')
+    expect(() =>
+      reportFailures({answers: [], failures: [{host: host('b'), error: Object.assign(new Error('x'), {name: 'SshError'})}]}, () => {}),
+    ).to.throw(CommandError, 'No host answered')
   })
 
   it('splits host-qualified ids only at a known host', () => {
@@ -36,12 +43,34 @@ describe('fan-in', () => {
 
   it('finds the one owner of an id, or says why not', () => {
     const notFound = new RpcError(ErrorCode.NotFound, 'no')
-    expect(ownerOf('9c', {answers: [{host: host('a'), value: 1}], failures: [{host: host('b'), error: notFound}]}, 'approval').host.name).to.equal('a')
-    expect(() => ownerOf('9c', {answers: [{host: host('a'), value: 1}, {host: host('b'), value: 2}], failures: []}, 'approval')).to.throw(
-      CommandError,
-      'qualify it: a:9c, b:9c',
-    )
-    expect(() => ownerOf('9c', {answers: [], failures: [{host: host('a'), error: notFound}, {host: host('b'), error: new Error('refused')}]}, 'session'))
-      .to.throw(RpcError, 'No session 9c on a; not asked, as they did not answer: b (refused)')
+    expect(
+      ownerOf('9c', {answers: [{host: host('a'), value: 1}], failures: [{host: host('b'), error: notFound}]}, 'approval').host.name,
+    ).to.equal('a')
+    expect(() =>
+      ownerOf(
+        '9c',
+        {
+          answers: [
+            {host: host('a'), value: 1},
+            {host: host('b'), value: 2},
+          ],
+          failures: [],
+        },
+        'approval',
+      ),
+    ).to.throw(CommandError, 'qualify it: a:9c, b:9c')
+    expect(() =>
+      ownerOf(
+        '9c',
+        {
+          answers: [],
+          failures: [
+            {host: host('a'), error: notFound},
+            {host: host('b'), error: new Error('refused')},
+          ],
+        },
+        'session',
+      ),
+    ).to.throw(RpcError, 'No session 9c on a; not asked, as they did not answer: b (refused)')
   })
 })

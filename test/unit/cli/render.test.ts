@@ -32,7 +32,9 @@ describe('render: inert text', () => {
     expect(inert(HOSTILE.controls)).to.equal('a\\x7fb\\x00c\\x08d\\rE')
     expect(inert(HOSTILE.tags)).to.equal('ok\\u{e0041}\\u{e0042}')
     expect(inert(HOSTILE.zeroWidth)).to.equal('cu\\u200brl\\u200c \\u200dev\\u2060il\\ufeff')
-    expect(inert('plain text, ünïcödé, 漢字, emoji 🎉 and \\x1b as typed')).to.equal('plain text, ünïcödé, 漢字, emoji 🎉 and \\x1b as typed')
+    expect(inert('plain text, ünïcödé, 漢字, emoji 🎉 and \\x1b as typed')).to.equal(
+      'plain text, ünïcödé, 漢字, emoji 🎉 and \\x1b as typed',
+    )
   })
 
   it('one line by default (\\n, \\t, \\r shown); multi-line blocks keep newlines and tabs', () => {
@@ -84,7 +86,10 @@ describe('render: cells and tables', () => {
     expect(c.text).to.match(/^😀 rm -rf \/ .*…\[\+\d+\]….*\\u202e\| sh 😀$/)
     const left = Number(/\[\+(\d+)\]/.exec(c.text)![1])
     // What is shown, each escape back to the one character it stands for, plus what was left out: the whole.
-    const shown = c.text.replace(/…\[\+\d+\]…/, '').replaceAll('\\x1b', '\u001b').replaceAll('\\u202e', '\u202e')
+    const shown = c.text
+      .replace(/…\[\+\d+\]…/, '')
+      .replaceAll('\\x1b', '\u001b')
+      .replaceAll('\\u202e', '\u202e')
     expect([...shown].length + left).to.equal([...start].length + 3 * 1_000_000 + [...end].length)
   })
 
@@ -103,7 +108,14 @@ describe('render: cells and tables', () => {
   })
 
   it('aligns columns by terminal width: wide characters and escapes', () => {
-    const out = table(['A', 'B'], [['漢字', 'x'], ['\u001b[2J', 'y'], ['ab', 'z']])
+    const out = table(
+      ['A', 'B'],
+      [
+        ['漢字', 'x'],
+        ['\u001b[2J', 'y'],
+        ['ab', 'z'],
+      ],
+    )
     expect(out.split('\n')).to.deep.equal(['A        B', '漢字     x', '\\x1b[2J  y', 'ab       z'])
   })
 })
@@ -130,7 +142,17 @@ describe('render: file changes', () => {
     const changed = await fileChange('Edit', {file_path: 'b.txt', old_string: 'beta', new_string: 'gamma'}, dir)
     expect(changed!.notes[0]).to.contain('changed since').and.contain('old_string is not in the file')
     expect(changed!.diff).to.deep.equal(['-beta', '+gamma'])
-    const multi = await fileChange('MultiEdit', {file_path: file, edits: [{old_string: 'alpha', new_string: 'x'}, {old_string: 'alpha', new_string: 'y'}]}, dir)
+    const multi = await fileChange(
+      'MultiEdit',
+      {
+        file_path: file,
+        edits: [
+          {old_string: 'alpha', new_string: 'x'},
+          {old_string: 'alpha', new_string: 'y'},
+        ],
+      },
+      dir,
+    )
     expect(multi!.notes[0]).to.contain('edit 2: old_string is not in the file')
     const missing = await fileChange('Edit', {file_path: path.join(dir, 'nope'), old_string: 'a', new_string: 'b'}, dir)
     expect(missing!.notes[0]).to.contain('does not exist')
@@ -149,7 +171,9 @@ describe('render: file changes', () => {
     const fifo = path.join(dir, 'fifo')
     execFileSync('mkfifo', [fifo])
     expect((await fileChange('Write', {file_path: fifo, content: 'x'}, dir))!.notes[0]).to.contain('not a regular file')
-    expect((await fileChange('Edit', {file_path: '/dev/zero', old_string: 'a', new_string: 'b'}, dir))!.notes[0]).to.contain('not a regular file')
+    expect((await fileChange('Edit', {file_path: '/dev/zero', old_string: 'a', new_string: 'b'}, dir))!.notes[0]).to.contain(
+      'not a regular file',
+    )
     expect(await fileChange('Bash', {command: 'ls'}, dir)).to.equal(undefined)
     expect(await fileChange('Edit', {file_path: 7}, dir)).to.equal(undefined)
   })
@@ -161,28 +185,54 @@ describe('render: approval details', () => {
   })
 
   const approval = (extra: Partial<Approval>): Approval => ({
-    id: 'local-1234', source: 'local', type: 'function_call', run_id: 'run-1', session_id: null, status: 'pending',
-    created_at: '2026-01-01T00:00:00.000Z', session: null, unassociated: true, tool_name: 'Bash', tool_input: {command: 'ls'}, ...extra,
+    id: 'local-1234',
+    source: 'local',
+    type: 'function_call',
+    run_id: 'run-1',
+    session_id: null,
+    status: 'pending',
+    created_at: '2026-01-01T00:00:00.000Z',
+    session: null,
+    unassociated: true,
+    tool_name: 'Bash',
+    tool_input: {command: 'ls'},
+    ...extra,
   })
 
   it('shows the status with who decided it, inert', async () => {
     const decided = approval({
-      status: 'approved', decided_at: '2026-01-01T00:01:00.000Z',
+      status: 'approved',
+      decided_at: '2026-01-01T00:01:00.000Z',
       decided_by: {channel: 'cli', uid: 1000, pid: 42, command: `hld approvals approve 1234 ${HOSTILE.clearScreen}`},
     })
     const lines = await approvalDetails(decided)
-    expect(lines[1]).to.equal('  status:      approved at 2026-01-01 00:01:00 via cli (uid 1000, pid 42: hld approvals approve 1234 Title \\x1b[2J)')
-    expect(provenanceText({channel: 'policy', rule: `Bash(rm:*)${HOSTILE.bidi}`})).to.equal('via policy (rule Bash(rm:*)rm -rf \\u202e/ emoh\\u202c)')
+    expect(lines[1]).to.equal(
+      '  status:      approved at 2026-01-01 00:01:00 via cli (uid 1000, pid 42: hld approvals approve 1234 Title \\x1b[2J)',
+    )
+    expect(provenanceText({channel: 'policy', rule: `Bash(rm:*)${HOSTILE.bidi}`})).to.equal(
+      'via policy (rule Bash(rm:*)rm -rf \\u202e/ emoh\\u202c)',
+    )
     expect(provenanceText({channel: 'timeout'})).to.equal('via timeout')
     // Over ssh: what the other machine's CLI says of itself is shown inert too.
-    expect(provenanceText({channel: 'ssh', uid: 1000, user: `me${HOSTILE.bidi}`, host: 'laptop', ssh_connection: '10.0.0.5 51234 10.0.0.9 22'})).to.equal(
-      'via ssh (uid 1000, user merm -rf \\u202e/ emoh\\u202c, host laptop, ssh 10.0.0.5 51234 10.0.0.9 22)',
-    )
+    expect(
+      provenanceText({channel: 'ssh', uid: 1000, user: `me${HOSTILE.bidi}`, host: 'laptop', ssh_connection: '10.0.0.5 51234 10.0.0.9 22'}),
+    ).to.equal('via ssh (uid 1000, user merm -rf \\u202e/ emoh\\u202c, host laptop, ssh 10.0.0.5 51234 10.0.0.9 22)')
   })
 
   it('shows every input field; multi-line values behind a gutter no value can fake', async () => {
-    const lines = await approvalDetails(approval({tool_input: {command: 'make &&\n  status:      approved', timeout: 5, env: {A: HOSTILE.c1}}}))
-    expect(lines).to.include.members(['  command:', '    │ make &&', '    │   status:      approved', '  timeout: 5', '  env:', '    │ {', '    │   "A": "x\\x9b2Jy\\x85z"', '    │ }'])
+    const lines = await approvalDetails(
+      approval({tool_input: {command: 'make &&\n  status:      approved', timeout: 5, env: {A: HOSTILE.c1}}}),
+    )
+    expect(lines).to.include.members([
+      '  command:',
+      '    │ make &&',
+      '    │   status:      approved',
+      '  timeout: 5',
+      '  env:',
+      '    │ {',
+      '    │   "A": "x\\x9b2Jy\\x85z"',
+      '    │ }',
+    ])
     expect(lines.filter((line) => line.startsWith('  status:'))).to.deep.equal(['  status:      pending'])
     expect(lines).to.include.members(['It runs 2 commands:', '   1. make', '   2. status:      approved'])
   })

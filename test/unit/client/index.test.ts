@@ -38,7 +38,9 @@ describe('DaemonClient', () => {
         (error: unknown) => error,
       )
       expect(error).to.be.instanceOf(ReplyTooLargeError)
-      expect((error as Error).message).to.include('MiB').and.include('--limit')
+      expect((error as Error).message)
+        .to.include('MiB')
+        .and.include('--limit')
     } finally {
       client.close()
     }

@@ -6,7 +6,15 @@ describe('ssh command lines', () => {
   it('splits HUMANLAYER_SSH_COMMAND-style words with quotes and backslashes, without expansions', () => {
     expect(splitWords('ssh', 'x')).to.deep.equal(['ssh'])
     expect(splitWords('  ssh   -F /tmp/c  ', 'x')).to.deep.equal(['ssh', '-F', '/tmp/c'])
-    expect(splitWords(`ssh -i "/a b/key" -o 'ProxyJump=j h' a\\ b ""`, 'x')).to.deep.equal(['ssh', '-i', '/a b/key', '-o', 'ProxyJump=j h', 'a b', ''])
+    expect(splitWords(`ssh -i "/a b/key" -o 'ProxyJump=j h' a\\ b ""`, 'x')).to.deep.equal([
+      'ssh',
+      '-i',
+      '/a b/key',
+      '-o',
+      'ProxyJump=j h',
+      'a b',
+      '',
+    ])
     expect(splitWords('echo "a\\"b" $HOME', 'x')).to.deep.equal(['echo', 'a"b', '$HOME'])
     expect(() => splitWords('ssh "-F', 'HUMANLAYER_SSH_COMMAND')).to.throw(SshError, 'HUMANLAYER_SSH_COMMAND has an unterminated " quote')
     expect(() => splitWords('  ', 'HUMANLAYER_REMOTE_HLD')).to.throw(SshError, 'HUMANLAYER_REMOTE_HLD is empty')
@@ -25,8 +33,20 @@ describe('ssh command lines', () => {
     expect(
       sshCommand(
         {host: 'runner', user: 'ci', port: 2222},
-        {env: {HUMANLAYER_SSH_COMMAND: 'ssh -F "/tmp/my config"', HUMANLAYER_REMOTE_HLD: "env HOME='/h x' node /o/bin/run.js"}, dialArgs: ['--no-autostart']},
+        {
+          env: {HUMANLAYER_SSH_COMMAND: 'ssh -F "/tmp/my config"', HUMANLAYER_REMOTE_HLD: "env HOME='/h x' node /o/bin/run.js"},
+          dialArgs: ['--no-autostart'],
+        },
       ),
-    ).to.deep.equal(['ssh', '-F', '/tmp/my config', '-p', '2222', 'ci@runner', '--', "env 'HOME=/h x' node /o/bin/run.js daemon dial-stdio --no-autostart"])
+    ).to.deep.equal([
+      'ssh',
+      '-F',
+      '/tmp/my config',
+      '-p',
+      '2222',
+      'ci@runner',
+      '--',
+      "env 'HOME=/h x' node /o/bin/run.js daemon dial-stdio --no-autostart",
+    ])
   })
 })

@@ -78,13 +78,21 @@ describe('streamEvents', () => {
     world = await new EventWorld({bufferBytes: 64 * 1024}).start()
     const statuses: StreamStatus[] = []
     const abort = new AbortController()
-    const events = streamEvents({target: world.socketPath, signal: abort.signal, backoff: {initialMs: 10}, onStatus: (s) => statuses.push(s)})
+    const events = streamEvents({
+      target: world.socketPath,
+      signal: abort.signal,
+      backoff: {initialMs: 10},
+      onStatus: (s) => statuses.push(s),
+    })
     const first = events.next() // subscribes; the consumer then stalls
     await waitFor(() => world.bus.batchListenerCount === 1, 5000, 'the subscription')
     const content = 'y'.repeat(4000)
     const total = 3000
     for (let batch = 0; batch < total / 100; batch++) {
-      world.publish(100, (i) => ({type: 'conversation_updated', data: {session_id: 's', claude_session_id: 'c', event_type: 'message', content_type: 'text', content: `${i}${content}`}}))
+      world.publish(100, (i) => ({
+        type: 'conversation_updated',
+        data: {session_id: 's', claude_session_id: 'c', event_type: 'message', content_type: 'text', content: `${i}${content}`},
+      }))
       await new Promise((resolve) => setImmediate(resolve))
     }
     const ids: number[] = [((await first).value as DaemonEvent).id]

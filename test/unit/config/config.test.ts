@@ -82,7 +82,10 @@ describe('config', () => {
 
   it('names the variable when an environment value is malformed', () => {
     env.HUMANLAYER_POLL_INTERVAL_MS = 'soon'
-    expect(() => loadConfig({}, env)).to.throw(ConfigError, /poll_interval_ms from environment variable HUMANLAYER_POLL_INTERVAL_MS: "soon"/)
+    expect(() => loadConfig({}, env)).to.throw(
+      ConfigError,
+      /poll_interval_ms from environment variable HUMANLAYER_POLL_INTERVAL_MS: "soon"/,
+    )
   })
 
   it('names the key and the file when a file value is malformed', () => {

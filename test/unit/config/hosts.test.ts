@@ -20,7 +20,10 @@ describe('host addresses', () => {
       ['ssh://-me@devbox', 'user'],
       ['ssh://me;rm@devbox', 'user'],
     ] as const) {
-      expect(() => parseSshUrl(text, 'hosts.a'), text).to.throw(HostError, why).with.property('message').that.match(/^hosts\.a: /)
+      expect(() => parseSshUrl(text, 'hosts.a'), text)
+        .to.throw(HostError, why)
+        .with.property('message')
+        .that.match(/^hosts\.a: /)
     }
   })
 

@@ -32,7 +32,10 @@ describe('config validators', () => {
     const env = {HOME: '/nonexistent', HUMANLAYER_CONFIG_FILE: '/nonexistent/daemon.json'}
     expect(() => loadConfig({}, {...env, HUMANLAYER_POLL_INTERVAL_MS: 'soon'}))
       .to.throw(ConfigError)
-      .with.property('message', 'Invalid poll_interval_ms from environment variable HUMANLAYER_POLL_INTERVAL_MS: "soon": expected a positive integer')
+      .with.property(
+        'message',
+        'Invalid poll_interval_ms from environment variable HUMANLAYER_POLL_INTERVAL_MS: "soon": expected a positive integer',
+      )
     expect(() => loadConfig({}, {...env, HUMANLAYER_API_KEY: ''})).not.to.throw()
     expect(loadConfig({max_frame_bytes: '4096'}, env).max_frame_bytes).to.equal(4096)
   })

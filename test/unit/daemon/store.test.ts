@@ -55,7 +55,9 @@ describe('openStore', () => {
   it('refuses a database migrated by a newer hld, saying what to do', () => {
     const file = path.join(dir, 'daemon.db')
     const store = openStore(file)
-    store.sqlite.prepare('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)').run('from-the-future', Date.now() + 86_400_000)
+    store.sqlite
+      .prepare('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)')
+      .run('from-the-future', Date.now() + 86_400_000)
     store.close()
     expect(() => openStore(file)).to.throw(StoreError, /written by a newer version of hld.*Upgrade hld, or point database_path/)
   })
@@ -63,6 +65,9 @@ describe('openStore', () => {
   it('explains a database path it cannot open', () => {
     const notADirectory = path.join(dir, 'file.txt')
     writeFileSync(notADirectory, '')
-    expect(() => openStore(path.join(notADirectory, 'daemon.db'))).to.throw(StoreError, /Cannot open the database .*HUMANLAYER_DATABASE_PATH/)
+    expect(() => openStore(path.join(notADirectory, 'daemon.db'))).to.throw(
+      StoreError,
+      /Cannot open the database .*HUMANLAYER_DATABASE_PATH/,
+    )
   })
 })

@@ -100,7 +100,15 @@ describe('MCP approvers', () => {
     })
 
     const approver = (giveUpAfterMs: number) =>
-      new CloudApprover({apiKey: api.apiKey, apiBaseUrl: api.baseUrl, runId: 'run-1', pollIntervalMs: 20, requestTimeoutMs: 2000, log, giveUpAfterMs})
+      new CloudApprover({
+        apiKey: api.apiKey,
+        apiBaseUrl: api.baseUrl,
+        runId: 'run-1',
+        pollIntervalMs: 20,
+        requestTimeoutMs: 2000,
+        log,
+        giveUpAfterMs,
+      })
 
     it('reads the function call every poll interval until it is answered', async () => {
       const asked = approver(60_000).request(REQUEST, abort.signal)

@@ -29,7 +29,9 @@ describe('daemon logger', () => {
     expect(statSync(file).size).to.be.below(MAX_LOG_FIELD_CHARS + 1024)
     const [record] = lines()
     expect(record.session_id).to.equal('s1')
-    expect(record.tool_name).to.match(new RegExp(`^x{${MAX_LOG_FIELD_CHARS}}… \\[${9 * 1024 * 1024 - MAX_LOG_FIELD_CHARS} more characters not logged\\]$`))
+    expect(record.tool_name).to.match(
+      new RegExp(`^x{${MAX_LOG_FIELD_CHARS}}… \\[${9 * 1024 * 1024 - MAX_LOG_FIELD_CHARS} more characters not logged\\]$`),
+    )
   })
 
   it('replaces a line of many long fields by a note, and caps error messages', () => {
@@ -50,7 +52,9 @@ describe('daemon logger', () => {
     expect(readdirSync(dir).sort()).to.deep.equal(['daemon.log', 'daemon.log.1', 'daemon.log.2', 'daemon.log.3'])
     for (const name of readdirSync(dir)) expect(statSync(path.join(dir, name)).size).to.be.at.most(10_000)
     // Nothing lost within what is kept: the newest lines, in order, across the files.
-    const kept = ['daemon.log.3', 'daemon.log.2', 'daemon.log.1', 'daemon.log'].flatMap((name) => lines(path.join(dir, name)).map((r) => r.i as number))
+    const kept = ['daemon.log.3', 'daemon.log.2', 'daemon.log.1', 'daemon.log'].flatMap((name) =>
+      lines(path.join(dir, name)).map((r) => r.i as number),
+    )
     expect(kept.at(-1)).to.equal(999)
     expect(kept).to.deep.equal(kept.map((_, k) => kept[0] + k))
   })

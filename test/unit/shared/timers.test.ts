@@ -14,7 +14,10 @@ describe('raceTimer and settlesWithin', () => {
 
   it('leaves no timer behind: a process whose race is won exits instead of waiting out the ten minutes', () => {
     const script = `const {raceTimer} = await import(${JSON.stringify(timersModule)}); console.log(await raceTimer(Promise.resolve('won'), 600000, () => 'late'))`
-    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {encoding: 'utf8', timeout: 15_000})
+    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    })
     expect(output.trim()).to.equal('won')
   })
 

@@ -35,8 +35,12 @@ export const approvals = sqliteTable(
     index('approvals_run_id_idx').on(table.runId),
     index('approvals_session_idx').on(table.sessionId, table.createdAt),
     // Small however large the table grows: what fetchApprovals and the reconcilers read.
-    index('approvals_pending_idx').on(table.createdAt).where(sql`status = 'pending'`),
-    index('approvals_tool_use_id_idx').on(table.toolUseId).where(sql`tool_use_id IS NOT NULL`),
+    index('approvals_pending_idx')
+      .on(table.createdAt)
+      .where(sql`status = 'pending'`),
+    index('approvals_tool_use_id_idx')
+      .on(table.toolUseId)
+      .where(sql`tool_use_id IS NOT NULL`),
   ],
 )
 

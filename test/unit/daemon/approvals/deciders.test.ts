@@ -22,12 +22,23 @@ const as = (pid: number): Decider => ({channel: 'cli', peer: {pid, uid, gid}})
 const command = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1).join(' ')
 
 /** Waits for processes that `match` (from /proc) until `enough` says so; returns them. */
-async function processesWhere(match: (stat: ProcessStat) => boolean, enough: (found: ProcessStat[]) => boolean, what: string): Promise<ProcessStat[]> {
+async function processesWhere(
+  match: (stat: ProcessStat) => boolean,
+  enough: (found: ProcessStat[]) => boolean,
+  what: string,
+): Promise<ProcessStat[]> {
   let found: ProcessStat[] = []
-  await waitFor(() => {
-    found = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((name) => readStat(Number(name)) ?? []).filter(match)
-    return enough(found)
-  }, 10_000, what)
+  await waitFor(
+    () => {
+      found = readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .flatMap((name) => readStat(Number(name)) ?? [])
+        .filter(match)
+      return enough(found)
+    },
+    10_000,
+    what,
+  )
   return found
 }
 
@@ -75,7 +86,11 @@ if (hasProcFs()) {
       // The group's leader starts a child and exits: the child is reparented, but keeps the group.
       const claude = fakeClaude('sleep 60 & exit 0')
       await new Promise((resolve) => claude.once('exit', resolve))
-      const [member] = await processesWhere((stat) => stat.pgid === claude.pid, (found) => found.length === 1, 'the sleep left in the group')
+      const [member] = await processesWhere(
+        (stat) => stat.pgid === claude.pid,
+        (found) => found.length === 1,
+        'the sleep left in the group',
+      )
       expect(member.ppid, 'reparented').to.not.equal(claude.pid)
       sessions = [{sessionId: 's2', pid: claude.pid!}]
       expect((await rejected(() => check.admit(as(member.pid), 'local-2'))).data).to.deep.include({session_id: 's2'})

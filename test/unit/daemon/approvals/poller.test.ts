@@ -44,11 +44,15 @@ describe('HttpHumanLayerApi', () => {
     fake.addFunctionCall({run_id: 'r', fn: 'Write', kwargs: {}, call_id: 'call-1'})
     const api = new HttpHumanLayerApi({baseUrl: fake.baseUrl, apiKey: fake.apiKey, timeoutMs: 5000})
     await api.respondFunctionCall('call-1', {approved: true})
-    const error = (await api.respondFunctionCall('call-1', {approved: false, comment: 'late'}).catch((e: unknown) => e)) as HumanLayerApiError
+    const error = (await api
+      .respondFunctionCall('call-1', {approved: false, comment: 'late'})
+      .catch((e: unknown) => e)) as HumanLayerApiError
     expect(error.status).to.equal(409)
     expect(error.isConflict).to.equal(true)
     const wrongKey = new HttpHumanLayerApi({baseUrl: fake.baseUrl, apiKey: 'wrong', timeoutMs: 5000})
-    expect(((await wrongKey.getFunctionCall('call-1', new AbortController().signal).catch((e: unknown) => e)) as HumanLayerApiError).status).to.equal(401)
+    expect(
+      ((await wrongKey.getFunctionCall('call-1', new AbortController().signal).catch((e: unknown) => e)) as HumanLayerApiError).status,
+    ).to.equal(401)
   })
 })
 

@@ -100,7 +100,16 @@ describe('ApprovalService', () => {
       const {approval_id: id} = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash, tool_use_id: 'toolu_1'})
       expect(id).to.match(/^local-[0-9a-f-]{36}$/)
       const approval = service.get(id)
-      expect(approval).to.include({status: 'pending', source: 'local', type: 'function_call', session_id: 's1', run_id: 'run-1', tool_use_id: 'toolu_1', tool_name: 'Bash', unassociated: false})
+      expect(approval).to.include({
+        status: 'pending',
+        source: 'local',
+        type: 'function_call',
+        session_id: 's1',
+        run_id: 'run-1',
+        tool_use_id: 'toolu_1',
+        tool_name: 'Bash',
+        unassociated: false,
+      })
       expect(approval.tool_input).to.deep.equal(bash)
       expect(approval.session).to.deep.equal({id: 's1', title: 'Fix the build', summary: 'query of s1', status: 'waiting_input'})
       expect(sessions.findById('s1')!.status).to.equal('waiting_input')
@@ -119,7 +128,12 @@ describe('ApprovalService', () => {
       expect(approved).to.include({status: 'approved', comment: 'ok'})
       expect(approved.decided_at).to.be.a('string')
       // Who decided, as the kernel and /proc name it: this test process.
-      const me = {channel: 'rpc', uid: process.getuid!(), pid: process.pid, command: readFileSync('/proc/self/cmdline', 'utf8').split('\0').slice(0, -1).join(' ')}
+      const me = {
+        channel: 'rpc',
+        uid: process.getuid!(),
+        pid: process.pid,
+        command: readFileSync('/proc/self/cmdline', 'utf8').split('\0').slice(0, -1).join(' '),
+      }
       expect(approved.decided_by).to.deep.equal(me)
       expect(sessions.findById('s1')!.status).to.equal('waiting_input')
       await service.decide({approval_id: second, decision: 'deny', comment: 'not that file'}, outsider)
@@ -127,8 +141,26 @@ describe('ApprovalService', () => {
       expect(sessions.marks.map((m) => m.approval)).to.deep.include({approval_id: second, approval_status: 'denied'})
       const resolved = events.filter((e) => e.type === 'approval_resolved').map((e) => e.data)
       expect(resolved).to.deep.equal([
-        {approval_id: first, session_id: 's1', run_id: 'run-1', approved: true, response_text: 'ok', status: 'approved', type: 'function_call', decided_by: me},
-        {approval_id: second, session_id: 's1', run_id: 'run-1', approved: false, response_text: 'not that file', status: 'denied', type: 'function_call', decided_by: me},
+        {
+          approval_id: first,
+          session_id: 's1',
+          run_id: 'run-1',
+          approved: true,
+          response_text: 'ok',
+          status: 'approved',
+          type: 'function_call',
+          decided_by: me,
+        },
+        {
+          approval_id: second,
+          session_id: 's1',
+          run_id: 'run-1',
+          approved: false,
+          response_text: 'not that file',
+          status: 'denied',
+          type: 'function_call',
+          decided_by: me,
+        },
       ])
     })
 
@@ -161,14 +193,29 @@ describe('ApprovalService', () => {
       expect((await rejected(() => service.get('zzz'))).code).to.equal(ErrorCode.NotFound)
     })
 
-    it('fetches all pending approvals, or one session\'s, with session context; --all adds decided ones', async () => {
+    it("fetches all pending approvals, or one session's, with session context; --all adds decided ones", async () => {
       const a = service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: bash}).approval_id
       const b = service.create({run_id: 'run-2', tool_name: 'Bash', tool_input: bash}).approval_id
       const c = service.create({run_id: 'run-2', tool_name: 'Write', tool_input: {}}).approval_id
       await service.decide({approval_id: c, decision: 'approve'}, outsider)
-      expect(service.fetch({}).value().approvals.map((x) => x.id)).to.deep.equal([a, b])
-      expect(service.fetch({session_id: 's2'}).value().approvals.map((x) => x.id)).to.deep.equal([b])
-      expect(service.fetch({session_id: 's2', include_decided: true}).value().approvals.map((x) => x.id)).to.deep.equal([b, c])
+      expect(
+        service
+          .fetch({})
+          .value()
+          .approvals.map((x) => x.id),
+      ).to.deep.equal([a, b])
+      expect(
+        service
+          .fetch({session_id: 's2'})
+          .value()
+          .approvals.map((x) => x.id),
+      ).to.deep.equal([b])
+      expect(
+        service
+          .fetch({session_id: 's2', include_decided: true})
+          .value()
+          .approvals.map((x) => x.id),
+      ).to.deep.equal([b, c])
       expect(service.fetch({}).value().approvals[1].session).to.include({id: 's2', title: null, summary: 'query of s2'})
       expect((await rejected(() => service.fetch({session_id: 'nope'}))).code).to.equal(ErrorCode.NotFound)
     })
@@ -251,7 +298,10 @@ describe('ApprovalService', () => {
       api.humanContacts = [{run_id: 'run-2', call_id: 'human_call-c', spec: {msg: 'Which database?'}, status: {}}]
       await service.applyCloudSnapshot({functionCalls: api.functionCalls, humanContacts: api.humanContacts}, signal)
       await service.applyCloudSnapshot({functionCalls: api.functionCalls, humanContacts: api.humanContacts}, signal)
-      const list = service.fetch({}).value().approvals.map((a) => [a.id, a.source, a.type, a.session_id, a.unassociated])
+      const list = service
+        .fetch({})
+        .value()
+        .approvals.map((a) => [a.id, a.source, a.type, a.session_id, a.unassociated])
       expect(list.sort()).to.deep.equal([
         ['call-a', 'cloud', 'function_call', 's1', false],
         ['call-b', 'cloud', 'function_call', null, true],
@@ -261,7 +311,11 @@ describe('ApprovalService', () => {
       expect(service.get('human_call-c').message).to.equal('Which database?')
       expect(events.filter((e) => e.type === 'new_approval')).to.have.length(3)
       expect(sessions.findById('s1')!.status).to.equal('waiting_input')
-      expect(sessions.marks[0]).to.deep.equal({session_id: 's1', match: {tool_name: 'Write'}, approval: {approval_id: 'call-a', approval_status: 'pending'}})
+      expect(sessions.marks[0]).to.deep.equal({
+        session_id: 's1',
+        match: {tool_name: 'Write'},
+        approval: {approval_id: 'call-a', approval_status: 'pending'},
+      })
     })
 
     it('marks an item answered elsewhere as resolved_externally, but not one merely missing from a page', async () => {
@@ -317,8 +371,13 @@ describe('ApprovalService', () => {
     })
 
     it('answers human contacts with respond only', async () => {
-      await service.applyCloudSnapshot({functionCalls: [], humanContacts: [{run_id: 'x', call_id: 'human_call-c', spec: {msg: 'Which?'}}]}, signal)
-      expect((await rejected(service.decide({approval_id: 'human_call-c', decision: 'approve'}, outsider))).code).to.equal(ErrorCode.InvalidParams)
+      await service.applyCloudSnapshot(
+        {functionCalls: [], humanContacts: [{run_id: 'x', call_id: 'human_call-c', spec: {msg: 'Which?'}}]},
+        signal,
+      )
+      expect((await rejected(service.decide({approval_id: 'human_call-c', decision: 'approve'}, outsider))).code).to.equal(
+        ErrorCode.InvalidParams,
+      )
       const answered = await service.decide({approval_id: 'human_call-c', decision: 'respond', response: 'staging'}, outsider)
       expect(answered).to.include({status: 'responded', response: 'staging'})
       expect(answered).to.not.have.property('comment')

@@ -15,8 +15,20 @@ describe('PendingApprovals', () => {
     markToolCallApproval: () => {},
   }
   const row = (id: string, sessionId: string | null, createdAt: number): ApprovalRow => ({
-    id, source: 'local', type: 'function_call', runId: 'run', sessionId, toolUseId: null, toolName: 'Bash', toolInput: '{"command":"ls"}',
-    message: null, status: 'pending', comment: null, createdAt, decidedAt: null, decidedBy: null,
+    id,
+    source: 'local',
+    type: 'function_call',
+    runId: 'run',
+    sessionId,
+    toolUseId: null,
+    toolName: 'Bash',
+    toolInput: '{"command":"ls"}',
+    message: null,
+    status: 'pending',
+    comment: null,
+    createdAt,
+    decidedAt: null,
+    decidedBy: null,
   })
   const list = (pending: PendingApprovals, sessionId?: string) => {
     const {count, members} = pending.listEncoded(sessionId, new SessionContexts(link))
@@ -25,7 +37,7 @@ describe('PendingApprovals', () => {
     return approvals.map((a) => `${a.id}:${a.session?.status ?? '-'}`)
   }
 
-  it('follows adds, deletes and session changes, oldest first, all or one session\'s', () => {
+  it("follows adds, deletes and session changes, oldest first, all or one session's", () => {
     sessions.set('s1', {id: 's1', run_id: 'r1', title: 't', summary: 'q', status: 'running'})
     const pending = new PendingApprovals()
     pending.add(row('b', 's1', 2))

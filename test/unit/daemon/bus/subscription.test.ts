@@ -23,7 +23,11 @@ describe('Subscribe stream', () => {
       const confirmation = await connection.next()
       expect(confirmation).to.deep.equal({
         jsonrpc: '2.0',
-        result: {subscription_id: (confirmation.result as {subscription_id: string}).subscription_id, message: 'Subscription established. Waiting for events...', last_event_id: 2},
+        result: {
+          subscription_id: (confirmation.result as {subscription_id: string}).subscription_id,
+          message: 'Subscription established. Waiting for events...',
+          last_event_id: 2,
+        },
         id: null,
       })
       expect((confirmation.result as {subscription_id: string}).subscription_id).to.match(/^\d{14}-[0-9a-f]{16}$/)
@@ -50,7 +54,12 @@ describe('Subscribe stream', () => {
       // Unknown event types and keys are not bad params (Go clients send them); wrong types of known keys are.
       for (const params of [{event_types: 'new_approval'}, {since: -1}, {session_id: 7}]) {
         const connection = await RawConnection.open(world.socketPath)
-        const frame = await connection.request<{error: {code: number; message: string}; id: null}>({jsonrpc: '2.0', method: 'Subscribe', params, id: 1})
+        const frame = await connection.request<{error: {code: number; message: string}; id: null}>({
+          jsonrpc: '2.0',
+          method: 'Subscribe',
+          params,
+          id: 1,
+        })
         expect(frame.error.code).to.equal(ErrorCode.InvalidParams)
         expect(frame.id).to.equal(null)
         await waitFor(() => connection.closed, 5000, 'the daemon to close the connection')
@@ -132,7 +141,14 @@ describe('Subscribe stream', () => {
     for (let batch = 0; batch < batches; batch++) {
       const ids = world.publish(perBatch, (i) => ({
         type: 'conversation_updated',
-        data: {session_id: 's', claude_session_id: 'c', event_type: 'message', content_type: 'text', role: 'assistant', content: `${i} ${padding}`},
+        data: {
+          session_id: 's',
+          claude_session_id: 'c',
+          event_type: 'message',
+          content_type: 'text',
+          role: 'assistant',
+          content: `${i} ${padding}`,
+        },
       }))
       for (const {connection} of others) expect(await readEvents(connection, perBatch)).to.deep.equal(ids)
     }

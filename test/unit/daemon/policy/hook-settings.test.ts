@@ -18,11 +18,13 @@ describe('policy hook settings', () => {
     expect(entry.matcher).to.equal('*')
     expect(entry.hooks[0].type).to.equal('command')
     expect(entry.hooks[0].timeout).to.be.greaterThan(3600)
-    expect(entry.hooks[0].command).to.contain(process.execPath).and.contain(path.join(REPO_ROOT, 'bin', 'hook.cjs'))
+    expect(entry.hooks[0].command)
+      .to.contain(process.execPath)
+      .and.contain(path.join(REPO_ROOT, 'bin', 'hook.cjs'))
   })
 
   it('quotes paths so the shell passes them through unchanged', () => {
-    const socketPath = "/tmp/it's $(rm -rf ~) `x` \"d\".sock"
+    const socketPath = '/tmp/it\'s $(rm -rf ~) `x` "d".sock'
     const command = hookCommand({runId: 'r', socketPath, reconnectMs: 5})
     const echoed = execFileSync('/bin/sh', ['-c', `printf '%s\\n' ${command.split(' ').slice(2).join(' ')}`], {encoding: 'utf8'})
     expect(echoed.split('\n').slice(0, 7)).to.deep.equal(['pre-tool-use', '--socket', socketPath, '--run-id', 'r', '--reconnect-ms', '5'])

@@ -78,7 +78,9 @@ describe('policy rules (Claude Code syntax)', () => {
   ]
   for (const [rule, tool, input, matches] of table) {
     it(`${rule} ${matches ? 'matches' : 'does not match'} ${tool} ${JSON.stringify(input)}`, () => {
-      expect(judge([['deny', rule]], tool, input).decision).to.equal(matches ? 'deny' : tool === 'Read' || tool === 'Grep' ? 'allow' : 'ask')
+      expect(judge([['deny', rule]], tool, input).decision).to.equal(
+        matches ? 'deny' : tool === 'Read' || tool === 'Grep' ? 'allow' : 'ask',
+      )
       const allowed = judge([['allow', rule]], tool, input)
       if (matches) expect(allowed).to.include({decision: 'allow', rule})
       else expect(allowed.rule).to.equal(null)
@@ -86,9 +88,36 @@ describe('policy rules (Claude Code syntax)', () => {
   }
 
   it('deny beats ask beats allow, whatever the order and however specific', () => {
-    expect(judge([['allow', 'Bash(aws s3 ls)'], ['deny', 'Bash(aws *)']], 'Bash', bash('aws s3 ls')).decision).to.equal('deny')
-    expect(judge([['allow', 'Bash(git push)'], ['ask', 'Bash(git *)']], 'Bash', bash('git push')).decision).to.equal('ask')
-    expect(judge([['ask', 'Bash(git *)'], ['deny', 'Bash(git push *)']], 'Bash', bash('git push --force')).decision).to.equal('deny')
+    expect(
+      judge(
+        [
+          ['allow', 'Bash(aws s3 ls)'],
+          ['deny', 'Bash(aws *)'],
+        ],
+        'Bash',
+        bash('aws s3 ls'),
+      ).decision,
+    ).to.equal('deny')
+    expect(
+      judge(
+        [
+          ['allow', 'Bash(git push)'],
+          ['ask', 'Bash(git *)'],
+        ],
+        'Bash',
+        bash('git push'),
+      ).decision,
+    ).to.equal('ask')
+    expect(
+      judge(
+        [
+          ['ask', 'Bash(git *)'],
+          ['deny', 'Bash(git push *)'],
+        ],
+        'Bash',
+        bash('git push --force'),
+      ).decision,
+    ).to.equal('deny')
   })
 
   it('the default: read-only tools allowed, everything else asks', () => {
@@ -101,7 +130,11 @@ describe('policy rules (Claude Code syntax)', () => {
   })
 
   it('compound commands: allowed only when every part is, denied when any part is', () => {
-    const rules: Array<[Effect, string]> = [['allow', 'Bash(npm test)'], ['allow', 'Bash(git status *)'], ['deny', 'Bash(git push *)']]
+    const rules: Array<[Effect, string]> = [
+      ['allow', 'Bash(npm test)'],
+      ['allow', 'Bash(git status *)'],
+      ['deny', 'Bash(git push *)'],
+    ]
     expect(judge(rules, 'Bash', bash('git status && npm test')).decision).to.equal('allow')
     const asked = judge(rules, 'Bash', bash('npm test && rm -rf build'))
     expect(asked.decision).to.equal('ask')
@@ -135,24 +168,80 @@ describe('policy rules (Claude Code syntax)', () => {
   })
 
   it('match / not_match examples are checked when the policy loads', () => {
-    const ok: RuleSpec = {rule: 'Bash(npm run test:*)', effect: 'allow', source: 'file', match: ['npm run test --watch', 'npm run test'], not_match: ['npm run test:unit', 'npm run build', 'npm run test && rm x']}
+    const ok: RuleSpec = {
+      rule: 'Bash(npm run test:*)',
+      effect: 'allow',
+      source: 'file',
+      match: ['npm run test --watch', 'npm run test'],
+      not_match: ['npm run test:unit', 'npm run build', 'npm run test && rm x'],
+    }
     expect(() => new Policy([ok])).not.to.throw()
     const bad: RuleSpec = {rule: 'Bash(git push *)', effect: 'deny', source: 'policy file p.json', match: ['git  push --force']}
-    expect(() => new Policy([bad])).to.throw('Rule "Bash(git push *)" (deny, policy file p.json) does not match its match example "git  push --force"')
+    expect(() => new Policy([bad])).to.throw(
+      'Rule "Bash(git push *)" (deny, policy file p.json) does not match its match example "git  push --force"',
+    )
     const wrong: RuleSpec = {rule: 'Read(~/.ssh/**)', effect: 'deny', source: 'f', not_match: ['~/.ssh/id_rsa']}
     expect(() => new Policy([wrong])).to.throw(/matches its not_match example/)
   })
 
   it('among rules of one effect, the first given decides, whether it is looked up by its word or path or tried as a regex', () => {
-    expect(judge([['deny', 'Bash(/push/)'], ['deny', 'Bash(git push *)']], 'Bash', bash('git push')).rule).to.equal('Bash(/push/)')
-    expect(judge([['deny', 'Bash(git push *)'], ['deny', 'Bash(/push/)']], 'Bash', bash('git push')).rule).to.equal('Bash(git push *)')
-    expect(judge([['deny', 'Read(/id_rsa/)'], ['deny', 'Read(~/.ssh/**)']], 'Read', file('~/.ssh/id_rsa')).rule).to.equal('Read(/id_rsa/)')
-    expect(judge([['deny', 'Read(~/.ssh/**)'], ['deny', 'Read(/id_rsa/)']], 'Read', file('~/.ssh/id_rsa')).rule).to.equal('Read(~/.ssh/**)')
-    expect(judge([['allow', 'Bash(npm *)'], ['allow', 'Bash(npm test)']], 'Bash', bash('npm test')).rule).to.equal('Bash(npm *)')
+    expect(
+      judge(
+        [
+          ['deny', 'Bash(/push/)'],
+          ['deny', 'Bash(git push *)'],
+        ],
+        'Bash',
+        bash('git push'),
+      ).rule,
+    ).to.equal('Bash(/push/)')
+    expect(
+      judge(
+        [
+          ['deny', 'Bash(git push *)'],
+          ['deny', 'Bash(/push/)'],
+        ],
+        'Bash',
+        bash('git push'),
+      ).rule,
+    ).to.equal('Bash(git push *)')
+    expect(
+      judge(
+        [
+          ['deny', 'Read(/id_rsa/)'],
+          ['deny', 'Read(~/.ssh/**)'],
+        ],
+        'Read',
+        file('~/.ssh/id_rsa'),
+      ).rule,
+    ).to.equal('Read(/id_rsa/)')
+    expect(
+      judge(
+        [
+          ['deny', 'Read(~/.ssh/**)'],
+          ['deny', 'Read(/id_rsa/)'],
+        ],
+        'Read',
+        file('~/.ssh/id_rsa'),
+      ).rule,
+    ).to.equal('Read(~/.ssh/**)')
+    expect(
+      judge(
+        [
+          ['allow', 'Bash(npm *)'],
+          ['allow', 'Bash(npm test)'],
+        ],
+        'Bash',
+        bash('npm test'),
+      ).rule,
+    ).to.equal('Bash(npm *)')
   })
 
   it('one policy judges calls from different working directories each by its own', () => {
-    const policy = new Policy([{rule: 'Edit(src/**)', effect: 'allow', source: 't'}, {rule: 'Edit(/secret/**)', effect: 'deny', source: 't'}])
+    const policy = new Policy([
+      {rule: 'Edit(src/**)', effect: 'allow', source: 't'},
+      {rule: 'Edit(/secret/**)', effect: 'deny', source: 't'},
+    ])
     const edit = (cwd: string, path: string) => policy.judge({tool_name: 'Edit', tool_input: file(path), cwd, home: HOME}).decision
     expect(edit('/a', '/a/src/x.ts')).to.equal('allow')
     expect(edit('/b', '/a/src/x.ts')).to.equal('ask')
@@ -210,12 +299,26 @@ describe('policy rules (Claude Code syntax)', () => {
 
   it('per-rule timeouts travel with an ask', () => {
     const policy = new Policy([{rule: 'Bash(deploy *)', effect: 'ask', source: 'f', timeout_ms: 60_000, on_timeout: 'allow'}])
-    expect(policy.judge({tool_name: 'Bash', tool_input: bash('deploy prod'), cwd: CWD, home: HOME})).to.include({decision: 'ask', timeout_ms: 60_000, on_timeout: 'allow'})
+    expect(policy.judge({tool_name: 'Bash', tool_input: bash('deploy prod'), cwd: CWD, home: HOME})).to.include({
+      decision: 'ask',
+      timeout_ms: 60_000,
+      on_timeout: 'allow',
+    })
   })
 
   describe('built-in rules', () => {
-    const paths = {socketPath: '/home/alice/.humanlayer/daemon.sock', databasePath: '/home/alice/.humanlayer/daemon.db', configDir: '/home/alice/.config/humanlayer'}
-    const policy = new Policy([{rule: 'Bash', effect: 'allow', source: 'file'}, {rule: 'Edit', effect: 'allow', source: 'file'}], builtInRules(paths))
+    const paths = {
+      socketPath: '/home/alice/.humanlayer/daemon.sock',
+      databasePath: '/home/alice/.humanlayer/daemon.db',
+      configDir: '/home/alice/.config/humanlayer',
+    }
+    const policy = new Policy(
+      [
+        {rule: 'Bash', effect: 'allow', source: 'file'},
+        {rule: 'Edit', effect: 'allow', source: 'file'},
+      ],
+      builtInRules(paths),
+    )
     const call = (tool: string, input: unknown) => policy.judge({tool_name: tool, tool_input: input, cwd: CWD, home: HOME})
     for (const command of [
       'hld approvals approve local-123',

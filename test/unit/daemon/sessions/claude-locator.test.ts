@@ -30,7 +30,10 @@ describe('locateClaude', () => {
   })
 
   it('falls back to the first executable claude on PATH', () => {
-    expect(locateClaude(undefined, ['/nonexistent', path.join(dir, 'bin')].join(path.delimiter))).to.deep.equal({available: true, path: onPath})
+    expect(locateClaude(undefined, ['/nonexistent', path.join(dir, 'bin')].join(path.delimiter))).to.deep.equal({
+      available: true,
+      path: onPath,
+    })
   })
 
   it('says how to fix a missing or bad path', () => {

@@ -50,7 +50,9 @@ describe('MCP config', () => {
   })
 
   it('without approvals keeps only the user servers, and is absent when there are none', () => {
-    expect(sessionMcpServers({mcpServers: {docs: {command: 'd'}}}, identity, undefined)).to.deep.equal({mcpServers: {docs: {command: 'd', env}}})
+    expect(sessionMcpServers({mcpServers: {docs: {command: 'd'}}}, identity, undefined)).to.deep.equal({
+      mcpServers: {docs: {command: 'd', env}},
+    })
     expect(sessionMcpServers(undefined, identity, undefined)).to.equal(undefined)
   })
 

@@ -39,8 +39,20 @@ describe('SessionService paging', () => {
   function session(i: number, opts: {status?: string; parent?: string; events?: number} = {}): string {
     const id = `s${i}`
     const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i))
-    repo.insert({id, runId: `run-${id}`, claudeSessionId: `claude-${id}`, parentSessionId: opts.parent, status: opts.status ?? 'completed', query: 'q', summary: 'q', workingDir: '/tmp', createdAt: at, lastActivityAt: at})
-    for (let n = 1; n <= (opts.events ?? 0); n++) repo.insertEvent(id, `claude-${id}`, n, {event_type: 'message', role: 'assistant', content: `${id}#${n}`}, at.getTime())
+    repo.insert({
+      id,
+      runId: `run-${id}`,
+      claudeSessionId: `claude-${id}`,
+      parentSessionId: opts.parent,
+      status: opts.status ?? 'completed',
+      query: 'q',
+      summary: 'q',
+      workingDir: '/tmp',
+      createdAt: at,
+      lastActivityAt: at,
+    })
+    for (let n = 1; n <= (opts.events ?? 0); n++)
+      repo.insertEvent(id, `claude-${id}`, n, {event_type: 'message', role: 'assistant', content: `${id}#${n}`}, at.getTime())
     return id
   }
 
@@ -63,7 +75,8 @@ describe('SessionService paging', () => {
   })
 
   it('refuses a limit that is not a positive integer, or a negative offset', () => {
-    for (const params of [{limit: 0}, {limit: 1.5}, {offset: -1}, {limit: '5'}]) expect(ListSessionsParams.safeParse(params).success, JSON.stringify(params)).to.equal(false)
+    for (const params of [{limit: 0}, {limit: 1.5}, {offset: -1}, {limit: '5'}])
+      expect(ListSessionsParams.safeParse(params).success, JSON.stringify(params)).to.equal(false)
   })
 
   it("pages a continued session's conversation across its chain, from the newest event back", () => {

@@ -25,7 +25,15 @@ describe('reconcileSessions', () => {
     events = []
     bus.subscribe((event) => events.push(event))
     const log = createLogger('error', {kind: 'none'})
-    service = new SessionService({store, bus, log, socketPath: '/tmp/unused.sock', outputDir: '/nonexistent/hld-sessions', stopTimeoutMs: 1000, locateClaude: () => ({available: false, reason: 'unused'})})
+    service = new SessionService({
+      store,
+      bus,
+      log,
+      socketPath: '/tmp/unused.sock',
+      outputDir: '/nonexistent/hld-sessions',
+      stopTimeoutMs: 1000,
+      locateClaude: () => ({available: false, reason: 'unused'}),
+    })
     repo = new SessionRepository(store)
   })
 
@@ -36,7 +44,11 @@ describe('reconcileSessions', () => {
 
   /** A live process in its own group whose command line is `node -e … [extra]`, with `env` added to ours. */
   function sleeper(extra: string[], env: Record<string, string> = {}): number {
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ...extra], {detached: true, stdio: 'ignore', env: {...process.env, ...env}})
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ...extra], {
+      detached: true,
+      stdio: 'ignore',
+      env: {...process.env, ...env},
+    })
     children.push(child)
     return child.pid!
   }

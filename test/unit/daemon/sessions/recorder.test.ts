@@ -8,7 +8,12 @@ import {type Store, openStore} from '../../../../src/daemon/store/index.js'
 const log = createLogger('error', {kind: 'none'})
 const line = (event: unknown): string => JSON.stringify(event)
 const assistant = (block: unknown, parent: string | null = null) =>
-  line({type: 'assistant', message: {role: 'assistant', content: [block], usage: {input_tokens: 11, output_tokens: 7}}, parent_tool_use_id: parent, session_id: 'claude-1'})
+  line({
+    type: 'assistant',
+    message: {role: 'assistant', content: [block], usage: {input_tokens: 11, output_tokens: 7}},
+    parent_tool_use_id: parent,
+    session_id: 'claude-1',
+  })
 
 describe('recordLines', () => {
   let store: Store
@@ -33,9 +38,23 @@ describe('recordLines', () => {
       [
         line({type: 'system', subtype: 'init', session_id: 'claude-1', model: 'claude-opus-4-8'}),
         assistant({type: 'tool_use', id: 'toolu_1', name: 'Bash', input: {command: 'ls'}}),
-        line({type: 'user', message: {role: 'user', content: [{type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.txt'}]}, parent_tool_use_id: null, session_id: 'claude-1'}),
+        line({
+          type: 'user',
+          message: {role: 'user', content: [{type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.txt'}]},
+          parent_tool_use_id: null,
+          session_id: 'claude-1',
+        }),
         'not json',
-        line({type: 'result', subtype: 'success', is_error: false, total_cost_usd: 0.5, num_turns: 2, duration_ms: 9, result: 'ok', session_id: 'claude-1'}),
+        line({
+          type: 'result',
+          subtype: 'success',
+          is_error: false,
+          total_cost_usd: 0.5,
+          num_turns: 2,
+          duration_ms: 9,
+          result: 'ok',
+          session_id: 'claude-1',
+        }),
       ],
       log,
     )
@@ -57,7 +76,13 @@ describe('recordLines', () => {
       ['tool_call', 'tool_use'],
       ['tool_result', 'tool_result'],
     ])
-    expect(published[0].data).to.deep.include({session_id: 's', run_id: 'r', claude_session_id: 'claude-1', tool_input: {command: 'ls'}, parent_tool_use_id: null})
+    expect(published[0].data).to.deep.include({
+      session_id: 's',
+      run_id: 'r',
+      claude_session_id: 'claude-1',
+      tool_input: {command: 'ls'},
+      parent_tool_use_id: null,
+    })
   })
 
   it('caps the text it publishes but stores it whole, and keeps parent_tool_use_id', () => {
@@ -75,7 +100,9 @@ describe('recordLines', () => {
 describe('fileContentOfRead', () => {
   it('takes the line-number gutter (arrow or tab) and trailing system reminders off', () => {
     expect(fileContentOfRead('     1→alpha\n     2→  beta\n     3→')).to.equal('alpha\n  beta\n')
-    expect(fileContentOfRead('     1\talpha\n    10\tbeta\n\n<system-reminder>\nmalware check\n</system-reminder>\n')).to.equal('alpha\nbeta')
+    expect(fileContentOfRead('     1\talpha\n    10\tbeta\n\n<system-reminder>\nmalware check\n</system-reminder>\n')).to.equal(
+      'alpha\nbeta',
+    )
   })
 
   it('keeps text that is not all numbered lines as it is, and caps what it keeps', () => {

@@ -57,14 +57,17 @@ describe('startClaude (runner)', () => {
     const files = filesOfRun()
     const child = await startClaude({
       command: process.execPath,
-      args: ['-e', `
+      args: [
+        '-e',
+        `
         const {spawn} = require('node:child_process');
         // Its own group, so the runner's group kill misses it; it keeps claude's stdout open.
         const escaped = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {detached: true, stdio: ['ignore', 'inherit', 'ignore']});
         escaped.unref();
         process.stderr.write(String(escaped.pid));
         for (let i = 1; i <= 20000; i++) process.stdout.write(JSON.stringify({n: i, pad: 'x'.repeat(100)}) + '\\n');
-      `],
+      `,
+      ],
       cwd: process.cwd(),
       files,
       onLines: (batch) => {
@@ -124,7 +127,14 @@ describe('startClaude (runner)', () => {
   })
 
   it('fails to start a missing command with a SpawnError', async () => {
-    const error = await startClaude({command: '/nonexistent/claude', args: [], cwd: process.cwd(), files: filesOfRun(), onLines: () => {}, onOversize: () => {}}).then(
+    const error = await startClaude({
+      command: '/nonexistent/claude',
+      args: [],
+      cwd: process.cwd(),
+      files: filesOfRun(),
+      onLines: () => {},
+      onOversize: () => {},
+    }).then(
       () => undefined,
       (e: unknown) => e,
     )

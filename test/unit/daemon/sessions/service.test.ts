@@ -53,7 +53,13 @@ describe('SessionService', () => {
   }
 
   function toolCall(sessionId: string, sequence: number, toolId: string, toolName = 'Bash'): void {
-    repo.insertEvent(sessionId, 'claude-1', sequence, {event_type: 'tool_call', role: 'assistant', tool_id: toolId, tool_name: toolName, tool_input: {}}, Date.now())
+    repo.insertEvent(
+      sessionId,
+      'claude-1',
+      sequence,
+      {event_type: 'tool_call', role: 'assistant', tool_id: toolId, tool_name: toolName, tool_input: {}},
+      Date.now(),
+    )
   }
 
   const approvals = (sessionId: string) =>
@@ -138,6 +144,8 @@ describe('SessionService', () => {
     await waitFor(() => events.some((e) => e.type === 'conversation_updated'), 10_000, 'the first conversation event')
     store.sqlite.exec('DROP TABLE raw_events')
     await waitFor(() => service.state(session_id).status === 'failed', 10_000, 'the session to fail')
-    expect(service.state(session_id).error_message).to.match(/^hld could not store claude's output, so it stopped the session: .*raw_events/)
+    expect(service.state(session_id).error_message).to.match(
+      /^hld could not store claude's output, so it stopped the session: .*raw_events/,
+    )
   })
 })
