@@ -3,7 +3,7 @@
  * ~/.humanlayer), a short socket path (sun_path is ~107 bytes), a database file, and a way
  * to run the built CLI in it. `cleanup()` stops any daemon it started and removes the files.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 
 import {DaemonClient} from '../../src/client/index.js'
-import {isAlive} from '../../src/shared/procfs.js'
+import {hasProcFs, isAlive} from '../../src/shared/procfs.js'
 import {Health} from '../../src/protocol/daemon.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -132,7 +132,27 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Every other process still running with this sandbox's HOME: sessions' claude and their tools
+   * outlive a killed daemon by design (a restarted daemon adopts them), so its pid alone is not enough.
+   */
+  private strays(): number[] {
+    if (!hasProcFs()) return []
+    const marker = `\0HOME=${this.home}\0`
+    const found: number[] = []
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+      try {
+        if (`\0${readFileSync(`/proc/${entry}/environ`, 'latin1')}`.includes(marker)) found.push(Number(entry))
+      } catch {
+        // Gone already, or not ours to read.
+      }
+    }
+    return found
+  }
+
   async cleanup(): Promise<void> {
+    for (const pid of this.strays()) this.pids.add(pid)
     for (const pid of this.pids) {
       if (isAlive(pid)) {
         try {
