@@ -7,7 +7,7 @@
 import os from 'node:os'
 
 import type {DaemonClient} from '../client/index.js'
-import type {Approval, FetchApprovalsResult, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
+import type {Approval, DecisionProvenance, FetchApprovalsResult, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {Session} from '../protocol/sessions.js'
 import {splitCommand} from '../shared/shell.js'
@@ -72,24 +72,11 @@ export function describeRequest(approval: Approval, width = 60): string {
   return requestCell(approval, width).text
 }
 
-/** `decided_by` as the daemon records it (DecisionProvenance), when it does. */
-export interface Provenance {
-  channel: string
-  uid?: number
-  pid?: number
-  command?: string
-  user?: string
-  host?: string
-  ssh_connection?: string
-  rule?: string
-  verdict?: string
-}
-
 /**
  * Who decided: `via cli (uid 1000, pid 4242: hld approvals approve 3f2a)`, each value through `show`
  * (inert by default; a caller that renders the whole line inert itself passes String).
  */
-export function provenanceText(by: Provenance, show: (value: unknown) => string = inert): string {
+export function provenanceText(by: DecisionProvenance, show: (value: unknown) => string = inert): string {
   const who = [
     by.uid === undefined ? '' : `uid ${show(by.uid)}`,
     by.pid === undefined ? '' : `pid ${show(by.pid)}`,
@@ -106,7 +93,7 @@ export function provenanceText(by: Provenance, show: (value: unknown) => string 
 /** The status, and for a decided approval when, how and by whom. */
 function statusLine(approval: Approval): string {
   const at = approval.decided_at ? ` at ${timestamp(approval.decided_at)}` : ''
-  const by = (approval as Approval & {decided_by?: Provenance}).decided_by
+  const by = approval.decided_by
   return `${inert(approval.status)}${at}${by ? ` ${provenanceText(by)}` : ''}`
 }
 

@@ -11,7 +11,7 @@ import type {HostSpec} from '../config/hosts.js'
 import type {Config} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
-import {type Provenance, provenanceText, shortId} from './approvals.js'
+import {provenanceText, shortId} from './approvals.js'
 import {type CommandContext, CommandError, type Parsed} from './context.js'
 import {WatchTimeoutError} from './errors.js'
 import {ExitCode} from './exit-codes.js'
@@ -262,7 +262,7 @@ export function gist(event: DaemonEvent): string {
     case 'approval_resolved': {
       const {approved, approval_id: id, response_text: text} = event.data
       // Who decided, once the daemon records it (decided_by); rendered inert by the caller.
-      const by = (event.data as typeof event.data & {decided_by?: Provenance}).decided_by
+      const by = event.data.decided_by
       return `${outcomeWord(event.data.status, approved)} ${shortId(id)}${by ? ` ${provenanceText(by, String)}` : ''}${text ? `: ${text}` : ''}`
     }
     case 'session_status_changed': {
