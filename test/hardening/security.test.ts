@@ -411,6 +411,28 @@ describe("security: the socket is the user's own", function () {
   })
 })
 
+/**
+ * Starts the sandbox's daemon and a session whose permitted Bash call runs the sandbox's
+ * FAKE_CLAUDE_TOOL_COMMAND (what an agent would run); returns the session and what it printed.
+ */
+async function runToolCommand(sandbox: Sandbox): Promise<{cwd: string; sessionId: string; tool: {stdout: string; stderr: string}}> {
+  await sandbox.startDaemon()
+  const cwd = path.join(sandbox.root, 'work')
+  mkdirSync(cwd)
+  const launched = await sandbox.cli([
+    'session',
+    'launch',
+    '--json',
+    '--working-dir',
+    cwd,
+    '[fake:permission] [fake:tool-command] create the marker',
+  ])
+  const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
+  const toolFile = path.join(cwd, 'tool-command.json')
+  await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
+  return {cwd, sessionId, tool: JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string; stderr: string}}
+}
+
 describe('security: an agent cannot approve its own request', function () {
   this.timeout(90_000)
   let sandbox: Sandbox
@@ -427,22 +449,7 @@ describe('security: an agent cannot approve its own request', function () {
       `${hld} approvals deny "$id" --comment nope; echo "deny=$?"`,
     ].join('\n')
     sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, FAKE_CLAUDE_TOOL_COMMAND: selfApprove})
-    await sandbox.startDaemon()
-    const cwd = path.join(sandbox.root, 'work')
-    mkdirSync(cwd)
-    const launched = await sandbox.cli([
-      'session',
-      'launch',
-      '--json',
-      '--working-dir',
-      cwd,
-      '[fake:permission] [fake:tool-command] create the marker',
-    ])
-    const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
-    const toolFile = path.join(cwd, 'tool-command.json')
-    await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
-
-    const tool = JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string; stderr: string}
+    const {cwd, sessionId, tool} = await runToolCommand(sandbox)
     expect(tool.stdout).to.contain('approve=5').and.contain('deny=5')
     const said = oneLine(tool.stderr)
     expect(said).to.contain(`inside session ${sessionId}`).and.contain('cannot approve its own requests').and.contain('still pending')
@@ -522,22 +529,7 @@ describe('security: an agent cannot approve its own request over REST, nor give 
       HUMANLAYER_DAEMON_HTTP_PORT: '0',
       FAKE_CLAUDE_TOOL_COMMAND: `${JSON.stringify(process.execPath)} -e ${shellQuote(agent)}`,
     })
-    await sandbox.startDaemon()
-    const cwd = path.join(sandbox.root, 'work')
-    mkdirSync(cwd)
-    const launched = await sandbox.cli([
-      'session',
-      'launch',
-      '--json',
-      '--working-dir',
-      cwd,
-      '[fake:permission] [fake:tool-command] create the marker',
-    ])
-    const {session_id: sessionId} = Sandbox.json<{session_id: string}>(launched)
-    const toolFile = path.join(cwd, 'tool-command.json')
-    await waitFor(() => existsSync(toolFile), 30_000, 'the tool command to finish')
-
-    const tool = JSON.parse(readFileSync(toolFile, 'utf8')) as {stdout: string; stderr: string}
+    const {cwd, sessionId, tool} = await runToolCommand(sandbox)
     const tried = JSON.parse(tool.stdout) as Record<
       string,
       {status?: number; body?: {error: {message: string}}; error?: {code: number; message: string}}
