@@ -21,6 +21,9 @@ import {type CommandContext, DaemonAccess, type GlobalFlags, type Parsed, honour
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
 
+// bin/run.js loads this module's bundle first and routes the arguments with these.
+export {hoistGlobalFlags, isLeanDialStdio, leanCommand} from './argv.js'
+
 interface FlagSpec {
   type: 'boolean' | 'string' | 'integer'
   allowNo?: boolean
