@@ -15,8 +15,8 @@ const path = require('node:path')
 
 // The lean entry (src/cli/lean.ts) and the argument handling, one CommonJS file: loaded at once,
 // each of its modules (and the node builtins it needs) only when first used; compiled from V8's
-// code cache when the build made one (src/cli/bundle-loader.cts).
-const lean = require('../dist/cli/bundle-loader.cjs').requireBundle(path.join(__dirname, '..', 'dist', 'cli', 'lean.bundle.cjs')).exports
+// code cache when the build made one (src/shared/bundle-loader.cts).
+const lean = require('../dist/shared/bundle-loader.cjs').requireBundle(path.join(__dirname, '..', 'dist', 'cli', 'lean.bundle.cjs')).exports
 
 async function main() {
   const argv = lean.hoistGlobalFlags(process.argv.slice(2))

@@ -1,5 +1,5 @@
 /**
- * The lean bundle is compiled from V8's code cache (src/cli/bundle-loader.cts). A cache made from
+ * The lean bundle is compiled from V8's code cache (src/shared/bundle-loader.cts). A cache made from
  * other code must never run in its place: V8 itself checks little more than the source's length,
  * so the loader takes a cache only when it opens with the bundle's own first line (a hash of it).
  * Each case runs in a node of its own, as bin/run.js does, with the same flags as the run that
@@ -14,7 +14,7 @@ import {expect} from 'chai'
 
 import {REPO_ROOT} from '../helpers/sandbox.js'
 
-const LOADER = path.join(REPO_ROOT, 'dist', 'cli', 'bundle-loader.cjs')
+const LOADER = path.join(REPO_ROOT, 'dist', 'shared', 'bundle-loader.cjs')
 
 /** A bundle whose `answer()` returns `value`; `id` is its first line. */
 const bundleText = (id: string, value: string) => `${id}\nexports.answer = function answer() { return ${JSON.stringify(value)} }\n`

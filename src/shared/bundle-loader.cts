@@ -1,15 +1,19 @@
 /**
- * Loads a CommonJS bundle (dist/cli/lean.bundle.cjs) as `require` would, but with V8's code cache:
- * compiling the bundle's functions costs a cold `hld` command more than the rest of its own work,
- * and Node 20 has no compile cache of its own (module.enableCompileCache came in 22.1).
+ * Loads a CommonJS bundle (the CLI's lean entry, dist/cli/lean.bundle.cjs, and the daemon,
+ * dist/daemon/entry.bundle.cjs) as `require` would, but with V8's code cache: compiling a bundle's
+ * functions costs a cold start more than most of what it then does, and Node 20 has no compile
+ * cache of its own (module.enableCompileCache came in 22.1).
  *
- * The cache (`<bundle>.cache`) is written by the build (scripts/build-lean.js), from a run of a hot
- * command, so it holds the functions that run compiled. It is used only for the bundle it was made
- * from: the bundle's first line names a hash of its contents and the cache starts with the same
- * line. V8 refuses it on its own for another V8 version or other V8 flags; the bundle then compiles
- * as usual, which is only slower.
+ * The cache (`<bundle>.cache`) is written by the build (scripts/build-lean.js), from a run of the
+ * bundle as it is used, so it holds the functions such a run compiles. It is used only for the
+ * bundle it was made from: the bundle's first line names a hash of its contents and the cache
+ * starts with the same line (V8 itself checks little more than the length of the source, and would
+ * run stale code). V8 refuses a cache of another V8 version or made under other V8 flags; the
+ * bundle then compiles as usual, which is only slower.
+ *
+ * Run as a program (`node bundle-loader.cjs <bundle>`), it loads that bundle: how the daemon is forked.
  */
-import {readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 import vm from 'node:vm'
@@ -18,7 +22,7 @@ export interface LoadedBundle {
   exports: Record<string, unknown>
   /** Whether V8 took the cache (false also when there was none). */
   cacheUsed: boolean
-  /** Writes the code cache of everything compiled so far beside the bundle (the build's training run). */
+  /** Writes the code cache of everything compiled so far beside the bundle (the build's training runs). */
   writeCache(): void
 }
 
@@ -34,7 +38,7 @@ export function requireBundle(file: string): LoadedBundle {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, {
     filename: file,
     cachedData,
-    // No importModuleDynamically: a script made from a code cache loses it (Node 20), so the bundle
+    // No importModuleDynamically: a script made from a code cache loses it (Node 20), so a bundle
     // must not import() anything (the build checks), and fails alike with or without a cache if it does.
   })
   const module = {exports: {} as Record<string, unknown>}
@@ -43,7 +47,12 @@ export function requireBundle(file: string): LoadedBundle {
   return {
     exports: module.exports,
     cacheUsed: cachedData !== undefined && !script.cachedDataRejected,
-    writeCache: () => writeFileSync(cacheFileOf(file), Buffer.concat([Buffer.from(id), script.createCachedData()])),
+    writeCache: () => {
+      const cache = cacheFileOf(file)
+      writeFileSync(cache, Buffer.concat([Buffer.from(id), script.createCachedData()]))
+      // Readable like the rest of the package, whatever umask the run that wrote it had (the daemon's is 077).
+      chmodSync(cache, 0o644)
+    },
   }
 }
 
@@ -58,3 +67,5 @@ function cacheFor(file: string, id: string): Buffer | undefined {
   if (!id.startsWith('// ') || cache.subarray(0, id.length).toString('latin1') !== id) return undefined
   return cache.subarray(id.length)
 }
+
+if (require.main === module) requireBundle(path.resolve(process.argv[2]))
