@@ -22,7 +22,7 @@ import type {
   ReplayPolicyResult,
 } from '../../protocol/policy.js'
 import {formatDuration} from '../../shared/duration.js'
-import type {ApprovalService} from '../approvals/service.js'
+import {type ApprovalService, runNow} from '../approvals/service.js'
 import type {Logger} from '../../shared/logger.js'
 import type {Db} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
@@ -72,6 +72,11 @@ export interface PolicyServiceDeps {
    * prompt tool asks the API, exactly as without a policy.
    */
   cloud?: boolean
+  /**
+   * Store.write: `decide` takes the write lock itself (decideToolUse runs outside the router's
+   * gate), choosing each write's durability; default: at once.
+   */
+  write?: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
   home?: string
   /** A session's settings (updateSessionSettings) that add rules to its policy. */
   sessionSettings?: (sessionId: string) => SessionPolicySettings | undefined
@@ -149,7 +154,17 @@ export class PolicyService implements SessionPolicyLink {
     return hookSettings({runId: session.runId, socketPath: this.deps.socketPath, reconnectMs: this.deps.reconnectMs})
   }
 
-  /** The hook's question. Waits (for a human or a timeout) when the policy asks. */
+  /**
+   * The hook's question. Waits (for a human or a timeout) when the policy asks.
+   *
+   * Durability, per write: the audit row of a call a rule decided commits with
+   * synchronous=NORMAL. That is on the path of every tool call, and a sync there costs more
+   * than the rest of the decision; in WAL mode such a row survives any crash of a process, and
+   * only an OS crash or power loss can drop the last of them, which ends the session too. What
+   * a human is asked or decides is synced before the answer: the approval as it is created
+   * (the human must find it after any crash) and the audit row of a human's or a timeout's
+   * decision.
+   */
   async decide(
     params: {run_id: string; tool_name: string; tool_input: unknown; tool_use_id?: string; cwd?: string},
     signal: AbortSignal,
@@ -162,23 +177,28 @@ export class PolicyService implements SessionPolicyLink {
         `No session has run_id ${params.run_id}; only sessions this daemon launched are decided by its policy.`,
       )
     }
-    const audit = (result: DecideToolUseResult, provenance?: unknown): DecideToolUseResult => {
-      this.repo.insertAudit({
-        sessionId: session.sessionId,
-        runId: session.runId,
-        toolUseId: params.tool_use_id ?? null,
-        toolName: params.tool_name,
-        toolInput: params.tool_input,
-        decision: result.decision,
-        decidedBy: result.decided_by,
-        rule: result.rule,
-        source: result.source,
-        provenance: provenance === undefined ? null : JSON.stringify(provenance),
-        approvalId: result.approval_id ?? null,
-        reason: result.reason,
-        decidedAt: Date.now(),
-        latencyMs: Date.now() - started,
-      })
+    const write = this.deps.write ?? runNow
+    const audit = async (result: DecideToolUseResult, durable: boolean, provenance?: unknown): Promise<DecideToolUseResult> => {
+      await write(
+        () =>
+          this.repo.insertAudit({
+            sessionId: session.sessionId,
+            runId: session.runId,
+            toolUseId: params.tool_use_id ?? null,
+            toolName: params.tool_name,
+            toolInput: params.tool_input,
+            decision: result.decision,
+            decidedBy: result.decided_by,
+            rule: result.rule,
+            source: result.source,
+            provenance: provenance === undefined ? null : JSON.stringify(provenance),
+            approvalId: result.approval_id ?? null,
+            reason: result.reason,
+            decidedAt: Date.now(),
+            latencyMs: Date.now() - started,
+          }),
+        {durable},
+      )
       return result
     }
 
@@ -194,28 +214,33 @@ export class PolicyService implements SessionPolicyLink {
       doc = {rules: []}
     }
     const {decision, rule, source, reason} = judgement
-    if (decision !== 'ask') return audit({decision, reason, rule, source, decided_by: 'policy'})
-    if (!session.approvalsEnabled) return audit({decision: 'ask', reason, rule, source, decided_by: 'policy'})
+    // Decided by a rule (or handed back to claude): no human involved, NORMAL.
+    if (decision !== 'ask') return audit({decision, reason, rule, source, decided_by: 'policy'}, false)
+    if (!session.approvalsEnabled) return audit({decision: 'ask', reason, rule, source, decided_by: 'policy'}, false)
     if (this.deps.cloud)
-      return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'})
+      return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'}, false)
 
     const timeoutMs = judgement.timeout_ms ?? session.approvalTimeoutMs ?? doc.approval_timeout_ms
     const verdict = judgement.on_timeout ?? session.onTimeout ?? doc.on_timeout ?? 'deny'
-    const {approval_id: approvalId} = this.deps.approvals.create({
-      run_id: session.runId,
-      tool_name: params.tool_name,
-      tool_input: params.tool_input,
-      ...(params.tool_use_id ? {tool_use_id: params.tool_use_id} : {}),
-    })
+    const {approval_id: approvalId} = await write(
+      () =>
+        this.deps.approvals.create({
+          run_id: session.runId,
+          tool_name: params.tool_name,
+          tool_input: params.tool_input,
+          ...(params.tool_use_id ? {tool_use_id: params.tool_use_id} : {}),
+        }),
+      {durable: true},
+    )
     for (;;) {
       const approval = this.deps.approvals.get(approvalId)
-      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), approval.decided_by)
+      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), true, approval.decided_by)
       let waitMs = WAIT_CHUNK_MS
       if (timeoutMs !== undefined) {
         const left = Date.parse(approval.created_at) + timeoutMs - Date.now()
         if (left <= 0) {
           const why = `No human decided within ${formatDuration(timeoutMs)}: the approval timed out, and the timeout verdict is ${verdict}.`
-          this.deps.approvals.timeOut(approvalId, verdict, why, judgement.rule ?? undefined)
+          await write(() => this.deps.approvals.timeOut(approvalId, verdict, why, judgement.rule ?? undefined), {durable: true})
           continue
         }
         waitMs = Math.min(waitMs, left)
