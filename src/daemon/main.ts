@@ -176,6 +176,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     reconnectMs: config.approval_reconnect_ms,
     cloud: config.api_key !== undefined,
     sessionSettings: (sessionId) => sessions.policySettings(sessionId),
+    write: (work) => store.write(work, {durable: true}),
   }))
   try {
     policy.checkFile()

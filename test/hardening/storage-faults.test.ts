@@ -15,6 +15,8 @@ import {RawConnection} from '../helpers/raw-socket.js'
 import {FAKE_CLAUDE, queryDb, recordedRun} from '../helpers/sessions.js'
 import {isAlive} from '../../src/shared/procfs.js'
 import {holdWriteLock} from '../helpers/lock.js'
+import {waitForApproval} from '../helpers/approvals.js'
+import {startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
 describe('storage faults', function () {
   this.timeout(120_000)
   let sandbox: Sandbox
@@ -354,6 +356,45 @@ describe('storage faults', function () {
       }, 20_000).unref()
     })
   }
+
+  it('a lock taken while a cloud decision is on its way to the API: the decision is stored once the lock goes, not failed', async () => {
+    const fake = await startFakeHumanLayerApi()
+    try {
+      sandbox = new Sandbox({HUMANLAYER_API_KEY: fake.apiKey, HUMANLAYER_API_BASE_URL: fake.baseUrl, HUMANLAYER_POLL_INTERVAL_MS: '100'})
+      await sandbox.startDaemon()
+      const call = fake.addFunctionCall({run_id: 'run-cloud', fn: 'deploy', kwargs: {env: 'prod'}})
+      await waitForApproval(sandbox, (list) => list.find((a) => a.id === call.call_id))
+      // The API takes its time answering; the lock is taken meanwhile, and held past its answer.
+      const respondPath = `/agent/function_calls/${call.call_id}/respond`
+      fake.delayNext(1, 3000, {path: respondPath})
+      let lockReleased = false
+      let settledDuringLock = false
+      const approve = sandbox.cli(['approvals', 'approve', call.call_id, '--comment', 'ship it']).finally(() => {
+        settledDuringLock = !lockReleased
+      })
+      await waitFor(() => fake.requests.some((request) => request.path === respondPath), 15_000, 'the decision to reach the API')
+      const lock = await holdWriteLock(sandbox.databasePath, 5000)
+      try {
+        expect(call.status.approved, 'the lock was taken before the API answered').to.equal(undefined)
+        await waitFor(() => call.status.approved === true, 15_000, 'the API to take the decision')
+      } finally {
+        // The locker holds the lock 5 s in all, well past the API's answer (3 s after the request).
+        await lock.release()
+        lockReleased = true
+      }
+      const approved = await approve
+      // Before: the daemon stored the decision as soon as the API answered, met the lock, and failed the request.
+      expect(settledDuringLock, `the decision waited for the lock: ${approved.stderr}`).to.equal(false)
+      expect(approved.exitCode, approved.stdout + approved.stderr).to.equal(0)
+      const stored = queryDb<{status: string; comment: string}>(
+        sandbox.databasePath,
+        `SELECT status, comment FROM approvals WHERE id = '${call.call_id}'`,
+      )
+      expect(stored).to.deep.equal([{status: 'approved', comment: 'ship it'}])
+    } finally {
+      await fake.close()
+    }
+  })
 
   it('a lock held past database_lock_wait_ms: the launch fails with a clear error, and nothing was stored', async () => {
     sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, HUMANLAYER_DATABASE_LOCK_WAIT_MS: '500'})

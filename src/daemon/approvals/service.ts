@@ -32,8 +32,11 @@ export interface ApprovalServiceDeps {
   deciders: DeciderCheck
   /** The HumanLayer API when an api_key is configured; cloud approvals cannot be decided without it. */
   cloud?: HumanLayerApi
-  /** Runs writes that start outside a request under the database's write lock (Store.write); default: at once. */
-  write?: <T>(work: () => T) => Promise<T>
+  /**
+   * Runs writes that start outside a request, or after a request's first await (its own
+   * transaction is committed by then), under the database's write lock (Store.write); default: at once.
+   */
+  write?: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
 }
 
 export interface CreateParams {
@@ -90,7 +93,7 @@ export class ApprovalService {
         const {session_id: sessionId} = event.data
         if (!event.data.auto_accept_edits && !event.data.dangerously_skip_permissions) return
         queueMicrotask(() => {
-          ;(this.deps.write ?? runNow)(() => this.approveWhatSettingsAllow(sessionId)).catch((error: unknown) =>
+          this.write(() => this.approveWhatSettingsAllow(sessionId)).catch((error: unknown) =>
             this.deps.log.error('could not approve what the new settings allow', {session_id: sessionId, error}),
           )
         })
@@ -100,7 +103,7 @@ export class ApprovalService {
       const {session_id: sessionId, new_status: status} = event.data
       // After the publisher's own work: we write and publish too.
       queueMicrotask(() => {
-        ;(this.deps.write ?? runNow)(() => {
+        this.write(() => {
           if (!this.stopping)
             this.expireWhere(
               (row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined),
@@ -241,7 +244,8 @@ export class ApprovalService {
       this.deciding.add(row.id)
       try {
         await this.sendToCloud(row, params.decision, comment)
-        return this.store(row, status, comment, provenance)
+        // After the API's answer: waits for the lock like any write, and is synced (it is acknowledged).
+        return await this.write(() => this.store(row, status, comment, provenance), {durable: true})
       } finally {
         this.deciding.delete(row.id)
       }
@@ -326,8 +330,10 @@ export class ApprovalService {
       if (!(error instanceof HumanLayerApiError && error.status === 404)) throw error
     }
     const stillPending = answer && (row.type === 'function_call' ? answer.approved == null : !answer.response)
-    if (stillPending || this.deciding.has(id)) return
-    this.resolveExternally(row, answer)
+    if (stillPending) return
+    await this.write(() => {
+      if (!this.deciding.has(id)) this.resolveExternally(row, answer)
+    })
   }
 
   private resolveExternally(
@@ -353,7 +359,7 @@ export class ApprovalService {
       else await api.respondFunctionCall(row.id, {approved: decision === 'approve', ...(comment === null ? {} : {comment})})
     } catch (error) {
       if (error instanceof HumanLayerApiError && error.isConflict) {
-        this.resolveExternally(row)
+        await this.write(() => this.resolveExternally(row))
         throw new RpcError(ErrorCode.Conflict, `Approval ${row.id} was already answered elsewhere (Slack, email or the web app).`, {
           status: 'resolved_externally',
         })
@@ -467,6 +473,10 @@ export class ApprovalService {
       },
     })
     return this.repo.get(id)!
+  }
+
+  private write<T>(work: () => T, options?: {durable?: boolean}): Promise<T> {
+    return (this.deps.write ?? runNow)(work, options)
   }
 
   private view(row: ApprovalRow): Approval {

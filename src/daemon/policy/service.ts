@@ -22,7 +22,7 @@ import type {
   ReplayPolicyResult,
 } from '../../protocol/policy.js'
 import {formatDuration} from '../../shared/duration.js'
-import type {ApprovalService} from '../approvals/service.js'
+import {type ApprovalService, runNow} from '../approvals/service.js'
 import type {Logger} from '../../shared/logger.js'
 import type {Db} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
@@ -75,6 +75,11 @@ export interface PolicyServiceDeps {
   home?: string
   /** A session's settings (updateSessionSettings) that add rules to its policy. */
   sessionSettings?: (sessionId: string) => SessionPolicySettings | undefined
+  /**
+   * Store.write (durable), for what a decision writes after its first await (its request's own
+   * transaction is committed by then): it waits for another process's lock instead of failing.
+   */
+  write?: <T>(work: () => T) => Promise<T>
 }
 
 export interface SessionPolicySettings {
@@ -199,6 +204,7 @@ export class PolicyService implements SessionPolicyLink {
     if (this.deps.cloud)
       return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'})
 
+    const write = this.deps.write ?? runNow
     const timeoutMs = judgement.timeout_ms ?? session.approvalTimeoutMs ?? doc.approval_timeout_ms
     const verdict = judgement.on_timeout ?? session.onTimeout ?? doc.on_timeout ?? 'deny'
     const {approval_id: approvalId} = this.deps.approvals.create({
@@ -209,13 +215,13 @@ export class PolicyService implements SessionPolicyLink {
     })
     for (;;) {
       const approval = this.deps.approvals.get(approvalId)
-      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), approval.decided_by)
+      if (approval.status !== 'pending') return await write(() => audit(this.outcome(approval, verdict, timeoutMs), approval.decided_by))
       let waitMs = WAIT_CHUNK_MS
       if (timeoutMs !== undefined) {
         const left = Date.parse(approval.created_at) + timeoutMs - Date.now()
         if (left <= 0) {
           const why = `No human decided within ${formatDuration(timeoutMs)}: the approval timed out, and the timeout verdict is ${verdict}.`
-          this.deps.approvals.timeOut(approvalId, verdict, why, judgement.rule ?? undefined)
+          await write(() => this.deps.approvals.timeOut(approvalId, verdict, why, judgement.rule ?? undefined))
           continue
         }
         waitMs = Math.min(waitMs, left)
