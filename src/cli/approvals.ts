@@ -188,13 +188,13 @@ export async function listApprovals(
   ctx: CommandContext,
   {flags}: Parsed<{session?: string; all?: boolean; limit: number}>,
 ): Promise<ApprovalsListResult> {
-  const {FetchApprovals} = await import('../protocol/approvals.js')
+  const {fetchAllApprovals} = await import('../client/approvals.js')
   const {all, limit} = flags
   const config = await ctx.loadConfig()
   // Each machine resolves a --session prefix against its own sessions.
   const ask = async (client: DaemonClient) => {
     const session = flags.session === undefined ? undefined : await resolveSessionId(client, flags.session, {unknownAsGiven: true})
-    return client.call(FetchApprovals, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
+    return fetchAllApprovals(client, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
   }
   const hosts = await ctx.hostList(config)
   if (!hosts) {
@@ -288,9 +288,10 @@ async function decideMany(
   const comment = options.comment ? {comment: options.comment} : {}
   if (!options.all && ids.length === 1) return decide(ctx, {approval_id: ids[0], decision: options.decision, ...comment})
   const client = await ctx.client()
-  const {FetchApprovals, SendDecision} = await import('../protocol/approvals.js')
+  const {SendDecision} = await import('../protocol/approvals.js')
   if (options.all) {
-    const {approvals} = await client.call(FetchApprovals, {session_id: options.session!})
+    const {fetchAllApprovals} = await import('../client/approvals.js')
+    const {approvals} = await fetchAllApprovals(client, {session_id: options.session!})
     ids = approvals.filter((a) => a.type === 'function_call').map((a) => a.id)
     if (ids.length === 0) ctx.log(`Session ${options.session} has no pending approvals.`)
   }

@@ -5,7 +5,14 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import type {Approval, ApprovalStatus, Decision, DecisionProvenance, WaitForDecisionResult} from '../../protocol/approvals.js'
+import type {
+  Approval,
+  ApprovalStatus,
+  Decision,
+  DecisionProvenance,
+  FetchApprovalsResult,
+  WaitForDecisionResult,
+} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {EncodedJson} from '../../protocol/framing.js'
 import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
@@ -17,10 +24,10 @@ import type {ApprovalRow} from '../store/schema/approvals.js'
 import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, HumanLayerApiError, parseApiTimestamp} from './cloud-api.js'
 import type {Decider, DeciderCheck} from './deciders.js'
 import type {CloudSnapshot} from './poller.js'
-import {ApprovalRepository} from './repository.js'
+import {ApprovalRepository, type DecidedPosition} from './repository.js'
 import {type AutoApproval, type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
 import {capText} from '../capped.js'
-import {PendingApprovals, SessionContexts, viewOf} from './view.js'
+import {type ListPosition, PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
 
 export interface ApprovalServiceDeps {
@@ -52,6 +59,14 @@ export interface DecideParams {
   comment?: string
   response?: string
 }
+
+/**
+ * The most one fetchApprovals reply carries (UTF-8 bytes of approvals): well under what a client
+ * reads (40 MiB), and many times the largest approval a list shows (each field capped at 64 KiB).
+ */
+export const LIST_PAGE_BYTES = 16 * 1024 * 1024
+/** Decided approvals read per query while listing them. */
+const DECIDED_STEP = 50
 
 /** How long a waitForDecision call waits when it names no timeout. */
 const DEFAULT_WAIT_MS = 60_000
@@ -204,21 +219,51 @@ export class ApprovalService {
     return viewOf(this.resolve(idOrPrefix), new SessionContexts(this.deps.sessions), true)
   }
 
-  /** fetchApprovals' reply, encoded: the pending approvals' JSON is kept between calls. */
-  fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): EncodedJson<{approvals: Approval[]}> {
+  /**
+   * fetchApprovals' reply, encoded: the pending approvals' JSON is kept between calls. One reply
+   * holds at most LIST_PAGE_BYTES of approvals, so that however many huge ones are pending it
+   * stays readable (a client reads up to 40 MiB); `next_cursor` then says where the next page
+   * starts. Pending come first, oldest first; then with include_decided the newest `limit`
+   * decided ones.
+   */
+  fetch(
+    params: {session_id?: string; include_decided?: boolean; limit?: number; cursor?: string},
+    pageBytes = LIST_PAGE_BYTES,
+  ): EncodedJson<FetchApprovalsResult> {
     const {session_id: sessionId} = params
+    const cursor = parseCursor(params.cursor)
     const contexts = new SessionContexts(this.deps.sessions)
-    const pending = this.pending.listEncoded(sessionId, contexts)
-    const members = pending.count > 0 ? [pending.members] : []
-    if (params.include_decided) {
-      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId))
-        members.push(JSON.stringify(viewOf(row, contexts)))
+    const members: string[] = []
+    const page = (next?: string): EncodedJson<FetchApprovalsResult> =>
+      new EncodedJson(`{"approvals":[${members.join(',')}]${next === undefined ? '' : `,"next_cursor":${JSON.stringify(next)}`}}`)
+    let bytes = 0
+    if (cursor.part === 'pending') {
+      const pending = this.pending.listEncoded(sessionId, contexts, cursor.after, pageBytes)
+      if (pending.count > 0) members.push(pending.members)
+      if (pending.last) return page(`p.${pending.last.createdAt}.${pending.last.id}`)
+      if (params.include_decided) bytes = Buffer.byteLength(pending.members)
     }
-    if (sessionId !== undefined && members.length === 0 && !this.deps.sessions.findById(sessionId)) {
+    if (params.include_decided) {
+      let left = cursor.part === 'decided' ? cursor.left : (params.limit ?? DEFAULT_DECIDED_LIMIT)
+      let after = cursor.part === 'decided' ? cursor.after : undefined
+      // Read in small steps: a decided row holds its whole tool input, however large.
+      for (let rows; left > 0 && (rows = this.repo.decided(Math.min(left, DECIDED_STEP), sessionId, after)).length > 0;) {
+        for (const row of rows) {
+          const json = JSON.stringify(viewOf(row, contexts))
+          const size = Buffer.byteLength(json) + 1
+          if (members.length > 0 && bytes + size > pageBytes) return page(`d.${left}${after ? `.${after.createdAt}.${after.rowid}` : ''}`)
+          members.push(json)
+          bytes += size
+          left--
+          after = {createdAt: row.createdAt, rowid: row.rowid}
+        }
+      }
+    }
+    if (sessionId !== undefined && params.cursor === undefined && members.length === 0 && !this.deps.sessions.findById(sessionId)) {
       // Unknown session: an error, unless approvals are stored for it (a session since deleted).
       throw new RpcError(ErrorCode.NotFound, `No session has the id ${sessionId}.`)
     }
-    return new EncodedJson(`{"approvals":[${members.join(',')}]}`)
+    return page()
   }
 
   /** Decides a pending approval for `by`, unless `by` is inside a session (see DeciderCheck). */
@@ -507,6 +552,29 @@ function checkDecisionFits(row: ApprovalRow, decision: Decision): void {
   throw new RpcError(ErrorCode.InvalidParams, `Approval ${row.id} is a ${row.type.replace('_', ' ')}: ${hint}.`, {
     fields: [{path: 'decision', message: `${decision} does not apply to a ${row.type}`}],
   })
+}
+
+/**
+ * Where a fetchApprovals page starts: `p.<created_at>.<id>` after that pending approval;
+ * `d.<left>` at the first decided one, `d.<left>.<created_at>.<rowid>` after that decided one,
+ * with `left` of the `limit` still to list.
+ */
+type Cursor = {part: 'pending'; after?: ListPosition} | {part: 'decided'; left: number; after?: DecidedPosition}
+
+function parseCursor(cursor: string | undefined): Cursor {
+  if (cursor === undefined) return {part: 'pending'}
+  const pending = /^p\.(\d+)\.(.+)$/s.exec(cursor)
+  if (pending) return {part: 'pending', after: {createdAt: Number(pending[1]), id: pending[2]}}
+  const decided = /^d\.(\d+)(?:\.(\d+)\.(\d+))?$/.exec(cursor)
+  if (decided) {
+    const after = decided[2] === undefined ? undefined : {createdAt: Number(decided[2]), rowid: Number(decided[3])}
+    return {part: 'decided', left: Number(decided[1]), after}
+  }
+  throw new RpcError(
+    ErrorCode.InvalidParams,
+    `Invalid params for fetchApprovals: cursor: ${JSON.stringify(cursor.slice(0, 100))} is not one this daemon gave; pass the previous page's next_cursor, or none for the first page.`,
+    {fields: [{path: 'cursor', message: 'not a cursor this daemon gave'}]},
+  )
 }
 
 function alreadyDecided(row: ApprovalRow): RpcError {
