@@ -9,7 +9,7 @@ import {Command, Errors, Flags, type Interfaces, ux} from '@oclif/core'
 import type {DaemonClient, Endpoint} from '../client/index.js'
 import type {HostSpec} from '../config/hosts.js'
 import type {Config, ConfigOverrides} from '../config/index.js'
-import {type CommandContext, type ConnectOptions, DaemonAccess, honourNoColor} from './context.js'
+import {type CommandContext, type ConnectOptions, DaemonAccess, honourNoColor, requireLocal} from './context.js'
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
 
@@ -83,14 +83,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
 
   /** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
   protected async requireLocal(what: string): Promise<void> {
-    const host = await this.host()
-    if (host.kind === 'local') return
-    const {user, host: name} = host.target
-    this.error(
-      `${what} works on this machine only. Run it on ${host.name} itself (\`ssh ${user ? `${user}@` : ''}${name} ${what}\`); ` +
-        'other commands with --host start the daemon there when none runs.',
-      {exit: 2},
-    )
+    return requireLocal(this, what)
   }
 
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
@@ -116,6 +109,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
     options: {autostart?: boolean} = {},
   ): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
     return this.access.clientForId(id, find, what, options)
+  }
+
+  /** The machines an id is looked for on, and the id as they know it (DaemonAccess.hostsOf). */
+  async hostsOf(text: string, config?: Config): Promise<{hosts?: HostSpec[]; id: string; qualified: boolean}> {
+    return this.access.hostsOf(text, config)
+  }
+
+  /** clientForId for several ids at once, each resolved or failed on its own (DaemonAccess.clientsForIds). */
+  async clientsForIds(
+    ids: string[],
+    find: (client: DaemonClient, id: string) => Promise<unknown>,
+    what: string,
+    options: {autostart?: boolean} = {},
+  ): Promise<({given: string; client: DaemonClient; id: string; host: HostSpec; qualified: boolean} | {given: string; error: Error})[]> {
+    return this.access.clientsForIds(ids, find, what, options)
   }
 
   protected async finally(error: Error | undefined): Promise<void> {

@@ -11,6 +11,7 @@ import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
 import {ConnectionOrigin, Health, Shutdown} from '../protocol/daemon.js'
+import {DecideToolUse} from '../protocol/policy.js'
 import {
   GetConversation,
   GetRecentPaths,
@@ -63,6 +64,13 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   GetSessionSnapshots.name,
   GetRecentPaths.name,
 ])
+
+/**
+ * Methods whose handlers take the write lock themselves, with the durability each write needs:
+ * a tool call a rule decides is audited with synchronous=NORMAL, an approval and a human's
+ * decision with FULL (see PolicyService.decide).
+ */
+const SELF_WRITING_METHODS: ReadonlySet<string> = new Set([DecideToolUse.name])
 
 export interface Daemon {
   readonly socketPath: string
@@ -127,7 +135,10 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   ).start()
 
   // What a request writes is synced before it is answered.
-  const router = new Router(log, {writeGate: (work) => store.write(work, {durable: true}), readOnly: READ_ONLY_METHODS})
+  const router = new Router(log, {
+    writeGate: (work) => store.write(work, {durable: true}),
+    ungated: new Set([...READ_ONLY_METHODS, ...SELF_WRITING_METHODS]),
+  })
   const components: Record<string, () => ComponentHealth> = {}
 
   // Built after sessions and approvals (it needs the approvals service); sessions reach it lazily.
@@ -160,6 +171,8 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
       bus,
       sessions: options.sessionLink ?? sessions,
       sessionProcesses: () => sessions.runningProcesses(),
+      // Built below; approvals are only created once the daemon serves requests.
+      settingApproval: (sessionId, toolName, toolInput) => built.policy?.settingApproval(sessionId, toolName, toolInput),
       router,
       log,
     }),
@@ -175,8 +188,8 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     socketPath: config.socket_path,
     reconnectMs: config.approval_reconnect_ms,
     cloud: config.api_key !== undefined,
+    write: store.write,
     sessionSettings: (sessionId) => sessions.policySettings(sessionId),
-    write: (work) => store.write(work, {durable: true}),
   }))
   try {
     policy.checkFile()

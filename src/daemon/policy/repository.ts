@@ -1,22 +1,38 @@
-/** The policy tables' queries: sessions' own rules and the audit log. */
-import {and, asc, desc, eq, gte} from 'drizzle-orm'
+/**
+ * The policy tables' queries: sessions' own rules and the audit log. The two that run on every
+ * tool call (the session by run id, the audit insert) are prepared once.
+ */
+import {and, asc, desc, eq, getTableColumns, gte, sql} from 'drizzle-orm'
 
 import type {Db} from '../store/index.js'
+import {columnKeys, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {auditEntries, type AuditRow, sessionPolicies, type SessionPolicyRow} from '../store/schema/policy.js'
 
 /** An audit row keeps at most this much of a tool input; the approval (if any) has it all. */
 export const AUDIT_INPUT_CAP = 64 * 1024
 
+const AUDIT_KEYS = columnKeys(getTableColumns(auditEntries)).filter((key) => key !== 'id')
+
 export class PolicyRepository {
-  constructor(private readonly db: Db) {}
+  private readonly byRunId
+  private readonly insertAuditRow
+
+  constructor(private readonly db: Db) {
+    this.byRunId = db
+      .select()
+      .from(sessionPolicies)
+      .where(eq(sessionPolicies.runId, sql.placeholder('runId')))
+      .prepare()
+    this.insertAuditRow = db.insert(auditEntries).values(placeholdersFor(AUDIT_KEYS)).prepare()
+  }
 
   insertSession(row: SessionPolicyRow): void {
     this.db.insert(sessionPolicies).values(row).onConflictDoNothing().run()
   }
 
   sessionByRunId(runId: string): SessionPolicyRow | undefined {
-    return this.db.select().from(sessionPolicies).where(eq(sessionPolicies.runId, runId)).get()
+    return this.byRunId.get({runId})
   }
 
   sessionById(sessionId: string): SessionPolicyRow | undefined {
@@ -28,11 +44,9 @@ export class PolicyRepository {
     return idsWithPrefix(this.db, sessionPolicies, sessionPolicies.sessionId, prefix, limit)
   }
 
+  /** Every column is text or a number: bound as is. */
   insertAudit(row: Omit<AuditRow, 'id' | 'toolInput'> & {toolInput: unknown}): void {
-    this.db
-      .insert(auditEntries)
-      .values({...row, toolInput: capJson(row.toolInput)})
-      .run()
+    this.insertAuditRow.run({...row, toolInput: capJson(row.toolInput)})
   }
 
   /** Newest `limit` entries, returned oldest first. */
