@@ -1,18 +1,30 @@
 /** The policy tables' queries: sessions' own rules and the audit log. */
-import {and, asc, desc, eq, gte} from 'drizzle-orm'
+import {and, asc, desc, eq, getTableColumns, gte} from 'drizzle-orm'
 
 import type {Db} from '../store/index.js'
+import {columnKeys, driverValues, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {auditEntries, type AuditRow, sessionPolicies, type SessionPolicyRow} from '../store/schema/policy.js'
 
 /** An audit row keeps at most this much of a tool input; the approval (if any) has it all. */
 export const AUDIT_INPUT_CAP = 64 * 1024
 
+const SESSION_POLICY_COLUMNS = getTableColumns(sessionPolicies)
+
 export class PolicyRepository {
-  constructor(private readonly db: Db) {}
+  /** Runs at every launch: prepared once (building and preparing it per launch showed in the launch bench). */
+  private readonly insertSessionStmt
+
+  constructor(private readonly db: Db) {
+    this.insertSessionStmt = db
+      .insert(sessionPolicies)
+      .values(placeholdersFor(columnKeys(SESSION_POLICY_COLUMNS)))
+      .onConflictDoNothing()
+      .prepare()
+  }
 
   insertSession(row: SessionPolicyRow): void {
-    this.db.insert(sessionPolicies).values(row).onConflictDoNothing().run()
+    this.insertSessionStmt.run(driverValues(SESSION_POLICY_COLUMNS, row))
   }
 
   sessionByRunId(runId: string): SessionPolicyRow | undefined {

@@ -36,7 +36,7 @@ describe('policy hook settings', () => {
     expect(path.dirname(file)).to.equal(path.dirname(mcp))
     expect(statSync(file).mode & 0o777).to.equal(0o600)
     expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal({hooks: {}})
-    expect(removeMcpConfigFile(mcp)).to.equal(undefined)
+    expect(await removeMcpConfigFile(mcp)).to.equal(undefined)
     expect(existsSync(file)).to.equal(false)
   })
 })
