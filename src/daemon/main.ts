@@ -46,7 +46,7 @@ import {reconcileSessions} from './sessions/reconcile.js'
 import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
 import {TableRetention} from './store/retention.js'
-import {daemonMeta} from './store/schema/index.js'
+import {daemonMeta, rawEvents} from './store/schema/index.js'
 import {registerSystemHandlers} from './system.js'
 
 /** Methods that only read: they answer at once, even while another process holds the database's write lock. */
@@ -134,7 +134,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   // claude's stdout lines as it wrote them: kept for debugging, and large, so bounded like events.
   const rawRetention = new TableRetention(
     store,
-    {table: 'raw_events', timeColumn: 'created_at', timeOf: (ms) => ms},
+    {table: rawEvents, id: rawEvents.id, time: rawEvents.createdAt, timeOf: (ms) => ms},
     {maxCount: config.raw_event_retention_count, maxAgeMs: config.raw_event_retention_ms},
     log.child({component: 'retention'}),
   ).start()

@@ -7,6 +7,7 @@ import {and, asc, desc, eq, getTableColumns, ne, sql} from 'drizzle-orm'
 
 import type {ApprovalStatus, DecisionProvenance} from '../../protocol/approvals.js'
 import type {Db} from '../store/index.js'
+import {columnKeys, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
 
@@ -33,25 +34,14 @@ export class ApprovalRepository {
       .where(pendingStatus)
       .orderBy(asc(approvals.createdAt), asc(sql`rowid`))
       .prepare()
-    // Every column from the row object of the same key.
-    const placeholders = Object.fromEntries(Object.keys(getTableColumns(approvals)).map((key) => [key, sql.placeholder(key)]))
-    this.insertRow = db
-      .insert(approvals)
-      .values(placeholders as never)
-      .prepare()
-    this.insertNew = db
-      .insert(approvals)
-      .values(placeholders as never)
-      .onConflictDoNothing()
-      .prepare()
+    // Every column from the row's value of the same key. Bound as is: every column here is text
+    // or a number, so a row's values are already what the driver stores.
+    const everyColumn = placeholdersFor(columnKeys(getTableColumns(approvals)))
+    this.insertRow = db.insert(approvals).values(everyColumn).prepare()
+    this.insertNew = db.insert(approvals).values(everyColumn).onConflictDoNothing().prepare()
     this.finish = db
       .update(approvals)
-      .set({
-        status: sql.placeholder('status') as never,
-        comment: sql.placeholder('comment') as never,
-        decidedAt: sql.placeholder('at') as never,
-        decidedBy: sql.placeholder('by') as never,
-      })
+      .set(placeholdersFor(['status', 'comment', 'decidedAt', 'decidedBy']))
       .where(and(eq(approvals.id, sql.placeholder('id')), pendingStatus))
       .prepare()
     this.countPendingOf = db
@@ -126,6 +116,7 @@ export class ApprovalRepository {
    * guard is what makes exactly one of two racing decisions win.
    */
   decide(id: string, status: Exclude<ApprovalStatus, 'pending'>, comment: string | null, at: number, by?: DecisionProvenance): boolean {
-    return this.finish.run({id, status, comment, at, by: by === undefined ? null : JSON.stringify(by)}).changes === 1
+    const decidedBy = by === undefined ? null : JSON.stringify(by)
+    return this.finish.run({id, status, comment, decidedAt: at, decidedBy}).changes === 1
   }
 }

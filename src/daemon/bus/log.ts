@@ -114,7 +114,7 @@ export class EventLog implements EventBus {
     this.retention = new TableRetention(
       store,
       // Ids are dense, so the newest N ids are N events; what is not flushed yet is not counted.
-      {table: 'events', timeColumn: 'timestamp', timeOf: (ms) => new Date(ms).toISOString(), newestId: () => this.flushed},
+      {table: events, id: events.id, time: events.timestamp, timeOf: (ms) => new Date(ms).toISOString(), newestId: () => this.flushed},
       retention,
       log,
     )

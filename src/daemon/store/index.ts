@@ -91,6 +91,7 @@ interface Journal {
  * Returns whether it has every migration of ours already (then there is nothing to migrate).
  */
 function refuseNewerSchema(sqlite: Database.Database, folder: string, file: string): boolean {
+  // Raw SQL: sqlite_master and drizzle's own __drizzle_migrations are not in our schema.
   const table = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get()
   if (!table) return false
   const row = sqlite.prepare('SELECT MAX(created_at) AS newest FROM __drizzle_migrations').get() as {newest: number | null}

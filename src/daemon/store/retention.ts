@@ -3,7 +3,8 @@
  * newest `maxCount` ids and nothing older than `maxAgeMs`. Deletes in bounded steps, one per
  * turn of the event loop, so requests and writes go first; the event log and raw_events use it.
  */
-import type {Statement} from 'better-sqlite3'
+import {asc, gt, lte, max, min, sql} from 'drizzle-orm'
+import type {SQLiteColumn, SQLiteTable} from 'drizzle-orm/sqlite-core'
 
 import type {Logger} from '../../shared/logger.js'
 import type {Store} from './index.js'
@@ -18,10 +19,12 @@ export interface RetentionOptions {
 }
 
 export interface RetainedTable {
-  table: string
+  table: SQLiteTable
+  /** Its integer primary key, growing with time. */
+  id: SQLiteColumn
   /** The column holding each row's time. */
-  timeColumn: string
-  /** The time column's value for an instant (an ISO string, or epoch ms). */
+  time: SQLiteColumn
+  /** The time column's stored value for an instant (an ISO string, or epoch ms). */
   timeOf: (ms: number) => string | number
   /** The newest id (rows above it may be in flight); defaults to the table's MAX(id). */
   newestId?: () => number
@@ -36,9 +39,9 @@ export class TableRetention {
   private timer: NodeJS.Timeout | undefined
   private pending: NodeJS.Immediate | undefined
   private closed = false
-  private readonly candidates: Statement
-  private readonly deleteThrough: Statement
-  private readonly maxId: Statement
+  private readonly candidates
+  private readonly deleteThrough
+  private readonly maxId
 
   constructor(
     store: Store,
@@ -46,13 +49,31 @@ export class TableRetention {
     private readonly options: RetentionOptions,
     private readonly log: Logger,
   ) {
-    const {table, timeColumn} = target
-    const oldest = store.sqlite.prepare(`SELECT MIN(id) AS id FROM ${table}`).get() as {id: number | null}
-    this.maxId = store.sqlite.prepare(`SELECT MAX(id) AS id FROM ${table}`)
+    const {db} = store
+    const {table, id, time} = target
+    this.maxId = db
+      .select({id: max(id)})
+      .from(table)
+      .prepare()
+    // The stored value (not mapped to a Date), to compare with timeOf's.
+    const at = sql<string | number>`${time}`
+    this.candidates = db
+      .select({id: sql<number>`${id}`, at})
+      .from(table)
+      .where(gt(id, sql.placeholder('after')))
+      .orderBy(asc(id))
+      .limit(sql.placeholder('limit'))
+      .prepare()
+    this.deleteThrough = db
+      .delete(table)
+      .where(lte(id, sql.placeholder('through')))
+      .prepare()
+    const oldest = db
+      .select({id: min(id)})
+      .from(table)
+      .get()?.id
     // Whatever lies below the oldest row kept (all of it, for an empty table) is gone.
-    this.pruned = oldest.id === null ? this.newestId() : oldest.id - 1
-    this.candidates = store.sqlite.prepare(`SELECT id, ${timeColumn} AS at FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`)
-    this.deleteThrough = store.sqlite.prepare(`DELETE FROM ${table} WHERE id <= ?`)
+    this.pruned = oldest === null || oldest === undefined ? this.newestId() : Number(oldest) - 1
   }
 
   /** The newest id deleted; rows up to here are gone. */
@@ -76,20 +97,21 @@ export class TableRetention {
   step(now = Date.now()): boolean {
     const keepFromId = this.newestId() - this.options.maxCount + 1
     const cutoff = this.target.timeOf(now - this.options.maxAgeMs)
-    const rows = this.candidates.all(this.pruned, STEP_ROWS) as {id: number; at: string | number}[]
+    const rows = this.candidates.all({after: this.pruned, limit: STEP_ROWS})
     let through: number | undefined
     for (const row of rows) {
       if (row.id >= keepFromId && row.at >= cutoff) break
       through = row.id
     }
     if (through === undefined) return false
-    this.deleteThrough.run(through)
+    this.deleteThrough.run({through})
     this.pruned = through
     return through === rows.at(-1)?.id && rows.length === STEP_ROWS
   }
 
   private newestId(): number {
-    return this.target.newestId?.() ?? (this.maxId.get() as {id: number | null}).id ?? 0
+    const newest = this.target.newestId?.() ?? this.maxId.get()?.id
+    return newest === null || newest === undefined ? 0 : Number(newest)
   }
 
   close(): void {
