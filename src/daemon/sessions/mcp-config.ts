@@ -105,20 +105,28 @@ export function mcpConfigFileFor(socketPath: string, sessionId: string): string 
 
 /**
  * Writes the config into a new private directory (0700; an existing one is an error, as with
- * mkdtemp); returns the file's path.
+ * mkdtemp), and claude's `--settings` (the policy hook) beside it when given, so they go together;
+ * returns the config's path. The two files are written at once: each write is a few round trips
+ * through the thread pool, and a launch waits for them.
  */
-export async function writeMcpConfigFile(config: McpServers, socketPath: string, sessionId: string = randomUUID()): Promise<string> {
+export async function writeMcpConfigFile(
+  config: McpServers,
+  socketPath: string,
+  sessionId: string = randomUUID(),
+  settings?: object,
+): Promise<string> {
   const file = mcpConfigFileFor(socketPath, sessionId)
   await mkdir(path.dirname(file), {mode: 0o700})
-  await writeFile(file, JSON.stringify(config), {mode: 0o600, flag: 'wx'})
+  await Promise.all([
+    writeFile(file, JSON.stringify(config), {mode: 0o600, flag: 'wx'}),
+    settings && writeFile(settingsFileFor(file), JSON.stringify(settings), {mode: 0o600, flag: 'wx'}),
+  ])
   return file
 }
 
-/** Writes claude's `--settings` (the policy hook) beside a config writeMcpConfigFile wrote, so it goes with it. */
-export async function writeSettingsFile(mcpConfigFile: string, settings: object): Promise<string> {
-  const file = path.join(path.dirname(mcpConfigFile), 'settings.json')
-  await writeFile(file, JSON.stringify(settings), {mode: 0o600})
-  return file
+/** Where writeMcpConfigFile puts the settings of the config at `mcpConfigFile`. */
+export function settingsFileFor(mcpConfigFile: string): string {
+  return path.join(path.dirname(mcpConfigFile), 'settings.json')
 }
 
 /**

@@ -40,8 +40,8 @@ import {
   mcpConfigFileFor,
   removeMcpConfigFile,
   sessionMcpServers,
+  settingsFileFor,
   writeMcpConfigFile,
-  writeSettingsFile,
 } from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, publishEvent, recordLines, storeLines} from './recorder.js'
@@ -717,9 +717,9 @@ export class SessionService implements SessionLink {
     const {permissionPromptTool, additionalDirectories, servers, settings} = launch
     try {
       mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
-      // Its path is in the session's row already (see start).
-      if (run.mcpConfigPath) await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath, run.id)
-      const settingsFile = settings ? await writeSettingsFile(run.mcpConfigPath!, settings) : undefined
+      // Its path is in the session's row already (see start); the settings go beside it.
+      const settingsFile = settings ? settingsFileFor(run.mcpConfigPath!) : undefined
+      if (run.mcpConfigPath) await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath, run.id, settings)
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,

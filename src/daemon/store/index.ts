@@ -4,7 +4,7 @@
  * schema through the same queries.
  */
 import {mkdirSync, readFileSync} from 'node:fs'
-import {open} from 'node:fs/promises'
+import {type FileHandle, open} from 'node:fs/promises'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -146,7 +146,10 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
         await synced
         return value
       },
-      close: () => sqlite.close(),
+      close: () => {
+        sqlite.close()
+        wal?.close()
+      },
     }
   } catch (error) {
     sqlite.close()
@@ -221,14 +224,17 @@ async function writeLocked<T>(
  * does it) runs on libuv's thread pool before the write resolves, so it is not acknowledged before
  * it is on disk, and other requests go on meanwhile. Concurrent durable writes share a sync (group commit): one that
  * starts after a commit covers it, and every commit before it. Checkpoints sync the WAL and the
- * database themselves (NORMAL does that). The WAL is opened by name at each sync, so a WAL that
- * SQLite recreated is the one synced.
+ * database themselves (NORMAL does that). The WAL stays open here from the first sync on: SQLite
+ * keeps the same file (it truncates or rewrites it, never replaces it) while a connection of ours
+ * is open, and it locks the -shm and database files, not the WAL, so this descriptor is never the
+ * one whose close would drop SQLite's POSIX locks.
  */
 class WalSync {
   /** The sync running now, which may have started before the caller's commit. */
   private running: Promise<void> | undefined
   /** The sync queued behind it, shared by every commit made while it waits. */
   private next: Promise<void> | undefined
+  private handle: Promise<FileHandle> | undefined
 
   constructor(
     private readonly walFile: string,
@@ -252,14 +258,14 @@ class WalSync {
 
   private async run(): Promise<void> {
     try {
-      const handle = await open(this.walFile, 'r')
-      try {
-        await handle.datasync()
-      } finally {
-        await handle.close()
-      }
+      this.handle ??= open(this.walFile, 'r')
+      const handle = await this.handle.catch((error: unknown) => {
+        this.handle = undefined
+        throw error
+      })
+      await handle.datasync()
     } catch (error) {
-      // No WAL: nothing was committed since the last connection closed (and checkpointed it).
+      // No WAL yet: nothing was committed since the database was opened.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
       throw new RpcError(
         ErrorCode.Unavailable,
@@ -269,5 +275,11 @@ class WalSync {
     } finally {
       if (this.running && !this.next) this.running = undefined
     }
+  }
+
+  /** After the database is closed. */
+  close(): void {
+    this.handle?.then((handle) => handle.close()).catch(() => {})
+    this.handle = undefined
   }
 }
