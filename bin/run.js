@@ -11,7 +11,7 @@ const argv = hoistGlobalFlags(process.argv.slice(2))
 
 if (isLeanDialStdio(argv)) {
   // What `hld --host ssh://…` runs on the far side, once per command: no oclif on that path.
-  const {main} = await import('../dist/cli/dial-stdio.js')
+  const {main} = await import('../dist/cli/dial-stdio.bundle.js')
   process.exit(await main(argv.slice(2)))
 }
 

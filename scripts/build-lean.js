@@ -8,6 +8,9 @@
 //   resolving and reading ~40 small ES modules one by one costs node more than running them.
 //   It sits beside lean.js, so the relative paths its modules compute from import.meta.url
 //   (the package root, the daemon entry, ../daemon/*.js) stay right.
+// dist/cli/dial-stdio.bundle.js: `hld daemon dial-stdio`, what `hld --host ssh://…` runs on the far side
+// of every remote command (src/cli/dial-stdio.ts), in one file; the daemon start-up code inside is
+// evaluated only when no daemon answers.
 // And dist/mcp/claude-approvals.bundle.js: what the approvals MCP server needs to answer
 // `initialize` (bin/mcp-claude-approvals.js), in one file; what it loads after that stays in dist/.
 import {writeFileSync} from 'node:fs'
@@ -91,6 +94,14 @@ await bundle({
   // over: an error class in two copies would break exitCodeFor's instanceof). oclif is never
   // imported on this path (its error printer is required by file when an error is shown).
   external: ['better-sqlite3', '@oclif/core', '../shared/file-lock.js'],
+})
+
+await bundle({
+  entryPoints: [path.join(dist, 'cli', 'dial-stdio.js')],
+  outfile: path.join(dist, 'cli', 'dial-stdio.bundle.js'),
+  // As for the lean entry: native, and only for starting a daemon, so loaded from dist/ when needed
+  // (an import inside the bundle would be hoisted and load better-sqlite3 at every start).
+  external: ['better-sqlite3', '../shared/file-lock.js'],
 })
 
 await bundle({

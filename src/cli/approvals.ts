@@ -7,6 +7,7 @@
 import os from 'node:os'
 
 import type {DaemonClient} from '../client/index.js'
+import type {HostSpec} from '../config/hosts.js'
 import type {Approval, DecisionProvenance, FetchApprovalsResult, SendDecisionResult, TruncatedToolInput} from '../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {Session} from '../protocol/sessions.js'
@@ -202,8 +203,10 @@ export async function listApprovals(
     printApprovals(ctx, result.approvals, all)
     return result
   }
-  const {askHosts, reportFailures} = await import('./fan-in.js')
-  const fanIn = await askHosts(hosts, async (host) => ask(await ctx.clientOf(host, {config})), config.host_timeout_ms)
+  const {askHosts, notFoundAsEmpty, reportFailures} = await import('./fan-in.js')
+  let fanIn = await askHosts(hosts, async (host) => ask(await ctx.clientOf(host, {config})), config.host_timeout_ms)
+  // A --session lives on one host: the others have no approvals of it, which is no failure of theirs.
+  if (flags.session !== undefined) fanIn = notFoundAsEmpty(flags.session, fanIn, 'session', {approvals: []})
   const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
   const approvals = fanIn.answers.flatMap(({host, value}) => value.approvals.map((a) => ({...a, host: host.name})))
   // Pending: oldest first, as one host lists them; with --all, newest first.
@@ -257,7 +260,7 @@ type DecisionFlags = {comment?: string; all?: boolean; session?: string}
 export function approve(
   ctx: CommandContext,
   {argv, flags}: Parsed<DecisionFlags>,
-): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+): Promise<SendDecisionResult | {results: DecisionOutcome[]; errors?: HostFailure[]}> {
   return decideMany(ctx, argv, {decision: 'approve', comment: flags.comment, all: flags.all, session: flags.session})
 }
 
@@ -265,20 +268,26 @@ export function approve(
 export function deny(
   ctx: CommandContext,
   {argv, flags}: Parsed<DecisionFlags>,
-): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+): Promise<SendDecisionResult | {results: DecisionOutcome[]; errors?: HostFailure[]}> {
   return decideMany(ctx, argv, {decision: 'deny', comment: flags.comment, all: flags.all, session: flags.session})
 }
 
+/** One approval to decide: where (its host's client) and how that host knows it, or why it cannot be. */
+type Target = {given: string; host?: HostSpec} & ({client: DaemonClient; id: string} | {error: Error})
+
 /**
  * approve and deny of several ids, or of every pending approval of one session (`--all
- * --session`). Each is decided on its own: one that fails (unknown, already decided) is
- * reported and the rest still go; the exit status is then the first failure's.
+ * --session`). Each id goes to the host that owns it (`devbox:9c1e`, or with --hosts the one
+ * host that has it), and `--all` with --hosts asks every host. Each is decided on its own: one
+ * that fails (unknown, already decided, its host unreachable) is reported and the rest still go;
+ * the exit status is then the first failure's. A host that cannot be asked for --all's list is
+ * reported as the list commands do (stderr, `errors`), failing the command only when none answered.
  */
 async function decideMany(
   ctx: CommandContext,
   ids: string[],
   options: {decision: 'approve' | 'deny'; comment?: string; all?: boolean; session?: string},
-): Promise<SendDecisionResult | {results: DecisionOutcome[]}> {
+): Promise<SendDecisionResult | {results: DecisionOutcome[]; errors?: HostFailure[]}> {
   if (options.all && !options.session) {
     throw new CommandError("--all needs --session ID, so one slip cannot decide every session's approvals", {exit: ExitCode.Usage})
   }
@@ -287,31 +296,94 @@ async function decideMany(
     throw new CommandError('give an approval id (or several), or --all --session ID', {exit: ExitCode.Usage})
   const comment = options.comment ? {comment: options.comment} : {}
   if (!options.all && ids.length === 1) return decide(ctx, {approval_id: ids[0], decision: options.decision, ...comment})
-  const client = await ctx.client()
-  const {FetchApprovals, SendDecision} = await import('../protocol/approvals.js')
+  const {GetApproval, SendDecision} = await import('../protocol/approvals.js')
+  let targets: Target[]
+  let errors: HostFailure[] | undefined
+  // Outcomes say their host whenever hosts were named (--hosts or a qualified id).
+  let labelled: boolean
   if (options.all) {
-    const {approvals} = await client.call(FetchApprovals, {session_id: options.session!})
-    ids = approvals.filter((a) => a.type === 'function_call').map((a) => a.id)
-    if (ids.length === 0) ctx.log(`Session ${options.session} has no pending approvals.`)
+    ;({targets, errors, labelled} = await pendingOfSession(ctx, options.session!))
+  } else {
+    targets = await ctx.clientsForIds(ids, (client, id) => client.call(GetApproval, {approval_id: id}), 'approval')
+    labelled = (await ctx.hostList()) !== undefined || targets.some((target) => 'qualified' in target && target.qualified)
   }
+  const label = (target: Target, id: string) => (labelled && target.host ? `${target.host.name}:${id}` : id)
+  // All at once (each host's connection carries its own in order); reported in the order given.
+  const settled = await Promise.allSettled(
+    targets.map(async (target) => {
+      if ('error' in target) throw target.error
+      const params = {approval_id: target.id, decision: options.decision, ...comment, ...decisionLabels()}
+      return (await target.client.call(SendDecision, params)).approval
+    }),
+  )
   const results: DecisionOutcome[] = []
   let failure: Error | undefined
-  for (const id of ids) {
-    try {
-      const {approval} = await client.call(SendDecision, {approval_id: id, decision: options.decision, ...comment, ...decisionLabels()})
-      ctx.log(`${VERB[options.decision]} ${approval.id}: ${describeRequest(approval)}`)
-      results.push({approval_id: approval.id, success: true, approval})
-    } catch (error) {
-      failure ??= error as Error
-      ctx.logToStderr(`Not ${options.decision === 'approve' ? 'approved' : 'denied'}: ${id}: ${(error as Error).message}`)
-      results.push({approval_id: id, success: false, error: (error as Error).message})
+  for (const [index, target] of targets.entries()) {
+    const host = labelled && target.host ? {host: target.host.name} : {}
+    const outcome = settled[index]
+    if (outcome.status === 'fulfilled') {
+      const approval = outcome.value
+      ctx.log(`${VERB[options.decision]} ${label(target, approval.id)}: ${describeRequest(approval)}`)
+      results.push({approval_id: approval.id, ...host, success: true, approval})
+    } else {
+      const error = outcome.reason as Error
+      failure ??= error
+      const id = 'id' in target ? target.id : target.given
+      ctx.logToStderr(`Not ${options.decision === 'approve' ? 'approved' : 'denied'}: ${label(target, id)}: ${error.message}`)
+      results.push({approval_id: id, ...host, success: false, error: error.message})
     }
   }
   if (failure) {
     const decided = results.filter((r) => r.success).length
-    throw new CommandError(`${decided} of ${results.length} decided; the first failure: ${failure.message}`, {exit: exitCodeFor(failure)})
+    // --json keeps every outcome: which were decided matters as much as what failed.
+    throw new CommandError(`${decided} of ${results.length} decided; the first failure: ${failure.message}`, {
+      exit: exitCodeFor(failure),
+      data: errors ? {results, errors} : {results},
+    })
   }
-  return {results}
+  return errors ? {results, errors} : {results}
+}
+
+/**
+ * `--all --session ID`: the session's pending tool calls, on the one machine (--host, or a
+ * qualified `devbox:5c1e`) or on every host of --hosts, each resolving the prefix among its own
+ * sessions. Hosts that cannot be asked become `errors` (and a line on stderr).
+ */
+async function pendingOfSession(
+  ctx: CommandContext,
+  session: string,
+): Promise<{targets: Target[]; errors?: HostFailure[]; labelled: boolean}> {
+  const {FetchApprovals} = await import('../protocol/approvals.js')
+  const config = await ctx.loadConfig()
+  const {hosts, id} = await ctx.hostsOf(session, config)
+  const pending = async (client: DaemonClient) => {
+    const sessionId = await resolveSessionId(client, id, {unknownAsGiven: true})
+    const {approvals} = await client.call(FetchApprovals, {session_id: sessionId})
+    return approvals.filter((a) => a.type === 'function_call')
+  }
+  if (!hosts) {
+    const client = await ctx.client({config})
+    const targets = (await pending(client)).map((a) => ({given: a.id, client, id: a.id}))
+    if (targets.length === 0) ctx.log(`Session ${inert(session)} has no pending approvals.`)
+    return {targets, labelled: false}
+  }
+  const {askHosts, notFoundAsEmpty, reportFailures} = await import('./fan-in.js')
+  const asked = await askHosts(
+    hosts,
+    async (host): Promise<Target[]> => {
+      const client = await ctx.clientOf(host, {config})
+      return (await pending(client)).map((a) => ({given: a.id, host, client, id: a.id}))
+    },
+    config.host_timeout_ms,
+  )
+  // The session lives on one host (whichever knows the prefix): the others have nothing to decide.
+  const fanIn = notFoundAsEmpty(id, asked, 'session', [])
+  const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
+  const targets = fanIn.answers.flatMap(({value}) => value)
+  if (targets.length === 0) {
+    ctx.log(`Session ${inert(session)} has no pending approvals on ${fanIn.answers.map(({host}) => inert(host.name)).join(', ')}.`)
+  }
+  return {targets, errors, labelled: true}
 }
 
 /**
@@ -329,5 +401,5 @@ function decisionLabels(): {channel: 'cli'; decider: {user?: string; host: strin
   return {channel: 'cli', decider: {...(user ? {user} : {}), host: os.hostname()}}
 }
 
-export type DecisionOutcome =
-  {approval_id: string; success: true; approval: Approval} | {approval_id: string; success: false; error: string}
+/** One decision of several; `host` when hosts were named (--hosts, a qualified id). */
+export type DecisionOutcome = {approval_id: string; host?: string} & ({success: true; approval: Approval} | {success: false; error: string})

@@ -118,6 +118,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
     return this.access.clientForId(id, find, what, options)
   }
 
+  /** The machines an id is looked for on, and the id as they know it (DaemonAccess.hostsOf). */
+  async hostsOf(text: string, config?: Config): Promise<{hosts?: HostSpec[]; id: string; qualified: boolean}> {
+    return this.access.hostsOf(text, config)
+  }
+
+  /** clientForId for several ids at once, each resolved or failed on its own (DaemonAccess.clientsForIds). */
+  async clientsForIds(
+    ids: string[],
+    find: (client: DaemonClient, id: string) => Promise<unknown>,
+    what: string,
+    options: {autostart?: boolean} = {},
+  ): Promise<({given: string; client: DaemonClient; id: string; host: HostSpec; qualified: boolean} | {given: string; error: Error})[]> {
+    return this.access.clientsForIds(ids, find, what, options)
+  }
+
   protected async finally(error: Error | undefined): Promise<void> {
     this.daemonAccess?.close()
     await super.finally(error)

@@ -35,7 +35,7 @@ export interface ConnectOptions {
 /** What a command does output with, and reaches its daemons by (DaemonAccess's methods). */
 export interface CommandContext extends Pick<
   DaemonAccess,
-  'loadConfig' | 'host' | 'hostList' | 'endpointOf' | 'client' | 'clientOf' | 'clientForId'
+  'loadConfig' | 'host' | 'hostList' | 'hostsOf' | 'endpointOf' | 'client' | 'clientOf' | 'clientForId' | 'clientsForIds'
 > {
   /** A line on stdout, unless --json (then the returned result is the output). */
   log(message?: string): void
@@ -50,10 +50,13 @@ export interface CommandContext extends Pick<
  */
 export class CommandError extends Error {
   readonly oclif: {exit: number}
+  /** What --json shows beside the message (`error.data`), e.g. what was done before the failure. */
+  readonly data?: unknown
 
-  constructor(message: string, options: {exit: number}) {
+  constructor(message: string, options: {exit: number; data?: unknown}) {
     super(message)
     this.oclif = {exit: options.exit}
+    if (options.data !== undefined) this.data = options.data
   }
 }
 
@@ -72,6 +75,8 @@ export async function honourNoColor(argv: string[]): Promise<void> {
 export class DaemonAccess {
   /** Every client this command opened (one per host), closed by close(). */
   private readonly openedClients: DaemonClient[] = []
+  /** Each machine's client, by address and auto-start: asked again, a command gets the same one. */
+  private readonly clients = new Map<string, Promise<DaemonClient>>()
   private defaultClient: DaemonClient | undefined
 
   constructor(private readonly flags: GlobalFlags) {}
@@ -110,8 +115,21 @@ export class DaemonAccess {
     return this.defaultClient
   }
 
-  /** A client to one machine's daemon, closed when the command ends. */
+  /**
+   * A client to one machine's daemon, closed when the command ends: one per machine, however
+   * many ids a command decides there (one ssh connection per host per command).
+   */
   async clientOf(host: HostSpec, options: ConnectOptions = {}): Promise<DaemonClient> {
+    const key = `${host.kind === 'ssh' ? host.url : host.name} ${options.autostart !== false}`
+    let client = this.clients.get(key)
+    if (!client) {
+      client = this.connect(host, options)
+      this.clients.set(key, client)
+    }
+    return client
+  }
+
+  private async connect(host: HostSpec, options: ConnectOptions): Promise<DaemonClient> {
     const config = options.config ?? (await this.loadConfig())
     let client: DaemonClient
     if (host.kind === 'ssh') {
@@ -155,6 +173,28 @@ export class DaemonAccess {
   }
 
   /**
+   * The machines an id is looked for on, and the id as they know it: the host a qualified id
+   * names (`devbox:9c1e`, a name from --hosts or daemon.json's hosts); else the --hosts list;
+   * else undefined (the one machine of --host, or this one).
+   */
+  async hostsOf(text: string, config?: Config): Promise<{hosts?: HostSpec[]; id: string; qualified: boolean}> {
+    config ??= await this.loadConfig()
+    const list = await this.hostList(config)
+    const [{resolveHost}, {splitQualifiedId}] = await Promise.all([import('../config/hosts.js'), import('./fan-in.js')])
+    const qualified = splitQualifiedId(text, (name) => {
+      const listed = list?.find((host) => host.name === name)
+      if (listed) return listed
+      try {
+        return resolveHost(name, config.hosts)
+      } catch {
+        return undefined
+      }
+    })
+    if (qualified.host) return {hosts: [qualified.host], id: qualified.id, qualified: true}
+    return {hosts: list, id: text, qualified: false}
+  }
+
+  /**
    * The client of the machine that owns `id`, and the id as that machine knows it: the host a
    * qualified id names (`devbox:9c1e`); else, with --hosts, the one host where `find` succeeds;
    * else the one host of --host.
@@ -165,31 +205,46 @@ export class DaemonAccess {
     what: string,
     options: {autostart?: boolean} = {},
   ): Promise<{client: DaemonClient; id: string; host: HostSpec}> {
+    const [owner] = await this.clientsForIds([id], find, what, options)
+    if ('error' in owner) throw owner.error
+    return owner
+  }
+
+  /**
+   * clientForId for several ids at once, each on its own: an id that no host (or more than one)
+   * has, or whose host cannot be reached, is its `error`; the others still resolve. All lookups
+   * run at once and share one connection per host.
+   */
+  async clientsForIds(
+    ids: string[],
+    find: (client: DaemonClient, id: string) => Promise<unknown>,
+    what: string,
+    options: {autostart?: boolean} = {},
+  ): Promise<({given: string; client: DaemonClient; id: string; host: HostSpec; qualified: boolean} | {given: string; error: Error})[]> {
     const config = await this.loadConfig()
-    const list = await this.hostList(config)
-    const [{resolveHost}, {askHosts, ownerOf, splitQualifiedId}] = await Promise.all([import('../config/hosts.js'), import('./fan-in.js')])
-    const qualified = splitQualifiedId(id, (name) => {
-      const listed = list?.find((host) => host.name === name)
-      if (listed) return listed
-      try {
-        return resolveHost(name, config.hosts)
-      } catch {
-        return undefined
-      }
-    })
-    if (qualified.host) return {client: await this.clientOf(qualified.host, {...options, config}), id: qualified.id, host: qualified.host}
-    if (!list) return {client: await this.client({...options, config}), id, host: await this.host(config)}
-    const fanIn = await askHosts(
-      list,
-      async (host) => {
-        const client = await this.clientOf(host, {...options, config})
-        await find(client, id)
-        return client
-      },
-      config.host_timeout_ms,
+    const {askHosts, ownerOf} = await import('./fan-in.js')
+    return Promise.all(
+      ids.map(async (given) => {
+        try {
+          const {hosts, id, qualified} = await this.hostsOf(given, config)
+          if (qualified) return {given, client: await this.clientOf(hosts![0], {...options, config}), id, host: hosts![0], qualified}
+          if (!hosts) return {given, client: await this.client({...options, config}), id, host: await this.host(config), qualified}
+          const fanIn = await askHosts(
+            hosts,
+            async (host) => {
+              const client = await this.clientOf(host, {...options, config})
+              await find(client, id)
+              return client
+            },
+            config.host_timeout_ms,
+          )
+          const owner = ownerOf(id, fanIn, what)
+          return {given, client: owner.value, id, host: owner.host, qualified}
+        } catch (error) {
+          return {given, error: error as Error}
+        }
+      }),
     )
-    const owner = ownerOf(id, fanIn, what)
-    return {client: owner.value, id, host: owner.host}
   }
 
   close(): void {

@@ -1,15 +1,30 @@
 /**
  * `hld daemon dial-stdio`: this process's stdin and stdout become a connection to this
  * machine's daemon socket. It is what `hld --host ssh://…` runs on the far side (as `docker
- * system dial-stdio` is for docker), so it stays small: config, one socket, two pipes.
+ * system dial-stdio` is for docker), once per remote command, so it stays small: config, one
+ * socket, two pipes. bin/run.js runs it from one bundled file (dist/cli/dial-stdio.bundle.js,
+ * scripts/build-lean.js); the code that starts a daemon is evaluated only when none answers.
  */
+import type net from 'node:net'
 import type {Readable, Writable} from 'node:stream'
 
 import {connectSocket} from '../client/index.js'
-import {openOrStart} from '../client/lifecycle.js'
-import type {Config} from '../config/index.js'
+import {type Config, loadConfig} from '../config/index.js'
 import {ConnectionOrigin} from '../protocol/daemon.js'
 import {encodeFrame} from '../protocol/framing.js'
+import {DaemonNotRunningError} from '../shared/errors.js'
+import {exitCodeFor} from './exit-codes.js'
+
+/** The daemon's socket; a daemon is started only when none runs and `autostart` allows it. */
+async function open(config: Config, autostart: boolean, env: NodeJS.ProcessEnv | undefined): Promise<net.Socket> {
+  try {
+    return await connectSocket(config.socket_path)
+  } catch (error) {
+    if (!autostart || !(error instanceof DaemonNotRunningError)) throw error
+  }
+  const {openOrStart} = await import('../client/lifecycle.js')
+  return openOrStart(config, env)
+}
 
 /**
  * Bridges until either side closes: stdin's end is passed on as a half-close (the daemon still
@@ -22,7 +37,7 @@ export async function dialStdio(
   stdin: Readable = process.stdin,
   stdout: Writable = process.stdout,
 ): Promise<void> {
-  const socket = options.autostart ? await openOrStart(config, options.env) : await connectSocket(config.socket_path)
+  const socket = await open(config, options.autostart, options.env)
   // Before anything from stdin: the daemon records where the decisions on this connection came from.
   const sshConnection = (options.env ?? process.env).SSH_CONNECTION
   socket.write(encodeFrame({jsonrpc: '2.0', method: ConnectionOrigin.name, params: sshConnection ? {ssh_connection: sshConnection} : {}}))
@@ -49,7 +64,6 @@ export async function dialStdio(
  * as one plain line (the ssh side quotes it) and set the exit status as any command's would.
  */
 export async function main(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [{loadConfig}, {exitCodeFor}] = await Promise.all([import('../config/index.js'), import('./exit-codes.js')])
   try {
     const autostart = !args.includes('--no-autostart') && env.HUMANLAYER_NO_AUTOSTART !== '1'
     await dialStdio(loadConfig({}, env), {autostart, env})

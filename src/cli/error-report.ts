@@ -4,6 +4,7 @@
  * the one --json keeps (the daemon's), and the JSON error object.
  */
 import {RpcError} from '../protocol/errors.js'
+import {CommandError} from './context.js'
 import {exitCodeFor} from './exit-codes.js'
 import {inert} from './render/inert.js'
 
@@ -23,6 +24,7 @@ export function reportError(error: Error, json: boolean, flags: Record<string, u
     message: json ? error.message : inert(humanMessage(error, flags), {lines: true}),
     exitCode: exitCodeFor(error),
     ...(error instanceof RpcError ? {rpcCode: error.code, data: error.data} : {}),
+    ...(error instanceof CommandError && error.data !== undefined ? {data: error.data} : {}),
   }
 }
 

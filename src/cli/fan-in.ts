@@ -66,6 +66,25 @@ export function reportFailures(fanIn: FanIn<unknown>, warn: (line: string) => vo
 }
 
 /**
+ * For a fan-in about something that lives on some hosts only (a session's approvals): a host
+ * that answered NotFound has none of it, an answer of `empty` rather than a failure. When no
+ * host has it, the command fails as ownerOf says (NotFound, naming the hosts asked).
+ */
+export function notFoundAsEmpty<T>(id: string, fanIn: FanIn<T>, what: string, empty: T): FanIn<T> {
+  const unknown = fanIn.failures.filter(({error}) => isNotFound(error))
+  if (unknown.length === 0) return fanIn
+  if (fanIn.answers.length === 0) ownerOf(id, fanIn, what)
+  return {
+    answers: [...fanIn.answers, ...unknown.map(({host}) => ({host, value: empty}))],
+    failures: fanIn.failures.filter(({error}) => !isNotFound(error)),
+  }
+}
+
+function isNotFound(error: Error): boolean {
+  return error instanceof RpcError && error.code === ErrorCode.NotFound
+}
+
+/**
  * `devbox:9c1e` → devbox's `9c1e`. The part before the last ':' counts as a host only when
  * `lookup` knows it, so an id that happens to hold a colon is left whole.
  */
@@ -82,7 +101,7 @@ export function splitQualifiedId(text: string, lookup: (name: string) => HostSpe
  * shows the qualified ids to choose from.
  */
 export function ownerOf<T>(id: string, fanIn: FanIn<T>, what: string): {host: HostSpec; value: T} {
-  const notFound = (error: Error): boolean => error instanceof RpcError && error.code === ErrorCode.NotFound
+  const notFound = isNotFound
   if (fanIn.answers.length === 1) return fanIn.answers[0]
   if (fanIn.answers.length > 1) {
     const choices = fanIn.answers.map(({host}) => `${host.name}:${id}`).join(', ')

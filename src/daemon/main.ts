@@ -11,6 +11,7 @@ import type {Config} from '../config/index.js'
 import type {ComponentHealth} from '../protocol/daemon.js'
 import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approvals.js'
 import {ConnectionOrigin, Health, Shutdown} from '../protocol/daemon.js'
+import {DecideToolUse} from '../protocol/policy.js'
 import {
   ContinueSession,
   GetConversation,
@@ -77,6 +78,13 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
  */
 const SYNC_OFF_LOOP_METHODS: ReadonlySet<string> = new Set([LaunchSession.name, ContinueSession.name])
 
+/**
+ * Methods whose handlers take the write lock themselves, with the durability each write needs:
+ * a tool call a rule decides is audited with synchronous=NORMAL, an approval and a human's
+ * decision with FULL (see PolicyService.decide).
+ */
+const SELF_WRITING_METHODS: ReadonlySet<string> = new Set([DecideToolUse.name])
+
 export interface Daemon {
   readonly socketPath: string
   /** Idempotent; resolves once everything is closed and the socket removed. */
@@ -142,7 +150,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
   // What a request writes is synced before it is answered.
   const router = new Router(log, {
     writeGate: (work, method) => store.write(work, {durable: true, syncOffLoop: SYNC_OFF_LOOP_METHODS.has(method)}),
-    readOnly: READ_ONLY_METHODS,
+    ungated: new Set([...READ_ONLY_METHODS, ...SELF_WRITING_METHODS]),
   })
   const components: Record<string, () => ComponentHealth> = {}
 
@@ -176,6 +184,8 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
       bus,
       sessions: options.sessionLink ?? sessions,
       sessionProcesses: () => sessions.runningProcesses(),
+      // Built below; approvals are only created once the daemon serves requests.
+      settingApproval: (sessionId, toolName, toolInput) => built.policy?.settingApproval(sessionId, toolName, toolInput),
       router,
       log,
     }),
@@ -191,6 +201,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     socketPath: config.socket_path,
     reconnectMs: config.approval_reconnect_ms,
     cloud: config.api_key !== undefined,
+    write: store.write,
     sessionSettings: (sessionId) => sessions.policySettings(sessionId),
   }))
   try {

@@ -1,7 +1,8 @@
 /**
  * The PreToolUse hook claude runs before every tool call of a session hld launched: it reads
  * claude's JSON on stdin, asks the daemon (`decideToolUse`) and prints the decision. It runs on
- * every call, so it loads nothing but node:net: no oclif, no client library. It is CommonJS
+ * every call, so it loads nothing but node:net (and node:fs, which node has loaded already): no
+ * oclif, no client library. It is CommonJS
  * (`.cts` → dist/hook/pre-tool-use.cjs, started by bin/hook.cjs) because node sets up its ES
  * module loader for an ES module entry, which costs a tenth of node's own start-up; and it
  * connects to the daemon while it reads claude's input.
@@ -11,6 +12,7 @@
  * approval by tool_use_id), then blocks the call with exit code 2 and a reason saying why.
  * Any other failure blocks it too: claude treats every exit but 0 and 2 as "no opinion".
  */
+import {readSync} from 'node:fs'
 import net from 'node:net'
 
 /** ErrorCode.Unavailable: the daemon is shutting down; ask again once it is back. */
@@ -97,9 +99,25 @@ function parseArgs(argv: string[]): {socket: string; runId: string; reconnectMs:
   return {socket, runId, reconnectMs}
 }
 
+/**
+ * claude's input, read with plain reads: process.stdin would build a stream for the pipe, which
+ * costs more than the read itself. The connection to the daemon, started before, is made by the
+ * kernel meanwhile. A stdin that turns out to be non-blocking is read on as a stream.
+ */
 function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  const buffer = Buffer.allocUnsafe(64 * 1024)
+  try {
+    for (;;) {
+      const n = readSync(0, buffer)
+      if (n === 0) return Promise.resolve(Buffer.concat(chunks).toString('utf8'))
+      chunks.push(Buffer.from(buffer.subarray(0, n)))
+    }
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException
+    if (failure.code !== 'EAGAIN') return Promise.reject(failure)
+  }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
     process.stdin.on('data', (chunk: Buffer) => chunks.push(chunk))
     process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     process.stdin.on('error', reject)

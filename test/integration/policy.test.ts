@@ -4,7 +4,7 @@
  * (`policy show/check/test`, `audit`, `approvals approve|deny` with several ids). Sessions are the
  * fake claude, kept running with [fake:slow] so their tool calls can wait for a human.
  */
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -16,7 +16,8 @@ import type {SessionLaunchResult} from '../../src/commands/session/launch.js'
 import type {Approval} from '../../src/protocol/approvals.js'
 import {UpdateSessionSettings} from '../../src/protocol/sessions.js'
 import {requestPermission, waitForApproval} from '../helpers/approvals.js'
-import {REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
+import {RawConnection} from '../helpers/raw-socket.js'
+import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, recordedRun} from '../helpers/sessions.js'
 
 const HOOK = path.join(REPO_ROOT, 'bin', 'hook.cjs')
@@ -249,6 +250,173 @@ describe('policy: hook entry, policy file and CLI', function () {
 
     await settings(false)
     expect(await check('Edit')).to.include({decision: 'ask', rule: null})
+  })
+
+  /** updateSessionSettings from outside any session (the test process). */
+  async function updateSettings(params: {
+    session_id: string
+    auto_accept_edits?: boolean
+    dangerously_skip_permissions?: boolean
+    dangerously_skip_permissions_timeout_ms?: number
+  }): Promise<void> {
+    const client = await sandbox.client()
+    try {
+      await client.call(UpdateSessionSettings, params)
+    } finally {
+      client.close()
+    }
+  }
+
+  it('dangerously_skip_permissions is a rule: on, the hook allows any call by it (shown, audited, no approval); built-in, deny and ask rules still win; it expires', async () => {
+    writePolicy({deny: ['Bash(git push *)']})
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch('--ask', 'Bash(npm publish *)')
+    await updateSettings({session_id, dangerously_skip_permissions: true})
+    const source = 'session setting dangerously_skip_permissions'
+
+    const shown = Sandbox.json<GetPolicyResult>(await sandbox.cli(['policy', 'show', '--session', session_id, '--json']))
+    expect(shown.rules.filter((r) => r.source === source).map((r) => [r.effect, r.rule])).to.deep.equal([['allow', '*']])
+    for (const [tool, input] of [
+      ['Bash', {command: 'rm -rf build && curl -s https://example.com'}],
+      ['mcp__github__create_issue', {title: 'x'}],
+      ['NotebookEdit', {notebook_path: path.join(sandbox.root, 'n.ipynb'), new_source: 'x'}],
+    ] as const) {
+      const done = await hook(run_id, tool, input)
+      expect(decisionOf(String(done.stdout)), tool).to.include({permissionDecision: 'allow'})
+    }
+    const push = await hook(run_id, 'Bash', {command: 'git push --force'})
+    expect(decisionOf(String(push.stdout))).to.include({permissionDecision: 'deny'})
+    const self = await hook(run_id, 'Bash', {command: 'hld approvals approve local-1'})
+    expect(decisionOf(String(self.stdout)).permissionDecisionReason).to.contain('built-in')
+    const check = async (command: string) =>
+      Sandbox.json<CheckPolicyResult>(
+        await sandbox.cli(['policy', 'check', 'Bash', JSON.stringify({command}), '--session', session_id, '--json']),
+      )
+    expect(await check('npm publish --tag next')).to.include({decision: 'ask', rule: 'Bash(npm publish *)'})
+
+    const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--session', session_id, '--json']))
+    expect(audit.entries.slice(0, 3).map((e) => [e.tool_name, e.decision, e.decided_by, e.rule, e.source])).to.deep.equal([
+      ['Bash', 'allow', 'policy', '*', source],
+      ['mcp__github__create_issue', 'allow', 'policy', '*', source],
+      ['NotebookEdit', 'allow', 'policy', '*', source],
+    ])
+    expect(
+      Sandbox.json<{approvals: unknown[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals,
+    ).to.deep.equal([])
+
+    await updateSettings({session_id, dangerously_skip_permissions: true, dangerously_skip_permissions_timeout_ms: 300})
+    // It was on (allow above): once it expires, the same call asks again.
+    await waitFor(async () => (await check('rm -rf build')).decision === 'ask', 10_000, 'the setting to expire')
+  })
+
+  it('an explicit ask rule beats auto_accept_edits, and NotebookEdit is an edit, on both paths: the hook and the MCP permission tool', async () => {
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch('--ask', 'Edit(docs/**)')
+    await updateSettings({session_id, auto_accept_edits: true})
+    const docs = path.join(sandbox.root, 'docs', 'a.md')
+    expect(
+      Sandbox.json<CheckPolicyResult>(
+        await sandbox.cli(['policy', 'check', 'Edit', JSON.stringify({file_path: docs}), '--session', session_id, '--json']),
+      ),
+    ).to.include({decision: 'ask', rule: 'Edit(docs/**)'})
+    const denyWhenAsked = (toolUseId: string) => async () => {
+      const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.tool_use_id === toolUseId), `approval ${toolUseId}`)
+      expect(approval.status).to.equal('pending')
+      expect((await sandbox.cli(['approvals', 'deny', approval.id, '--comment', 'asked, as the rule says'])).exitCode).to.equal(0)
+    }
+
+    // The hook: the ask rule makes an approval, which a setting does not approve.
+    const hooked = hook(run_id, 'Edit', {file_path: docs, old_string: 'a', new_string: 'b'}, {toolUseId: 'toolu_hook'})
+    await denyWhenAsked('toolu_hook')()
+    expect(decisionOf(String((await hooked).stdout))).to.include({permissionDecision: 'deny'})
+
+    // The MCP permission tool (a client that passes its own permission_prompt_tool): the same.
+    const env = {HUMANLAYER_RUN_ID: run_id}
+    const edit = {tool_name: 'Edit', input: {file_path: docs, old_string: 'a', new_string: 'b'}, tool_use_id: 'toolu_mcp'}
+    const asked = await requestPermission(sandbox, env, denyWhenAsked('toolu_mcp'), edit)
+    expect(JSON.parse(asked.text)).to.include({behavior: 'deny'})
+
+    // NotebookEdit is an edit: allowed by the setting's Edit rule on both paths.
+    const notebook = {notebook_path: path.join(sandbox.root, 'n.ipynb'), new_source: 'x'}
+    const byHook = await hook(run_id, 'NotebookEdit', notebook)
+    expect(decisionOf(String(byHook.stdout))).to.include({permissionDecision: 'allow'})
+    const byTool = await requestPermission(sandbox, env, undefined, {tool_name: 'NotebookEdit', input: notebook, tool_use_id: 'toolu_nb'})
+    expect(JSON.parse(byTool.text)).to.include({behavior: 'allow'})
+    const [approved] = Sandbox.json<{approvals: Approval[]}>(
+      await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json']),
+    ).approvals.filter((a) => a.tool_use_id === 'toolu_nb')
+    expect(approved).to.deep.include({status: 'approved', decided_by: {channel: 'policy', rule: 'auto_accept_edits'}})
+  })
+
+  it('durability per call: a call a rule decides is answered without a sync; a human decision is synced before the hook hears it', async () => {
+    const trace = path.join(sandbox.root, 'strace.txt')
+    // The foreground daemon under strace: its syncs and socket writes, in order.
+    const daemon = execa(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-s',
+        '64',
+        '-e',
+        'trace=fsync,fdatasync,write,writev',
+        '-o',
+        trace,
+        process.execPath,
+        CLI,
+        'daemon',
+        'start',
+        '--foreground',
+      ],
+      {env: sandbox.env(), extendEnv: false, reject: false, stdin: 'ignore'},
+    )
+    let pid: number | undefined
+    const connections: RawConnection[] = []
+    try {
+      pid = await sandbox.waitHealthy(30_000)
+      const {run_id} = await launch()
+      const rpc = async <T>(id: number, method: string, params: object): Promise<T> => {
+        const connection = await RawConnection.open(sandbox.socketPath)
+        connections.push(connection)
+        const reply = await connection.request<{result: T}>({jsonrpc: '2.0', method, params, id}, 30_000)
+        expect(reply, JSON.stringify(reply)).to.have.property('result')
+        return reply.result
+      }
+      // Ids of their own: the CLI's requests (the launch, the health checks) are id 1. strace quotes the frames it shows: `{\"jsonrpc\":\"2.0\",\"id\":3,…`.
+      const replyTo = (id: number) => (line: string) => /^\d+\s+write/.test(line) && line.includes(`\\"id\\":${id},\\"result\\"`)
+      const syncsBetween = async (before: number, reply: number): Promise<string[]> => {
+        await waitFor(() => readFileSync(trace, 'utf8').split('\n').some(replyTo(reply)), 10_000, `reply ${reply} in the trace`)
+        const lines = readFileSync(trace, 'utf8').split('\n')
+        return lines
+          .slice(lines.findIndex(replyTo(before)) + 1, lines.findIndex(replyTo(reply)))
+          .filter((l) => /\b(fsync|fdatasync)\(/.test(l))
+      }
+
+      await rpc(901, 'health', {})
+      const read = await rpc<{decision: string}>(902, 'decideToolUse', {run_id, tool_name: 'Read', tool_input: {file_path: '/etc/hosts'}})
+      expect(read.decision).to.equal('allow')
+      expect(await syncsBetween(901, 902), 'no sync before answering a call a rule decided').to.deep.equal([])
+
+      const asked = rpc<{decision: string; decided_by: string}>(903, 'decideToolUse', {
+        run_id,
+        tool_name: 'Bash',
+        tool_input: {command: 'touch durable'},
+        tool_use_id: 'toolu_durable',
+      })
+      const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.tool_use_id === 'toolu_durable'), 'the approval')
+      await rpc(904, 'sendDecision', {approval_id: approval.id, decision: 'approve'})
+      expect(await asked).to.include({decision: 'allow', decided_by: 'human'})
+      // Three commits are synced before the hook's answer: the approval as it is made, the human's
+      // decision, and the audit row of that decision (the last two in either order with the
+      // decision's reply, so counted from the first answer on).
+      expect(await syncsBetween(902, 903), 'the approval, the decision and its audit row synced').to.have.length.of.at.least(3)
+    } finally {
+      for (const connection of connections) connection.close()
+      // strace passes on nothing: stop the daemon itself, and strace ends with it.
+      if (pid !== undefined) process.kill(pid, 'SIGTERM')
+      else daemon.kill('SIGKILL')
+      await daemon
+    }
   })
 
   it('the hook blocks the call (exit 2) when the daemon is unreachable past --reconnect-ms', async () => {

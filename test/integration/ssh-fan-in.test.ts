@@ -13,6 +13,7 @@ import type {Approval} from '../../src/protocol/approvals.js'
 import type {DaemonEvent} from '../../src/protocol/events.js'
 import type {AuditEntry} from '../../src/protocol/policy.js'
 import type {Session} from '../../src/protocol/sessions.js'
+import {type FakeHumanLayerApi, startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
 import {FAKE_CLAUDE} from '../helpers/approvals.js'
 import {CLI, type CliResult, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {TestSshd, remoteHldByHost, writeRemoteEnv} from '../helpers/sshd.js'
@@ -23,14 +24,22 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
   let local: Sandbox
   let alpha: Sandbox
   let beta: Sandbox
+  /** beta also polls the HumanLayer API (this fake), for an approval that only `respond` answers. */
+  let cloud: FakeHumanLayerApi
   /** Accepts TCP connections and never says a word: an ssh server that hangs. */
   let silent: net.Server
   const silentSockets = new Set<net.Socket>()
 
   before(async () => {
+    cloud = await startFakeHumanLayerApi()
     local = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
     alpha = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
-    beta = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    beta = new Sandbox({
+      HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE,
+      HUMANLAYER_API_KEY: cloud.apiKey,
+      HUMANLAYER_API_BASE_URL: cloud.baseUrl,
+      HUMANLAYER_POLL_INTERVAL_MS: '200',
+    })
     sshd = new TestSshd()
     for (const [name, sandbox] of [
       ['alpha', alpha],
@@ -67,6 +76,7 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     await new Promise((resolve) => silent.close(resolve))
     await Promise.all([local.cleanup(), alpha.cleanup(), beta.cleanup()])
     await sshd.stop()
+    await cloud.close()
   })
 
   const sshEnv = (): Record<string, string> => ({HUMANLAYER_SSH_COMMAND: sshd.sshCommand, HUMANLAYER_REMOTE_HLD: remoteHldByHost()})
@@ -227,6 +237,116 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
     expect(missing.exitCode).to.equal(4)
     expect(missing.stderr).to.contain('No approval local-ffffffff on alpha, beta, local')
     expect((await cli(['approvals', 'deny', `beta:${short}`, '--comment', 'shown, not wanted'])).exitCode).to.equal(0)
+  })
+
+  it('decides several ids at once, each on the host that owns it, and --all --session on every host asked', async () => {
+    const [onAlpha, onBeta, onLocal] = await Promise.all([
+      pendingApproval('alpha', alpha),
+      pendingApproval('beta', beta),
+      pendingApproval('local', local),
+    ])
+    const short = (id: string) => id.replace(/^local-/, '').slice(0, 8)
+    type Outcome = {approval_id: string; host?: string; success: boolean; error?: string}
+
+    // alpha's by qualified short id, beta's by a prefix unique across the hosts asked, and one on a
+    // host that cannot be reached: the two are decided, the third is reported and sets the exit status.
+    const approved = await cli([
+      'approvals',
+      'approve',
+      `alpha:${short(onAlpha.approvalId)}`,
+      onBeta.approvalId.slice(0, 14),
+      'down:0123abcd',
+      '--hosts',
+      'alpha,beta,local',
+      '--json',
+    ])
+    expect(approved.exitCode, approved.stderr).to.equal(3)
+    // --json: the failure, with every outcome beside it.
+    const {error} = Sandbox.json<{error: {exitCode: number; data: {results: Outcome[]}}}>(approved)
+    expect(error.exitCode).to.equal(3)
+    const {results} = error.data
+    expect(results.map((r) => [r.host, r.approval_id, r.success])).to.deep.equal([
+      ['alpha', onAlpha.approvalId, true],
+      ['beta', onBeta.approvalId, true],
+      ['down', '0123abcd', false],
+    ])
+    expect(results[2].error).to.contain('Connection refused')
+    await waitFor(async () => (await statusOn('alpha', onAlpha.sessionId)) === 'completed', 30_000, 'alpha session completed')
+    await waitFor(async () => (await statusOn('beta', onBeta.sessionId)) === 'completed', 30_000, 'beta session completed')
+    expect(existsSync(path.join(onAlpha.work, 'marker.txt'))).to.equal(true)
+    expect(existsSync(path.join(onBeta.work, 'marker.txt'))).to.equal(true)
+
+    // --all --session over --hosts: every host is asked for that session's pending approvals; a
+    // host that is down is reported as the list commands do, and the rest is decided (exit 0).
+    const onAlpha2 = await pendingApproval('alpha', alpha)
+    // A session lives on one host: the others have none of its approvals, which is no error of theirs.
+    const ofSession = await cli(['approvals', 'list', '--session', onAlpha2.sessionId.slice(0, 8), '--hosts', 'alpha,beta,local', '--json'])
+    expect(ofSession.exitCode, ofSession.stderr).to.equal(0)
+    const listed = Sandbox.json<{approvals: (Approval & {host: string})[]; errors: unknown[]}>(ofSession)
+    expect(listed.approvals.map((a) => [a.host, a.id])).to.deep.equal([['alpha', onAlpha2.approvalId]])
+    expect(listed.errors).to.deep.equal([])
+    const nowhere = await cli(['approvals', 'list', '--session', 'ffffffff', '--hosts', 'alpha,beta,local'])
+    expect(nowhere.exitCode).to.equal(4)
+    expect(nowhere.stderr).to.contain('No session ffffffff on alpha, beta, local')
+    const denied = await cli([
+      'approvals',
+      'deny',
+      '--all',
+      '--session',
+      onLocal.sessionId.slice(0, 8),
+      '--comment',
+      'not today',
+      '--hosts',
+      'alpha,beta,down,local',
+      '--json',
+    ])
+    expect(denied.exitCode, denied.stderr).to.equal(0)
+    const all = Sandbox.json<{results: Outcome[]; errors: {host: string; error: string}[]}>(denied)
+    expect(all.results.map((r) => [r.host, r.approval_id, r.success])).to.deep.equal([['local', onLocal.approvalId, true]])
+    expect(all.errors.map((e) => e.host)).to.deep.equal(['down'])
+    expect(denied.stderr).to.contain('hld: down: ')
+    await waitFor(async () => (await statusOn('local', onLocal.sessionId)) === 'completed', 30_000, 'local session completed')
+    expect(existsSync(path.join(onLocal.work, 'marker.txt'))).to.equal(false)
+    expect(await statusOn('alpha', onAlpha2.sessionId)).to.not.equal('completed')
+
+    // A qualified --session goes to its host only; with people's output, each line says its host.
+    const table = await cli(['approvals', 'approve', '--all', '--session', `alpha:${onAlpha2.sessionId.slice(0, 8)}`])
+    expect(table.exitCode, table.stderr).to.equal(0)
+    expect(table.stdout).to.contain(`Approved alpha:${onAlpha2.approvalId}: Bash: touch marker.txt`)
+    await waitFor(async () => (await statusOn('alpha', onAlpha2.sessionId)) === 'completed', 30_000, 'alpha session 2 completed')
+
+    // No host answered: as a list, exit 3 with every host's error.
+    const none = await cli(['approvals', 'deny', '--all', '--session', 'abcd', '--comment', 'no', '--hosts', 'down'])
+    expect(none.exitCode).to.equal(3)
+    expect(none.stderr).to.contain('No host answered').and.contain('Connection refused')
+  })
+
+  it('respond, session wait and session interrupt go to the host a qualified id names', async () => {
+    // A question asked through the HumanLayer API reaches beta's daemon; it is answered from here.
+    const contact = cloud.addHumanContact({run_id: 'run-on-beta', msg: 'Which region?'})
+    await waitFor(
+      async () =>
+        Sandbox.json<{approvals: Approval[]}>(await cli(['approvals', 'list', '--host', 'beta', '--json'])).approvals.some(
+          (a) => a.id === contact.call_id,
+        ),
+      30_000,
+      "beta's human contact",
+    )
+    const responded = await cli(['approvals', 'respond', `beta:${contact.call_id}`, 'eu-west-1'])
+    expect(responded.exitCode, responded.stderr).to.equal(0)
+    expect(cloud.humanContacts.get(contact.call_id)!.status?.response).to.equal('eu-west-1')
+
+    // A wait on alpha's session, from here, sees the interrupt sent from here too.
+    const launched = await cli(['session', 'launch', '--host', 'alpha', '-w', alpha.root, '--json', 'wait [fake:slow=60000]'])
+    expect(launched.exitCode, launched.stderr).to.equal(0)
+    const sessionId = Sandbox.json<{session_id: string}>(launched).session_id
+    const qualified = `alpha:${sessionId.slice(0, 8)}`
+    await waitFor(async () => (await statusOn('alpha', sessionId)) === 'running', 30_000, "alpha's session running")
+    const waiting = cli(['session', 'wait', qualified, '--until', 'ended', '--json'])
+    await waitFor(async () => (await cli(['session', 'interrupt', qualified])).exitCode === 0, 30_000, 'the interrupt to be taken')
+    const waited = await waiting
+    expect(waited.exitCode, waited.stderr).to.equal(0)
+    expect(Sandbox.json<Session>(waited)).to.include({id: sessionId, status: 'interrupted'})
   })
 
   it('watch --hosts labels each line with its host and follows a remote daemon through its restart without a gap', async () => {

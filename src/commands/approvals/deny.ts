@@ -7,7 +7,7 @@ import type {SendDecisionResult} from '../../protocol/approvals.js'
 export default class ApprovalsDeny extends BaseCommand<typeof ApprovalsDeny> {
   static summary = 'Deny a pending approval; the agent receives your comment.'
   static description =
-    'Several ids, or --all --session ID, decide each in turn. Exits 4 when no approval has an id and 5 when one was already decided ' +
+    'Several ids, or --all --session ID, decide each in turn, each on its host (devbox:9c1e; with --hosts, --all asks every host). Exits 4 when no approval has an id and 5 when one was already decided ' +
     '(the others are still decided).'
   static examples = [
     '<%= config.bin %> <%= command.id %> 3f2a9c1b --comment "do not touch that file; write to /tmp instead"',

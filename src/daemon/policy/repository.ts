@@ -1,5 +1,9 @@
-/** The policy tables' queries: sessions' own rules and the audit log. */
-import {and, asc, desc, eq, getTableColumns, gte} from 'drizzle-orm'
+/**
+ * The policy tables' queries: sessions' own rules and the audit log. The two that run on every
+ * tool call (the session by run id, the audit insert) and the one that runs at every launch (the
+ * session's rules) are prepared once.
+ */
+import {and, asc, desc, eq, getTableColumns, gte, sql} from 'drizzle-orm'
 
 import type {Db} from '../store/index.js'
 import {columnKeys, driverValues, placeholdersFor} from '../store/placeholders.js'
@@ -9,13 +13,22 @@ import {auditEntries, type AuditRow, sessionPolicies, type SessionPolicyRow} fro
 /** An audit row keeps at most this much of a tool input; the approval (if any) has it all. */
 export const AUDIT_INPUT_CAP = 64 * 1024
 
+const AUDIT_KEYS = columnKeys(getTableColumns(auditEntries)).filter((key) => key !== 'id')
 const SESSION_POLICY_COLUMNS = getTableColumns(sessionPolicies)
 
 export class PolicyRepository {
-  /** Runs at every launch: prepared once (building and preparing it per launch showed in the launch bench). */
+  private readonly byRunId
+  private readonly insertAuditRow
+  /** Runs at every launch (building and preparing it per launch showed in the launch bench). */
   private readonly insertSessionStmt
 
   constructor(private readonly db: Db) {
+    this.byRunId = db
+      .select()
+      .from(sessionPolicies)
+      .where(eq(sessionPolicies.runId, sql.placeholder('runId')))
+      .prepare()
+    this.insertAuditRow = db.insert(auditEntries).values(placeholdersFor(AUDIT_KEYS)).prepare()
     this.insertSessionStmt = db
       .insert(sessionPolicies)
       .values(placeholdersFor(columnKeys(SESSION_POLICY_COLUMNS)))
@@ -28,7 +41,7 @@ export class PolicyRepository {
   }
 
   sessionByRunId(runId: string): SessionPolicyRow | undefined {
-    return this.db.select().from(sessionPolicies).where(eq(sessionPolicies.runId, runId)).get()
+    return this.byRunId.get({runId})
   }
 
   sessionById(sessionId: string): SessionPolicyRow | undefined {
@@ -40,11 +53,9 @@ export class PolicyRepository {
     return idsWithPrefix(this.db, sessionPolicies, sessionPolicies.sessionId, prefix, limit)
   }
 
+  /** Every column is text or a number: bound as is. */
   insertAudit(row: Omit<AuditRow, 'id' | 'toolInput'> & {toolInput: unknown}): void {
-    this.db
-      .insert(auditEntries)
-      .values({...row, toolInput: capJson(row.toolInput)})
-      .run()
+    this.insertAuditRow.run({...row, toolInput: capJson(row.toolInput)})
   }
 
   /** Newest `limit` entries, returned oldest first. */

@@ -22,7 +22,8 @@ import type {
   ReplayPolicyResult,
 } from '../../protocol/policy.js'
 import {formatDuration} from '../../shared/duration.js'
-import type {ApprovalService} from '../approvals/service.js'
+import {type ApprovalService, runNow} from '../approvals/service.js'
+import type {AutoApproval} from '../approvals/session-link.js'
 import type {Logger} from '../../shared/logger.js'
 import type {Db} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
@@ -72,6 +73,11 @@ export interface PolicyServiceDeps {
    * prompt tool asks the API, exactly as without a policy.
    */
   cloud?: boolean
+  /**
+   * Store.write: `decide` takes the write lock itself (decideToolUse runs outside the router's
+   * gate), choosing each write's durability; default: at once.
+   */
+  write?: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
   home?: string
   /** A session's settings (updateSessionSettings) that add rules to its policy. */
   sessionSettings?: (sessionId: string) => SessionPolicySettings | undefined
@@ -79,17 +85,35 @@ export interface PolicyServiceDeps {
 
 export interface SessionPolicySettings {
   auto_accept_edits: boolean
+  /** On and not expired. */
+  dangerously_skip_permissions: boolean
 }
 
 /**
- * auto_accept_edits is these allow rules. As in Claude Code, an `Edit` rule covers NotebookEdit
- * too; `Write` and `MultiEdit` come first so that each is audited by its own name.
+ * A session's settings are allow rules of its policy, below its deny and ask rules as Claude
+ * Code's permission modes are: a deny rule blocks in every mode, and an explicit ask rule asks
+ * even in acceptEdits or bypassPermissions mode. Whatever they allow, the hook and the
+ * approvals path (the MCP permission tool) both approve without asking (settingApproval).
+ */
+const SETTING_SOURCE = 'session setting '
+/**
+ * auto_accept_edits: an `Edit` rule covers every edit tool (EDIT_TOOLS, NotebookEdit too);
+ * `Write` and `MultiEdit` come first so that each is audited by its own name.
  */
 const AUTO_ACCEPT_EDITS: readonly RuleSpec[] = ['Write', 'MultiEdit', 'Edit'].map((rule) => ({
   rule,
   effect: 'allow',
-  source: 'session setting auto_accept_edits',
+  source: `${SETTING_SOURCE}auto_accept_edits`,
 }))
+/** dangerously_skip_permissions: every tool, the one allow rule that may say so. */
+const SKIP_PERMISSIONS: readonly RuleSpec[] = [
+  {rule: '*', effect: 'allow', source: `${SETTING_SOURCE}dangerously_skip_permissions`, everything: true},
+]
+/** What a setting's approval says, as the Go hld words it. */
+const SETTING_COMMENTS: Record<AutoApproval['setting'], string> = {
+  dangerously_skip_permissions: 'Auto-accepted (dangerous skip permissions enabled)',
+  auto_accept_edits: 'Auto-accepted (auto-accept mode enabled)',
+}
 
 /** One long-poll on the approvals service; the loop re-checks the timeout between them. */
 const WAIT_CHUNK_MS = 60_000
@@ -149,7 +173,17 @@ export class PolicyService implements SessionPolicyLink {
     return hookSettings({runId: session.runId, socketPath: this.deps.socketPath, reconnectMs: this.deps.reconnectMs})
   }
 
-  /** The hook's question. Waits (for a human or a timeout) when the policy asks. */
+  /**
+   * The hook's question. Waits (for a human or a timeout) when the policy asks.
+   *
+   * Durability, per write: the audit row of a call a rule decided commits with
+   * synchronous=NORMAL. That is on the path of every tool call, and a sync there costs more
+   * than the rest of the decision; in WAL mode such a row survives any crash of a process, and
+   * only an OS crash or power loss can drop the last of them, which ends the session too. What
+   * a human is asked or decides is synced before the answer: the approval as it is created
+   * (the human must find it after any crash) and the audit row of a human's or a timeout's
+   * decision.
+   */
   async decide(
     params: {run_id: string; tool_name: string; tool_input: unknown; tool_use_id?: string; cwd?: string},
     signal: AbortSignal,
@@ -162,23 +196,28 @@ export class PolicyService implements SessionPolicyLink {
         `No session has run_id ${params.run_id}; only sessions this daemon launched are decided by its policy.`,
       )
     }
-    const audit = (result: DecideToolUseResult, provenance?: unknown): DecideToolUseResult => {
-      this.repo.insertAudit({
-        sessionId: session.sessionId,
-        runId: session.runId,
-        toolUseId: params.tool_use_id ?? null,
-        toolName: params.tool_name,
-        toolInput: params.tool_input,
-        decision: result.decision,
-        decidedBy: result.decided_by,
-        rule: result.rule,
-        source: result.source,
-        provenance: provenance === undefined ? null : JSON.stringify(provenance),
-        approvalId: result.approval_id ?? null,
-        reason: result.reason,
-        decidedAt: Date.now(),
-        latencyMs: Date.now() - started,
-      })
+    const write = this.deps.write ?? runNow
+    const audit = async (result: DecideToolUseResult, durable: boolean, provenance?: unknown): Promise<DecideToolUseResult> => {
+      await write(
+        () =>
+          this.repo.insertAudit({
+            sessionId: session.sessionId,
+            runId: session.runId,
+            toolUseId: params.tool_use_id ?? null,
+            toolName: params.tool_name,
+            toolInput: params.tool_input,
+            decision: result.decision,
+            decidedBy: result.decided_by,
+            rule: result.rule,
+            source: result.source,
+            provenance: provenance === undefined ? null : JSON.stringify(provenance),
+            approvalId: result.approval_id ?? null,
+            reason: result.reason,
+            decidedAt: Date.now(),
+            latencyMs: Date.now() - started,
+          }),
+        {durable},
+      )
       return result
     }
 
@@ -194,28 +233,33 @@ export class PolicyService implements SessionPolicyLink {
       doc = {rules: []}
     }
     const {decision, rule, source, reason} = judgement
-    if (decision !== 'ask') return audit({decision, reason, rule, source, decided_by: 'policy'})
-    if (!session.approvalsEnabled) return audit({decision: 'ask', reason, rule, source, decided_by: 'policy'})
+    // Decided by a rule (or handed back to claude): no human involved, NORMAL.
+    if (decision !== 'ask') return audit({decision, reason, rule, source, decided_by: 'policy'}, false)
+    if (!session.approvalsEnabled) return audit({decision: 'ask', reason, rule, source, decided_by: 'policy'}, false)
     if (this.deps.cloud)
-      return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'})
+      return audit({decision: 'ask', reason: `${reason} (through the HumanLayer API)`, rule, source, decided_by: 'cloud'}, false)
 
     const timeoutMs = judgement.timeout_ms ?? session.approvalTimeoutMs ?? doc.approval_timeout_ms
     const verdict = judgement.on_timeout ?? session.onTimeout ?? doc.on_timeout ?? 'deny'
-    const {approval_id: approvalId} = this.deps.approvals.create({
-      run_id: session.runId,
-      tool_name: params.tool_name,
-      tool_input: params.tool_input,
-      ...(params.tool_use_id ? {tool_use_id: params.tool_use_id} : {}),
-    })
+    const {approval_id: approvalId} = await write(
+      () =>
+        this.deps.approvals.create({
+          run_id: session.runId,
+          tool_name: params.tool_name,
+          tool_input: params.tool_input,
+          ...(params.tool_use_id ? {tool_use_id: params.tool_use_id} : {}),
+        }),
+      {durable: true},
+    )
     for (;;) {
       const approval = this.deps.approvals.get(approvalId)
-      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), approval.decided_by)
+      if (approval.status !== 'pending') return audit(this.outcome(approval, verdict, timeoutMs), true, approval.decided_by)
       let waitMs = WAIT_CHUNK_MS
       if (timeoutMs !== undefined) {
         const left = Date.parse(approval.created_at) + timeoutMs - Date.now()
         if (left <= 0) {
           const why = `No human decided within ${formatDuration(timeoutMs)}: the approval timed out, and the timeout verdict is ${verdict}.`
-          this.deps.approvals.timeOut(approvalId, verdict, why, judgement.rule ?? undefined)
+          await write(() => this.deps.approvals.timeOut(approvalId, verdict, why, judgement.rule ?? undefined), {durable: true})
           continue
         }
         waitMs = Math.min(waitMs, left)
@@ -223,6 +267,29 @@ export class PolicyService implements SessionPolicyLink {
       await this.deps.approvals.waitForDecision({approval_id: approvalId, timeout_ms: waitMs}, signal)
       if (signal.aborted) throw new RpcError(ErrorCode.Unavailable, 'The caller left before a decision; ask again to go on waiting.')
     }
+  }
+
+  /**
+   * For the approvals path (an approval created by the MCP permission tool, or pending when a
+   * setting is turned on): the setting that approves this call without asking, when the
+   * session's policy allows it by a setting's rule alone. A deny or ask rule that matches wins,
+   * as it does for the hook, so the two paths agree.
+   */
+  settingApproval(sessionId: string, toolName: string, toolInput: unknown): AutoApproval | undefined {
+    const session = this.repo.sessionById(sessionId)
+    if (!session) return undefined
+    let judgement: Judgement
+    try {
+      ;({judgement} = this.judge(session, toolName, toolInput))
+    } catch (error) {
+      if (error instanceof PolicyError) return undefined
+      throw error
+    }
+    if (judgement.decision !== 'allow') return undefined
+    const sources = judgement.source.split(', ')
+    if (!sources.every((source) => source.startsWith(SETTING_SOURCE))) return undefined
+    const setting = sources[0].slice(SETTING_SOURCE.length) as AutoApproval['setting']
+    return {setting, comment: SETTING_COMMENTS[setting]}
   }
 
   /** `hld policy check`: what the policy would decide, without deciding anything. */
@@ -297,10 +364,10 @@ export class PolicyService implements SessionPolicyLink {
     cwd?: string,
   ): {judgement: Judgement; doc: PolicyDocument} {
     const doc = this.file.load()
-    const specs = this.specsFor(session, doc)
-    // A setting turned on or off is a different policy. A session's own rules never change, so
-    // the number of rules tells which settings are on.
-    const key = `${session?.sessionId ?? ''}\0${specs.length}`
+    const settings = session && this.deps.sessionSettings?.(session.sessionId)
+    const specs = this.specsFor(session, doc, settings)
+    // A setting turned on or off is a different policy; a session's own rules never change.
+    const key = `${session?.sessionId ?? ''}\0${settings?.auto_accept_edits ? 'e' : ''}${settings?.dangerously_skip_permissions ? 's' : ''}`
     let entry = this.compiled.get(key)
     if (!entry || entry.doc !== doc) {
       if (this.compiled.size > 1000) this.compiled.clear()
@@ -317,10 +384,18 @@ export class PolicyService implements SessionPolicyLink {
   }
 
   /** The policy file's rules, the session's own (launch flags, inherited ones first), and its settings' rules. */
-  private specsFor(session: SessionPolicyRow | undefined, doc: PolicyDocument): RuleSpec[] {
+  private specsFor(
+    session: SessionPolicyRow | undefined,
+    doc: PolicyDocument,
+    settings = session && this.deps.sessionSettings?.(session.sessionId),
+  ): RuleSpec[] {
     if (!session) return doc.rules
-    const settings = this.deps.sessionSettings?.(session.sessionId)
-    return [...doc.rules, ...session.rules, ...(settings?.auto_accept_edits ? AUTO_ACCEPT_EDITS : [])]
+    return [
+      ...doc.rules,
+      ...session.rules,
+      ...(settings?.auto_accept_edits ? AUTO_ACCEPT_EDITS : []),
+      ...(settings?.dangerously_skip_permissions ? SKIP_PERMISSIONS : []),
+    ]
   }
 
   /** A session with a policy (every session this hld launched has one), by id or unique prefix. */

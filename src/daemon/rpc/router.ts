@@ -47,8 +47,12 @@ export interface RouterOptions {
    * while another process holds the lock instead of failing with "database is locked".
    */
   writeGate?: <T>(work: () => T, method: string) => Promise<T>
-  /** Methods that never write, and so need not wait for the lock (`health` above all). */
-  readOnly?: ReadonlySet<string>
+  /**
+   * Methods run outside the gate: those that never write, and so need not wait for the lock
+   * (`health` above all), and those that take the lock themselves with the durability each of
+   * their writes needs (`decideToolUse`).
+   */
+  ungated?: ReadonlySet<string>
 }
 
 export class Router {
@@ -68,10 +72,10 @@ export class Router {
         callback(invalidParams(method.name, parsed.error).toJSON())
         return
       }
-      const {writeGate, readOnly} = this.options
+      const {writeGate, ungated} = this.options
       const run = (): Promise<Reply<M>> | Reply<M> => handler(parsed.data, ctx)
       Promise.resolve()
-        .then(() => (writeGate && !readOnly?.has(method.name) ? writeGate(run, method.name) : run()))
+        .then(() => (writeGate && !ungated?.has(method.name) ? writeGate(run, method.name) : run()))
         .then(
           (result) => callback(null, result ?? null),
           (error: unknown) => callback(this.toErrorObject(method.name, error)),

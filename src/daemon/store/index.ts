@@ -25,10 +25,15 @@ export interface Store {
   /**
    * Runs `work` holding the database's write lock, waiting (without blocking the event loop)
    * while another process holds it; see `writeLocked`. What `work` does synchronously is one
-   * transaction; if it returns a promise, the rest of it runs after the commit. A `durable`
-   * write is synced to disk before it resolves: what is acknowledged to a client survives a
-   * power loss. Others (session output, events) are synced with the next durable one or
-   * checkpoint, which in WAL mode keeps the database consistent either way.
+   * transaction; if it returns a promise, the rest of it runs after the commit.
+   *
+   * Durability is chosen per call. A `durable` write is synced to disk before it resolves
+   * (synchronous=FULL, or off the event loop with `syncOffLoop`; see WriteOptions): what is
+   * acknowledged to a client survives a power loss (decisions, approvals, launches). Others
+   * (session output, events, and the audit row of a tool call a rule decided) commit with NORMAL:
+   * in WAL mode they survive any crash of a process, and only an OS crash or power loss can drop
+   * the last of them (the session dies with it then); they are synced with the next durable write
+   * or checkpoint, and the database stays consistent either way.
    */
   write: <T>(work: () => T, options?: WriteOptions) => Promise<T>
   close(): void
