@@ -228,12 +228,17 @@ export class SessionService implements SessionLink {
       on_timeout: params.on_timeout,
       dangerously_allow_self_approval: params.dangerously_allow_self_approval,
     }
-    const {id, runId} = await this.start(inherited, {
-      // Resume only finds the conversation from the directory it was started in.
-      workingDir: parent.workingDir,
-      resume: parent.claudeSessionId ?? undefined,
-      parentId: parent.id,
-    })
+    // After an await (the parent's end), so outside the request's transaction: under the lock again.
+    const {id, runId} = await this.deps.store.write(
+      () =>
+        this.start(inherited, {
+          // Resume only finds the conversation from the directory it was started in.
+          workingDir: parent.workingDir,
+          resume: parent.claudeSessionId ?? undefined,
+          parentId: parent.id,
+        }),
+      {durable: true},
+    )
     return {session_id: id, run_id: runId, claude_session_id: '', parent_session_id: parent.id}
   }
 
