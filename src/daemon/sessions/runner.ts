@@ -132,7 +132,10 @@ function loadSpawnAddon(): SpawnAddon | null {
   return spawnAddon
 }
 
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]))
+/** Signal numbers → names; an alias (SIGIOT for SIGABRT, SIGPOLL for SIGIO) comes after its signal and is not taken. */
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>()
+for (const [name, number] of Object.entries(constants.signals))
+  if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name as NodeJS.Signals)
 
 /**
  * Starts a program in its own session and process group (as `detached: true` does), stdin from

@@ -126,6 +126,12 @@ describe('startClaude (runner)', () => {
     await waitFor(() => !isAlive(Number(lines[0])), 5000, 'the left-behind grandchild to die')
   })
 
+  it('names the signal that killed claude as Node does (SIGABRT, not its alias SIGIOT)', async () => {
+    const {child} = await run(`process.kill(process.pid, 'SIGABRT')`)
+    const outcome = await child.exited
+    expect(outcome).to.include({exitCode: null, signal: 'SIGABRT'})
+  })
+
   it('fails to start a missing command with a SpawnError', async () => {
     const error = await startClaude({
       command: '/nonexistent/claude',
