@@ -171,6 +171,8 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
       bus,
       sessions: options.sessionLink ?? sessions,
       sessionProcesses: () => sessions.runningProcesses(),
+      // Built below; approvals are only created once the daemon serves requests.
+      settingApproval: (sessionId, toolName, toolInput) => built.policy?.settingApproval(sessionId, toolName, toolInput),
       router,
       log,
     }),

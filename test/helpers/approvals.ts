@@ -111,6 +111,13 @@ export async function waitForApproval(
   return found!
 }
 
+/** What claude asks request_permission about; by default one Bash call. */
+export interface PermissionCall {
+  tool_name: string
+  input: Record<string, unknown>
+  tool_use_id: string
+}
+
 /**
  * Starts `hld mcp claude-approvals` as claude would and calls request_permission once; returns
  * the tool result. `whileWaiting` runs once the call is in flight (to decide it, for example).
@@ -119,6 +126,7 @@ export async function requestPermission(
   sandbox: Sandbox,
   env: Record<string, string | undefined>,
   whileWaiting?: () => Promise<void>,
+  call: PermissionCall = {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_1'},
 ): Promise<{isError: boolean; text: string}> {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -131,12 +139,9 @@ export async function requestPermission(
   try {
     const {tools} = await client.listTools()
     if (tools.map((t) => t.name).join() !== 'request_permission') throw new Error(`unexpected tools: ${tools.map((t) => t.name).join()}`)
-    const call = client.callTool({
-      name: 'request_permission',
-      arguments: {tool_name: 'Bash', input: {command: 'touch x'}, tool_use_id: 'toolu_1'},
-    })
+    const answer = client.callTool({name: 'request_permission', arguments: {...call}})
     await whileWaiting?.()
-    const result = await call
+    const result = await answer
     const text = (result.content as {type: string; text: string}[]).map((c) => c.text).join('\n')
     return {isError: result.isError === true, text}
   } finally {

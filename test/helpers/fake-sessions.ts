@@ -3,7 +3,7 @@
  * few sessions, moves running ⇄ waiting_input like the real one, and records every call.
  */
 import type {EventBus} from '../../src/daemon/bus/index.js'
-import {type AutoApproval, type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from '../../src/daemon/approvals/session-link.js'
+import {type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from '../../src/daemon/approvals/session-link.js'
 import type {ToolCallApprovalStatus} from '../../src/protocol/sessions.js'
 
 export interface MarkCall {
@@ -50,11 +50,6 @@ export class FakeSessions implements SessionLink {
     const session = this.sessions.get(sessionId)
     if (!session || TERMINAL_SESSION_STATUSES.has(session.status)) return
     session.status = waiting ? 'waiting_input' : 'running'
-  }
-
-  /** Sessions here have no settings that approve by themselves. */
-  autoApproval(): AutoApproval | undefined {
-    return undefined
   }
 
   markToolCallApproval(sessionId: string, match: MarkCall['match'], approval: MarkCall['approval']): void {

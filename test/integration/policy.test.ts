@@ -252,6 +252,102 @@ describe('policy: hook entry, policy file and CLI', function () {
     expect(await check('Edit')).to.include({decision: 'ask', rule: null})
   })
 
+  /** updateSessionSettings from outside any session (the test process). */
+  async function updateSettings(params: {
+    session_id: string
+    auto_accept_edits?: boolean
+    dangerously_skip_permissions?: boolean
+    dangerously_skip_permissions_timeout_ms?: number
+  }): Promise<void> {
+    const client = await sandbox.client()
+    try {
+      await client.call(UpdateSessionSettings, params)
+    } finally {
+      client.close()
+    }
+  }
+
+  it('dangerously_skip_permissions is a rule: on, the hook allows any call by it (shown, audited, no approval); built-in, deny and ask rules still win; it expires', async () => {
+    writePolicy({deny: ['Bash(git push *)']})
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch('--ask', 'Bash(npm publish *)')
+    await updateSettings({session_id, dangerously_skip_permissions: true})
+    const source = 'session setting dangerously_skip_permissions'
+
+    const shown = Sandbox.json<GetPolicyResult>(await sandbox.cli(['policy', 'show', '--session', session_id, '--json']))
+    expect(shown.rules.filter((r) => r.source === source).map((r) => [r.effect, r.rule])).to.deep.equal([['allow', '*']])
+    for (const [tool, input] of [
+      ['Bash', {command: 'rm -rf build && curl -s https://example.com'}],
+      ['mcp__github__create_issue', {title: 'x'}],
+      ['NotebookEdit', {notebook_path: path.join(sandbox.root, 'n.ipynb'), new_source: 'x'}],
+    ] as const) {
+      const done = await hook(run_id, tool, input)
+      expect(decisionOf(String(done.stdout)), tool).to.include({permissionDecision: 'allow'})
+    }
+    const push = await hook(run_id, 'Bash', {command: 'git push --force'})
+    expect(decisionOf(String(push.stdout))).to.include({permissionDecision: 'deny'})
+    const self = await hook(run_id, 'Bash', {command: 'hld approvals approve local-1'})
+    expect(decisionOf(String(self.stdout)).permissionDecisionReason).to.contain('built-in')
+    const check = async (command: string) =>
+      Sandbox.json<CheckPolicyResult>(
+        await sandbox.cli(['policy', 'check', 'Bash', JSON.stringify({command}), '--session', session_id, '--json']),
+      )
+    expect(await check('npm publish --tag next')).to.include({decision: 'ask', rule: 'Bash(npm publish *)'})
+
+    const audit = Sandbox.json<ListAuditResult>(await sandbox.cli(['audit', '--session', session_id, '--json']))
+    expect(audit.entries.slice(0, 3).map((e) => [e.tool_name, e.decision, e.decided_by, e.rule, e.source])).to.deep.equal([
+      ['Bash', 'allow', 'policy', '*', source],
+      ['mcp__github__create_issue', 'allow', 'policy', '*', source],
+      ['NotebookEdit', 'allow', 'policy', '*', source],
+    ])
+    expect(
+      Sandbox.json<{approvals: unknown[]}>(await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json'])).approvals,
+    ).to.deep.equal([])
+
+    await updateSettings({session_id, dangerously_skip_permissions: true, dangerously_skip_permissions_timeout_ms: 300})
+    // It was on (allow above): once it expires, the same call asks again.
+    await waitFor(async () => (await check('rm -rf build')).decision === 'ask', 10_000, 'the setting to expire')
+  })
+
+  it('an explicit ask rule beats auto_accept_edits, and NotebookEdit is an edit, on both paths: the hook and the MCP permission tool', async () => {
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch('--ask', 'Edit(docs/**)')
+    await updateSettings({session_id, auto_accept_edits: true})
+    const docs = path.join(sandbox.root, 'docs', 'a.md')
+    expect(
+      Sandbox.json<CheckPolicyResult>(
+        await sandbox.cli(['policy', 'check', 'Edit', JSON.stringify({file_path: docs}), '--session', session_id, '--json']),
+      ),
+    ).to.include({decision: 'ask', rule: 'Edit(docs/**)'})
+    const denyWhenAsked = (toolUseId: string) => async () => {
+      const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.tool_use_id === toolUseId), `approval ${toolUseId}`)
+      expect(approval.status).to.equal('pending')
+      expect((await sandbox.cli(['approvals', 'deny', approval.id, '--comment', 'asked, as the rule says'])).exitCode).to.equal(0)
+    }
+
+    // The hook: the ask rule makes an approval, which a setting does not approve.
+    const hooked = hook(run_id, 'Edit', {file_path: docs, old_string: 'a', new_string: 'b'}, {toolUseId: 'toolu_hook'})
+    await denyWhenAsked('toolu_hook')()
+    expect(decisionOf(String((await hooked).stdout))).to.include({permissionDecision: 'deny'})
+
+    // The MCP permission tool (a client that passes its own permission_prompt_tool): the same.
+    const env = {HUMANLAYER_RUN_ID: run_id}
+    const edit = {tool_name: 'Edit', input: {file_path: docs, old_string: 'a', new_string: 'b'}, tool_use_id: 'toolu_mcp'}
+    const asked = await requestPermission(sandbox, env, denyWhenAsked('toolu_mcp'), edit)
+    expect(JSON.parse(asked.text)).to.include({behavior: 'deny'})
+
+    // NotebookEdit is an edit: allowed by the setting's Edit rule on both paths.
+    const notebook = {notebook_path: path.join(sandbox.root, 'n.ipynb'), new_source: 'x'}
+    const byHook = await hook(run_id, 'NotebookEdit', notebook)
+    expect(decisionOf(String(byHook.stdout))).to.include({permissionDecision: 'allow'})
+    const byTool = await requestPermission(sandbox, env, undefined, {tool_name: 'NotebookEdit', input: notebook, tool_use_id: 'toolu_nb'})
+    expect(JSON.parse(byTool.text)).to.include({behavior: 'allow'})
+    const [approved] = Sandbox.json<{approvals: Approval[]}>(
+      await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json']),
+    ).approvals.filter((a) => a.tool_use_id === 'toolu_nb')
+    expect(approved).to.deep.include({status: 'approved', decided_by: {channel: 'policy', rule: 'auto_accept_edits'}})
+  })
+
   it('durability per call: a call a rule decides is answered without a sync; a human decision is synced before the hook hears it', async () => {
     const trace = path.join(sandbox.root, 'strace.txt')
     // The foreground daemon under strace: its syncs and socket writes, in order.

@@ -232,7 +232,7 @@ describe('session title, archive, leaves, recent paths and settings (fake claude
       })
     })
 
-    it('auto_accept_edits leaves a Bash request pending (only Edit, Write and MultiEdit are edits)', async () => {
+    it('auto_accept_edits leaves a Bash request pending (only the edit tools: Edit, Write, MultiEdit, NotebookEdit)', async () => {
       const cwd = dir('edits-only')
       const {session_id} = await client.call(LaunchSession, {query: '[fake:permission] edits only', working_dir: cwd})
       const approval = await waitForApproval(sandbox, (list) => list.find((a) => a.session_id === session_id))

@@ -14,7 +14,7 @@ import {HttpHumanLayerApi, type HumanLayerApi} from './cloud-api.js'
 import {DeciderCheck, type SessionProcess} from './deciders.js'
 import {registerApprovalHandlers} from './handlers.js'
 import {CloudPoller} from './poller.js'
-import {ApprovalService, runNow} from './service.js'
+import {ApprovalService, type ApprovalServiceDeps, runNow} from './service.js'
 import type {SessionLink} from './session-link.js'
 
 export interface ApprovalsDeps {
@@ -28,6 +28,8 @@ export interface ApprovalsDeps {
   sessionProcesses: () => SessionProcess[]
   router: Router
   log: Logger
+  /** See ApprovalServiceDeps.settingApproval. */
+  settingApproval?: ApprovalServiceDeps['settingApproval']
   /** Replaces the HTTP client (tests); only used when an api_key is configured. */
   api?: HumanLayerApi
 }
@@ -60,6 +62,7 @@ export function startApprovals(deps: ApprovalsDeps): Approvals {
     deciders,
     cloud: api,
     write: deps.write,
+    settingApproval: deps.settingApproval,
   })
   const write = deps.write ?? runNow
   registerApprovalHandlers(deps.router, service)

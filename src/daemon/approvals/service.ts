@@ -34,6 +34,12 @@ export interface ApprovalServiceDeps {
   cloud?: HumanLayerApi
   /** Runs writes that start outside a request under the database's write lock (Store.write); default: at once. */
   write?: <T>(work: () => T) => Promise<T>
+  /**
+   * The session setting (auto_accept_edits, dangerously_skip_permissions) that approves this
+   * call without asking, if any. The policy decides (PolicyService.settingApproval), so the
+   * hook and this path agree: deny and ask rules beat a setting.
+   */
+  settingApproval?: (sessionId: string, toolName: string, toolInput: unknown) => AutoApproval | undefined
 }
 
 export interface CreateParams {
@@ -118,7 +124,9 @@ export class ApprovalService {
     if (this.stopping) return
     for (const row of this.repo.pending(sessionId)) {
       const auto =
-        row.type === 'function_call' && row.toolName !== null ? this.deps.sessions.autoApproval(sessionId, row.toolName) : undefined
+        row.type === 'function_call' && row.toolName !== null
+          ? this.deps.settingApproval?.(sessionId, row.toolName, parseToolInput(row.toolInput))
+          : undefined
       if (auto === undefined || this.deciding.has(row.id)) continue
       try {
         this.store(row, 'approved', auto.comment, settingProvenance(auto))
@@ -180,7 +188,7 @@ export class ApprovalService {
       decidedAt: null,
       decidedBy: null,
     }
-    const auto = this.deps.sessions.autoApproval(session.id, params.tool_name)
+    const auto = this.deps.settingApproval?.(session.id, params.tool_name, params.tool_input)
     if (auto !== undefined) {
       // The session's settings approve it without asking: stored decided, announced, resolved.
       const decidedBy = JSON.stringify(settingProvenance(auto))
@@ -471,6 +479,16 @@ export class ApprovalService {
 
   private view(row: ApprovalRow): Approval {
     return viewOf(row, new SessionContexts(this.deps.sessions))
+  }
+}
+
+/** A stored tool input (JSON text) as the tool got it. */
+function parseToolInput(text: string | null): unknown {
+  if (text === null) return {}
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
   }
 }
 

@@ -27,11 +27,6 @@ export interface SessionLink {
    */
   setWaitingForApproval(sessionId: string, waiting: boolean): void
   /**
-   * The setting that approves a request of this tool without asking (dangerously_skip_permissions,
-   * auto_accept_edits) and the comment to approve it with; else undefined.
-   */
-  autoApproval(sessionId: string, toolName: string): AutoApproval | undefined
-  /**
    * Marks the tool_call conversation event: the event already carrying this approval_id when
    * there is one (a decision after the pending mark), else by tool_use_id when given, else the
    * newest open tool_call of tool_name without an approval.

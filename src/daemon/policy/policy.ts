@@ -34,6 +34,8 @@ export interface RuleSpec {
   /** Ask rules: how long a human gets, and what happens then. */
   timeout_ms?: number
   on_timeout?: TimeoutVerdict
+  /** An allow rule of every tool (`*`): only a session's dangerously_skip_permissions makes one. */
+  everything?: boolean
 }
 
 export interface PartJudgement {
@@ -210,7 +212,7 @@ export class Policy {
   constructor(specs: readonly RuleSpec[], builtIns: readonly RuleSpec[] = []) {
     let order = 0
     const compile = (spec: RuleSpec): CompiledRule => {
-      const parsed = parseRule(spec.rule, spec.effect)
+      const parsed = parseRule(spec.rule, spec.effect, {allowEverything: spec.everything})
       const rule: CompiledRule = {...parsed, order: order++, source: spec.source, timeout_ms: spec.timeout_ms, on_timeout: spec.on_timeout}
       checkExamples(rule, spec)
       return rule

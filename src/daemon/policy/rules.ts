@@ -59,9 +59,15 @@ export interface ParsedRule {
   matches(call: PreparedCall, subject?: string): boolean
 }
 
-/** Tools whose rules share a path: an `Edit` rule covers every tool that edits files, as in Claude Code. */
+/**
+ * The tools that edit files: an `Edit` rule covers them all, as in Claude Code, and so does
+ * auto_accept_edits, which is an `Edit` rule.
+ */
+export const EDIT_TOOLS: readonly string[] = ['Edit', 'Write', 'MultiEdit', 'NotebookEdit']
+
+/** Tools whose rules share a path. */
 const FAMILIES: Record<string, readonly string[]> = {
-  Edit: ['Edit', 'Write', 'MultiEdit', 'NotebookEdit'],
+  Edit: EDIT_TOOLS,
   Read: ['Read', 'Grep', 'Glob', 'LS', 'NotebookRead'],
 }
 const PATH_TOOLS = new Set(['Edit', 'Write', 'MultiEdit', 'NotebookEdit', 'Read', 'Grep', 'Glob', 'LS', 'NotebookRead'])
@@ -69,7 +75,15 @@ const SHELL_TOOLS = new Set(['Bash', 'PowerShell'])
 
 const TOOL_NAME = /^[A-Za-z_*][\w.*-]*$/
 
-export function parseRule(text: string, effect: Effect): ParsedRule {
+export interface ParseOptions {
+  /**
+   * Lets an allow rule cover every tool (`*`). Only the dangerously_skip_permissions setting
+   * gives one: a policy file or a launch flag cannot.
+   */
+  allowEverything?: boolean
+}
+
+export function parseRule(text: string, effect: Effect, options: ParseOptions = {}): ParsedRule {
   const fail = (position: number, why: string): never => {
     throw new PolicyError(`Rule ${JSON.stringify(text)} (${effect}), at position ${position}: ${why}`)
   }
@@ -90,7 +104,7 @@ export function parseRule(text: string, effect: Effect): ParsedRule {
   let toolPattern: RegExp | undefined
   if (!tools) {
     const anchored = /^mcp__[^*_][^*]*?__/.test(name)
-    if (effect === 'allow' && !anchored) {
+    if (effect === 'allow' && !anchored && !options.allowEverything) {
       fail(name.indexOf('*') + 1, 'an allow rule may use * in the tool name only after mcp__<server>__ (allowing every tool is not a rule)')
     }
     toolPattern = new RegExp(`^${name.split('*').map(escapeRegex).join('.*')}$`)

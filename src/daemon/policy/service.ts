@@ -23,6 +23,7 @@ import type {
 } from '../../protocol/policy.js'
 import {formatDuration} from '../../shared/duration.js'
 import {type ApprovalService, runNow} from '../approvals/service.js'
+import type {AutoApproval} from '../approvals/session-link.js'
 import type {Logger} from '../../shared/logger.js'
 import type {Db} from '../store/index.js'
 import {resolvePrefix} from '../store/prefix.js'
@@ -84,17 +85,35 @@ export interface PolicyServiceDeps {
 
 export interface SessionPolicySettings {
   auto_accept_edits: boolean
+  /** On and not expired. */
+  dangerously_skip_permissions: boolean
 }
 
 /**
- * auto_accept_edits is these allow rules. As in Claude Code, an `Edit` rule covers NotebookEdit
- * too; `Write` and `MultiEdit` come first so that each is audited by its own name.
+ * A session's settings are allow rules of its policy, below its deny and ask rules as Claude
+ * Code's permission modes are: a deny rule blocks in every mode, and an explicit ask rule asks
+ * even in acceptEdits or bypassPermissions mode. Whatever they allow, the hook and the
+ * approvals path (the MCP permission tool) both approve without asking (settingApproval).
+ */
+const SETTING_SOURCE = 'session setting '
+/**
+ * auto_accept_edits: an `Edit` rule covers every edit tool (EDIT_TOOLS, NotebookEdit too);
+ * `Write` and `MultiEdit` come first so that each is audited by its own name.
  */
 const AUTO_ACCEPT_EDITS: readonly RuleSpec[] = ['Write', 'MultiEdit', 'Edit'].map((rule) => ({
   rule,
   effect: 'allow',
-  source: 'session setting auto_accept_edits',
+  source: `${SETTING_SOURCE}auto_accept_edits`,
 }))
+/** dangerously_skip_permissions: every tool, the one allow rule that may say so. */
+const SKIP_PERMISSIONS: readonly RuleSpec[] = [
+  {rule: '*', effect: 'allow', source: `${SETTING_SOURCE}dangerously_skip_permissions`, everything: true},
+]
+/** What a setting's approval says, as the Go hld words it. */
+const SETTING_COMMENTS: Record<AutoApproval['setting'], string> = {
+  dangerously_skip_permissions: 'Auto-accepted (dangerous skip permissions enabled)',
+  auto_accept_edits: 'Auto-accepted (auto-accept mode enabled)',
+}
 
 /** One long-poll on the approvals service; the loop re-checks the timeout between them. */
 const WAIT_CHUNK_MS = 60_000
@@ -250,6 +269,29 @@ export class PolicyService implements SessionPolicyLink {
     }
   }
 
+  /**
+   * For the approvals path (an approval created by the MCP permission tool, or pending when a
+   * setting is turned on): the setting that approves this call without asking, when the
+   * session's policy allows it by a setting's rule alone. A deny or ask rule that matches wins,
+   * as it does for the hook, so the two paths agree.
+   */
+  settingApproval(sessionId: string, toolName: string, toolInput: unknown): AutoApproval | undefined {
+    const session = this.repo.sessionById(sessionId)
+    if (!session) return undefined
+    let judgement: Judgement
+    try {
+      ;({judgement} = this.judge(session, toolName, toolInput))
+    } catch (error) {
+      if (error instanceof PolicyError) return undefined
+      throw error
+    }
+    if (judgement.decision !== 'allow') return undefined
+    const sources = judgement.source.split(', ')
+    if (!sources.every((source) => source.startsWith(SETTING_SOURCE))) return undefined
+    const setting = sources[0].slice(SETTING_SOURCE.length) as AutoApproval['setting']
+    return {setting, comment: SETTING_COMMENTS[setting]}
+  }
+
   /** `hld policy check`: what the policy would decide, without deciding anything. */
   check(params: {tool_name: string; tool_input: unknown; session_id?: string; working_dir?: string}): CheckPolicyResult {
     const session = params.session_id === undefined ? undefined : this.session(params.session_id)
@@ -322,10 +364,10 @@ export class PolicyService implements SessionPolicyLink {
     cwd?: string,
   ): {judgement: Judgement; doc: PolicyDocument} {
     const doc = this.file.load()
-    const specs = this.specsFor(session, doc)
-    // A setting turned on or off is a different policy. A session's own rules never change, so
-    // the number of rules tells which settings are on.
-    const key = `${session?.sessionId ?? ''}\0${specs.length}`
+    const settings = session && this.deps.sessionSettings?.(session.sessionId)
+    const specs = this.specsFor(session, doc, settings)
+    // A setting turned on or off is a different policy; a session's own rules never change.
+    const key = `${session?.sessionId ?? ''}\0${settings?.auto_accept_edits ? 'e' : ''}${settings?.dangerously_skip_permissions ? 's' : ''}`
     let entry = this.compiled.get(key)
     if (!entry || entry.doc !== doc) {
       if (this.compiled.size > 1000) this.compiled.clear()
@@ -342,10 +384,18 @@ export class PolicyService implements SessionPolicyLink {
   }
 
   /** The policy file's rules, the session's own (launch flags, inherited ones first), and its settings' rules. */
-  private specsFor(session: SessionPolicyRow | undefined, doc: PolicyDocument): RuleSpec[] {
+  private specsFor(
+    session: SessionPolicyRow | undefined,
+    doc: PolicyDocument,
+    settings = session && this.deps.sessionSettings?.(session.sessionId),
+  ): RuleSpec[] {
     if (!session) return doc.rules
-    const settings = this.deps.sessionSettings?.(session.sessionId)
-    return [...doc.rules, ...session.rules, ...(settings?.auto_accept_edits ? AUTO_ACCEPT_EDITS : [])]
+    return [
+      ...doc.rules,
+      ...session.rules,
+      ...(settings?.auto_accept_edits ? AUTO_ACCEPT_EDITS : []),
+      ...(settings?.dangerously_skip_permissions ? SKIP_PERMISSIONS : []),
+    ]
   }
 
   /** A session with a policy (every session this hld launched has one), by id or unique prefix. */

@@ -26,7 +26,7 @@ import type {
   SessionStatus,
 } from '../../protocol/sessions.js'
 import type {EventDataMap, NewEvent} from '../../protocol/events.js'
-import type {AutoApproval, SessionLink, SessionRef} from '../approvals/session-link.js'
+import type {SessionLink, SessionRef} from '../approvals/session-link.js'
 import type {EventBus} from '../bus/index.js'
 import type {Logger} from '../../shared/logger.js'
 import {type Store, isBusy} from '../store/index.js'
@@ -148,8 +148,6 @@ interface ActiveRun extends RecordingRun {
 const ACTIVE_STATUSES: readonly SessionStatus[] = ['queued', 'starting', 'running', 'waiting_input', 'interrupting']
 /** Go's getRecentPaths default. */
 const DEFAULT_RECENT_PATHS = 20
-/** The tools auto_accept_edits approves (as the Go hld). */
-const EDIT_TOOLS: ReadonlySet<string> = new Set(['Edit', 'Write', 'MultiEdit'])
 
 /**
  * How many claude processes run at once unless max_concurrent_sessions says otherwise: each is a
@@ -444,19 +442,10 @@ export class SessionService implements SessionLink {
   }
 
   /** The settings that add rules to a session's policy (auto_accept_edits: Edit, Write, MultiEdit allowed). */
-  policySettings(sessionId: string): {auto_accept_edits: boolean} | undefined {
+  /** The settings that add rules to a session's policy; dangerously_skip_permissions only until it expires. */
+  policySettings(sessionId: string): {auto_accept_edits: boolean; dangerously_skip_permissions: boolean} | undefined {
     const row = this.repo.get(sessionId)
-    return row && {auto_accept_edits: row.autoAcceptEdits}
-  }
-
-  autoApproval(sessionId: string, toolName: string): AutoApproval | undefined {
-    const row = this.repo.get(sessionId)
-    if (!row) return undefined
-    if (skipsPermissions(row))
-      return {setting: 'dangerously_skip_permissions', comment: 'Auto-accepted (dangerous skip permissions enabled)'}
-    if (row.autoAcceptEdits && EDIT_TOOLS.has(toolName))
-      return {setting: 'auto_accept_edits', comment: 'Auto-accepted (auto-accept mode enabled)'}
-    return undefined
+    return row && {auto_accept_edits: row.autoAcceptEdits, dangerously_skip_permissions: skipsPermissions(row)}
   }
 
   /** Pending approvals appeared or all were decided: running ⇄ waiting_input, nothing else. */

@@ -11,7 +11,6 @@ describe('PendingApprovals', () => {
     findById: (id) => sessions.get(id),
     findByRunId: () => undefined,
     setWaitingForApproval: () => {},
-    autoApproval: () => undefined,
     markToolCallApproval: () => {},
   }
   const row = (id: string, sessionId: string | null, createdAt: number): ApprovalRow => ({
