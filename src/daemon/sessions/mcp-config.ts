@@ -94,6 +94,11 @@ function daemonDirPrefix(socketPath: string): string {
   return `${DIR_PREFIX}${createHash('sha256').update(socketPath).digest('hex').slice(0, 12)}-`
 }
 
+/** Every directory writeMcpConfigFile makes for one daemon, as a glob (the policy's built-in rules deny reading them). */
+export function mcpConfigDirs(socketPath: string): string {
+  return path.join(os.tmpdir(), `${daemonDirPrefix(socketPath)}*`)
+}
+
 /** Writes the config into a new private directory; returns the file's path. */
 export async function writeMcpConfigFile(config: McpServers, socketPath: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), daemonDirPrefix(socketPath)))
