@@ -19,8 +19,8 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // CommonJS entries (bin/hook.cjs): require is how they load.
-    files: ['**/*.cjs'],
+    // CommonJS entries (bin/, see bin/package.json; bin/hook.cjs): require is how they load.
+    files: ['**/*.cjs', 'bin/**/*.js'],
     languageOptions: {sourceType: 'commonjs'},
     rules: {'@typescript-eslint/no-require-imports': 'off'},
   },

@@ -4,16 +4,26 @@
 // - dist/cli/lean-manifest.json: the flags and arguments of each command it runs (LEAN_COMMANDS),
 //   read from the oclif command classes themselves so the two parsers cannot drift apart. A flag
 //   feature the lean parser does not know fails the build here, instead of being parsed differently.
-// - dist/cli/lean.bundle.js: dist/cli/lean.js and what it imports in one file (esbuild), because
+// - dist/cli/lean.bundle.cjs: dist/cli/lean.js and what it imports in one file (esbuild), because
 //   resolving and reading ~40 small ES modules one by one costs node more than running them.
-//   It sits beside lean.js, so the relative paths its modules compute from import.meta.url
-//   (the package root, the daemon entry, ../daemon/*.js) stay right.
-// dist/cli/dial-stdio.bundle.js: `hld daemon dial-stdio`, what `hld --host ssh://…` runs on the far side
-// of every remote command (src/cli/dial-stdio.ts), in one file; the daemon start-up code inside is
-// evaluated only when no daemon answers.
+//   CommonJS, loaded by the CommonJS bin/run.js: node's ES module loader alone costs ~20 ms of
+//   wall time, and in a CommonJS bundle each module's imports (node:net, node:child_process …)
+//   are required when that module is first used, not all at the top. It sits beside lean.js, so
+//   the relative paths its modules compute from import.meta.url (the package root, the daemon
+//   entry, ../daemon/*.js) stay right.
+// - dist/daemon/entry.bundle.cjs: the daemon as `hld daemon start` forks it, the same way; its
+//   start resolved, read and compiled ~200 ES modules one by one.
+// - <bundle>.cache beside each: V8's code cache of what a run of the bundle compiles (see
+//   src/shared/bundle-loader.cts), from a training run at the end of this script.
+// - dist/cli/dial-stdio.bundle.js: `hld daemon dial-stdio`, what `hld --host ssh://…` runs on the far
+//   side of every remote command (src/cli/dial-stdio.ts), in one file; the daemon start-up code
+//   inside is evaluated only when no daemon answers.
 // And dist/mcp/claude-approvals.bundle.js: what the approvals MCP server needs to answer
 // `initialize` (bin/mcp-claude-approvals.js), in one file; what it loads after that stays in dist/.
-import {writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
@@ -46,6 +56,7 @@ const KNOWN = new Set([
   'max',
   'required',
   'hasDynamicHelp',
+  'exclusive',
 ])
 
 function flagSpec(id, name, flag) {
@@ -54,14 +65,21 @@ function flagSpec(id, name, flag) {
     throw new Error(`hld ${id} --${name}: ${unknown.join(', ')} is not supported by the lean parser (src/cli/lean.ts)`)
   if (typeof flag.default === 'function') throw new Error(`hld ${id} --${name}: a computed default is not supported by the lean parser`)
   if (flag.type === 'boolean')
-    return {type: 'boolean', allowNo: flag.allowNo, ...(flag.default === undefined ? {} : {default: flag.default})}
+    return {
+      type: 'boolean',
+      allowNo: flag.allowNo,
+      ...(flag.default === undefined ? {} : {default: flag.default}),
+      ...(flag.exclusive === undefined ? {} : {exclusive: flag.exclusive}),
+    }
   const type = flag.parse === integer ? 'integer' : flag.parse.toString() === identity ? 'string' : undefined
   if (!type) throw new Error(`hld ${id} --${name}: a custom parse function is not supported by the lean parser`)
   return {
     type,
     multiple: flag.multiple,
     ...Object.fromEntries(
-      ['options', 'delimiter', 'default', 'min', 'max', 'required'].filter((key) => flag[key] !== undefined).map((key) => [key, flag[key]]),
+      ['options', 'delimiter', 'default', 'min', 'max', 'required', 'exclusive']
+        .filter((key) => flag[key] !== undefined)
+        .map((key) => [key, flag[key]]),
     ),
   }
 }
@@ -87,14 +105,45 @@ writeFileSync(path.join(dist, 'cli', 'lean-manifest.json'), `${JSON.stringify(ma
 
 const bundle = (options) => build({bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', ...options})
 
-await bundle({
-  entryPoints: [path.join(dist, 'cli', 'lean.js')],
-  outfile: path.join(dist, 'cli', 'lean.bundle.js'),
-  // Native, and only for starting a daemon: loaded from dist/ when needed (no class of ours crosses
-  // over: an error class in two copies would break exitCodeFor's instanceof). oclif is never
-  // imported on this path (its error printer is required by file when an error is shown).
-  external: ['better-sqlite3', '@oclif/core', '../shared/file-lock.js'],
-})
+/**
+ * `entry` and what it imports as one CommonJS file at `outfile`, loaded through
+ * src/shared/bundle-loader.cts. Its first line names its contents, so that only the code cache made
+ * from this very bundle is used.
+ */
+async function commonJsBundle(entry, outfile, external, plugins = []) {
+  const {outputFiles, metafile} = await bundle({
+    entryPoints: [entry],
+    outfile,
+    plugins,
+    format: 'cjs',
+    write: false,
+    metafile: true,
+    // A CommonJS file has no import.meta: its modules get the bundle's own URL, which is where they
+    // would be (each bundle sits beside its entry).
+    define: {'import.meta.url': 'bundleUrl'},
+    banner: {js: "const bundleUrl = require('node:url').pathToFileURL(__filename).href;"},
+    external,
+  })
+  const code = outputFiles[0].text
+  // A script compiled from a code cache has no dynamic import callback: what it imports is bundled.
+  const imported = Object.values(metafile.outputs).flatMap((output) => output.imports.filter((i) => i.kind === 'dynamic-import'))
+  if (imported.length > 0) throw new Error(`${outfile} would import() ${imported.map((i) => i.path).join(', ')}; bundle it instead`)
+  writeFileSync(outfile, `// hld-bundle sha256:${createHash('sha256').update(code).digest('hex')}\n${code}`)
+}
+
+// Native (and for the lean entry, only for starting a daemon): required when needed. oclif is never
+// imported on the lean path (its error printer is required by file when an error is shown).
+const leanBundle = path.join(dist, 'cli', 'lean.bundle.cjs')
+await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'])
+// The REST API's OpenAPI tooling (1.3 MB of lodash, ajv, openapi-backend …) is required from
+// node_modules only when http_port asks for it, and of jayson only its server core is bundled.
+const daemonBundle = path.join(dist, 'daemon', 'entry.bundle.cjs')
+await commonJsBundle(
+  path.join(dist, 'daemon', 'entry.js'),
+  daemonBundle,
+  ['better-sqlite3', 'openapi-backend', 'ajv-formats'],
+  [jaysonServerOnly()],
+)
 
 await bundle({
   entryPoints: [path.join(dist, 'cli', 'dial-stdio.js')],
@@ -110,3 +159,84 @@ await bundle({
   // Loaded once `initialize` is answered (setUp): from dist/, as they are.
   external: ['./permission.js', './cloud-approver.js', './local-approver.js', '../config/index.js', '../shared/logger.js'],
 })
+
+// The code caches, each from a run of its bundle as it is used, so that they hold the functions such
+// a run compiles: each in a node of its own, with no options of this one (V8 refuses a cache made
+// under other flags), in an empty HOME.
+const loader = path.join(dist, 'shared', 'bundle-loader.cjs')
+// `hld daemon status --json` where no daemon runs: parsing, configuration, connecting, an error report.
+train(
+  `const loaded = require(${JSON.stringify(loader)}).requireBundle(${JSON.stringify(leanBundle)})
+  const argv = ['daemon', 'status', '--json']
+  loaded.exports.runLean(loaded.exports.leanCommand(argv), argv).then(() => loaded.writeCache())`,
+  (run) => run.status === 3 && run.stdout.includes('DaemonNotRunningError'),
+)
+// A daemon's first start, on a new database, until it answers health; then it stops (SIGTERM).
+train(
+  `const net = require('node:net')
+  const loaded = require(${JSON.stringify(loader)}).requireBundle(${JSON.stringify(daemonBundle)})
+  const deadline = Date.now() + 30000
+  const poll = () => {
+    if (Date.now() > deadline) throw new Error('the daemon did not answer health within 30 s')
+    const socket = net.createConnection(process.env.HUMANLAYER_DAEMON_SOCKET)
+    socket.on('error', () => setTimeout(poll, 10))
+    socket.on('connect', () => socket.write('{"jsonrpc":"2.0","method":"health","params":{},"id":1}\\n'))
+    socket.once('data', () => {
+      socket.destroy()
+      loaded.writeCache()
+      process.kill(process.pid, 'SIGTERM')
+    })
+  }
+  poll()`,
+  (run) => run.status === 0,
+)
+
+/**
+ * jayson's index requires its clients (http, https, tls, websockets with ws) and its server's every
+ * transport; the daemon uses only `new jayson.Server(…)` and its `call`, over a socket of its own
+ * (src/daemon/rpc). Those modules are left out: each is a function that throws if called.
+ */
+function jaysonServerOnly() {
+  return {
+    name: 'jayson-server-only',
+    setup(build) {
+      const unused = {
+        'index.js': ['./client'],
+        'index.js (server)': ['./http', './https', './tcp', './tls', './websocket', './middleware'],
+      }
+      build.onResolve({filter: /^\.\/(client|http|https|tcp|tls|websocket|middleware)$/}, ({path: request, importer}) => {
+        const from = path.relative(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'jayson', 'lib'), importer)
+        const key = from === 'index.js' ? 'index.js' : from === path.join('server', 'index.js') ? 'index.js (server)' : undefined
+        return key && unused[key].includes(request) ? {path: `${from}:${request}`, namespace: 'jayson-unused'} : undefined
+      })
+      build.onLoad({filter: /.*/, namespace: 'jayson-unused'}, () => ({
+        // A function nothing is an instance of (jayson asks `definition instanceof jayson.Client`), which throws if used.
+        contents: "module.exports = function notBundled() { throw new Error('this part of jayson is not in the daemon bundle') }",
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+function train(script, succeeded) {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'hld-build-'))
+  try {
+    const run = spawnSync(process.execPath, ['-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        HUMANLAYER_DAEMON_SOCKET: path.join(home, 'd.sock'),
+        HUMANLAYER_DATABASE_PATH: path.join(home, 'daemon.db'),
+        HUMANLAYER_LOG_FILE: path.join(home, 'daemon.log'),
+        HUMANLAYER_NO_AUTOSTART: '1',
+        // Nothing here may reach a real service.
+        HUMANLAYER_API_BASE_URL: 'http://127.0.0.1:9/humanlayer/v1',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    if (!succeeded(run)) throw new Error(`a code cache training run failed (exit ${run.status}):\n${run.stdout}${run.stderr}`)
+  } finally {
+    rmSync(home, {recursive: true, force: true})
+  }
+}

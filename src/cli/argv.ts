@@ -39,6 +39,7 @@ export function isLeanDialStdio(argv: string[]): boolean {
  * oclif when it can parse their arguments itself: the ones people and scripts run most.
  */
 export const LEAN_COMMANDS = [
+  'daemon start',
   'daemon status',
   'approvals list',
   'approvals approve',

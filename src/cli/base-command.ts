@@ -9,7 +9,7 @@ import {Command, Errors, Flags, type Interfaces, ux} from '@oclif/core'
 import type {DaemonClient, Endpoint} from '../client/index.js'
 import type {HostSpec} from '../config/hosts.js'
 import type {Config, ConfigOverrides} from '../config/index.js'
-import {type CommandContext, type ConnectOptions, DaemonAccess, honourNoColor} from './context.js'
+import {type CommandContext, type ConnectOptions, DaemonAccess, honourNoColor, requireLocal} from './context.js'
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
 
@@ -83,14 +83,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
 
   /** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
   protected async requireLocal(what: string): Promise<void> {
-    const host = await this.host()
-    if (host.kind === 'local') return
-    const {user, host: name} = host.target
-    this.error(
-      `${what} works on this machine only. Run it on ${host.name} itself (\`ssh ${user ? `${user}@` : ''}${name} ${what}\`); ` +
-        'other commands with --host start the daemon there when none runs.',
-      {exit: 2},
-    )
+    return requireLocal(this, what)
   }
 
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */

@@ -41,6 +41,8 @@ export interface CommandContext extends Pick<
   log(message?: string): void
   /** A line on stderr, unless --json. */
   logToStderr(message?: string): void
+  /** A warning on stderr as oclif prints one (` ›   Warning: …`), unless --json. */
+  warn(message: string): void
   jsonEnabled(): boolean
 }
 
@@ -58,6 +60,18 @@ export class CommandError extends Error {
     this.oclif = {exit: options.exit}
     if (options.data !== undefined) this.data = options.data
   }
+}
+
+/** Refuses --host for what only makes sense on this machine (starting and stopping its daemon). */
+export async function requireLocal(ctx: Pick<CommandContext, 'host'>, what: string): Promise<void> {
+  const host = await ctx.host()
+  if (host.kind === 'local') return
+  const {user, host: name} = host.target
+  throw new CommandError(
+    `${what} works on this machine only. Run it on ${host.name} itself (\`ssh ${user ? `${user}@` : ''}${name} ${what}\`); ` +
+      'other commands with --host start the daemon there when none runs.',
+    {exit: 2},
+  )
 }
 
 /** NO_COLOR (no-color.org) for chalk too: oclif's own colours honour it, chalk does not. */

@@ -21,6 +21,9 @@ import {type CommandContext, DaemonAccess, type GlobalFlags, type Parsed, honour
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
 
+// bin/run.js loads this module's bundle first and routes the arguments with these.
+export {hoistGlobalFlags, isLeanDialStdio, leanCommand} from './argv.js'
+
 interface FlagSpec {
   type: 'boolean' | 'string' | 'integer'
   allowNo?: boolean
@@ -31,6 +34,8 @@ interface FlagSpec {
   min?: number
   max?: number
   required?: boolean
+  /** Flags it cannot be given with: oclif reports that. */
+  exclusive?: string[]
 }
 
 interface CommandSpec {
@@ -43,8 +48,20 @@ interface CommandSpec {
 
 type Run = (ctx: CommandContext, parsed: Parsed<never, never>) => Promise<unknown>
 
-/** Each lean command's function: the same one its oclif command's run() calls. */
-const COMMANDS: Record<string, {load: () => Promise<Run>; jsonLines?: boolean}> = {
+/**
+ * Each lean command's function: the same one its oclif command's run() calls. `takes`: whether it
+ * runs these arguments here (else oclif does).
+ */
+const COMMANDS: Record<
+  string,
+  {load: () => Promise<Run>; jsonLines?: boolean; takes?: (parsed: Parsed<Record<string, unknown>>) => boolean}
+> = {
+  // In the background and without progress to show: --foreground runs the daemon in this process,
+  // and on a terminal oclif shows listr2's progress (src/commands/daemon/start.ts).
+  'daemon start': {
+    load: async () => (await import('./daemon-start.js')).daemonStart,
+    takes: ({flags}) => !flags.foreground && (flags.json === true || !isatty(1)),
+  },
   'daemon status': {load: async () => (await import('./daemon-status.js')).daemonStatus},
   'approvals list': {load: async () => (await import('./approvals.js')).listApprovals},
   'approvals approve': {load: async () => (await import('./approvals.js')).approve},
@@ -64,7 +81,7 @@ export async function runLean(id: string, argv: string[]): Promise<boolean> {
   if (!command || !leanEnvironment()) return false
   const tokens = argv.slice(id.split(' ').length)
   const parsed = parse(manifest()[id], tokens)
-  if (!parsed) return false
+  if (!parsed || (command.takes && !command.takes(parsed))) return false
   const run = await command.load()
   const context = new LeanContext(parsed.flags, tokens)
   await honourNoColor(tokens)
@@ -78,7 +95,7 @@ export async function runLean(id: string, argv: string[]): Promise<boolean> {
     process.exitCode ??= report.exitCode
     context.close()
     if (!json) {
-      console.error(oclifErrorText(report.message))
+      console.error(oclifText('Error', report.message))
       process.exit(report.exitCode)
     }
     printJson(errorJson(report), command.jsonLines)
@@ -151,6 +168,7 @@ export function parse(spec: CommandSpec, tokens: string[]): Parsed<Record<string
   if (spec.strict && positional.length > spec.args.length) return undefined
   for (const [name, flag] of Object.entries(spec.flags)) {
     if (flags[name] === undefined && flag.required) return undefined
+    if (flags[name] !== undefined && flag.exclusive?.some((other) => flags[other] !== undefined)) return undefined
     if (flags[name] === undefined && flag.default !== undefined) flags[name] = flag.default
   }
   const args = Object.fromEntries(spec.args.map((arg, index) => [arg.name, positional[index]]))
@@ -196,6 +214,10 @@ class LeanContext extends DaemonAccess implements CommandContext {
   logToStderr(message = ''): void {
     if (!this.jsonEnabled()) console.error(format(message))
   }
+
+  warn(message: string): void {
+    if (!this.jsonEnabled()) console.error(oclifText('Warning', message))
+  }
 }
 
 /** JSON as BaseCommand.logJson prints it without a theme (pretty), or one compact line (NDJSON). */
@@ -205,13 +227,14 @@ function printJson(json: unknown, jsonLines = false): void {
 }
 
 /**
- * An error as oclif's handler prints it (` ›   Error: …`, wrapped to the terminal), by oclif's
- * own code, loaded only now: the part that formats, not the rest of oclif.
+ * An error (or a warning) as oclif's handler prints it (` ›   Error: …`, wrapped to the terminal),
+ * by oclif's own code, loaded only now: the part that formats, not the rest of oclif.
  */
-function oclifErrorText(message: string): string {
+function oclifText(name: 'Error' | 'Warning', message: string): string {
   const require = createRequire(import.meta.url)
   const lib = path.dirname(require.resolve('@oclif/core'))
   const {default: prettyPrint} = require(path.join(lib, 'errors', 'errors', 'pretty-print.js')) as {default: (error: unknown) => string}
   const {colorize} = require(path.join(lib, 'ux', 'theme.js')) as {colorize: (color: string, text: string) => string}
-  return prettyPrint({name: 'Error', message, bang: colorize('red', process.platform === 'win32' ? '»' : '›')})
+  const bang = colorize(name === 'Error' ? 'red' : 'yellow', process.platform === 'win32' ? '»' : '›')
+  return prettyPrint({name, message, bang})
 }

@@ -6,7 +6,7 @@
  */
 import {spawn} from 'node:child_process'
 import type net from 'node:net'
-import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync} from 'node:fs'
+import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, watch} from 'node:fs'
 import {unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -41,12 +41,16 @@ const POLL_INTERVAL_MS = 25
 export const DEFAULT_START_TIMEOUT_MS = 15_000
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000
 
-/** The module to fork: built JS normally, the TS source (through tsx) in development. */
-function daemonEntry(): {script: string; execArgv: string[]} {
+/**
+ * What to fork: the daemon bundled in one CommonJS file and compiled from its code cache (see
+ * shared/bundle-loader.cts), for a start that resolves, reads and compiles ~200 modules one by one
+ * costs several times node's own start-up; the TS source through tsx in development.
+ */
+function daemonEntry(): string[] {
   const here = fileURLToPath(import.meta.url)
-  const fromSource = here.endsWith('.ts')
-  const script = path.join(path.dirname(here), '..', 'daemon', fromSource ? 'entry.ts' : 'entry.js')
-  return {script, execArgv: fromSource ? ['--import', 'tsx'] : []}
+  const dist = path.join(path.dirname(here), '..')
+  if (here.endsWith('.ts')) return ['--import', 'tsx', path.join(dist, 'daemon', 'entry.ts')]
+  return [path.join(dist, 'shared', 'bundle-loader.cjs'), path.join(dist, 'daemon', 'entry.bundle.cjs')]
 }
 
 /**
@@ -99,9 +103,9 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
   refuseSymlinkedFiles(config, config.log_file)
   // O_NOFOLLOW: a link put there after that check fails the open instead of being followed.
   const out = openSync(config.log_file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
-  const {script, execArgv} = daemonEntry()
+  const argv = daemonEntry()
   try {
-    const child = spawn(process.execPath, [...execArgv, script], {
+    const child = spawn(process.execPath, argv, {
       detached: true,
       stdio: ['ignore', out, out],
       env: {...env, ...configEnv(config)},
@@ -111,7 +115,7 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
       child.once('error', () => resolve({code: null, signal: null}))
     })
     child.unref()
-    if (child.pid === undefined) throw new DaemonStartError(`Could not fork ${process.execPath} ${script}`)
+    if (child.pid === undefined) throw new DaemonStartError(`Could not fork ${process.execPath} ${argv.join(' ')}`)
     return {pid: child.pid, exited}
   } finally {
     closeSync(out)
@@ -119,6 +123,15 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
 }
 
 export async function waitForHealth(config: Config, spawned: SpawnedDaemon, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<HealthResult> {
+  const socketAppears = watchFor(config.socket_path)
+  try {
+    return await pollHealth(config, spawned, timeoutMs, socketAppears)
+  } finally {
+    socketAppears.close()
+  }
+}
+
+async function pollHealth(config: Config, spawned: SpawnedDaemon, timeoutMs: number, socketAppears: Wake): Promise<HealthResult> {
   let exit: {code: number | null; signal: NodeJS.Signals | null} | undefined
   void spawned.exited.then((value) => (exit = value))
   const deadline = Date.now() + timeoutMs
@@ -145,13 +158,56 @@ export async function waitForHealth(config: Config, spawned: SpawnedDaemon, time
     } catch (error) {
       if (!(error instanceof DaemonNotRunningError)) throw error
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS))
+    await socketAppears.sleep(POLL_INTERVAL_MS)
   }
   const tail = logTail(config.log_file)
   throw new DaemonStartError(
     `The daemon (pid ${spawned.pid}) did not answer health within ${timeoutMs} ms.` +
       (tail ? `\nLast lines of ${config.log_file}:\n${tail}` : ''),
   )
+}
+
+interface Wake {
+  /** Resolves after `ms`, or as soon as the file appears (at once if it did since the last sleep). */
+  sleep(ms: number): Promise<void>
+  close(): void
+}
+
+/**
+ * A wake-up for when `file` appears. The daemon creates its socket last, when it is ready to
+ * answer: waiting on the directory (inotify, FSEvents) answers then, not at the next poll. Where
+ * the directory cannot be watched (not there yet, say), the polls alone go on.
+ */
+function watchFor(file: string): Wake {
+  let appeared = false
+  let wake: (() => void) | undefined
+  const onEvent = (_event: string, name: string | null): void => {
+    if (name !== null && name !== path.basename(file)) return
+    appeared = true
+    wake?.()
+  }
+  let watcher: ReturnType<typeof watch> | undefined
+  try {
+    watcher = watch(path.dirname(file), onEvent)
+    watcher.on('error', () => watcher?.close())
+  } catch {
+    // Polling only.
+  }
+  return {
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer)
+          wake = undefined
+          appeared = false
+          resolve()
+        }
+        const timer = setTimeout(done, ms)
+        if (appeared) done()
+        else wake = done
+      }),
+    close: () => watcher?.close(),
+  }
 }
 
 /**

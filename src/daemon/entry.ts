@@ -1,5 +1,6 @@
 /**
- * What `hld daemon start` forks, detached. Configuration arrives through HUMANLAYER_*
+ * What `hld daemon start` forks, detached, bundled with what it imports into one CommonJS file
+ * (dist/daemon/entry.bundle.cjs, see scripts/build-lean.js). Configuration arrives through HUMANLAYER_*
  * variables set by the parent, so the child resolves exactly what the parent did.
  */
 import {loadConfig} from '../config/index.js'
@@ -31,4 +32,11 @@ process.on('uncaughtException', (error) => {
 process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', {error: reason}))
 
 // Exit explicitly: a handle some library forgot to close must not keep a stopped daemon alive.
-process.exit(await runDaemon(config, log, {logFile: config.log_file}))
+// (Not a top-level await: `hld daemon start` forks this bundled as CommonJS, which has none.)
+runDaemon(config, log, {logFile: config.log_file}).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log.error('daemon failed', {error})
+    process.exit(1)
+  },
+)

@@ -41,11 +41,11 @@ export function readPidFile(socketPath: string): number | undefined {
 }
 
 /**
- * Whether argv is an hld daemon: the forked entry (`…/daemon/entry.js`, or `.ts` under tsx), or
- * `hld daemon start --foreground`.
+ * Whether argv is an hld daemon: the forked entry (`…/daemon/entry.bundle.cjs` as `hld daemon
+ * start` forks it, `…/daemon/entry.js`, or `.ts` under tsx), or `hld daemon start --foreground`.
  */
 export function isDaemonCommandLine(argv: string[]): boolean {
-  if (argv.some((arg) => /[/\\]daemon[/\\]entry\.[jt]s$/.test(arg))) return true
+  if (argv.some((arg) => /[/\\]daemon[/\\]entry\.(bundle\.cjs|[jt]s)$/.test(arg))) return true
   const start = argv.indexOf('daemon')
   return start > 0 && argv[start + 1] === 'start' && argv.includes('--foreground')
 }

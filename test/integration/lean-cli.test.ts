@@ -129,6 +129,33 @@ describe('the lean entry of the hot commands prints what oclif prints', function
     expect(refused.stderr.replaceAll(/\s*\n\s*›\s*/g, ' ')).to.contain('in use by another hld daemon')
   })
 
+  it('daemon start: a new daemon, one already running, --if-not-running, and what it leaves to oclif', async () => {
+    // Each way starts its own daemon, on a socket and database of its own.
+    const paths = (text: string) => text.replaceAll(/pid \d+|"pid": \d+/g, 'PID').replaceAll(/\/start-(lean|oclif)\./g, '/start-X.')
+    // No claude where the daemon looks: the warning oclif prints, printed the same (and not under --json).
+    const env = {HUMANLAYER_CLAUDE_PATH: path.join(sandbox.root, 'no-claude')}
+    for (const json of [[], ['--json']]) {
+      const started = await Promise.all(
+        ['lean', 'oclif'].map(async (way) => {
+          const own = ['--socket', path.join(sandbox.root, `start-${way}.sock`), '--database', path.join(sandbox.root, `start-${way}.db`)]
+          const result = await run(['daemon', 'start', ...own, ...json], way === 'oclif' ? {...env, HLD_NO_LEAN: '1'} : env)
+          await sandbox.cli(['daemon', 'stop', ...own.slice(0, 2)])
+          return result
+        }),
+      )
+      const shown = (r: Run) => ({exitCode: r.exitCode, stdout: paths(r.stdout), stderr: paths(r.stderr)})
+      expect(shown(started[0])).to.deep.equal(shown(started[1]))
+      expect([started[0].entry, started[1].entry, started[0].exitCode]).to.deep.equal(['lean', 'oclif', 0])
+      expect(started[0].stderr.includes('Warning: Sessions cannot start')).to.equal(json.length === 0)
+    }
+    await same(['daemon', 'start'], {exitCode: 5})
+    await same(['daemon', 'start', '--json'], {exitCode: 5})
+    await same(['daemon', 'start', '--if-not-running'])
+    await same(['daemon', 'start', '--if-not-running', '--json', '--timeout', '5000'])
+    await same(['daemon', 'start', '--host', 'ssh://me@127.0.0.1', '--json'], {exitCode: 2})
+    await same(['daemon', 'start', '--if-not-running', '--foreground'], {exitCode: 2, entry: 'oclif'})
+  })
+
   it('session list and session show', async () => {
     const [first] = sessions
     await same(['session', 'list'])

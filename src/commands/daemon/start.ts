@@ -1,18 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {inert} from '../../cli/render/inert.js'
-import type {HealthResult} from '../../protocol/daemon.js'
+import {type DaemonStartResult, type StepRunner, daemonStart, runInOrder, startConfig} from '../../cli/daemon-start.js'
 
-export interface DaemonStartResult {
-  pid: number
-  version: string
-  socket_path: string
-  database_path: string
-  log_file: string | null
-  /** With --if-not-running: true when a daemon was already running and nothing was started. */
-  already_running?: boolean
-}
+export type {DaemonStartResult} from '../../cli/daemon-start.js'
 
 export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
   static summary = 'Start the hld daemon in the background and wait until it is healthy.'
@@ -40,9 +31,8 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
   }
 
   async run(): Promise<DaemonStartResult> {
-    await this.parseFlags()
-    await this.requireLocal('hld daemon start')
-    const config = await this.loadConfig({database_path: this.flags.database, log_file: this.flags['log-file']})
+    const parsed = await this.parseFlags()
+    const config = await startConfig(this, this.flags)
 
     if (this.flags.foreground) {
       const [{createLogger}, {runDaemon}] = await Promise.all([import('../../shared/logger.js'), import('../../daemon/main.js')])
@@ -56,57 +46,14 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
         log_file: null,
       }
     }
-
-    const [{Listr}, lifecycle, {probeDaemon}] = await Promise.all([
-      import('listr2'),
-      import('../../client/lifecycle.js'),
-      import('../../shared/probe.js'),
-    ])
-    if (this.flags['if-not-running']) {
-      const running = await probeDaemon(config.socket_path)
-      // Something that answers but not as hld falls through to the usual refusal.
-      if (running?.pid !== undefined) {
-        this.log(`hld daemon ${inert(running.version)} already running (pid ${inert(running.pid)})`)
-        return {...this.report(running as HealthResult), already_running: true}
-      }
-    }
-
-    const ctx: {spawned?: ReturnType<typeof lifecycle.spawnDaemon>; health?: Awaited<ReturnType<typeof lifecycle.waitForHealth>>} = {}
-    await new Listr(
-      [
-        {title: `Check ${config.socket_path}`, task: () => lifecycle.checkNotRunning(config.socket_path)},
-        {title: 'Fork the daemon', task: () => void (ctx.spawned = lifecycle.spawnDaemon(config))},
-        {
-          title: 'Wait until it answers health',
-          task: async () => void (ctx.health = await lifecycle.waitForHealth(config, ctx.spawned!, this.flags.timeout)),
-        },
-      ],
-      {
-        // Progress only on a terminal (piped, the lines came out twice: started, then done), and the
-        // failed step keeps its title: oclif prints the error itself, once.
-        renderer: 'default',
-        silentRendererCondition: this.jsonEnabled() || !process.stdout.isTTY,
-        exitOnError: true,
-        rendererOptions: {showErrorMessage: false},
-      },
-    ).run()
-
-    this.log(`hld daemon ${inert(ctx.health!.version)} running (pid ${inert(ctx.health!.pid)})`)
-    const claude = ctx.health!.components.claude
-    if (claude && !claude.available) this.warn(`Sessions cannot start: ${claude.detail ?? 'claude was not found'}`)
-    return this.report(ctx.health!)
+    // Progress only on a terminal; piped or --json, the lean entry runs this same start (lean.ts).
+    const runSteps = this.jsonEnabled() || !process.stdout.isTTY ? runInOrder : listrSteps
+    return daemonStart(this, {...parsed, args: {}}, runSteps, config)
   }
+}
 
-  private report(health: HealthResult): DaemonStartResult {
-    this.log(`  socket:   ${inert(health.socket_path)}`)
-    this.log(`  database: ${inert(health.database_path)}`)
-    this.log(`  log:      ${inert(health.log_file ?? 'stderr (foreground)')}`)
-    return {
-      pid: health.pid,
-      version: health.version,
-      socket_path: health.socket_path,
-      database_path: health.database_path,
-      log_file: health.log_file,
-    }
-  }
+/** The steps as listr2 progress; the failed step keeps its title: oclif prints the error itself, once. */
+const listrSteps: StepRunner = async (steps) => {
+  const {Listr} = await import('listr2')
+  await new Listr(steps, {renderer: 'default', exitOnError: true, rendererOptions: {showErrorMessage: false}}).run()
 }
