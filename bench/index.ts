@@ -45,6 +45,9 @@ const TARGETS: Record<string, {max?: number; min?: number}> = {
   // Issue 15: the daemon's ingest path against a bare better-sqlite3 writer of the same rows.
   'ingest.ingest_ratio': {min: 0.6},
   'launch.launch_ratio': {min: 0.7},
+  // Issue 15: approval created → listed and decision → waiter, p50, against a bare store server.
+  'approvals-latency.approval_created_to_visible_ratio': {max: 2},
+  'approvals-latency.decision_to_waiter_ratio': {max: 2},
   // Issue 10: health stays prompt; p99 over idle health p99 on the same daemon.
   'storage.health_external_lock_6s_max_ms': {max: 100},
 }

@@ -3,7 +3,11 @@
  * one result line and exits), from the first launchSession until every session has completed,
  * against a bare Node parent that spawns the same child as many times the same way (detached,
  * output to a file) and waits for every exit. The bare parent runs with the daemon's environment.
- * Launches are sequential (each waits for its reply) and never queue (max_concurrent_sessions).
+ * Launches never queue (max_concurrent_sessions). Two ways, each round beside a bare round:
+ *   - sequential (the target): each launchSession waits for its reply before the next is sent, so
+ *     every launch also pays a round trip the bare parent does not;
+ *   - pipelined: all requests written at once on the connection (replies come in order), as a
+ *     client launching a batch would: the daemon's own launch rate.
  */
 import {spawnSync} from 'node:child_process'
 import {chmodSync, writeFileSync} from 'node:fs'
@@ -53,23 +57,35 @@ export async function benchLaunch(): Promise<Record<string, number>> {
   writeFileSync(child, `#!/bin/sh\necho '${RESULT}'\n`)
   chmodSync(child, 0o755)
   const env = {HUMANLAYER_CLAUDE_PATH: child, HUMANLAYER_MAX_CONCURRENT_SESSIONS: String(LAUNCHES * ROUNDS + 10)}
-  const samples = {hld: [] as number[], bare: [] as number[]}
+  const samples = {hld: [] as number[], pipelined: [] as number[], bare: [] as number[]}
   try {
     await sandbox.startDaemon(env)
     const connection = await RawConnection.open(sandbox.socketPath)
     try {
+      const launch = (round: string, i: number) => ({
+        jsonrpc: '2.0',
+        method: 'launchSession',
+        params: {query: `launch ${round}.${i}`, working_dir: sandbox.root},
+        id: i,
+      })
+      const checked = (reply: {error?: unknown}) => {
+        if (reply.error) throw new Error(`launchSession failed: ${JSON.stringify(reply.error)}`)
+      }
+      const untilCompleted = (before: number) =>
+        waitFor(() => completed(sandbox.databasePath) === before + LAUNCHES, 120_000, 'the launched sessions to complete')
       for (let round = 0; round < ROUNDS; round++) {
-        const before = completed(sandbox.databasePath)
-        const start = performance.now()
-        for (let i = 0; i < LAUNCHES; i++) {
-          const reply = await connection.request<{error?: unknown}>(
-            {jsonrpc: '2.0', method: 'launchSession', params: {query: `launch ${round}.${i}`, working_dir: sandbox.root}, id: i},
-            60_000,
-          )
-          if (reply.error) throw new Error(`launchSession failed: ${JSON.stringify(reply.error)}`)
-        }
-        await waitFor(() => completed(sandbox.databasePath) === before + LAUNCHES, 120_000, 'the launched sessions to complete')
+        let before = completed(sandbox.databasePath)
+        let start = performance.now()
+        for (let i = 0; i < LAUNCHES; i++) checked(await connection.request<{error?: unknown}>(launch(`${round}`, i), 60_000))
+        await untilCompleted(before)
         samples.hld.push(performance.now() - start)
+
+        before = completed(sandbox.databasePath)
+        start = performance.now()
+        connection.write(Array.from({length: LAUNCHES}, (_, i) => `${JSON.stringify(launch(`p${round}`, i))}\n`).join(''))
+        for (let i = 0; i < LAUNCHES; i++) checked(await connection.next<{error?: unknown}>(60_000))
+        await untilCompleted(before)
+        samples.pipelined.push(performance.now() - start)
 
         const bare = spawnSync(process.execPath, ['-e', BARE_PARENT, child, String(LAUNCHES), path.join(sandbox.root, `bare-${round}-`)], {
           env: sandbox.env(env),
@@ -86,10 +102,13 @@ export async function benchLaunch(): Promise<Record<string, number>> {
   }
   const perSecond = (ms: number): number => (LAUNCHES / ms) * 1000
   const hld = perSecond(median(samples.hld))
+  const pipelined = perSecond(median(samples.pipelined))
   const bare = perSecond(median(samples.bare))
   return {
     launches_per_s: round(hld, 1),
     launch_bare_parent_per_s: round(bare, 1),
     launch_ratio: round(hld / bare),
+    launches_pipelined_per_s: round(pipelined, 1),
+    launch_pipelined_ratio: round(pipelined / bare),
   }
 }

@@ -189,13 +189,13 @@ export async function listApprovals(
   ctx: CommandContext,
   {flags}: Parsed<{session?: string; all?: boolean; limit: number}>,
 ): Promise<ApprovalsListResult> {
-  const {FetchApprovals} = await import('../protocol/approvals.js')
+  const {fetchAllApprovals} = await import('../client/approvals.js')
   const {all, limit} = flags
   const config = await ctx.loadConfig()
   // Each machine resolves a --session prefix against its own sessions.
   const ask = async (client: DaemonClient) => {
     const session = flags.session === undefined ? undefined : await resolveSessionId(client, flags.session, {unknownAsGiven: true})
-    return client.call(FetchApprovals, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
+    return fetchAllApprovals(client, {...(session ? {session_id: session} : {}), ...(all ? {include_decided: true, limit} : {})})
   }
   const hosts = await ctx.hostList(config)
   if (!hosts) {
@@ -353,12 +353,12 @@ async function pendingOfSession(
   ctx: CommandContext,
   session: string,
 ): Promise<{targets: Target[]; errors?: HostFailure[]; labelled: boolean}> {
-  const {FetchApprovals} = await import('../protocol/approvals.js')
+  const {fetchAllApprovals} = await import('../client/approvals.js')
   const config = await ctx.loadConfig()
   const {hosts, id} = await ctx.hostsOf(session, config)
   const pending = async (client: DaemonClient) => {
     const sessionId = await resolveSessionId(client, id, {unknownAsGiven: true})
-    const {approvals} = await client.call(FetchApprovals, {session_id: sessionId})
+    const {approvals} = await fetchAllApprovals(client, {session_id: sessionId})
     return approvals.filter((a) => a.type === 'function_call')
   }
   if (!hosts) {

@@ -5,7 +5,8 @@
  */
 import {type DaemonClient, DaemonUnreachableError} from '../client/index.js'
 import {Subscription} from '../client/subscribe.js'
-import {type Approval, FetchApprovals} from '../protocol/approvals.js'
+import {fetchAllApprovals} from '../client/approvals.js'
+import type {Approval} from '../protocol/approvals.js'
 import {RpcError} from '../protocol/errors.js'
 import {GetSessionState, type Session, TERMINAL_STATUSES} from '../protocol/sessions.js'
 import {DaemonGoneError, WaitInterruptedError, WaitTimeoutError} from './errors.js'
@@ -76,7 +77,7 @@ export async function followSession(options: FollowOptions): Promise<Session> {
   }
   const announce = async (): Promise<void> => {
     if (!options.onApproval) return
-    const {approvals} = await client.call(FetchApprovals, {session_id: sessionId})
+    const {approvals} = await fetchAllApprovals(client, {session_id: sessionId})
     for (const approval of approvals) {
       if (announced.has(approval.id)) continue
       announced.add(approval.id)

@@ -214,6 +214,9 @@ function statusLine(status: StreamStatus): string | undefined {
     case 'gap': {
       return `events up to id ${status.prunedThrough} were removed by retention before they could be replayed`
     }
+    case 'lost': {
+      return status.message
+    }
     case 'subscribed': {
       return status.reconnected ? `subscribed again, resuming after event ${status.resumedAfter}` : undefined
     }

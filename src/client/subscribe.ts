@@ -132,6 +132,8 @@ export class Subscription {
 export type StreamStatus =
   | {state: 'subscribed'; subscriptionId: string; reconnected: boolean; resumedAfter: number | undefined}
   | {state: 'gap'; prunedThrough: number}
+  /** The daemon could not store these events and gave them up: no one will ever get them. */
+  | {state: 'lost'; fromId: number; throughId: number; message: string}
   | {state: 'disconnected'; reason: string; retryInMs: number}
 
 export interface EventStreamOptions {
@@ -179,7 +181,7 @@ export async function* streamEvents(options: EventStreamOptions): AsyncGenerator
             yield frame.event
           } else if (frame.kind === 'lost') {
             if (frame.lost.through_id > lastId) lastId = frame.lost.through_id
-            options.onStatus?.({state: 'gap', prunedThrough: frame.lost.through_id})
+            options.onStatus?.({state: 'lost', fromId: frame.lost.from_id, throughId: frame.lost.through_id, message: frame.lost.message})
           } else if (frame.kind === 'error') {
             if (frame.error.code !== ErrorCode.SubscriberOverflow) throw RpcError.from(frame.error)
             // We fell behind and were cut off: come straight back for the rest.

@@ -13,11 +13,13 @@ import {FetchApprovals, GetApproval, WaitForDecision} from '../protocol/approval
 import {ConnectionOrigin, Health, Shutdown} from '../protocol/daemon.js'
 import {DecideToolUse} from '../protocol/policy.js'
 import {
+  ContinueSession,
   GetConversation,
   GetRecentPaths,
   GetSessionLeaves,
   GetSessionSnapshots,
   GetSessionState,
+  LaunchSession,
   ListSessions,
 } from '../protocol/sessions.js'
 import {DebugPublish, Subscribe} from '../protocol/subscribe.js'
@@ -64,6 +66,17 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   GetSessionSnapshots.name,
   GetRecentPaths.name,
 ])
+
+/**
+ * Requests whose commit is synced off the event loop (Store.write's syncOffLoop): a launch's reply
+ * still waits until its session's row is on disk, but its spawn does not, and neither does anyone
+ * else's request (a FULL commit held the whole daemon for the sync, a few ms each, most of a
+ * launch after the spawn). Its row is visible to others for those ms before it is on disk; only a
+ * power loss could undo it then, and that ends the claude it started too. Everything else a
+ * request writes, approvals and decisions above all, is synced inside its commit: nobody sees it,
+ * and no waiter learns of it, before it is on disk.
+ */
+const SYNC_OFF_LOOP_METHODS: ReadonlySet<string> = new Set([LaunchSession.name, ContinueSession.name])
 
 /**
  * Methods whose handlers take the write lock themselves, with the durability each write needs:
@@ -136,7 +149,7 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
 
   // What a request writes is synced before it is answered.
   const router = new Router(log, {
-    writeGate: (work) => store.write(work, {durable: true}),
+    writeGate: (work, method) => store.write(work, {durable: true, syncOffLoop: SYNC_OFF_LOOP_METHODS.has(method)}),
     ungated: new Set([...READ_ONLY_METHODS, ...SELF_WRITING_METHODS]),
   })
   const components: Record<string, () => ComponentHealth> = {}

@@ -21,6 +21,8 @@ export const FetchApprovalsParams = z.object({
   /** Also list decided approvals, newest first, up to `limit` of them. */
   include_decided: z.boolean().optional(),
   limit: z.number().int().min(1).max(10_000).optional(),
+  /** Ours: the `next_cursor` of the previous page (with the same other params); none for the first page. */
+  cursor: z.string().min(1).max(4096).optional(),
 })
 
 export const SendDecisionParams = z

@@ -111,6 +111,11 @@ export interface GetApprovalResult {
 }
 export interface FetchApprovalsResult {
   approvals: Approval[]
+  /**
+   * Ours: set when more approvals follow than one reply carries (a reply stays far below what a
+   * client reads, however large the approvals); pass it as `cursor` for the next page.
+   */
+  next_cursor?: string
 }
 export interface SendDecisionResult {
   success: true

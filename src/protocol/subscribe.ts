@@ -29,8 +29,9 @@ export interface SubscribeConfirmation {
 }
 
 /**
- * Sent instead of events the daemon could not store and gave up on (its database refused
- * them for too long): they are delivered to no one, and never replayed.
+ * Sent in place of events the daemon could not store and gave up on (its database refused
+ * them for too long): they are delivered to no one. Live subscribers and replays (`since`)
+ * alike get it where the ids jump, whatever their filter.
  */
 export interface EventsLostResult {
   type: 'events_lost'

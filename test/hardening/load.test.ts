@@ -250,4 +250,40 @@ describe('bounded resources under load', function () {
     expect(whole.approval.tool_input.command).to.equal(command)
     expect(whole.approval.tool_input_truncated).to.equal(undefined)
   })
+
+  it('120 pending approvals as large as a list shows them (45 MiB in all, over the 40 MiB a client reads): approvals list shows every one', async () => {
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
+    await sandbox.startDaemon()
+    const connection = await RawConnection.open(sandbox.socketPath)
+    connections = [connection]
+    const call = async <T>(method: string, params: unknown): Promise<T> =>
+      (await connection.request<{result: T}>({jsonrpc: '2.0', method, params, id: 1}, 60_000)).result
+    const session = await call<{run_id: string}>('launchSession', {query: '[fake:slow=60000] asks a lot', working_dir: sandbox.root})
+    // Just over the 64 Ki characters a list keeps of each, in a 3-byte character: ~400 KiB listed per approval.
+    const big = '€'.repeat(70_000)
+    const ids: string[] = []
+    for (let i = 0; i < 120; i++) {
+      const params = {run_id: session.run_id, tool_name: `Bash${big}`, tool_input: {command: big, i}}
+      ids.push((await call<{approval_id: string}>('createApproval', params)).approval_id)
+    }
+
+    // Before: ReplyTooLargeError "sent a reply of 45.4 MiB, over this client's limit of 40 MiB", and no approval shown.
+    const listed = await sandbox.cli(['approvals', 'list', '--json'], {timeoutMs: 60_000})
+    expect(listed.exitCode, listed.stderr.slice(0, 2000)).to.equal(0)
+    expect(Buffer.byteLength(listed.stdout), 'more than one reply could carry').to.be.above(40 * MIB)
+    const approvals = Sandbox.json<{approvals: {id: string; tool_input_truncated?: boolean}[]}>(listed).approvals
+    expect(approvals.map((approval) => approval.id)).to.deep.equal(ids)
+    expect(approvals.every((approval) => approval.tool_input_truncated)).to.equal(true)
+    // The table too, one row each.
+    const table = await sandbox.cli(['approvals', 'list'], {timeoutMs: 60_000})
+    expect(table.exitCode, table.stderr.slice(0, 2000)).to.equal(0)
+    expect(ids.filter((id) => table.stdout.includes(id.slice('local-'.length, 'local-'.length + 8)))).to.have.length(120)
+    // One reply stays far below the limit, and says where the rest is.
+    const first = await connection.request<{result: {approvals: unknown[]; next_cursor?: string}}>(
+      {jsonrpc: '2.0', method: 'fetchApprovals', params: {}, id: 2},
+      60_000,
+    )
+    expect(first.result.next_cursor).to.be.a('string')
+    expect(first.result.approvals.length).to.be.within(1, 119)
+  })
 })

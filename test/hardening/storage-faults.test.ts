@@ -3,17 +3,20 @@
  * the database's write lock. Each runs the real daemon on a real SQLite file.
  */
 import {readFileSync} from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 
 import {expect} from 'chai'
 import {execa} from 'execa'
 
-import type {HealthResult} from '../../src/protocol/daemon.js'
+import {Health, type HealthResult} from '../../src/protocol/daemon.js'
 import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {FAKE_CLAUDE, queryDb, recordedRun} from '../helpers/sessions.js'
 import {isAlive} from '../../src/shared/procfs.js'
 import {holdWriteLock} from '../helpers/lock.js'
+import {waitForApproval} from '../helpers/approvals.js'
+import {startFakeHumanLayerApi} from '../fixtures/fake-humanlayer-api.js'
 describe('storage faults', function () {
   this.timeout(120_000)
   let sandbox: Sandbox
@@ -217,14 +220,20 @@ describe('storage faults', function () {
     }
   })
 
-  it('events the database keeps refusing are given up past 64 MiB: subscribers get events_lost for their ids instead, and the stream goes on', async () => {
-    sandbox = new Sandbox({HUMANLAYER_TEST_EVENTS: '1'})
+  it('events the database keeps refusing are given up past 64 MiB: every subscriber, live or replaying (socket or SSE, whatever its filter), gets events_lost for exactly their ids, and the stream goes on', async () => {
+    sandbox = new Sandbox({HUMANLAYER_TEST_EVENTS: '1', HUMANLAYER_DAEMON_HTTP_PORT: '0'})
     await sandbox.startDaemon()
+    const session = 'sess-given-up'
     const publish = async (data: Record<string, unknown>, count = 1): Promise<{first_id: number; last_id: number}> => {
       const connection = await RawConnection.open(sandbox.socketPath)
       try {
         const reply = await connection.request<{result: {first_id: number; last_id: number}}>(
-          {jsonrpc: '2.0', method: 'debugPublish', params: {type: 'session_status_changed', data, count}, id: 1},
+          {
+            jsonrpc: '2.0',
+            method: 'debugPublish',
+            params: {type: 'session_status_changed', data: {session_id: session, ...data}, count},
+            id: 1,
+          },
           30_000,
         )
         return reply.result
@@ -235,46 +244,155 @@ describe('storage faults', function () {
     type Frame = {
       result: {event?: {id: number; data: {note?: string}}; type?: string; from_id?: number; through_id?: number; message?: string}
     }
-    const stream = await RawConnection.open(sandbox.socketPath)
-    const next = async (): Promise<Frame> => {
-      for (let i = 0; i < 10; i++) {
-        const frame = await stream.next<Frame>(30_000)
-        if (frame.result.type !== 'heartbeat') return frame
+    const subscribe = async (params: Record<string, unknown>): Promise<() => Promise<Frame>> => {
+      const stream = await RawConnection.open(sandbox.socketPath)
+      streams.push(stream)
+      await stream.request({jsonrpc: '2.0', method: 'Subscribe', params, id: 1})
+      return async () => {
+        for (let i = 0; i < 10; i++) {
+          const frame = await stream.next<Frame>(30_000)
+          if (frame.result.type !== 'heartbeat') return frame
+        }
+        throw new Error('only heartbeats on the stream')
       }
-      throw new Error('only heartbeats on the stream')
     }
+    const streams: RawConnection[] = []
     try {
-      await stream.request({jsonrpc: '2.0', method: 'Subscribe', params: {}, id: 1})
+      const next = await subscribe({})
       const before = await publish({note: 'before'})
       expect((await next()).result.event).to.deep.include({id: before.first_id})
 
       // While another process holds the lock, 70 events of 1 MiB: more than the daemon holds unstored.
       const lock = await holdWriteLock(sandbox.databasePath, 0)
       let lost: {first_id: number; last_id: number}
-      let frame: Frame
       try {
         lost = await publish({note: 'x'.repeat(1024 * 1024)}, 70)
-        frame = await next()
+        // Given up while the lock lasts (the daemon says so in its log); the subscriber hears of it once the database takes writes.
+        await waitFor(() => readFileSync(sandbox.logFile, 'utf8').includes('gave up on events'), 30_000, 'the daemon to give up the events')
       } finally {
         await lock.release()
       }
-      expect(frame.result, 'the stream reports the lost events, and delivers none of them').to.deep.include({
-        type: 'events_lost',
-        from_id: lost.first_id,
-        through_id: lost.last_id,
-      })
+      const lostFrame = {type: 'events_lost', from_id: lost.first_id, through_id: lost.last_id}
+      const frame = await next()
+      expect(frame.result, 'the live stream reports the lost events, and delivers none of them').to.deep.include(lostFrame)
       expect(frame.result.message).to.match(/could not store events.*lost/)
 
       // The stream goes on with the next event stored; the lost ones are in no replay.
       const after = await publish({note: 'after'})
       expect(after.first_id).to.equal(lost.last_id + 1)
       expect((await next()).result.event).to.deep.include({id: after.first_id})
-      const stored = queryDb<{id: number}>(sandbox.databasePath, `SELECT id FROM events WHERE id >= ${before.first_id} ORDER BY id`)
-      expect(stored.map((row) => row.id)).to.deep.equal([before.first_id, after.first_id])
+      const stored = queryDb<{id: number; type: string}>(
+        sandbox.databasePath,
+        `SELECT id, type FROM events WHERE id >= ${before.first_id} ORDER BY id`,
+      )
+      expect(stored.filter((row) => row.type !== 'events_lost').map((row) => row.id)).to.deep.equal([before.first_id, after.first_id])
+
+      // A subscriber that comes back with `since` across the lost ids is told too, filtered or not.
+      for (const filter of [{}, {session_id: session}, {event_types: ['session_status_changed']}]) {
+        const replay = await subscribe({...filter, since: before.first_id - 1})
+        const frames = [await replay(), await replay(), await replay()]
+        expect(
+          frames.map((f) => f.result.event?.id ?? f.result.type),
+          JSON.stringify(filter),
+        ).to.deep.equal([before.first_id, 'events_lost', after.first_id])
+        expect(frames[1].result).to.deep.include(lostFrame)
+      }
+      // And over SSE: a named events_lost event whose id moves Last-Event-ID past the gap.
+      const sse = await readSse(`/stream/events?sessionId=${session}`, before.first_id - 1, 3)
+      expect(sse.map((block) => block.event ?? Number(block.id))).to.deep.equal([before.first_id, 'events_lost', after.first_id])
+      expect(sse[1].id).to.equal(String(lost.last_id))
+      expect(JSON.parse(sse[1].data)).to.deep.include(lostFrame)
+
+      // hld watch says so, in the daemon's words.
+      const watch = await sandbox.cli(['watch', '--since', String(before.first_id - 1), '--count', '2', '--json'])
+      expect(watch.exitCode, watch.stderr).to.equal(0)
+      expect(watch.stderr).to.contain(`hld watch: The daemon could not store events ${lost.first_id}–${lost.last_id} (database is locked)`)
+
       const health = await sandbox.cli(['daemon', 'status', '--json'])
       expect(health.exitCode, health.stderr).to.equal(0)
     } finally {
-      stream.close()
+      for (const stream of streams) stream.close()
+    }
+  })
+
+  /** The first `count` SSE blocks with data from the daemon's REST API, resuming after `lastEventId`. */
+  async function readSse(route: string, lastEventId: number, count: number): Promise<{id?: string; event?: string; data: string}[]> {
+    const client = await sandbox.client()
+    let base: string
+    try {
+      base = (await client.call(Health, {})).components.http?.detail ?? 'the daemon reports no HTTP API'
+    } finally {
+      client.close()
+    }
+    const token = readFileSync(path.join(sandbox.home, '.humanlayer', 'http-token'), 'utf8').trim()
+    return new Promise((resolve, reject) => {
+      const blocks: {id?: string; event?: string; data: string}[] = []
+      const headers = {authorization: `Bearer ${token}`, 'last-event-id': String(lastEventId)}
+      const req = http.get(`${base}${route}`, {headers}, (res) => {
+        let buffer = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          buffer += chunk
+          for (let end; (end = buffer.indexOf('\n\n')) !== -1;) {
+            const fields = new Map(
+              buffer
+                .slice(0, end)
+                .split('\n')
+                .map((line) => [line.slice(0, line.indexOf(': ')), line.slice(line.indexOf(': ') + 2)] as const),
+            )
+            buffer = buffer.slice(end + 2)
+            if (fields.has('data')) blocks.push({id: fields.get('id'), event: fields.get('event'), data: fields.get('data')!})
+          }
+          if (blocks.length >= count) {
+            req.destroy()
+            resolve(blocks)
+          }
+        })
+      })
+      req.on('error', (error) => (blocks.length >= count ? undefined : reject(error)))
+      setTimeout(() => {
+        req.destroy()
+        reject(new Error(`fewer than ${count} SSE events within 20 s: ${JSON.stringify(blocks)}`))
+      }, 20_000).unref()
+    })
+  }
+
+  it('a lock taken while a cloud decision is on its way to the API: the decision is stored once the lock goes, not failed', async () => {
+    const fake = await startFakeHumanLayerApi()
+    try {
+      sandbox = new Sandbox({HUMANLAYER_API_KEY: fake.apiKey, HUMANLAYER_API_BASE_URL: fake.baseUrl, HUMANLAYER_POLL_INTERVAL_MS: '100'})
+      await sandbox.startDaemon()
+      const call = fake.addFunctionCall({run_id: 'run-cloud', fn: 'deploy', kwargs: {env: 'prod'}})
+      await waitForApproval(sandbox, (list) => list.find((a) => a.id === call.call_id))
+      // The API takes its time answering; the lock is taken meanwhile, and held past its answer.
+      const respondPath = `/agent/function_calls/${call.call_id}/respond`
+      fake.delayNext(1, 3000, {path: respondPath})
+      let lockReleased = false
+      let settledDuringLock = false
+      const approve = sandbox.cli(['approvals', 'approve', call.call_id, '--comment', 'ship it']).finally(() => {
+        settledDuringLock = !lockReleased
+      })
+      await waitFor(() => fake.requests.some((request) => request.path === respondPath), 15_000, 'the decision to reach the API')
+      const lock = await holdWriteLock(sandbox.databasePath, 5000)
+      try {
+        expect(call.status.approved, 'the lock was taken before the API answered').to.equal(undefined)
+        await waitFor(() => call.status.approved === true, 15_000, 'the API to take the decision')
+      } finally {
+        // The locker holds the lock 5 s in all, well past the API's answer (3 s after the request).
+        await lock.release()
+        lockReleased = true
+      }
+      const approved = await approve
+      // Before: the daemon stored the decision as soon as the API answered, met the lock, and failed the request.
+      expect(settledDuringLock, `the decision waited for the lock: ${approved.stderr}`).to.equal(false)
+      expect(approved.exitCode, approved.stdout + approved.stderr).to.equal(0)
+      const stored = queryDb<{status: string; comment: string}>(
+        sandbox.databasePath,
+        `SELECT status, comment FROM approvals WHERE id = '${call.call_id}'`,
+      )
+      expect(stored).to.deep.equal([{status: 'approved', comment: 'ship it'}])
+    } finally {
+      await fake.close()
     }
   })
 

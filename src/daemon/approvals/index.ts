@@ -21,7 +21,7 @@ export interface ApprovalsDeps {
   config: Pick<Config, 'api_key' | 'api_base_url' | 'poll_interval_ms' | 'api_timeout_ms'>
   db: Db
   /** Store.write: cloud snapshots and other writes no request started wait for the database's lock with it. */
-  write?: <T>(work: () => T) => Promise<T>
+  write?: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
   bus: EventBus
   sessions: SessionLink
   /** The claude processes of running sessions, whose trees may not decide approvals. */

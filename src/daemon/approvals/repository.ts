@@ -3,7 +3,7 @@
  * the frequent ones are prepared once, because building a drizzle query costs more than
  * running it.
  */
-import {and, asc, desc, eq, getTableColumns, ne, sql} from 'drizzle-orm'
+import {and, asc, desc, eq, getTableColumns, lt, ne, or, sql} from 'drizzle-orm'
 
 import type {ApprovalStatus, DecisionProvenance} from '../../protocol/approvals.js'
 import type {Db} from '../store/index.js'
@@ -12,6 +12,12 @@ import {idsWithPrefix} from '../store/prefix.js'
 import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
 
 const pendingStatus = eq(approvals.status, 'pending')
+
+/** Where a decided approval is in the newest-first order. */
+export interface DecidedPosition {
+  createdAt: number
+  rowid: number
+}
 
 export class ApprovalRepository {
   private readonly byId
@@ -75,14 +81,25 @@ export class ApprovalRepository {
     return sessionId === undefined ? rows : rows.filter((row) => row.sessionId === sessionId)
   }
 
-  /** Decided approvals, newest first. */
-  decided(limit: number, sessionId?: string): ApprovalRow[] {
-    const notPending = ne(approvals.status, 'pending')
+  /**
+   * Decided approvals, newest first (rowid, the insertion order, breaks ties), after `before`
+   * when given: a position in that order, for the next page of a list.
+   */
+  decided(limit: number, sessionId?: string, before?: DecidedPosition): (ApprovalRow & DecidedPosition)[] {
+    const rowid = sql<number>`rowid`
     return this.db
-      .select()
+      .select({...getTableColumns(approvals), rowid})
       .from(approvals)
-      .where(sessionId === undefined ? notPending : and(eq(approvals.sessionId, sessionId), notPending))
-      .orderBy(desc(approvals.createdAt))
+      .where(
+        and(
+          ne(approvals.status, 'pending'),
+          sessionId === undefined ? undefined : eq(approvals.sessionId, sessionId),
+          before === undefined
+            ? undefined
+            : or(lt(approvals.createdAt, before.createdAt), and(eq(approvals.createdAt, before.createdAt), lt(rowid, before.rowid))),
+        ),
+      )
+      .orderBy(desc(approvals.createdAt), desc(rowid))
       .limit(limit)
       .all()
   }

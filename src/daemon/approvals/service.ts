@@ -5,7 +5,14 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import type {Approval, ApprovalStatus, Decision, DecisionProvenance, WaitForDecisionResult} from '../../protocol/approvals.js'
+import type {
+  Approval,
+  ApprovalStatus,
+  Decision,
+  DecisionProvenance,
+  FetchApprovalsResult,
+  WaitForDecisionResult,
+} from '../../protocol/approvals.js'
 import {ErrorCode, RpcError} from '../../protocol/errors.js'
 import {EncodedJson} from '../../protocol/framing.js'
 import type {ToolCallApprovalStatus} from '../../protocol/sessions.js'
@@ -17,10 +24,10 @@ import type {ApprovalRow} from '../store/schema/approvals.js'
 import {type CloudFunctionCall, type CloudHumanContact, type HumanLayerApi, HumanLayerApiError, parseApiTimestamp} from './cloud-api.js'
 import type {Decider, DeciderCheck} from './deciders.js'
 import type {CloudSnapshot} from './poller.js'
-import {ApprovalRepository} from './repository.js'
+import {ApprovalRepository, type DecidedPosition} from './repository.js'
 import {type AutoApproval, type SessionLink, type SessionRef, TERMINAL_SESSION_STATUSES} from './session-link.js'
 import {capText} from '../capped.js'
-import {PendingApprovals, SessionContexts, viewOf} from './view.js'
+import {type ListPosition, PendingApprovals, SessionContexts, viewOf} from './view.js'
 import {DecisionWaiters} from './waiters.js'
 
 export interface ApprovalServiceDeps {
@@ -32,8 +39,11 @@ export interface ApprovalServiceDeps {
   deciders: DeciderCheck
   /** The HumanLayer API when an api_key is configured; cloud approvals cannot be decided without it. */
   cloud?: HumanLayerApi
-  /** Runs writes that start outside a request under the database's write lock (Store.write); default: at once. */
-  write?: <T>(work: () => T) => Promise<T>
+  /**
+   * Runs writes that start outside a request, or after a request's first await (its own
+   * transaction is committed by then), under the database's write lock (Store.write); default: at once.
+   */
+  write?: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
   /**
    * The session setting (auto_accept_edits, dangerously_skip_permissions) that approves this
    * call without asking, if any. The policy decides (PolicyService.settingApproval), so the
@@ -55,6 +65,14 @@ export interface DecideParams {
   comment?: string
   response?: string
 }
+
+/**
+ * The most one fetchApprovals reply carries (UTF-8 bytes of approvals): well under what a client
+ * reads (40 MiB), and many times the largest approval a list shows (each field capped at 64 KiB).
+ */
+export const LIST_PAGE_BYTES = 16 * 1024 * 1024
+/** Decided approvals read per query while listing them. */
+const DECIDED_STEP = 50
 
 /** How long a waitForDecision call waits when it names no timeout. */
 const DEFAULT_WAIT_MS = 60_000
@@ -96,7 +114,7 @@ export class ApprovalService {
         const {session_id: sessionId} = event.data
         if (!event.data.auto_accept_edits && !event.data.dangerously_skip_permissions) return
         queueMicrotask(() => {
-          ;(this.deps.write ?? runNow)(() => this.approveWhatSettingsAllow(sessionId)).catch((error: unknown) =>
+          this.write(() => this.approveWhatSettingsAllow(sessionId)).catch((error: unknown) =>
             this.deps.log.error('could not approve what the new settings allow', {session_id: sessionId, error}),
           )
         })
@@ -106,7 +124,7 @@ export class ApprovalService {
       const {session_id: sessionId, new_status: status} = event.data
       // After the publisher's own work: we write and publish too.
       queueMicrotask(() => {
-        ;(this.deps.write ?? runNow)(() => {
+        this.write(() => {
           if (!this.stopping)
             this.expireWhere(
               (row) => (row.sessionId === sessionId ? `its session ended (${status}) before a decision` : undefined),
@@ -209,21 +227,51 @@ export class ApprovalService {
     return viewOf(this.resolve(idOrPrefix), new SessionContexts(this.deps.sessions), true)
   }
 
-  /** fetchApprovals' reply, encoded: the pending approvals' JSON is kept between calls. */
-  fetch(params: {session_id?: string; include_decided?: boolean; limit?: number}): EncodedJson<{approvals: Approval[]}> {
+  /**
+   * fetchApprovals' reply, encoded: the pending approvals' JSON is kept between calls. One reply
+   * holds at most LIST_PAGE_BYTES of approvals, so that however many huge ones are pending it
+   * stays readable (a client reads up to 40 MiB); `next_cursor` then says where the next page
+   * starts. Pending come first, oldest first; then with include_decided the newest `limit`
+   * decided ones.
+   */
+  fetch(
+    params: {session_id?: string; include_decided?: boolean; limit?: number; cursor?: string},
+    pageBytes = LIST_PAGE_BYTES,
+  ): EncodedJson<FetchApprovalsResult> {
     const {session_id: sessionId} = params
+    const cursor = parseCursor(params.cursor)
     const contexts = new SessionContexts(this.deps.sessions)
-    const pending = this.pending.listEncoded(sessionId, contexts)
-    const members = pending.count > 0 ? [pending.members] : []
-    if (params.include_decided) {
-      for (const row of this.repo.decided(params.limit ?? DEFAULT_DECIDED_LIMIT, sessionId))
-        members.push(JSON.stringify(viewOf(row, contexts)))
+    const members: string[] = []
+    const page = (next?: string): EncodedJson<FetchApprovalsResult> =>
+      new EncodedJson(`{"approvals":[${members.join(',')}]${next === undefined ? '' : `,"next_cursor":${JSON.stringify(next)}`}}`)
+    let bytes = 0
+    if (cursor.part === 'pending') {
+      const pending = this.pending.listEncoded(sessionId, contexts, cursor.after, pageBytes)
+      if (pending.count > 0) members.push(pending.members)
+      if (pending.last) return page(`p.${pending.last.createdAt}.${pending.last.id}`)
+      if (params.include_decided) bytes = Buffer.byteLength(pending.members)
     }
-    if (sessionId !== undefined && members.length === 0 && !this.deps.sessions.findById(sessionId)) {
+    if (params.include_decided) {
+      let left = cursor.part === 'decided' ? cursor.left : (params.limit ?? DEFAULT_DECIDED_LIMIT)
+      let after = cursor.part === 'decided' ? cursor.after : undefined
+      // Read in small steps: a decided row holds its whole tool input, however large.
+      for (let rows; left > 0 && (rows = this.repo.decided(Math.min(left, DECIDED_STEP), sessionId, after)).length > 0;) {
+        for (const row of rows) {
+          const json = JSON.stringify(viewOf(row, contexts))
+          const size = Buffer.byteLength(json) + 1
+          if (members.length > 0 && bytes + size > pageBytes) return page(`d.${left}${after ? `.${after.createdAt}.${after.rowid}` : ''}`)
+          members.push(json)
+          bytes += size
+          left--
+          after = {createdAt: row.createdAt, rowid: row.rowid}
+        }
+      }
+    }
+    if (sessionId !== undefined && params.cursor === undefined && members.length === 0 && !this.deps.sessions.findById(sessionId)) {
       // Unknown session: an error, unless approvals are stored for it (a session since deleted).
       throw new RpcError(ErrorCode.NotFound, `No session has the id ${sessionId}.`)
     }
-    return new EncodedJson(`{"approvals":[${members.join(',')}]}`)
+    return page()
   }
 
   /** Decides a pending approval for `by`, unless `by` is inside a session (see DeciderCheck). */
@@ -249,7 +297,8 @@ export class ApprovalService {
       this.deciding.add(row.id)
       try {
         await this.sendToCloud(row, params.decision, comment)
-        return this.store(row, status, comment, provenance)
+        // After the API's answer: waits for the lock like any write, and is synced (it is acknowledged).
+        return await this.write(() => this.store(row, status, comment, provenance), {durable: true})
       } finally {
         this.deciding.delete(row.id)
       }
@@ -334,8 +383,10 @@ export class ApprovalService {
       if (!(error instanceof HumanLayerApiError && error.status === 404)) throw error
     }
     const stillPending = answer && (row.type === 'function_call' ? answer.approved == null : !answer.response)
-    if (stillPending || this.deciding.has(id)) return
-    this.resolveExternally(row, answer)
+    if (stillPending) return
+    await this.write(() => {
+      if (!this.deciding.has(id)) this.resolveExternally(row, answer)
+    })
   }
 
   private resolveExternally(
@@ -361,7 +412,7 @@ export class ApprovalService {
       else await api.respondFunctionCall(row.id, {approved: decision === 'approve', ...(comment === null ? {} : {comment})})
     } catch (error) {
       if (error instanceof HumanLayerApiError && error.isConflict) {
-        this.resolveExternally(row)
+        await this.write(() => this.resolveExternally(row))
         throw new RpcError(ErrorCode.Conflict, `Approval ${row.id} was already answered elsewhere (Slack, email or the web app).`, {
           status: 'resolved_externally',
         })
@@ -477,6 +528,10 @@ export class ApprovalService {
     return this.repo.get(id)!
   }
 
+  private write<T>(work: () => T, options?: {durable?: boolean}): Promise<T> {
+    return (this.deps.write ?? runNow)(work, options)
+  }
+
   private view(row: ApprovalRow): Approval {
     return viewOf(row, new SessionContexts(this.deps.sessions))
   }
@@ -515,6 +570,29 @@ function checkDecisionFits(row: ApprovalRow, decision: Decision): void {
   throw new RpcError(ErrorCode.InvalidParams, `Approval ${row.id} is a ${row.type.replace('_', ' ')}: ${hint}.`, {
     fields: [{path: 'decision', message: `${decision} does not apply to a ${row.type}`}],
   })
+}
+
+/**
+ * Where a fetchApprovals page starts: `p.<created_at>.<id>` after that pending approval;
+ * `d.<left>` at the first decided one, `d.<left>.<created_at>.<rowid>` after that decided one,
+ * with `left` of the `limit` still to list.
+ */
+type Cursor = {part: 'pending'; after?: ListPosition} | {part: 'decided'; left: number; after?: DecidedPosition}
+
+function parseCursor(cursor: string | undefined): Cursor {
+  if (cursor === undefined) return {part: 'pending'}
+  const pending = /^p\.(\d+)\.(.+)$/s.exec(cursor)
+  if (pending) return {part: 'pending', after: {createdAt: Number(pending[1]), id: pending[2]}}
+  const decided = /^d\.(\d+)(?:\.(\d+)\.(\d+))?$/.exec(cursor)
+  if (decided) {
+    const after = decided[2] === undefined ? undefined : {createdAt: Number(decided[2]), rowid: Number(decided[3])}
+    return {part: 'decided', left: Number(decided[1]), after}
+  }
+  throw new RpcError(
+    ErrorCode.InvalidParams,
+    `Invalid params for fetchApprovals: cursor: ${JSON.stringify(cursor.slice(0, 100))} is not one this daemon gave; pass the previous page's next_cursor, or none for the first page.`,
+    {fields: [{path: 'cursor', message: 'not a cursor this daemon gave'}]},
+  )
 }
 
 function alreadyDecided(row: ApprovalRow): RpcError {

@@ -79,15 +79,22 @@ export function viewOf(row: ApprovalRow, contexts: SessionContexts, whole = fals
 interface PendingEntry {
   row: ApprovalRow
   wire: WireApproval
-  /** The last listing's JSON of this approval, and the session context it was built with. */
-  json?: string
-  contextKey?: string
+  /** The last listing's JSON of this approval, its UTF-8 size, and the session context it was built with. */
+  encoded?: {json: string; bytes: number; contextKey: string}
 }
 
 /** Pending approvals as JSON: how many, and their members joined by commas (no brackets). */
 export interface EncodedList {
   count: number
   members: string
+  /** Set when more come after these (the page was full): the last one listed. */
+  last?: ListPosition
+}
+
+/** The last approval of a page: the next page starts after it. */
+export interface ListPosition {
+  createdAt: number
+  id: string
 }
 
 /** The pending approvals, in wire shape. The service adds and removes rows right after the store accepted the change. */
@@ -108,26 +115,50 @@ export class PendingApprovals {
   }
 
   /**
-   * Oldest first, all of them or one session's. A listing is mostly encoding, so each
-   * approval's JSON is kept and rebuilt only when its session's context changed, and the
-   * joined list is reused while no approval came, went or was rebuilt.
+   * Oldest first (in creation order), all of them or one session's: those after `from`, up to
+   * `maxBytes` of JSON (at least one). A listing is mostly encoding, so each approval's JSON is
+   * kept and rebuilt only when its session's context changed, and a whole list is reused while no
+   * approval came, went or was rebuilt.
    */
-  listEncoded(sessionId: string | undefined, contexts: SessionContexts): EncodedList {
+  listEncoded(sessionId: string | undefined, contexts: SessionContexts, from: ListPosition | undefined, maxBytes: number): EncodedList {
     if (this.sorted?.version !== this.version) {
+      // Stable: approvals of one millisecond stay in the order they were added (created).
       this.sorted = {version: this.version, entries: [...this.entries.values()].sort((a, b) => a.row.createdAt - b.row.createdAt)}
     }
+    const {entries} = this.sorted
+    let start = 0
+    if (from) {
+      // After `from` itself when it is still pending; decided since, after its time (those of its
+      // very millisecond may then come again: a client pages by id).
+      const at = this.entries.has(from.id) ? entries.findIndex((entry) => entry.row.id === from.id) + 1 : 0
+      start = at > 0 ? at : entries.findIndex((entry) => entry.row.createdAt >= from.createdAt)
+      if (start < 0) start = entries.length
+    }
     let rebuilt = false
+    let bytes = 0
+    let listed: ApprovalRow | undefined
+    let full = false
     const parts: string[] = []
-    for (const entry of this.sorted.entries) {
+    for (let i = start; i < entries.length; i++) {
+      const entry = entries[i]
       if (sessionId !== undefined && entry.row.sessionId !== sessionId) continue
       const context = contexts.of(entry.row.sessionId)
-      if (entry.json === undefined || entry.contextKey !== context.key) {
-        entry.json = JSON.stringify({...entry.wire, session: context.session})
-        entry.contextKey = context.key
+      if (entry.encoded?.contextKey !== context.key) {
+        const json = JSON.stringify({...entry.wire, session: context.session})
+        entry.encoded = {json, bytes: Buffer.byteLength(json), contextKey: context.key}
         rebuilt = true
       }
-      parts.push(entry.json)
+      const {json, bytes: size} = entry.encoded
+      if (listed && bytes + size + 1 > maxBytes) {
+        full = true
+        break
+      }
+      parts.push(json)
+      bytes += size + 1
+      listed = entry.row
     }
+    if (full) return {count: parts.length, members: parts.join(','), last: {createdAt: listed!.createdAt, id: listed!.id}}
+    if (from) return {count: parts.length, members: parts.join(',')}
     if (rebuilt || this.joined?.version !== this.version || this.joined.sessionId !== sessionId) {
       this.joined = {version: this.version, sessionId, members: parts.join(',')}
     }

@@ -11,6 +11,9 @@
  * reading, or reads slower than events arrive) gets a final overflow frame with the last id
  * it was sent and is closed, so it holds at most `bufferBytes` plus one batch. It loses
  * nothing by subscribing again with that id as `since`.
+ *
+ * Events the daemon gave up storing reach every subscriber, live or replaying and whatever its
+ * filter, as one `events_lost` frame in their place (the log's marker row; see log.ts).
  */
 import {randomBytes} from 'node:crypto'
 
@@ -20,7 +23,6 @@ import {
   HEARTBEAT_MESSAGE,
   SUBSCRIBED_MESSAGE,
   Subscribe,
-  type EventsLostResult,
   type OverflowData,
   type SubscribeConfirmation,
   eventFrameLine,
@@ -29,7 +31,7 @@ import * as schema from '../../protocol/subscribe.schema.js'
 import type {Logger} from '../../shared/logger.js'
 import {invalidParams} from '../rpc/router.js'
 import type {StreamConnection, StreamHandler} from '../rpc/server.js'
-import {type EventFilter, type EventLog, type LoggedEvent, type LostEvents, matches} from './log.js'
+import {type EventFilter, type EventLog, type LoggedEvent, lostEventsResult, matches} from './log.js'
 
 export interface SubscribeStreamOptions {
   heartbeatIntervalMs: number
@@ -70,10 +72,17 @@ const encodedEvents = new WeakMap<LoggedEvent, Buffer>()
 function encodeOne(event: LoggedEvent): Buffer {
   let frame = encodedEvents.get(event)
   if (frame === undefined) {
-    frame = Buffer.from(eventFrameLine(event.json))
+    frame = Buffer.from(frameLine(event))
     encodedEvents.set(event, frame)
   }
   return frame
+}
+
+/** An event's frame, or for lost events the `events_lost` frame, reporting ids after `cursor` only. */
+function frameLine(event: LoggedEvent, cursor = 0): string {
+  if (!event.lost) return eventFrameLine(event.json)
+  const result = lostEventsResult(event.lost, Math.max(event.lost.from, cursor + 1))
+  return `${JSON.stringify({jsonrpc: '2.0', result, id: null})}\n`
 }
 
 export function createSubscribeStream(bus: EventLog, options: SubscribeStreamOptions): StreamHandler {
@@ -112,7 +121,6 @@ class Subscription {
   private stopped = false
   private heartbeat: NodeJS.Timeout | undefined
   private detach: (() => void) | undefined
-  private detachGap: (() => void) | undefined
   private readonly unfiltered: boolean
 
   constructor(
@@ -133,7 +141,6 @@ class Subscription {
     this.heartbeat = setTimeout(() => this.beat(), this.options.heartbeatIntervalMs).unref()
     this.connection.signal.addEventListener('abort', () => this.stop(), {once: true})
     this.detach = this.bus.onBatch((batch) => this.deliver(batch))
-    this.detachGap = this.bus.onGap((lost) => this.lost(lost))
     // An id beyond the head comes from another log (a wiped database): start from now.
     this.cursor = Math.min(since ?? head, head)
     this.replay()
@@ -147,8 +154,8 @@ class Subscription {
       }
       const page = this.bus.readPage(this.cursor, this.filter, REPLAY_PAGE_EVENTS)
       if (page.length > 0) {
+        this.write(page.map((event) => frameLine(event, this.cursor)).join(''))
         this.cursor = page.at(-1)!.id
-        this.write(page.map((event) => eventFrameLine(event.json)).join(''))
       }
       if (page.length < REPLAY_PAGE_EVENTS) {
         // The log holds everything up to flushedId, and no flush can run before this returns.
@@ -178,19 +185,6 @@ class Subscription {
       else for (const frame of frames) this.write(frame)
     }
     this.cursor = batch.at(-1)!.id
-  }
-
-  private lost({from, through, reason}: LostEvents): void {
-    if (this.stopped || through <= this.cursor) return
-    const result: EventsLostResult = {
-      type: 'events_lost',
-      from_id: Math.max(from, this.cursor + 1),
-      through_id: through,
-      message: `The daemon could not store events ${from}–${through} (${reason}); they are lost, to every subscriber.`,
-    }
-    // A replay still in progress reads on from the log, past these ids.
-    if (this.live) this.cursor = through
-    this.connection.send({jsonrpc: '2.0', result, id: null})
   }
 
   private write(frames: string | Buffer): void {
@@ -227,7 +221,6 @@ class Subscription {
     if (this.stopped) return
     this.stopped = true
     this.detach?.()
-    this.detachGap?.()
     clearTimeout(this.heartbeat)
   }
 }

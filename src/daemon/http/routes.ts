@@ -203,7 +203,14 @@ export function restOperations({sessions, approvals, version}: RestServices): Re
 
     listApprovals: ({query}) => {
       const sessionId = typeof query.sessionId === 'string' && query.sessionId !== '' ? query.sessionId : undefined
-      const {approvals: list} = approvals.fetch({session_id: sessionId}).value()
+      // The document's list has no pages: every page of ours, in one reply.
+      const list: Approval[] = []
+      for (let cursor: string | undefined, more = true; more;) {
+        const page = approvals.fetch({session_id: sessionId, ...(cursor === undefined ? {} : {cursor})}).value()
+        list.push(...page.approvals)
+        cursor = page.next_cursor
+        more = cursor !== undefined
+      }
       return ok(list.map(restApproval))
     },
 

@@ -2,7 +2,8 @@
  * `GET /stream/events` as Server-Sent Events, served by the same Subscribe stream the socket
  * uses (replay from the durable log, then live, bounded buffering, heartbeats): this file only
  * turns its JSON-RPC frames into SSE. Each event carries its log id as the SSE `id`, so a client
- * that reconnects with `Last-Event-ID` (EventSource does it by itself) resumes with no gap.
+ * that reconnects with `Last-Event-ID` (EventSource does it by itself) resumes with no gap;
+ * events the daemon lost come as one `events_lost` event with the last lost id.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
@@ -66,6 +67,10 @@ function toSse(line: string): string {
   switch (frame?.kind) {
     case 'event': {
       return `id: ${frame.event.id}\ndata: ${JSON.stringify(frame.event)}\n\n`
+    }
+    case 'lost': {
+      // A named event (EventSource's onmessage ignores it) whose id moves Last-Event-ID past the gap.
+      return `id: ${frame.lost.through_id}\nevent: events_lost\ndata: ${JSON.stringify(frame.lost)}\n\n`
     }
     case 'heartbeat': {
       return ': keepalive\n\n'

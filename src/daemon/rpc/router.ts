@@ -46,7 +46,7 @@ export interface RouterOptions {
    * Runs a handler holding the database's write lock (Store.write), so that its writes wait
    * while another process holds the lock instead of failing with "database is locked".
    */
-  writeGate?: <T>(work: () => T) => Promise<T>
+  writeGate?: <T>(work: () => T, method: string) => Promise<T>
   /**
    * Methods run outside the gate: those that never write, and so need not wait for the lock
    * (`health` above all), and those that take the lock themselves with the durability each of
@@ -75,7 +75,7 @@ export class Router {
       const {writeGate, ungated} = this.options
       const run = (): Promise<Reply<M>> | Reply<M> => handler(parsed.data, ctx)
       Promise.resolve()
-        .then(() => (writeGate && !ungated?.has(method.name) ? writeGate(run) : run()))
+        .then(() => (writeGate && !ungated?.has(method.name) ? writeGate(run, method.name) : run()))
         .then(
           (result) => callback(null, result ?? null),
           (error: unknown) => callback(this.toErrorObject(method.name, error)),

@@ -24,6 +24,8 @@ export interface RecordingRun {
   result?: StreamResult
   /** Read tool calls waiting for their result: tool id → the file_path claude asked for. */
   readCalls?: Map<string, string>
+  /** Tool calls waiting for their result: tool id → their row (see SessionRepository.insertEvent). */
+  openCalls?: Map<string, number>
 }
 
 /**
@@ -62,8 +64,8 @@ export function recordLines(repo: SessionRepository, run: RecordingRun, lines: s
   const now = Date.now()
   const update: SessionUpdate = {lastActivityAt: new Date(now)}
   if (outputOffset !== undefined) update.outputOffset = outputOffset
+  repo.insertRaw(run.id, lines, now)
   for (const line of lines) {
-    repo.insertRaw(run.id, line, now)
     const parsed = parseStreamLine(line)
     if (!parsed) {
       log.debug('claude stdout line is not JSON', {session_id: run.id, line: line.slice(0, 200)})
@@ -82,7 +84,7 @@ export function recordLines(repo: SessionRepository, run: RecordingRun, lines: s
       update.cacheReadInputTokens = parsed.usage.cache_read_input_tokens
     }
     for (const draft of parsed.conversation) {
-      repo.insertEvent(run.id, run.claudeSessionId, run.nextSequence++, draft, now)
+      repo.insertEvent(run.id, run.claudeSessionId, run.nextSequence++, draft, now, (run.openCalls ??= new Map()))
       published.push(conversationUpdated(run, draft))
       snapshotReads(repo, run, draft, now)
     }

@@ -19,7 +19,7 @@ import type {
   ToolCallApprovalStatus,
 } from '../../protocol/sessions.js'
 import type {Store} from '../store/index.js'
-import {columnKeys, driverValues, placeholdersFor} from '../store/placeholders.js'
+import {bindRows, columnKeys, driverValues, placeholdersFor, rowPlaceholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {conversationEvents, fileSnapshots, rawEvents, sessions} from '../store/schema/index.js'
 import type {ConversationDraft} from './stream-parser.js'
@@ -51,6 +51,12 @@ function whereOf(filter: SessionFilter): SQL | undefined {
 export type EventSource = {session_id: string} | {claude_session_id: string}
 
 const SESSION_COLUMNS = getTableColumns(sessions)
+const RAW_KEYS = ['sessionId', 'eventJson', 'createdAt'] as const
+/**
+ * claude's lines per multi-row insert of raw_events: a busy session's read brings dozens, and per
+ * statement drizzle and better-sqlite3 bind and step as much as SQLite stores a row.
+ */
+const RAW_LINES_PER_INSERT = 16
 /** What an insert of a conversation event binds: the rest start as their defaults (not completed, no approval). */
 const EVENT_KEYS = columnKeys(getTableColumns(conversationEvents)).filter(
   (key) => key !== 'id' && key !== 'isCompleted' && key !== 'approvalId' && key !== 'approvalStatus',
@@ -60,9 +66,11 @@ export class SessionRepository {
   private readonly db
   private readonly insertSession
   private readonly insertRawStmt
+  private readonly insertRawManyStmt
   private readonly insertSnapshotStmt
   private readonly insertEventStmt
   private readonly completeToolStmt
+  private readonly completeToolByRowStmt
   private readonly byIdStmt
   private readonly byRunIdStmt
   private readonly lastSequenceStmt
@@ -70,6 +78,12 @@ export class SessionRepository {
   private readonly backfillStmt
   /** One prepared UPDATE per set of columns changed together (a handful: status, pid, the recorder's). */
   private readonly updates = new Map<string, {run(values: Record<string, unknown>): unknown}>()
+  /** One prepared SELECT per list of statuses (the active ones: every decision asks which sessions run). */
+  private readonly byStatuses = new Map<string, {all(values: Record<string, unknown>): SessionRow[]}>()
+  /** findToolCallForApproval's three looks, each run for every approval. */
+  private readonly toolCallByApprovalStmt
+  private readonly toolCallByIdStmt
+  private readonly openToolCallByNameStmt
 
   constructor(private readonly store: Store) {
     const db = (this.db = store.db)
@@ -82,10 +96,8 @@ export class SessionRepository {
       .insert(fileSnapshots)
       .values(placeholdersFor(['sessionId', 'toolId', 'filePath', 'content', 'createdAt']))
       .prepare()
-    this.insertRawStmt = db
-      .insert(rawEvents)
-      .values(placeholdersFor(['sessionId', 'eventJson', 'createdAt']))
-      .prepare()
+    this.insertRawStmt = db.insert(rawEvents).values(rowPlaceholdersFor(RAW_KEYS, 1)).prepare()
+    this.insertRawManyStmt = db.insert(rawEvents).values(rowPlaceholdersFor(RAW_KEYS, RAW_LINES_PER_INSERT)).prepare()
     this.insertEventStmt = db.insert(conversationEvents).values(placeholdersFor(EVENT_KEYS)).prepare()
     this.completeToolStmt = db
       .update(conversationEvents)
@@ -97,6 +109,11 @@ export class SessionRepository {
           eq(conversationEvents.toolId, sql.placeholder('toolId')),
         ),
       )
+      .prepare()
+    this.completeToolByRowStmt = db
+      .update(conversationEvents)
+      .set({isCompleted: true})
+      .where(eq(conversationEvents.id, sql.placeholder('rowId')))
       .prepare()
     // Approvals look a session up by id for every listing, and by run id for every approval.
     this.byIdStmt = db.select().from(sessions).where(eq(sessions.id, id)).prepare()
@@ -117,6 +134,21 @@ export class SessionRepository {
       .orderBy(desc(rawEvents.id))
       .limit(1)
       .prepare()
+    const newestToolCall = (...where: SQL[]) =>
+      db
+        .select({id: conversationEvents.id})
+        .from(conversationEvents)
+        .where(and(eq(conversationEvents.sessionId, id), eq(conversationEvents.eventType, 'tool_call'), ...where))
+        .orderBy(desc(conversationEvents.id))
+        .limit(1)
+        .prepare()
+    this.toolCallByApprovalStmt = newestToolCall(eq(conversationEvents.approvalId, sql.placeholder('approvalId')))
+    this.toolCallByIdStmt = newestToolCall(eq(conversationEvents.toolId, sql.placeholder('toolId')))
+    this.openToolCallByNameStmt = newestToolCall(
+      eq(conversationEvents.toolName, sql.placeholder('toolName')),
+      eq(conversationEvents.isCompleted, false),
+      isNull(conversationEvents.approvalStatus),
+    )
     this.backfillStmt = db
       .update(conversationEvents)
       .set(placeholdersFor(['claudeSessionId']))
@@ -252,11 +284,14 @@ export class SessionRepository {
   }
 
   listByStatus(statuses: readonly SessionStatus[]): SessionRow[] {
-    return this.store.db
-      .select()
-      .from(sessions)
-      .where(inArray(sessions.status, [...statuses]))
-      .all()
+    const key = statuses.join(',')
+    let statement = this.byStatuses.get(key)
+    if (!statement) {
+      const placeholders = statuses.map((_, i) => sql.placeholder(`s${i}`))
+      statement = this.store.db.select().from(sessions).where(inArray(sessions.status, placeholders)).prepare()
+      this.byStatuses.set(key, statement)
+    }
+    return statement.all(Object.fromEntries(statuses.map((status, i) => [`s${i}`, status])))
   }
 
   /** Where a session's recording stopped (for a daemon adopting it): its next sequence and its last raw line. */
@@ -265,11 +300,29 @@ export class SessionRepository {
     return {nextSequence: last + 1, lastLine: this.lastLineStmt.get({id: sessionId})?.line}
   }
 
-  insertRaw(sessionId: string, line: string, at: number): void {
-    this.insertRawStmt.run({sessionId, eventJson: line, createdAt: at})
+  /** Every line of one read, in order: RAW_LINES_PER_INSERT rows per statement, the rest one by one. */
+  insertRaw(sessionId: string, lines: readonly string[], at: number): void {
+    const rows = lines.map((eventJson) => ({sessionId, eventJson, createdAt: at}))
+    let i = 0
+    for (; i + RAW_LINES_PER_INSERT <= rows.length; i += RAW_LINES_PER_INSERT)
+      this.insertRawManyStmt.run(bindRows(RAW_KEYS, rows, i, RAW_LINES_PER_INSERT))
+    for (; i < rows.length; i++) this.insertRawStmt.run(bindRows(RAW_KEYS, rows, i, 1))
   }
 
-  insertEvent(sessionId: string, claudeSessionId: string | undefined, sequence: number, draft: ConversationDraft, at: number): number {
+  /**
+   * `openCalls` (the recorder's, per session): tool ids → the row of their tool_call, so that a
+   * tool_result marks its call completed by row id, not by searching the session's calls (a third
+   * of claude's lines are tool results). 0 marks a tool id seen twice; then, and for a call this
+   * daemon did not record (adopted after a restart), the search it is.
+   */
+  insertEvent(
+    sessionId: string,
+    claudeSessionId: string | undefined,
+    sequence: number,
+    draft: ConversationDraft,
+    at: number,
+    openCalls?: Map<string, number>,
+  ): number {
     // Driver values (created_at in ms), bound as they are: see placeholdersFor.
     const row = {
       sessionId,
@@ -286,10 +339,16 @@ export class SessionRepository {
       toolResultForId: draft.tool_result_for_id ?? null,
       toolResultContent: draft.tool_result_content ?? null,
     }
-    const info = this.insertEventStmt.run(row)
-    if (draft.event_type === 'tool_result' && draft.tool_result_for_id)
-      this.completeToolStmt.run({id: sessionId, toolId: draft.tool_result_for_id})
-    return Number(info.lastInsertRowid)
+    const rowId = Number(this.insertEventStmt.run(row).lastInsertRowid)
+    if (draft.event_type === 'tool_call' && draft.tool_id !== undefined && openCalls)
+      openCalls.set(draft.tool_id, openCalls.has(draft.tool_id) ? 0 : rowId)
+    if (draft.event_type === 'tool_result' && draft.tool_result_for_id) {
+      const callRow = openCalls?.get(draft.tool_result_for_id)
+      if (callRow) this.completeToolByRowStmt.run({rowId: callRow})
+      else this.completeToolStmt.run({id: sessionId, toolId: draft.tool_result_for_id})
+      openCalls?.delete(draft.tool_result_for_id)
+    }
+    return rowId
   }
 
   /** Events written before claude said its session id (the injected query) get it now. */
@@ -316,27 +375,11 @@ export class SessionRepository {
    * one with this tool_use_id, else the newest unfinished call of that tool with no approval.
    */
   findToolCallForApproval(sessionId: string, approvalId: string, match: {tool_use_id?: string; tool_name: string}): number | undefined {
-    const calls = and(eq(conversationEvents.sessionId, sessionId), eq(conversationEvents.eventType, 'tool_call'))
-    const pick = (where: ReturnType<typeof and>): number | undefined =>
-      this.store.db
-        .select({id: conversationEvents.id})
-        .from(conversationEvents)
-        .where(where)
-        .orderBy(desc(conversationEvents.id))
-        .limit(1)
-        .get()?.id
     return (
-      pick(and(calls, eq(conversationEvents.approvalId, approvalId))) ??
+      this.toolCallByApprovalStmt.get({id: sessionId, approvalId})?.id ??
       (match.tool_use_id === undefined
-        ? pick(
-            and(
-              calls,
-              eq(conversationEvents.toolName, match.tool_name),
-              eq(conversationEvents.isCompleted, false),
-              isNull(conversationEvents.approvalStatus),
-            ),
-          )
-        : pick(and(calls, eq(conversationEvents.toolId, match.tool_use_id))))
+        ? this.openToolCallByNameStmt.get({id: sessionId, toolName: match.tool_name})?.id
+        : this.toolCallByIdStmt.get({id: sessionId, toolId: match.tool_use_id})?.id)
     )
   }
 

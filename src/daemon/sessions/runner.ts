@@ -8,11 +8,15 @@
  * where the last one stopped. The daemon tails the output file as newline-framed lines of any
  * realistic size, and after claude exits reads it to its end: nothing claude wrote is dropped.
  */
-import {closeSync, fstatSync, openSync, readlinkSync, readSync, watch, type FSWatcher} from 'node:fs'
+import {closeSync, fstatSync, openSync, readlinkSync, readSync, statSync, watch, type FSWatcher} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
+import {createRequire} from 'node:module'
+import {constants} from 'node:os'
+import path from 'node:path'
 
 import {type ChildProcess, spawn} from 'node:child_process'
 
+import {packageRoot} from '../../shared/package-root.js'
 import {isAlive} from '../../shared/procfs.js'
 import {LineDecoder} from '../../protocol/framing.js'
 
@@ -73,10 +77,97 @@ export interface ClaudeProcess {
 }
 
 export class SpawnError extends Error {
-  constructor(command: string, reason: string) {
+  constructor(
+    command: string,
+    readonly reason: string,
+  ) {
     super(`Could not start ${command}: ${reason}`)
     this.name = 'SpawnError'
   }
+}
+
+/** How a detached child ends: its exit code, or the signal that killed it. */
+type Exit = [code: number | null, signal: NodeJS.Signals | null]
+
+interface Detached {
+  pid: number
+  /** Resolves once it has ended and been reaped (its pid may be reused from then on). */
+  exited: Promise<Exit>
+}
+
+interface DetachedSpawn {
+  command: string
+  args: string[]
+  cwd: string
+  env: NodeJS.ProcessEnv
+  /** Descriptors its stdout and stderr go to (it gets copies; the caller closes these). */
+  stdout: number
+  stderr: number
+}
+
+interface SpawnAddon {
+  supported: boolean
+  spawnDetached(
+    file: string,
+    args: string[],
+    env: string[],
+    cwd: string,
+    stdoutFd: number,
+    stderrFd: number,
+    onExit: (code: number | null, signal: number | null) => void,
+  ): number
+}
+
+let spawnAddon: SpawnAddon | null | undefined
+
+/** native/spawn.c where it was built and works on this system, else null (then child_process does it). */
+function loadSpawnAddon(): SpawnAddon | null {
+  if (spawnAddon !== undefined) return spawnAddon
+  try {
+    const addon = createRequire(import.meta.url)(path.join(packageRoot(), 'build', 'Release', 'spawn.node')) as SpawnAddon
+    spawnAddon = addon.supported ? addon : null
+  } catch {
+    spawnAddon = null
+  }
+  return spawnAddon
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]))
+
+/**
+ * Starts a program in its own session and process group (as `detached: true` does), stdin from
+ * /dev/null. Through native/spawn.c (posix_spawn) where it loads: Node's spawn forks, and fork
+ * copies the daemon's page tables on the event loop, a cost that grows with the daemon's memory
+ * and was most of a launch. Else through child_process, with the same behaviour.
+ */
+async function spawnDetached(options: DetachedSpawn): Promise<Detached> {
+  const addon = loadSpawnAddon()
+  if (addon) {
+    const env = Object.entries(options.env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]))
+    let resolveExit!: (exit: Exit) => void
+    const exited = new Promise<Exit>((resolve) => (resolveExit = resolve))
+    let pid: number
+    try {
+      pid = addon.spawnDetached(options.command, options.args, env, options.cwd, options.stdout, options.stderr, (code, signal) =>
+        resolveExit([code, signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null)]),
+      )
+    } catch (error) {
+      throw new SpawnError(options.command, (error as Error).message)
+    }
+    return {pid, exited}
+  }
+  const child: ChildProcess = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ['ignore', options.stdout, options.stderr],
+  })
+  if (child.pid === undefined) {
+    const reason = await new Promise<string>((resolve) => child.once('error', (error) => resolve(error.message)))
+    throw new SpawnError(options.command, reason)
+  }
+  child.on('error', () => {}) // signals to a process that is gone: nothing to report
+  return {pid: child.pid, exited: new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])))}
 }
 
 export async function startClaude(options: ClaudeProcessOptions): Promise<ClaudeProcess> {
@@ -88,33 +179,27 @@ export async function startClaude(options: ClaudeProcessOptions): Promise<Claude
       : ['/bin/sh', ['-c', 'umask "$0" && exec "$@"', options.umask.toString(8).padStart(4, '0'), options.command, ...options.args]]
   const out = openSync(options.files.output, 'a', 0o600)
   const err = openSync(options.files.errors, 'a', 0o600)
-  let child: ChildProcess
+  let child: Detached
   try {
-    child = spawn(command, args, {cwd: options.cwd, env: childEnv(options.env), detached: true, stdio: ['ignore', out, err]})
+    child = await spawnDetached({command, args, cwd: options.cwd, env: childEnv(options.env), stdout: out, stderr: err})
+  } catch (error) {
+    if (error instanceof SpawnError) throw new SpawnError(options.command, error.reason)
+    throw error
   } finally {
     // claude holds its own copies.
     closeSync(out)
     closeSync(err)
   }
-  if (child.pid === undefined) {
-    const reason = await new Promise<string>((resolve) => child.once('error', (error) => resolve(error.message)))
-    throw new SpawnError(options.command, reason)
-  }
-  child.on('error', () => {}) // signals to a process that is gone: nothing to report
   const pid = child.pid
   const tail = new OutputTail(options, 0)
 
   let hasExited = false
   const exited = (async (): Promise<RunOutcome> => {
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.once('exit', (code, sig) => {
-        // What claude left running in its group (tools, MCP servers) ends with it (upstream
-        // #1097). Afterwards its pid may be reused, so from then on signals go nowhere.
-        killGroup(pid, 'SIGKILL')
-        hasExited = true
-        resolve([code, sig])
-      }),
-    )
+    const [exitCode, signal] = await child.exited
+    // What claude left running in its group (tools, MCP servers) ends with it (upstream
+    // #1097). Afterwards its pid may be reused, so from then on signals go nowhere.
+    killGroup(pid, 'SIGKILL')
+    hasExited = true
     await tail.finish()
     return {exitCode, signal, stderrTail: stderrTail(options.files.errors), adopted: false}
   })()
@@ -176,8 +261,64 @@ export function writesTo(pid: number, file: string): boolean {
 }
 
 /**
- * The output file from `offset` on, as lines: read whenever the file changes (a watch, plus a
- * poll in case the watch misses), and to its very end by finish().
+ * File watches by directory: one inotify watch per directory of output files, shared by the tails
+ * of every file in it and kept (unreferenced) while that directory stays the same one. A watch
+ * per file cost an add and a remove per session, on the event loop, and the remove waits on the
+ * kernel (~1 ms a session here).
+ */
+class DirectoryWatches {
+  private readonly dirs = new Map<string, {ino: number; watcher: FSWatcher; files: Map<string, () => void>}>()
+
+  /** Calls `onChange` when `file` may have changed; returns the function that stops it. None when the directory cannot be watched. */
+  add(file: string, onChange: () => void): () => void {
+    const dir = path.dirname(file)
+    const name = path.basename(file)
+    const entry = this.watchOf(dir)
+    if (!entry) return () => {}
+    entry.files.set(name, onChange)
+    return () => {
+      if (entry.files.get(name) === onChange) entry.files.delete(name)
+    }
+  }
+
+  private watchOf(dir: string) {
+    let ino: number
+    try {
+      ino = statSync(dir).ino
+    } catch {
+      return undefined
+    }
+    const known = this.dirs.get(dir)
+    // A directory removed and made again is another one, which the old watch does not see.
+    if (known?.ino === ino) return known
+    known?.watcher.close()
+    this.dirs.delete(dir)
+    const files = new Map<string, () => void>()
+    let watcher: FSWatcher
+    try {
+      watcher = watch(dir, (_event, changed) => {
+        if (changed === null) for (const onChange of files.values()) onChange()
+        else files.get(changed.toString())?.()
+      })
+    } catch {
+      return undefined
+    }
+    watcher.unref()
+    watcher.on('error', () => {
+      watcher.close()
+      if (this.dirs.get(dir)?.watcher === watcher) this.dirs.delete(dir)
+    })
+    const entry = {ino, watcher, files}
+    this.dirs.set(dir, entry)
+    return entry
+  }
+}
+
+const directoryWatches = new DirectoryWatches()
+
+/**
+ * The output file from `offset` on, as lines: read whenever the file changes (a watch of its
+ * directory, plus a poll in case the watch misses), and to its very end by finish().
  */
 class OutputTail {
   private readonly decoder: LineDecoder
@@ -187,7 +328,7 @@ class OutputTail {
   private draining: Promise<void> = Promise.resolve()
   private again = false
   private busy = false
-  private readonly watcher: FSWatcher | undefined
+  private readonly unwatch: () => void
   private readonly timer: NodeJS.Timeout
 
   constructor(
@@ -206,19 +347,14 @@ class OutputTail {
     this.file = open(reading.files.output, 'r')
     // Keep the promise from rejecting unobserved; finish() reports it.
     this.file.catch(() => {})
-    try {
-      this.watcher = watch(reading.files.output, () => this.kick())
-      this.watcher.on('error', () => {})
-    } catch {
-      this.watcher = undefined
-    }
+    this.unwatch = directoryWatches.add(reading.files.output, () => this.kick())
     this.timer = setInterval(() => this.kick(), TAIL_POLL_MS)
     this.kick()
   }
 
   /** Reads to the end of the file as it is now (the writer is gone), then closes it. */
   async finish(): Promise<void> {
-    this.watcher?.close()
+    this.unwatch()
     clearInterval(this.timer)
     await this.draining
     await this.drain()

@@ -7,7 +7,8 @@
  * event (upstream #923), whatever killed it.
  */
 import {randomUUID} from 'node:crypto'
-import {existsSync, mkdirSync, rmSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, statSync} from 'node:fs'
+import {rm} from 'node:fs/promises'
 import {availableParallelism, totalmem} from 'node:os'
 import path from 'node:path'
 
@@ -36,10 +37,11 @@ import type {ClaudeLocation} from './claude-locator.js'
 import {
   APPROVALS_PERMISSION_TOOL,
   type McpServers,
+  mcpConfigFileFor,
   removeMcpConfigFile,
   sessionMcpServers,
+  settingsFileFor,
   writeMcpConfigFile,
-  writeSettingsFile,
 } from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
 import {type RecordingRun, publishEvent, recordLines, storeLines} from './recorder.js'
@@ -225,12 +227,17 @@ export class SessionService implements SessionLink {
       on_timeout: params.on_timeout,
       dangerously_allow_self_approval: params.dangerously_allow_self_approval,
     }
-    const {id, runId} = await this.start(inherited, {
-      // Resume only finds the conversation from the directory it was started in.
-      workingDir: parent.workingDir,
-      resume: parent.claudeSessionId ?? undefined,
-      parentId: parent.id,
-    })
+    // After an await (the parent's end), so outside the request's transaction: under the lock again.
+    const {id, runId} = await this.deps.store.write(
+      () =>
+        this.start(inherited, {
+          // Resume only finds the conversation from the directory it was started in.
+          workingDir: parent.workingDir,
+          resume: parent.claudeSessionId ?? undefined,
+          parentId: parent.id,
+        }),
+      {durable: true},
+    )
     return {session_id: id, run_id: runId, claude_session_id: '', parent_session_id: parent.id}
   }
 
@@ -499,7 +506,9 @@ export class SessionService implements SessionLink {
     try {
       const stderrTail = await readRemainingOutput(row.outputOffset ?? 0, this.reading(run))
       await run.drained
+      await this.removeMcpConfig(run, run.mcpConfigPath)
       await this.deps.store.write(() => this.finish(run, {exitCode: null, signal: null, stderrTail, adopted: true}))
+      await this.removeOutput(run)
     } finally {
       this.active.delete(run.id)
       settle()
@@ -538,7 +547,7 @@ export class SessionService implements SessionLink {
 
   /** Ends a session whose daemon is gone: persists the terminal status and publishes it. */
   async endOrphan(row: SessionRow, status: 'failed' | 'interrupted', reason: string): Promise<void> {
-    this.removeMcpConfig(row, row.mcpConfigPath)
+    await this.removeMcpConfig(row, row.mcpConfigPath)
     await this.deps.store.write(() => {
       const now = new Date()
       this.repo.update(row.id, {status, errorMessage: reason, completedAt: now, lastActivityAt: now, pid: null, mcpConfigPath: null})
@@ -594,6 +603,14 @@ export class SessionService implements SessionLink {
       {id: run.id, runId: run.runId, workingDir: where.workingDir, parentId: where.parentId, approvalsEnabled},
       params,
     )
+    const servers = sessionMcpServers(
+      params.mcp_config,
+      {sessionId: run.id, runId: run.runId, socketPath: this.deps.socketPath},
+      approvalsEnabled && permissionPromptTool ? {permissionTool: permissionPromptTool, apiKey: this.deps.apiKey} : undefined,
+    )
+    // The settings live beside the MCP config, in its private directory, and go with it. Its path
+    // is in the row from the start, so that a restart removes it if this daemon dies first.
+    if (servers || settings) run.mcpConfigPath = mcpConfigFileFor(this.deps.socketPath, run.id)
     this.repo.insert({
       id: run.id,
       runId: run.runId,
@@ -612,6 +629,7 @@ export class SessionService implements SessionLink {
       disallowedTools: params.disallowed_tools,
       additionalDirectories,
       mcpConfig: params.mcp_config,
+      mcpConfigPath: run.mcpConfigPath,
       approvalsEnabled,
       customInstructions: params.custom_instructions,
       autoAcceptEdits: params.auto_accept_edits ?? false,
@@ -635,7 +653,7 @@ export class SessionService implements SessionLink {
     )
     this.active.set(run.id, run)
     const spawn = (): Promise<void> =>
-      this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, approvalsEnabled, settings}, settle)
+      this.spawn(run, claude.path, params, where, {permissionPromptTool, additionalDirectories, servers, settings}, settle)
     if (queued) {
       this.queue.push({run, spawn, settle})
       this.deps.log.info('session queued', {session_id: run.id, queued: this.queue.length, max_concurrent_sessions: this.maxConcurrent})
@@ -685,26 +703,17 @@ export class SessionService implements SessionLink {
     launch: {
       permissionPromptTool?: string
       additionalDirectories?: string[]
-      approvalsEnabled: boolean
+      servers: McpServers | undefined
       settings: ReturnType<SessionPolicyLink['prepareSession']> | undefined
     },
     settle: () => void,
   ): Promise<void> {
-    const {permissionPromptTool, additionalDirectories, approvalsEnabled, settings} = launch
+    const {permissionPromptTool, additionalDirectories, servers, settings} = launch
     try {
       mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
-      const servers = sessionMcpServers(
-        params.mcp_config,
-        {sessionId: run.id, runId: run.runId, socketPath: this.deps.socketPath},
-        approvalsEnabled && permissionPromptTool ? {permissionTool: permissionPromptTool, apiKey: this.deps.apiKey} : undefined,
-      )
-      if (servers || settings) {
-        // The settings live beside the MCP config, in its private directory, and go with it.
-        const file = (run.mcpConfigPath = await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath))
-        // Recorded so that a restart can remove it if this daemon dies first.
-        await this.deps.store.write(() => this.repo.update(run.id, {mcpConfigPath: file}))
-      }
-      const settingsFile = settings ? await writeSettingsFile(run.mcpConfigPath!, settings) : undefined
+      // Its path is in the session's row already (see start); the settings go beside it.
+      const settingsFile = settings ? settingsFileFor(run.mcpConfigPath!) : undefined
+      if (run.mcpConfigPath) await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath, run.id, settings)
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,
@@ -734,8 +743,7 @@ export class SessionService implements SessionLink {
     } catch (error) {
       const message = (error as Error).message
       this.active.delete(run.id)
-      this.removeMcpConfig(run, run.mcpConfigPath)
-      this.removeOutput(run)
+      await Promise.all([this.removeMcpConfig(run, run.mcpConfigPath), this.removeOutput(run)])
       await this.deps.store.write(() => {
         this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
         this.publishStatus(run, 'starting', 'failed', message)
@@ -797,7 +805,11 @@ export class SessionService implements SessionLink {
       .process!.exited.then(async (outcome) => {
         // Output held while the database was locked is stored before the end is.
         await run.drained
+        // Gone before the session is seen to end.
+        await this.removeMcpConfig(run, run.mcpConfigPath)
         await this.deps.store.write(() => this.finish(run, outcome))
+        // Stored; a restart has nothing left to resume.
+        await this.removeOutput(run)
       })
       .catch((error: unknown) => {
         // The row is reconciled at the next start.
@@ -868,11 +880,12 @@ export class SessionService implements SessionLink {
     run.process?.signal('SIGKILL')
   }
 
-  /** claude has exited: the final status follows from how the run went. */
+  /**
+   * claude has exited: the final status follows from how the run went. The caller removes the
+   * MCP config before and the output files after (off the event loop, so not in here).
+   */
   private finish(run: ActiveRun, outcome: RunOutcome): void {
     clearTimeout(run.killTimer)
-    // Gone before the session is seen to end.
-    this.removeMcpConfig(run, run.mcpConfigPath)
     const result = run.result
     let status: SessionStatus
     let error: string | undefined
@@ -900,8 +913,6 @@ export class SessionService implements SessionLink {
     })
     this.transition(run, status, error)
     this.active.delete(run.id)
-    // Stored; a restart has nothing left to resume.
-    this.removeOutput(run)
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
     this.startQueued()
   }
@@ -932,18 +943,19 @@ export class SessionService implements SessionLink {
     })
   }
 
-  private removeOutput(session: {id: string}): void {
+  /** Never rejects: a failure is logged. */
+  private async removeOutput(session: {id: string}): Promise<void> {
     const files = this.filesOf(session.id)
     try {
-      rmSync(files.output, {force: true})
-      rmSync(files.errors, {force: true})
+      await Promise.all([rm(files.output, {force: true}), rm(files.errors, {force: true})])
     } catch (error) {
       this.deps.log.warn('could not remove the output files of a session', {session_id: session.id, error})
     }
   }
 
-  private removeMcpConfig(session: {id: string}, file: string | null | undefined): void {
-    const error = file ? removeMcpConfigFile(file) : undefined
+  /** Never rejects: a failure is logged. */
+  private async removeMcpConfig(session: {id: string}, file: string | null | undefined): Promise<void> {
+    const error = file ? await removeMcpConfigFile(file) : undefined
     if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})
   }
 

@@ -4,6 +4,7 @@
  * schema through the same queries.
  */
 import {mkdirSync, readFileSync} from 'node:fs'
+import {type FileHandle, open} from 'node:fs/promises'
 import path from 'node:path'
 
 import Database from 'better-sqlite3'
@@ -27,15 +28,29 @@ export interface Store {
    * transaction; if it returns a promise, the rest of it runs after the commit.
    *
    * Durability is chosen per call. A `durable` write is synced to disk before it resolves
-   * (synchronous=FULL): what is acknowledged to a client survives a power loss (decisions,
-   * approvals, launches). Others (session output, events, and the audit row of a tool call a
-   * rule decided) commit with NORMAL: in WAL mode they survive any crash of a process, and only
-   * an OS crash or power loss can drop the last of them (the session dies with it then); they
-   * are synced with the next durable write or checkpoint, and the database stays consistent
-   * either way.
+   * (synchronous=FULL, or off the event loop with `syncOffLoop`; see WriteOptions): what is
+   * acknowledged to a client survives a power loss (decisions, approvals, launches). Others
+   * (session output, events, and the audit row of a tool call a rule decided) commit with NORMAL:
+   * in WAL mode they survive any crash of a process, and only an OS crash or power loss can drop
+   * the last of them (the session dies with it then); they are synced with the next durable write
+   * or checkpoint, and the database stays consistent either way.
    */
-  write: <T>(work: () => T, options?: {durable?: boolean}) => Promise<T>
+  write: <T>(work: () => T, options?: WriteOptions) => Promise<T>
   close(): void
+}
+
+export interface WriteOptions {
+  /**
+   * Synced before it resolves. By default inside COMMIT (synchronous=FULL), so nobody sees the
+   * change before it is on disk; with `syncOffLoop`, after it, off the event loop (see WalSync).
+   */
+  durable?: boolean
+  /**
+   * The commit's sync runs on libuv's thread pool, while the event loop (and the rest of `work`)
+   * goes on: the change is visible to other requests a few ms before it is on disk, and the
+   * write resolves once it is. For launches, whose spawn need not wait on the disk.
+   */
+  syncOffLoop?: boolean
 }
 
 export interface StoreOptions {
@@ -111,7 +126,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     sqlite.pragma('busy_timeout = 0')
     sqlite.pragma('foreign_keys = ON')
     // NORMAL: in WAL mode a power loss can lose the last commits but never corrupts. Writes a
-    // client is told about (decisions, approvals, launches) switch to FULL; see writeLocked.
+    // client is told about (decisions, approvals, launches) are synced before they resolve; see writeLocked.
     sqlite.pragma('synchronous = NORMAL')
     const folder = migrationsFolder()
     const upToDate = refuseNewerSchema(sqlite, folder, file)
@@ -120,12 +135,26 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     // every migration file would only slow each start down.
     if (!upToDate) migrate(db, {migrationsFolder: folder})
     const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
+    const wal = file === ':memory:' ? undefined : new WalSync(`${file}-wal`, file)
     return {
       db,
       sqlite,
       path: file,
-      write: (work, writeOptions) => writeLocked(sqlite, file, lockWaitMs, work, writeOptions?.durable ?? false),
-      close: () => sqlite.close(),
+      write: async (work, writeOptions = {}) => {
+        const offLoop = writeOptions.durable === true && writeOptions.syncOffLoop === true && wal !== undefined
+        const {result} = await writeLocked(sqlite, file, lockWaitMs, work, writeOptions.durable === true && !offLoop)
+        if (!offLoop) return result
+        // Synced while the rest of `work` (if it returned a promise) goes on; both before resolving.
+        const synced = wal.sync()
+        synced.catch(() => {}) // awaited below, unless `result` fails first
+        const value = await result
+        await synced
+        return value
+      },
+      close: () => {
+        sqlite.close()
+        wal?.close()
+      },
     }
   } catch (error) {
     sqlite.close()
@@ -136,22 +165,28 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
 
 /**
  * Takes the write lock with BEGIN IMMEDIATE, retrying with backoff while another process holds
- * it (up to `lockWaitMs`), then runs `work` and commits. Once we hold the lock no other writer
+ * it (up to `lockWaitMs`), then runs `work` and commits, synced inside COMMIT when `full`. Once we hold the lock no other writer
  * can come between our statements, so nothing inside fails with SQLITE_BUSY. Inside a
  * transaction already (a nested call) it just runs `work`.
  */
-async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitMs: number, work: () => T, durable: boolean): Promise<T> {
+async function writeLocked<T>(
+  sqlite: Database.Database,
+  file: string,
+  lockWaitMs: number,
+  work: () => T,
+  full: boolean,
+): Promise<{result: T}> {
   const deadline = Date.now() + lockWaitMs
   for (let delay = LOCK_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS)) {
-    if (sqlite.inTransaction) return work()
+    if (sqlite.inTransaction) return {result: work()}
     // The safety level cannot change inside a transaction: FULL from before BEGIN to after COMMIT
     // (all in one synchronous run), so this commit syncs the WAL, and with it everything before.
-    if (durable) sqlite.pragma('synchronous = FULL')
+    if (full) sqlite.pragma('synchronous = FULL')
     try {
       sqlite.exec('BEGIN IMMEDIATE')
       break
     } catch (error) {
-      if (durable) sqlite.pragma('synchronous = NORMAL')
+      if (full) sqlite.pragma('synchronous = NORMAL')
       if (!isBusy(error)) throw error
       if (Date.now() >= deadline) {
         throw new RpcError(
@@ -179,8 +214,77 @@ async function writeLocked<T>(sqlite: Database.Database, file: string, lockWaitM
           'Nothing of this request was stored; free space on that disk and retry.',
       )
     }
-    return result
+    // Boxed: a promise `work` returned is the caller's to await, not this one's.
+    return {result}
   } finally {
-    if (durable) sqlite.pragma('synchronous = NORMAL')
+    if (full) sqlite.pragma('synchronous = NORMAL')
+  }
+}
+
+/**
+ * Makes a commit durable without stopping the event loop (`syncOffLoop`). With synchronous=FULL,
+ * SQLite in WAL mode does exactly one thing more than with NORMAL: it syncs the WAL after each
+ * commit, inside COMMIT, on the event loop (a few ms per acknowledged write here; every request
+ * waited behind it). Here the commit is NORMAL and the same sync (fdatasync of the WAL, as SQLite
+ * does it) runs on libuv's thread pool before the write resolves, so it is not acknowledged before
+ * it is on disk, and other requests go on meanwhile. Concurrent durable writes share a sync (group commit): one that
+ * starts after a commit covers it, and every commit before it. Checkpoints sync the WAL and the
+ * database themselves (NORMAL does that). The WAL stays open here from the first sync on: SQLite
+ * keeps the same file (it truncates or rewrites it, never replaces it) while a connection of ours
+ * is open, and it locks the -shm and database files, not the WAL, so this descriptor is never the
+ * one whose close would drop SQLite's POSIX locks.
+ */
+class WalSync {
+  /** The sync running now, which may have started before the caller's commit. */
+  private running: Promise<void> | undefined
+  /** The sync queued behind it, shared by every commit made while it waits. */
+  private next: Promise<void> | undefined
+  private handle: Promise<FileHandle> | undefined
+
+  constructor(
+    private readonly walFile: string,
+    private readonly databaseFile: string,
+  ) {}
+
+  /** Resolves once everything committed before this call is on disk. */
+  sync(): Promise<void> {
+    if (!this.running) return (this.running = this.run())
+    this.next ??= this.running.then(
+      () => this.promote(),
+      () => this.promote(),
+    )
+    return this.next
+  }
+
+  private promote(): Promise<void> {
+    this.next = undefined
+    return (this.running = this.run())
+  }
+
+  private async run(): Promise<void> {
+    try {
+      this.handle ??= open(this.walFile, 'r')
+      const handle = await this.handle.catch((error: unknown) => {
+        this.handle = undefined
+        throw error
+      })
+      await handle.datasync()
+    } catch (error) {
+      // No WAL yet: nothing was committed since the database was opened.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw new RpcError(
+        ErrorCode.Unavailable,
+        `The database ${this.databaseFile} could not be synced to disk: ${(error as Error).message}. ` +
+          'What this request changed is stored but may not survive a power loss; check that disk.',
+      )
+    } finally {
+      if (this.running && !this.next) this.running = undefined
+    }
+  }
+
+  /** After the database is closed. */
+  close(): void {
+    this.handle?.then((handle) => handle.close()).catch(() => {})
+    this.handle = undefined
   }
 }

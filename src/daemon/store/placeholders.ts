@@ -12,6 +12,25 @@ export function placeholdersFor<K extends string>(keys: readonly K[]): Record<K,
   return set
 }
 
+/**
+ * `values()` of a prepared multi-row insert: `rows` rows of placeholders named `<key><row>`, bound
+ * by `bindRows`.
+ */
+export function rowPlaceholdersFor<K extends string>(keys: readonly K[], rows: number): Record<K, SQL>[] {
+  return Array.from({length: rows}, (_, row) => {
+    const set = {} as Record<K, SQL>
+    for (const key of keys) set[key] = sql`${sql.placeholder(`${key}${row}`)}`
+    return set
+  })
+}
+
+/** The values of rows `from` to `from + count` for a statement built with rowPlaceholdersFor. */
+export function bindRows<K extends string>(keys: readonly K[], rows: readonly Record<K, unknown>[], from: number, count: number) {
+  const values: Record<string, unknown> = {}
+  for (let row = 0; row < count; row++) for (const key of keys) values[`${key}${row}`] = rows[from + row][key]
+  return values
+}
+
 /** The keys of a table's columns, typed (Object.keys gives strings). */
 export function columnKeys<T extends Record<string, Column>>(columns: T): (keyof T & string)[] {
   return Object.keys(columns)

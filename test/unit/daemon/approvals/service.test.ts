@@ -219,6 +219,35 @@ describe('ApprovalService', () => {
       expect(service.fetch({}).value().approvals[1].session).to.include({id: 's2', title: null, summary: 'query of s2'})
       expect((await rejected(() => service.fetch({session_id: 'nope'}))).code).to.equal(ErrorCode.NotFound)
     })
+
+    it('pages a list larger than one reply: pending then decided, each once, the decided limit kept across pages', async () => {
+      const ids = Array.from(
+        {length: 7},
+        (_, i) => service.create({run_id: 'run-1', tool_name: 'Bash', tool_input: {command: `c${i}`}}).approval_id,
+      )
+      for (const id of ids.slice(0, 4)) await service.decide({approval_id: id, decision: 'approve'}, outsider)
+      const sizes = service
+        .fetch({include_decided: true, limit: 3})
+        .value()
+        .approvals.map((a) => Buffer.byteLength(JSON.stringify(a)))
+      const pageBytes = 2 * Math.max(...sizes) + 2
+      const pages: string[][] = []
+      let cursor: string | undefined
+      for (let i = 0; i < 20; i++) {
+        const reply = service.fetch({include_decided: true, limit: 3, ...(cursor === undefined ? {} : {cursor})}, pageBytes)
+        const page = reply.value()
+        expect(Buffer.byteLength(reply.json)).to.be.below(pageBytes + 100)
+        pages.push(page.approvals.map((a) => a.id))
+        cursor = page.next_cursor
+        if (cursor === undefined) break
+      }
+      // Pending oldest first (4, 5, 6), then the 3 newest decided (3, 2, 1), two a page.
+      expect(pages.flat()).to.deep.equal([ids[4], ids[5], ids[6], ids[3], ids[2], ids[1]])
+      expect(pages.length).to.be.at.least(3)
+      // A small list is one page, as before: no next_cursor.
+      expect(service.fetch({}).value()).to.not.have.property('next_cursor')
+      expect((await rejected(() => service.fetch({cursor: 'x.1'}))).code).to.equal(ErrorCode.InvalidParams)
+    })
   })
 
   describe('timeouts', () => {

@@ -30,7 +30,7 @@ describe('PendingApprovals', () => {
     decidedBy: null,
   })
   const list = (pending: PendingApprovals, sessionId?: string) => {
-    const {count, members} = pending.listEncoded(sessionId, new SessionContexts(link))
+    const {count, members} = pending.listEncoded(sessionId, new SessionContexts(link), undefined, Infinity)
     const approvals = JSON.parse(`[${members}]`) as {id: string; session: {status: string} | null}[]
     expect(approvals).to.have.length(count)
     return approvals.map((a) => `${a.id}:${a.session?.status ?? '-'}`)
@@ -53,5 +53,37 @@ describe('PendingApprovals', () => {
     pending.delete('a')
     pending.delete('c')
     expect(list(pending)).to.deep.equal([])
+  })
+
+  it('pages by bytes, in creation order, each page after the last one listed, even when that one was decided meanwhile', () => {
+    const pending = new PendingApprovals()
+    // Three in one millisecond, added out of id order: a page follows the order they came in.
+    for (const [id, at] of [
+      ['c', 1],
+      ['z', 2],
+      ['b', 2],
+      ['m', 2],
+      ['a', 3],
+    ] as const)
+      pending.add(row(id, null, at))
+    const contexts = new SessionContexts(link)
+    const one = pending.listEncoded(undefined, contexts, undefined, Infinity)
+    const size = Math.ceil(Buffer.byteLength(one.members) / one.count)
+    const pages: string[][] = []
+    let from
+    for (let i = 0; i < 10; i++) {
+      const page = pending.listEncoded(undefined, contexts, from, 2 * size + 2)
+      pages.push((JSON.parse(`[${page.members}]`) as {id: string}[]).map((a) => a.id))
+      if (!page.last) break
+      from = page.last
+    }
+    expect(pages).to.deep.equal([['c', 'z'], ['b', 'm'], ['a']])
+    // The last one listed is decided before the next page: that page starts after its time.
+    const first = pending.listEncoded(undefined, contexts, undefined, 3 * size + 3)
+    pending.delete('b')
+    const next = pending.listEncoded(undefined, contexts, first.last, Infinity)
+    expect((JSON.parse(`[${next.members}]`) as {id: string}[]).map((a) => a.id)).to.deep.equal(['z', 'm', 'a'])
+    // One approval larger than the page still comes, alone.
+    expect(pending.listEncoded(undefined, contexts, undefined, 1).count).to.equal(1)
   })
 })

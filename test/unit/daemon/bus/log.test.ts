@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import Database from 'better-sqlite3'
 
 import type {LoggedEvent} from '../../../../src/daemon/bus/log.js'
 import type {DaemonEvent} from '../../../../src/protocol/events.js'
@@ -42,6 +43,7 @@ describe('EventLog', () => {
     world.bus.publish({type: 'new_approval', data: {approval_id: 'a1', session_id: null, run_id: null, tool_name: 'Bash'}})
     world.bus.flush()
     const [event] = world.bus.readPage(0, {}, 1)
+    if (event.lost) expect.fail('an event, not a marker of lost ones')
     const parsed = JSON.parse(event.json) as DaemonEvent
     expect(Object.keys(parsed)).to.deep.equal(['id', 'type', 'timestamp', 'data'])
     expect(parsed.data).to.deep.equal(statusEvent(0).data)
@@ -80,5 +82,36 @@ describe('EventLog', () => {
     while (world.bus.pruneStep(Date.now() + 3600_000));
     expect(world.bus.readPage(0, {}, 1)).to.deep.equal([])
     expect(world.bus.prunedThrough).to.equal(6000)
+  })
+
+  it('gives up on events the database refuses past 64 MiB, and stores one marker of their ids, found by every filter, once it takes writes again', () => {
+    world.publish(2)
+    world.bus.flush()
+    const other = new Database(world.databasePath)
+    other.exec('BEGIN IMMEDIATE')
+    const big = 'x'.repeat(1024 * 1024)
+    try {
+      // Two give-ups while the lock lasts: the second marker takes in the first.
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 70; i++) world.bus.publish({type: 'session_status_changed', data: {session_id: 's-0', note: big}} as never)
+        world.bus.flush()
+      }
+    } finally {
+      other.exec('COMMIT')
+      other.close()
+    }
+    expect(world.bus.flushedId, 'nothing is delivered before the marker is stored').to.equal(2)
+    world.bus.flush()
+    expect(world.bus.flushedId).to.equal(142)
+    const lost = {from: 3, through: 142}
+    for (const filter of [{}, {sessionId: 's-1'}, {runId: 'r-1'}, {types: new Set(['new_approval'])}, {types: new Set(['events_lost'])}]) {
+      const page = world.bus.readPage(0, filter, 100)
+      expect(page.at(-1), JSON.stringify(filter)).to.deep.include({id: 142, type: 'events_lost'})
+      expect(page.at(-1)!.lost).to.deep.include(lost)
+      expect(page.filter((event) => event.lost)).to.have.length(1)
+    }
+    // A full filtered page ends before the marker: it comes with the page that reaches it.
+    expect(world.bus.readPage(0, {sessionId: 's-1'}, 1).map((e) => e.id)).to.deep.equal([2])
+    expect(world.bus.readPage(2, {sessionId: 's-1'}, 1).map((e) => e.id)).to.deep.equal([142])
   })
 })

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import {hookCommand, hookSettings} from '../../../../src/daemon/policy/hook-settings.js'
-import {removeMcpConfigFile, writeMcpConfigFile, writeSettingsFile} from '../../../../src/daemon/sessions/mcp-config.js'
+import {removeMcpConfigFile, settingsFileFor, writeMcpConfigFile} from '../../../../src/daemon/sessions/mcp-config.js'
 import {REPO_ROOT} from '../../../helpers/sandbox.js'
 
 describe('policy hook settings', () => {
@@ -31,12 +31,12 @@ describe('policy hook settings', () => {
   })
 
   it('is written 0600 beside the MCP config, and removed with it', async () => {
-    const mcp = await writeMcpConfigFile({mcpServers: {}}, path.join(os.tmpdir(), 'hld-test.sock'))
-    const file = await writeSettingsFile(mcp, {hooks: {}})
+    const mcp = await writeMcpConfigFile({mcpServers: {}}, path.join(os.tmpdir(), 'hld-test.sock'), undefined, {hooks: {}})
+    const file = settingsFileFor(mcp)
     expect(path.dirname(file)).to.equal(path.dirname(mcp))
     expect(statSync(file).mode & 0o777).to.equal(0o600)
     expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal({hooks: {}})
-    expect(removeMcpConfigFile(mcp)).to.equal(undefined)
+    expect(await removeMcpConfigFile(mcp)).to.equal(undefined)
     expect(existsSync(file)).to.equal(false)
   })
 })

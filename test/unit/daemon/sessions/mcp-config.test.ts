@@ -63,11 +63,11 @@ describe('MCP config', () => {
       expect(statSync(path.dirname(file)).mode & 0o777).to.equal(0o700)
       expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal({mcpServers: {a: {command: 'x'}}})
       const elsewhere = path.join(path.dirname(file), '..', 'not-hld', 'mcp-config.json')
-      expect(removeMcpConfigFile(elsewhere)).to.equal(undefined)
-      expect(removeMcpConfigFile(path.join(path.dirname(file), 'other.json'))).to.equal(undefined)
+      expect(await removeMcpConfigFile(elsewhere)).to.equal(undefined)
+      expect(await removeMcpConfigFile(path.join(path.dirname(file), 'other.json'))).to.equal(undefined)
       expect(existsSync(file)).to.equal(true)
     } finally {
-      expect(removeMcpConfigFile(file)).to.equal(undefined)
+      expect(await removeMcpConfigFile(file)).to.equal(undefined)
     }
     expect(existsSync(path.dirname(file))).to.equal(false)
   })

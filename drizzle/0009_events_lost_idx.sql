@@ -1,0 +1,1 @@
+CREATE INDEX `events_lost_idx` ON `events` (`id`) WHERE type = 'events_lost';
