@@ -19,7 +19,7 @@ import {queryDb} from '../test/helpers/sessions.js'
 import {median, round} from './lib/measure.js'
 
 const LAUNCHES = 60
-const ROUNDS = 3
+const ROUNDS = 5
 
 const RESULT = JSON.stringify({
   type: 'result',

@@ -23,8 +23,7 @@ async function main() {
 
   if (lean.isLeanDialStdio(argv)) {
     // What `hld --host ssh://…` runs on the far side, once per command: no oclif on that path.
-    const {main: dialStdio} = await import('../dist/cli/dial-stdio.bundle.js')
-    process.exit(await dialStdio(argv.slice(2)))
+    process.exit(await lean.dialStdio(argv.slice(2)))
   }
 
   // The commands run most skip oclif when their arguments are plain; runLean says false for

@@ -15,9 +15,6 @@
 //   start resolved, read and compiled ~200 ES modules one by one.
 // - <bundle>.cache beside each: V8's code cache of what a run of the bundle compiles (see
 //   src/shared/bundle-loader.cts), from a training run at the end of this script.
-// - dist/cli/dial-stdio.bundle.js: `hld daemon dial-stdio`, what `hld --host ssh://…` runs on the far
-//   side of every remote command (src/cli/dial-stdio.ts), in one file; the daemon start-up code
-//   inside is evaluated only when no daemon answers.
 // And dist/mcp/claude-approvals.bundle.js: what the approvals MCP server needs to answer
 // `initialize` (bin/mcp-claude-approvals.js), in one file; what it loads after that stays in dist/.
 import {spawnSync} from 'node:child_process'
@@ -144,14 +141,6 @@ await commonJsBundle(
   ['better-sqlite3', 'openapi-backend', 'ajv-formats'],
   [jaysonServerOnly()],
 )
-
-await bundle({
-  entryPoints: [path.join(dist, 'cli', 'dial-stdio.js')],
-  outfile: path.join(dist, 'cli', 'dial-stdio.bundle.js'),
-  // As for the lean entry: native, and only for starting a daemon, so loaded from dist/ when needed
-  // (an import inside the bundle would be hoisted and load better-sqlite3 at every start).
-  external: ['better-sqlite3', '../shared/file-lock.js'],
-})
 
 await bundle({
   entryPoints: [path.join(dist, 'mcp', 'claude-approvals.js')],

@@ -2,8 +2,9 @@
  * `hld daemon dial-stdio`: this process's stdin and stdout become a connection to this
  * machine's daemon socket. It is what `hld --host ssh://…` runs on the far side (as `docker
  * system dial-stdio` is for docker), once per remote command, so it stays small: config, one
- * socket, two pipes. bin/run.js runs it from one bundled file (dist/cli/dial-stdio.bundle.js,
- * scripts/build-lean.js); the code that starts a daemon is evaluated only when none answers.
+ * socket, two pipes. bin/run.js runs it from the lean bundle it has loaded anyway
+ * (dist/cli/lean.bundle.cjs, scripts/build-lean.js); the code that starts a daemon runs only
+ * when none answers.
  */
 import type net from 'node:net'
 import type {Readable, Writable} from 'node:stream'

@@ -23,6 +23,8 @@ import {jsonText} from './render/inert.js'
 
 // bin/run.js loads this module's bundle first and routes the arguments with these.
 export {hoistGlobalFlags, isLeanDialStdio, leanCommand} from './argv.js'
+// `hld daemon dial-stdio`, the far side of every `--host` command: already loaded with the rest.
+export {main as dialStdio} from './dial-stdio.js'
 
 interface FlagSpec {
   type: 'boolean' | 'string' | 'integer'

@@ -3,7 +3,7 @@
  * reached over a real sshd on its own port (test/helpers/sshd.ts), plus the local daemon.
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 
@@ -250,17 +250,28 @@ describe('--hosts: one inbox over ssh (real sshd, two remote daemons and the loc
 
     // alpha's by qualified short id, beta's by a prefix unique across the hosts asked, and one on a
     // host that cannot be reached: the two are decided, the third is reported and sets the exit status.
-    const approved = await cli([
-      'approvals',
-      'approve',
-      `alpha:${short(onAlpha.approvalId)}`,
-      onBeta.approvalId.slice(0, 14),
-      'down:0123abcd',
-      '--hosts',
-      'alpha,beta,local',
-      '--json',
-    ])
+    // ssh runs through a wrapper that logs each connection: one per host, however many ids go there.
+    const connections = path.join(local.root, 'ssh-connections.log')
+    const counted = `sh -c 'echo "$*" >> ${connections}; exec ${sshd.sshCommand} "$@"' ssh`
+    const approved = await cli(
+      [
+        'approvals',
+        'approve',
+        `alpha:${short(onAlpha.approvalId)}`,
+        onBeta.approvalId.slice(0, 14),
+        'down:0123abcd',
+        '--hosts',
+        'alpha,beta,local',
+        '--json',
+      ],
+      {HUMANLAYER_SSH_COMMAND: counted},
+    )
     expect(approved.exitCode, approved.stderr).to.equal(3)
+    const hostsDialled = readFileSync(connections, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => /@(\w+) --/.exec(line)?.[1])
+    expect(hostsDialled.sort()).to.deep.equal(['alpha', 'beta', 'down'])
     // --json: the failure, with every outcome beside it.
     const {error} = Sandbox.json<{error: {exitCode: number; data: {results: Outcome[]}}}>(approved)
     expect(error.exitCode).to.equal(3)

@@ -7,7 +7,7 @@
  */
 import {createHash, randomUUID} from 'node:crypto'
 import {lstatSync, readdirSync, rmSync} from 'node:fs'
-import {mkdir, rm, writeFile} from 'node:fs/promises'
+import {mkdir, rm, rmdir, unlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -137,17 +137,28 @@ export function settingsFileFor(mcpConfigFile: string): string {
 /**
  * Removes a config that writeMcpConfigFile wrote, with its directory; any other path (say, from
  * a database someone edited) is left alone. Best effort: resolves to the error instead of
- * rejecting. Off the event loop: a recursive removal is several syscalls (~2 ms here) per session.
+ * rejecting. Off the event loop, and by name: the two files it holds, then the directory (a
+ * recursive removal looks at everything first, twice the calls, per session); a directory that
+ * holds more than those is removed whole.
  */
 export async function removeMcpConfigFile(file: string): Promise<Error | undefined> {
   const dir = path.dirname(file)
   if (path.basename(file) !== CONFIG_NAME || !path.basename(dir).startsWith(DIR_PREFIX)) return undefined
   try {
-    await rm(dir, {recursive: true, force: true})
+    await Promise.all([file, settingsFileFor(file)].map((name) => unlink(name).catch(ignoreMissing)))
+    await rmdir(dir).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') await rm(dir, {recursive: true, force: true})
+      else ignoreMissing(error)
+    })
     return undefined
   } catch (error) {
     return error as Error
   }
+}
+
+/** For removals: what is already gone is removed. */
+export function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error
 }
 
 /**

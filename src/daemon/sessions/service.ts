@@ -8,7 +8,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {existsSync, mkdirSync, statSync} from 'node:fs'
-import {rm} from 'node:fs/promises'
+import {unlink} from 'node:fs/promises'
 import {availableParallelism, totalmem} from 'node:os'
 import path from 'node:path'
 
@@ -37,6 +37,7 @@ import type {ClaudeLocation} from './claude-locator.js'
 import {
   APPROVALS_PERMISSION_TOOL,
   type McpServers,
+  ignoreMissing,
   mcpConfigFileFor,
   removeMcpConfigFile,
   sessionMcpServers,
@@ -947,7 +948,7 @@ export class SessionService implements SessionLink {
   private async removeOutput(session: {id: string}): Promise<void> {
     const files = this.filesOf(session.id)
     try {
-      await Promise.all([rm(files.output, {force: true}), rm(files.errors, {force: true})])
+      await Promise.all([unlink(files.output).catch(ignoreMissing), unlink(files.errors).catch(ignoreMissing)])
     } catch (error) {
       this.deps.log.warn('could not remove the output files of a session', {session_id: session.id, error})
     }
