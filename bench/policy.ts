@@ -99,6 +99,8 @@ function evaluation(): Record<string, number> {
       socketPath: '/home/u/.humanlayer/daemon.sock',
       databasePath: '/home/u/.humanlayer/daemon.db',
       configDir: '/home/u/.config/humanlayer',
+      httpTokenFile: '/home/u/.humanlayer/http-token',
+      mcpConfigDirs: '/tmp/hld-mcp-0123456789ab-*',
     }),
   )
   const calls = [

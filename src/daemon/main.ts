@@ -42,7 +42,7 @@ import {ExitCode} from '../cli/exit-codes.js'
 import {lockDatabase, recordHolder} from './database-lock.js'
 import {locateClaude} from './sessions/claude-locator.js'
 import {registerSessionHandlers} from './sessions/handlers.js'
-import {sweepMcpConfigs} from './sessions/mcp-config.js'
+import {mcpConfigDirs, sweepMcpConfigs} from './sessions/mcp-config.js'
 import {reconcileSessions} from './sessions/reconcile.js'
 import {SessionService} from './sessions/service.js'
 import {openStore} from './store/index.js'
@@ -196,7 +196,13 @@ async function startLocked(config: Config, log: Logger, options: DaemonOptions, 
     db: store.db,
     approvals: approvals.service,
     log: log.child({component: 'policy'}),
-    paths: {socketPath: config.socket_path, databasePath: config.database_path, configDir: path.dirname(config.config_file)},
+    paths: {
+      socketPath: config.socket_path,
+      databasePath: config.database_path,
+      configDir: path.dirname(config.config_file),
+      httpTokenFile: config.http_token_file,
+      mcpConfigDirs: mcpConfigDirs(config.socket_path),
+    },
     policyFile: policyFilePath(config.config_file),
     socketPath: config.socket_path,
     reconnectMs: config.approval_reconnect_ms,

@@ -18,7 +18,7 @@ import {UpdateSessionSettings} from '../../src/protocol/sessions.js'
 import {requestPermission, waitForApproval} from '../helpers/approvals.js'
 import {RawConnection} from '../helpers/raw-socket.js'
 import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
-import {FAKE_CLAUDE, recordedRun} from '../helpers/sessions.js'
+import {FAKE_CLAUDE, recordedRun, recordedRuns} from '../helpers/sessions.js'
 
 const HOOK = path.join(REPO_ROOT, 'bin', 'hook.cjs')
 const unwrap = (text: string): string => text.replaceAll(/\s*\n\s*›\s*/g, ' ')
@@ -346,6 +346,37 @@ describe('policy: hook entry, policy file and CLI', function () {
       await sandbox.cli(['approvals', 'list', '--all', '--session', session_id, '--json']),
     ).approvals.filter((a) => a.tool_use_id === 'toolu_nb')
     expect(approved).to.deep.include({status: 'approved', decided_by: {channel: 'policy', rule: 'auto_accept_edits'}})
+  })
+
+  it("built-in rules deny reading hld's secrets through the hook, whatever the policy allows: the REST token, daemon.json, the session's MCP config", async () => {
+    writePolicy({allow: ['Bash(cat *)', 'Bash(cd *)', 'Bash(grep *)']})
+    await sandbox.startDaemon()
+    const {session_id, run_id} = await launch()
+    const argv = recordedRuns(runs).find((run) => run.env.HUMANLAYER_RUN_ID === run_id)?.argv ?? []
+    const mcpConfig = argv[argv.indexOf('--mcp-config') + 1]
+    expect(mcpConfig, argv.join(' ')).to.match(/mcp-config\.json$/)
+    const token = path.join(sandbox.home, '.humanlayer', 'http-token')
+    const daemonJson = path.join(sandbox.home, '.config', 'humanlayer', 'daemon.json')
+    for (const [tool, input] of [
+      ['Read', {file_path: token}],
+      ['Read', {file_path: '~/.humanlayer/http-token'}],
+      ['Bash', {command: 'cat ~/.humanlayer/http-token'}],
+      ['Bash', {command: 'cd ~/.humanlayer && cat http-token'}],
+      ['Read', {file_path: daemonJson}],
+      ['Bash', {command: `grep api_key ${daemonJson}`}],
+      ['Read', {file_path: mcpConfig}],
+      ['Bash', {command: `cat ${mcpConfig}`}],
+    ] as const) {
+      const done = await hook(run_id, tool, input)
+      const decision = decisionOf(String(done.stdout))
+      expect(decision, `${tool} ${JSON.stringify(input)}`).to.include({permissionDecision: 'deny'})
+      expect(decision.permissionDecisionReason).to.match(/^hld denied .*\(built-in\)$/)
+    }
+    expect(decisionOf(String((await hook(run_id, 'Bash', {command: 'cat README.md'})).stdout))).to.include({permissionDecision: 'allow'})
+
+    const shown = Sandbox.json<GetPolicyResult>(await sandbox.cli(['policy', 'show', '--session', session_id, '--json']))
+    const builtIn = shown.rules.filter((r) => r.source === 'built-in').map((r) => `${r.effect} ${r.rule}`)
+    expect(builtIn).to.include.members([`deny Read(/${token})`, `deny Read(/${daemonJson})`])
   })
 
   it('durability per call: a call a rule decides is answered without a sync; a human decision is synced before the hook hears it', async () => {

@@ -1,9 +1,11 @@
 /**
- * Rules no policy overrides: an agent must not decide its own approvals. They deny tool calls
- * that name hld's socket or database, run hld's decision commands, or touch its config and
- * policy files. Only a session launched with the loudly named
- * `--dangerously-allow-self-approval` goes without them. A best effort against an honest mistake
- * or a naive attempt, not a sandbox: a determined agent can build a path at run time.
+ * Rules no policy overrides: an agent must not decide its own approvals, nor read what would let
+ * it. They deny tool calls that name hld's socket or database, run hld's decision commands,
+ * touch its config and policy files, or read its secrets: the REST API's token, daemon.json
+ * (which may hold the api_key) and the sessions' MCP configs (which hold it in cloud mode).
+ * Only a session launched with the loudly named `--dangerously-allow-self-approval` goes without
+ * them. A best effort against an honest mistake or a naive attempt, not a sandbox: a determined
+ * agent can build a path at run time.
  */
 import path from 'node:path'
 
@@ -15,6 +17,10 @@ export interface HldPaths {
   databasePath: string
   /** The directory of daemon.json and policy.json. */
   configDir: string
+  /** The REST API's bearer token (http_token_file). */
+  httpTokenFile: string
+  /** A glob of the directories of the sessions' MCP configs and settings (see sessions/mcp-config.ts). */
+  mcpConfigDirs: string
 }
 
 const SOURCE = 'built-in'
@@ -34,6 +40,15 @@ export function builtInRules(paths: HldPaths): RuleSpec[] {
     const full = path.join(paths.configDir, file)
     rules.push(deny(`Bash(/${literal(full)}/)`), deny(`Edit(//${trimSlash(full)})`))
   }
+  // Secrets. A command naming the file's directory and then the file, however it gets there
+  // (`cat ~/.humanlayer/http-token`, `cd ~/.humanlayer && cat http-token`), is denied.
+  for (const file of [paths.httpTokenFile, path.join(paths.configDir, 'daemon.json')]) {
+    const [dir, name] = [path.basename(path.dirname(file)), path.basename(file)]
+    rules.push(deny(`Read(//${trimSlash(file)})`), deny(String.raw`Bash(/${literal(dir)}\b[\s\S]*\b${literal(name)}\b/)`))
+  }
+  rules.push(deny(`Edit(//${trimSlash(paths.httpTokenFile)})`))
+  const mcp = `//${trimSlash(paths.mcpConfigDirs)}/**`
+  rules.push(deny(`Read(${mcp})`), deny(`Edit(${mcp})`), deny(`Bash(/${literal(path.basename(paths.mcpConfigDirs).replace(/\*$/, ''))}/)`))
   return rules
 }
 

@@ -94,6 +94,11 @@ function daemonDirPrefix(socketPath: string): string {
   return `${DIR_PREFIX}${createHash('sha256').update(socketPath).digest('hex').slice(0, 12)}-`
 }
 
+/** Every directory writeMcpConfigFile makes for one daemon, as a glob (the policy's built-in rules deny reading them). */
+export function mcpConfigDirs(socketPath: string): string {
+  return path.join(os.tmpdir(), `${daemonDirPrefix(socketPath)}*`)
+}
+
 /**
  * Where a session's config goes: a directory of its own named by the session id, which is random
  * (a UUID), so nobody can create it first; known before anything is written, so the session's row

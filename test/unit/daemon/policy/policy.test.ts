@@ -311,6 +311,8 @@ describe('policy rules (Claude Code syntax)', () => {
       socketPath: '/home/alice/.humanlayer/daemon.sock',
       databasePath: '/home/alice/.humanlayer/daemon.db',
       configDir: '/home/alice/.config/humanlayer',
+      httpTokenFile: '/home/alice/.humanlayer/http-token',
+      mcpConfigDirs: '/tmp/hld-mcp-0123456789ab-*',
     }
     const policy = new Policy(
       [
@@ -327,6 +329,11 @@ describe('policy rules (Claude Code syntax)', () => {
       'echo \'{"method":"sendDecision"}\' | nc -U ~/.humanlayer/daemon.sock',
       'sqlite3 /home/alice/.humanlayer/daemon.db "update approvals set status=\'approved\'"',
       'cat > /home/alice/.config/humanlayer/policy.json',
+      'cat ~/.humanlayer/http-token',
+      'curl -H "Authorization: Bearer $(cat $HOME/.humanlayer/http-token)" http://127.0.0.1:7777/api/v1/approvals',
+      'cd ~/.humanlayer && cat http-token',
+      'grep api_key ~/.config/humanlayer/daemon.json',
+      'cat /tmp/hld-mcp-0123456789ab-XyZ/mcp-config.json',
     ]) {
       it(`deny, even with Bash allowed: ${command}`, () => {
         expect(call('Bash', bash(command))).to.include({decision: 'deny', source: 'built-in'})
@@ -337,6 +344,21 @@ describe('policy rules (Claude Code syntax)', () => {
       expect(call('Read', file('/home/alice/.humanlayer/daemon.db-wal')).decision).to.equal('deny')
       expect(call('Bash', bash('hld approvals list'))).to.include({decision: 'allow'})
       expect(call('Edit', file('src/x.ts'))).to.include({decision: 'allow'})
+    })
+    it("deny reads of hld's secrets (the REST token, daemon.json, the sessions' MCP configs) by any reading tool", () => {
+      for (const [tool, input] of [
+        ['Read', file('/home/alice/.humanlayer/http-token')],
+        ['Read', file('~/.humanlayer/http-token')],
+        ['Grep', {pattern: '.', path: '/home/alice/.humanlayer/http-token'}],
+        ['Read', file('/home/alice/.config/humanlayer/daemon.json')],
+        ['Read', file('/tmp/hld-mcp-0123456789ab-XyZ/mcp-config.json')],
+        ['Write', file('/home/alice/.humanlayer/http-token')],
+      ] as const) {
+        expect(call(tool, input), `${tool} ${JSON.stringify(input)}`).to.include({decision: 'deny', source: 'built-in'})
+      }
+      expect(call('Read', file('/home/alice/.humanlayer/notes.txt'))).to.include({decision: 'allow'})
+      expect(call('Read', file('/tmp/hld-mcp-other-XyZ/mcp-config.json'))).to.include({decision: 'allow'})
+      expect(call('Bash', bash('cat README.md http-token.md'))).to.include({decision: 'allow'})
     })
   })
 })
