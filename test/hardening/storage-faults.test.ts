@@ -7,11 +7,11 @@ import http from 'node:http'
 import path from 'node:path'
 
 import {expect} from 'chai'
-import {execa} from 'execa'
 
 import {Health, type HealthResult} from '../../src/protocol/daemon.js'
-import {CLI, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {Sandbox, waitFor} from '../helpers/sandbox.js'
 import {RawConnection} from '../helpers/raw-socket.js'
+import {TracedDaemon} from '../helpers/strace.js'
 import {FAKE_CLAUDE, queryDb, recordedRun} from '../helpers/sessions.js'
 import {isAlive} from '../../src/shared/procfs.js'
 import {holdWriteLock} from '../helpers/lock.js'
@@ -58,35 +58,8 @@ describe('storage faults', function () {
 
   it('acknowledges a decision only after a durable commit: the WAL is synced before the reply is written', async () => {
     sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
-    const trace = path.join(sandbox.root, 'strace.txt')
-    // The foreground daemon under strace: its syncs and socket writes, in order.
-    const daemon = execa(
-      'strace',
-      [
-        '-f',
-        '-qq',
-        '-s',
-        '64',
-        '-e',
-        'trace=fsync,fdatasync,write,writev',
-        '-o',
-        trace,
-        process.execPath,
-        CLI,
-        'daemon',
-        'start',
-        '--foreground',
-      ],
-      {
-        env: sandbox.env(),
-        extendEnv: false,
-        reject: false,
-        stdin: 'ignore',
-      },
-    )
-    let pid: number | undefined
+    const daemon = await TracedDaemon.start(sandbox)
     try {
-      pid = await sandbox.waitHealthy(30_000)
       const connection = await RawConnection.open(sandbox.socketPath)
       try {
         const launch = await connection.request<{result: {run_id: string}}>(
@@ -109,23 +82,11 @@ describe('storage faults', function () {
       } finally {
         connection.close()
       }
-      // strace quotes the frames it shows: `{\"jsonrpc\":\"2.0\",\"id\":3,…`.
-      const replyTo = (id: number) => (line: string) => /^\d+\s+write/.test(line) && line.includes(`\\"id\\":${id},\\"result\\"`)
-      await waitFor(() => readFileSync(trace, 'utf8').split('\n').some(replyTo(3)), 10_000, 'the decision reply in the trace')
-      const lines = readFileSync(trace, 'utf8').split('\n')
-      const reply = lines.findIndex(replyTo(3))
-      const previousReply = lines.findIndex(replyTo(2))
-      expect(reply, 'the decision reply was written').to.be.above(0)
-      const between = lines.slice(previousReply + 1, reply)
-      expect(
-        between.some((line) => /\b(fsync|fdatasync)\(/.test(line)),
-        `a sync between the createApproval reply and the decision reply:\n${between.join('\n')}`,
-      ).to.equal(true)
+      expect(await daemon.syncsBetween(2, 3), 'a sync between the createApproval reply and the decision reply').to.have.length.of.at.least(
+        1,
+      )
     } finally {
-      // strace passes on nothing: stop the daemon itself, and strace ends with it.
-      if (pid !== undefined) process.kill(pid, 'SIGTERM')
-      else daemon.kill('SIGKILL')
-      await daemon
+      await daemon.stop()
     }
   })
 

@@ -4,7 +4,7 @@
  * (`policy show/check/test`, `audit`, `approvals approve|deny` with several ids). Sessions are the
  * fake claude, kept running with [fake:slow] so their tool calls can wait for a human.
  */
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -17,7 +17,8 @@ import type {Approval} from '../../src/protocol/approvals.js'
 import {UpdateSessionSettings} from '../../src/protocol/sessions.js'
 import {requestPermission, waitForApproval} from '../helpers/approvals.js'
 import {RawConnection} from '../helpers/raw-socket.js'
-import {CLI, REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {REPO_ROOT, Sandbox, waitFor} from '../helpers/sandbox.js'
+import {TracedDaemon} from '../helpers/strace.js'
 import {FAKE_CLAUDE, recordedRun, recordedRuns} from '../helpers/sessions.js'
 
 const HOOK = path.join(REPO_ROOT, 'bin', 'hook.cjs')
@@ -380,31 +381,9 @@ describe('policy: hook entry, policy file and CLI', function () {
   })
 
   it('durability per call: a call a rule decides is answered without a sync; a human decision is synced before the hook hears it', async () => {
-    const trace = path.join(sandbox.root, 'strace.txt')
-    // The foreground daemon under strace: its syncs and socket writes, in order.
-    const daemon = execa(
-      'strace',
-      [
-        '-f',
-        '-qq',
-        '-s',
-        '64',
-        '-e',
-        'trace=fsync,fdatasync,write,writev',
-        '-o',
-        trace,
-        process.execPath,
-        CLI,
-        'daemon',
-        'start',
-        '--foreground',
-      ],
-      {env: sandbox.env(), extendEnv: false, reject: false, stdin: 'ignore'},
-    )
-    let pid: number | undefined
+    const daemon = await TracedDaemon.start(sandbox)
     const connections: RawConnection[] = []
     try {
-      pid = await sandbox.waitHealthy(30_000)
       const {run_id} = await launch()
       const rpc = async <T>(id: number, method: string, params: object): Promise<T> => {
         const connection = await RawConnection.open(sandbox.socketPath)
@@ -413,20 +392,11 @@ describe('policy: hook entry, policy file and CLI', function () {
         expect(reply, JSON.stringify(reply)).to.have.property('result')
         return reply.result
       }
-      // Ids of their own: the CLI's requests (the launch, the health checks) are id 1. strace quotes the frames it shows: `{\"jsonrpc\":\"2.0\",\"id\":3,…`.
-      const replyTo = (id: number) => (line: string) => /^\d+\s+write/.test(line) && line.includes(`\\"id\\":${id},\\"result\\"`)
-      const syncsBetween = async (before: number, reply: number): Promise<string[]> => {
-        await waitFor(() => readFileSync(trace, 'utf8').split('\n').some(replyTo(reply)), 10_000, `reply ${reply} in the trace`)
-        const lines = readFileSync(trace, 'utf8').split('\n')
-        return lines
-          .slice(lines.findIndex(replyTo(before)) + 1, lines.findIndex(replyTo(reply)))
-          .filter((l) => /\b(fsync|fdatasync)\(/.test(l))
-      }
-
+      // Ids of their own: the CLI's requests (the launch, the health checks) are id 1.
       await rpc(901, 'health', {})
       const read = await rpc<{decision: string}>(902, 'decideToolUse', {run_id, tool_name: 'Read', tool_input: {file_path: '/etc/hosts'}})
       expect(read.decision).to.equal('allow')
-      expect(await syncsBetween(901, 902), 'no sync before answering a call a rule decided').to.deep.equal([])
+      expect(await daemon.syncsBetween(901, 902), 'no sync before answering a call a rule decided').to.deep.equal([])
 
       const asked = rpc<{decision: string; decided_by: string}>(903, 'decideToolUse', {
         run_id,
@@ -440,13 +410,10 @@ describe('policy: hook entry, policy file and CLI', function () {
       // Three commits are synced before the hook's answer: the approval as it is made, the human's
       // decision, and the audit row of that decision (the last two in either order with the
       // decision's reply, so counted from the first answer on).
-      expect(await syncsBetween(902, 903), 'the approval, the decision and its audit row synced').to.have.length.of.at.least(3)
+      expect(await daemon.syncsBetween(902, 903), 'the approval, the decision and its audit row synced').to.have.length.of.at.least(3)
     } finally {
       for (const connection of connections) connection.close()
-      // strace passes on nothing: stop the daemon itself, and strace ends with it.
-      if (pid !== undefined) process.kill(pid, 'SIGTERM')
-      else daemon.kill('SIGKILL')
-      await daemon
+      await daemon.stop()
     }
   })
 
