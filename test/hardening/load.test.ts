@@ -43,6 +43,17 @@ describe('bounded resources under load', function () {
     await sandbox.cleanup()
   })
 
+  /** A daemon that runs the fake claude, one raw connection to it, and `call` over that connection. */
+  async function daemonWithConnection(env: Record<string, string> = {}, timeoutMs = 60_000) {
+    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, ...env})
+    await sandbox.startDaemon()
+    const connection = await RawConnection.open(sandbox.socketPath)
+    connections = [connection]
+    const call = async <T = Record<string, unknown>>(method: string, params: unknown): Promise<T> =>
+      (await connection.request<{result: T}>({jsonrpc: '2.0', method, params, id: 1}, timeoutMs)).result
+    return {connection, call}
+  }
+
   it('holds at most max_pending_frame_bytes of unfinished frames: 100 peers each sending 9 MB without a newline', async () => {
     sandbox = new Sandbox()
     pid = (await sandbox.startDaemon()).pid
@@ -187,12 +198,7 @@ describe('bounded resources under load', function () {
   })
 
   it('a queued session can be interrupted before it starts, and never runs', async () => {
-    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE, HUMANLAYER_MAX_CONCURRENT_SESSIONS: '1'})
-    await sandbox.startDaemon()
-    const connection = await RawConnection.open(sandbox.socketPath)
-    connections = [connection]
-    const call = async (method: string, params: unknown): Promise<Record<string, unknown>> =>
-      (await connection.request<{result: Record<string, unknown>}>({jsonrpc: '2.0', method, params, id: 1}, 30_000)).result
+    const {call} = await daemonWithConnection({HUMANLAYER_MAX_CONCURRENT_SESSIONS: '1'}, 30_000)
     const first = await call('launchSession', {query: '[fake:slow=60000] holds the slot', working_dir: sandbox.root})
     const second = await call('launchSession', {query: 'waits its turn', working_dir: sandbox.root})
     expect(await call('getSessionState', {session_id: second.session_id})).to.have.nested.property('session.status', 'queued')
@@ -211,12 +217,7 @@ describe('bounded resources under load', function () {
   })
 
   it('five pending approvals with 9 MB inputs: approvals list still works, capped with a marker; getApproval has each whole', async () => {
-    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
-    await sandbox.startDaemon()
-    const connection = await RawConnection.open(sandbox.socketPath)
-    connections = [connection]
-    const call = async <T>(method: string, params: unknown): Promise<T> =>
-      (await connection.request<{result: T}>({jsonrpc: '2.0', method, params, id: 1}, 60_000)).result
+    const {connection, call} = await daemonWithConnection()
     const session = await call<{run_id: string}>('launchSession', {query: '[fake:slow=60000] asks a lot', working_dir: sandbox.root})
     const command = `echo ${'x'.repeat(9 * MIB)}`
     const ids: string[] = []
@@ -252,12 +253,7 @@ describe('bounded resources under load', function () {
   })
 
   it('120 pending approvals as large as a list shows them (45 MiB in all, over the 40 MiB a client reads): approvals list shows every one', async () => {
-    sandbox = new Sandbox({HUMANLAYER_CLAUDE_PATH: FAKE_CLAUDE})
-    await sandbox.startDaemon()
-    const connection = await RawConnection.open(sandbox.socketPath)
-    connections = [connection]
-    const call = async <T>(method: string, params: unknown): Promise<T> =>
-      (await connection.request<{result: T}>({jsonrpc: '2.0', method, params, id: 1}, 60_000)).result
+    const {connection, call} = await daemonWithConnection()
     const session = await call<{run_id: string}>('launchSession', {query: '[fake:slow=60000] asks a lot', working_dir: sandbox.root})
     // Just over the 64 Ki characters a list keeps of each, in a 3-byte character: ~400 KiB listed per approval.
     const big = '€'.repeat(70_000)
