@@ -117,13 +117,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command impl
   }
 
   /** clientForId for several ids at once, each resolved or failed on its own (DaemonAccess.clientsForIds). */
-  async clientsForIds(
-    ids: string[],
-    find: (client: DaemonClient, id: string) => Promise<unknown>,
-    what: string,
-    options: {autostart?: boolean} = {},
-  ): Promise<({given: string; client: DaemonClient; id: string; host: HostSpec; qualified: boolean} | {given: string; error: Error})[]> {
-    return this.access.clientsForIds(ids, find, what, options)
+  async clientsForIds(...args: Parameters<DaemonAccess['clientsForIds']>): ReturnType<DaemonAccess['clientsForIds']> {
+    return this.access.clientsForIds(...args)
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
