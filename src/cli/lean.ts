@@ -10,16 +10,16 @@
  * test/integration/lean-cli.test.ts runs every routed command through both and compares.
  * `HLD_NO_LEAN=1` (any HLD_* variable) sends everything to oclif.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
-import {isatty} from 'node:tty'
 import {format} from 'node:util'
 
 import {type CommandContext, DaemonAccess, type GlobalFlags, type Parsed, honourNoColor} from './context.js'
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
+import {isatty} from '../shared/tty.js'
 
 // bin/run.js loads this module's bundle first and routes the arguments with these.
 export {hoistGlobalFlags, isLeanDialStdio, leanCommand} from './argv.js'
@@ -198,6 +198,9 @@ function parseValue(flag: FlagSpec, input: string): unknown {
 
 /** The CommandContext of a command run here: output as oclif's Command prints it. */
 class LeanContext extends DaemonAccess implements CommandContext {
+  // These commands hold one or two connections to this machine's daemon at a time.
+  protected override socketTransport = 'fd' as const
+
   constructor(
     flags: GlobalFlags,
     private readonly tokens: string[],
@@ -210,7 +213,7 @@ class LeanContext extends DaemonAccess implements CommandContext {
   }
 
   log(message = ''): void {
-    if (!this.jsonEnabled()) console.log(format(message))
+    if (!this.jsonEnabled()) writeOut(`${format(message)}\n`)
   }
 
   logToStderr(message = ''): void {
@@ -224,8 +227,29 @@ class LeanContext extends DaemonAccess implements CommandContext {
 
 /** JSON as BaseCommand.logJson prints it without a theme (pretty), or one compact line (NDJSON). */
 function printJson(json: unknown, jsonLines = false): void {
-  if (jsonLines) process.stdout.write(`${jsonText(json)}\n`)
-  else console.log(format(jsonText(json, 2)))
+  writeOut(jsonLines ? `${jsonText(json)}\n` : `${format(jsonText(json, 2))}\n`)
+}
+
+let stdoutStream = false
+
+/**
+ * What console.log writes, written at once with fs.writeSync: process.stdout on a pipe or a
+ * terminal is a node:net socket, whose modules alone cost a short command ~3 ms. Should stdout
+ * refuse (a non-blocking pipe that is full, a reader gone), the rest goes through process.stdout,
+ * which handles that as it always did, and so does everything after it, in order.
+ */
+function writeOut(text: string): void {
+  const bytes = Buffer.from(text)
+  let offset = 0
+  if (!stdoutStream) {
+    try {
+      while (offset < bytes.length) offset += writeSync(1, bytes, offset)
+      return
+    } catch {
+      stdoutStream = true
+    }
+  }
+  process.stdout.write(bytes.subarray(offset))
 }
 
 /**
