@@ -44,6 +44,16 @@ export interface CommandContext extends Pick<
   /** A warning on stderr as oclif prints one (` ›   Warning: …`), unless --json. */
   warn(message: string): void
   jsonEnabled(): boolean
+  /** Where a command that streams (watch) writes: process.stdout and process.stderr when not given. */
+  readonly streams?: {out: OutputStream; err: Pick<OutputStream, 'write'>}
+}
+
+/** The part of a Writable that a streaming command writes its lines to. */
+export interface OutputStream {
+  write(text: string): boolean
+  on(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown
+  once(event: 'drain', listener: () => void): unknown
+  off(event: 'drain', listener: () => void): unknown
 }
 
 /**

@@ -10,13 +10,14 @@
  * test/integration/lean-cli.test.ts runs every routed command through both and compares.
  * `HLD_NO_LEAN=1` (any HLD_* variable) sends everything to oclif.
  */
+import {EventEmitter} from 'node:events'
 import {existsSync, readFileSync, writeSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import {format} from 'node:util'
 
-import {type CommandContext, DaemonAccess, type GlobalFlags, type Parsed, honourNoColor} from './context.js'
+import {type CommandContext, DaemonAccess, type GlobalFlags, type OutputStream, type Parsed, honourNoColor} from './context.js'
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
 import {isatty} from '../shared/tty.js'
@@ -200,6 +201,8 @@ function parseValue(flag: FlagSpec, input: string): unknown {
 class LeanContext extends DaemonAccess implements CommandContext {
   // These commands hold one or two connections to this machine's daemon at a time.
   protected override socketTransport = 'fd' as const
+  // process.stderr only when a line is written: it, too, is a node:net socket on a pipe.
+  readonly streams = {out: stdout, err: {write: (text: string) => process.stderr.write(text)}}
 
   constructor(
     flags: GlobalFlags,
@@ -213,7 +216,7 @@ class LeanContext extends DaemonAccess implements CommandContext {
   }
 
   log(message = ''): void {
-    if (!this.jsonEnabled()) writeOut(`${format(message)}\n`)
+    if (!this.jsonEnabled()) stdout.write(`${format(message)}\n`)
   }
 
   logToStderr(message = ''): void {
@@ -227,30 +230,36 @@ class LeanContext extends DaemonAccess implements CommandContext {
 
 /** JSON as BaseCommand.logJson prints it without a theme (pretty), or one compact line (NDJSON). */
 function printJson(json: unknown, jsonLines = false): void {
-  writeOut(jsonLines ? `${jsonText(json)}\n` : `${format(jsonText(json, 2))}\n`)
+  stdout.write(jsonLines ? `${jsonText(json)}\n` : `${format(jsonText(json, 2))}\n`)
 }
-
-let stdoutStream = false
 
 /**
- * What console.log writes, written at once with fs.writeSync: process.stdout on a pipe or a
- * terminal is a node:net socket, whose modules alone cost a short command ~3 ms. Should stdout
- * refuse (a non-blocking pipe that is full, a reader gone), the rest goes through process.stdout,
- * which handles that as it always did, and so does everything after it, in order.
+ * stdout as console.log writes it, but written at once with fs.writeSync: process.stdout on a pipe
+ * or a terminal is a node:net socket, whose modules alone cost a short command ~3 ms. Should stdout
+ * refuse a write (a non-blocking pipe that is full, a reader gone), that write and every later one
+ * go through process.stdout, which reports it as it always did ('error', 'drain'), in order.
  */
-function writeOut(text: string): void {
-  const bytes = Buffer.from(text)
-  let offset = 0
-  if (!stdoutStream) {
-    try {
-      while (offset < bytes.length) offset += writeSync(1, bytes, offset)
-      return
-    } catch {
-      stdoutStream = true
+class Stdout extends EventEmitter implements OutputStream {
+  private stream: NodeJS.WriteStream | undefined
+
+  write(text: string): boolean {
+    const bytes = Buffer.from(text)
+    let offset = 0
+    if (!this.stream) {
+      try {
+        while (offset < bytes.length) offset += writeSync(1, bytes, offset)
+        return true
+      } catch {
+        this.stream = process.stdout
+        this.stream.on('drain', () => this.emit('drain'))
+        this.stream.on('error', (error) => this.emit('error', error))
+      }
     }
+    return this.stream.write(bytes.subarray(offset))
   }
-  process.stdout.write(bytes.subarray(offset))
 }
+
+const stdout = new Stdout()
 
 /**
  * An error (or a warning) as oclif's handler prints it (` ›   Error: …`, wrapped to the terminal),
