@@ -103,6 +103,8 @@ interface DetachedSpawn {
   /** Descriptors its stdout and stderr go to (it gets copies; the caller closes these). */
   stdout: number
   stderr: number
+  /** Its umask; the daemon's when unset. */
+  umask?: number
 }
 
 interface SpawnAddon {
@@ -114,6 +116,8 @@ interface SpawnAddon {
     cwd: string,
     stdoutFd: number,
     stderrFd: number,
+    /** -1: the daemon's. */
+    umask: number,
     onExit: (code: number | null, signal: number | null) => void,
   ): number
 }
@@ -139,9 +143,12 @@ for (const [name, number] of Object.entries(constants.signals))
 
 /**
  * Starts a program in its own session and process group (as `detached: true` does), stdin from
- * /dev/null. Through native/spawn.c (posix_spawn) where it loads: Node's spawn forks, and fork
- * copies the daemon's page tables on the event loop, a cost that grows with the daemon's memory
- * and was most of a launch. Else through child_process, with the same behaviour.
+ * /dev/null, with the given umask. Through native/spawn.c (a vfork-like clone that sets the umask
+ * and execs the program itself) where it loads: Node's spawn forks, and fork copies the daemon's
+ * page tables on the event loop, a cost that grows with the daemon's memory and was most of a
+ * launch. Else through child_process, with the same behaviour: Node cannot give a child its own
+ * umask, and changing the daemon's around the spawn would race its own file creation on other
+ * threads, so there sh sets it and execs the program, keeping the pid (an exec more per launch).
  */
 async function spawnDetached(options: DetachedSpawn): Promise<Detached> {
   const addon = loadSpawnAddon()
@@ -151,15 +158,26 @@ async function spawnDetached(options: DetachedSpawn): Promise<Detached> {
     const exited = new Promise<Exit>((resolve) => (resolveExit = resolve))
     let pid: number
     try {
-      pid = addon.spawnDetached(options.command, options.args, env, options.cwd, options.stdout, options.stderr, (code, signal) =>
-        resolveExit([code, signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null)]),
+      pid = addon.spawnDetached(
+        options.command,
+        options.args,
+        env,
+        options.cwd,
+        options.stdout,
+        options.stderr,
+        options.umask ?? -1,
+        (code, signal) => resolveExit([code, signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null)]),
       )
     } catch (error) {
       throw new SpawnError(options.command, (error as Error).message)
     }
     return {pid, exited}
   }
-  const child: ChildProcess = spawn(options.command, options.args, {
+  const [command, args] =
+    options.umask === undefined
+      ? [options.command, options.args]
+      : ['/bin/sh', ['-c', 'umask "$0" && exec "$@"', options.umask.toString(8).padStart(4, '0'), options.command, ...options.args]]
+  const child: ChildProcess = spawn(command, args, {
     cwd: options.cwd,
     env: options.env,
     detached: true,
@@ -174,20 +192,19 @@ async function spawnDetached(options: DetachedSpawn): Promise<Detached> {
 }
 
 export async function startClaude(options: ClaudeProcessOptions): Promise<ClaudeProcess> {
-  // Node cannot give a child its own umask, and changing the daemon's around the spawn would race
-  // its own file creation on other threads; sh sets it and execs claude, keeping the pid.
-  const [command, args] =
-    options.umask === undefined
-      ? [options.command, options.args]
-      : ['/bin/sh', ['-c', 'umask "$0" && exec "$@"', options.umask.toString(8).padStart(4, '0'), options.command, ...options.args]]
   const out = openSync(options.files.output, 'a', 0o600)
   const err = openSync(options.files.errors, 'a', 0o600)
   let child: Detached
   try {
-    child = await spawnDetached({command, args, cwd: options.cwd, env: childEnv(options.env), stdout: out, stderr: err})
-  } catch (error) {
-    if (error instanceof SpawnError) throw new SpawnError(options.command, error.reason)
-    throw error
+    child = await spawnDetached({
+      command: options.command,
+      args: options.args,
+      cwd: options.cwd,
+      env: childEnv(options.env),
+      stdout: out,
+      stderr: err,
+      umask: options.umask,
+    })
   } finally {
     // claude holds its own copies.
     closeSync(out)
