@@ -9,7 +9,6 @@
  * realistic size, and after claude exits reads it to its end: nothing claude wrote is dropped.
  */
 import {closeSync, fstatSync, openSync, readlinkSync, readSync, statSync, watch, type FSWatcher} from 'node:fs'
-import {open, type FileHandle} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {constants} from 'node:os'
 import path from 'node:path'
@@ -337,14 +336,28 @@ class DirectoryWatches {
 const directoryWatches = new DirectoryWatches()
 
 /**
+ * One buffer for every read of every tail: reads are synchronous (see OutputTail), so none
+ * overlaps another, and what the decoder keeps is copied out of it.
+ */
+const readBuffer = Buffer.allocUnsafe(READ_CHUNK_BYTES)
+
+/**
  * The output file from `offset` on, as lines: read whenever the file changes (a watch of its
  * directory, plus a poll in case the watch misses), and to its very end by finish().
+ *
+ * Opened and read on the event loop: a read of a file the kernel holds in its cache takes some
+ * microseconds, less than the round trip through the thread pool it replaced (three to four per
+ * session: the open, a read per change, the close), and storing what was read takes the loop far
+ * longer anyway. A read that fills the buffer is followed by the next only after the loop's
+ * other work has had a turn, so a burst of output is read in slices.
  */
 class OutputTail {
   private readonly decoder: LineDecoder
   private batch: string[] = []
   private position: number
-  private file: Promise<FileHandle>
+  /** The open file, or why it could not be opened (finish() reports it). */
+  private readonly file: {fd: number} | {error: unknown}
+  private closed = false
   private draining: Promise<void> = Promise.resolve()
   private again = false
   private busy = false
@@ -364,9 +377,11 @@ class OutputTail {
         reading.onOversize(bytes)
       },
     })
-    this.file = open(reading.files.output, 'r')
-    // Keep the promise from rejecting unobserved; finish() reports it.
-    this.file.catch(() => {})
+    try {
+      this.file = {fd: openSync(reading.files.output, 'r')}
+    } catch (error) {
+      this.file = {error}
+    }
     this.unwatch = directoryWatches.add(reading.files.output, () => this.kick())
     this.timer = setInterval(() => this.kick(), TAIL_POLL_MS)
     this.kick()
@@ -377,10 +392,16 @@ class OutputTail {
     this.unwatch()
     clearInterval(this.timer)
     await this.draining
-    await this.drain()
-    this.decoder.end()
-    this.flush(this.position)
-    await (await this.file).close()
+    try {
+      await this.drain()
+      this.decoder.end()
+      this.flush(this.position)
+    } finally {
+      if ('fd' in this.file && !this.closed) {
+        this.closed = true
+        closeSync(this.file.fd)
+      }
+    }
   }
 
   private kick(): void {
@@ -404,15 +425,18 @@ class OutputTail {
   }
 
   private async drain(): Promise<void> {
-    const file = await this.file
+    if ('error' in this.file) throw this.file.error
+    if (this.closed) return
     for (;;) {
-      // A fresh buffer each time: the decoder keeps slices of it for an unfinished line.
-      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES)
-      const {bytesRead} = await file.read(buffer, 0, buffer.length, this.position)
+      const bytesRead = readSync(this.file.fd, readBuffer, 0, readBuffer.length, this.position)
       if (bytesRead === 0) return
       this.position += bytesRead
-      this.decoder.push(buffer.subarray(0, bytesRead))
+      // A copy: the decoder keeps slices of it for an unfinished line.
+      this.decoder.push(Buffer.from(readBuffer.subarray(0, bytesRead)))
       this.flush(this.position - this.decoder.buffered)
+      if (bytesRead < readBuffer.length) return
+      await new Promise((resolve) => setImmediate(resolve))
+      if (this.closed) return
     }
   }
 
