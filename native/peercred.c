@@ -1,17 +1,31 @@
 /*
+ * The Unix-socket calls Node does not offer, or offers only with its whole stream stack:
+ *
  * peerCredentials(fd) -> [pid, uid, gid] | null: who is at the other end of a connected Unix
  * socket, as the kernel recorded it when the peer called connect(). Linux: SO_PEERCRED.
  * macOS and the BSDs: getpeereid() for uid/gid, and LOCAL_PEERPID for the pid where it exists.
  * Elsewhere, or when the call fails, null.
+ *
+ * connectUnix(path, timeoutMs) -> fd | -errno: a blocking stream socket connected to `path`
+ * (close-on-exec). A connect waits only while the listener's backlog is full, and a write only
+ * while the peer does not read: both give up after timeoutMs (SO_SNDTIMEO) with -EAGAIN.
+ * The short CLI commands use it with fs.writeSync/fs.read instead of node:net, whose modules
+ * alone cost them more than the rest of their work (src/client/fd-socket.ts).
+ *
+ * shutdownSocket(fd): shutdown(SHUT_RDWR), which wakes a read blocked on the socket in another
+ * thread (close() would not), so the socket can then be closed.
+ *
+ * isatty(fd) -> boolean: isatty(3), without loading node:tty (which loads node:net).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <node_api.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
-#include <unistd.h>
-#if defined(__APPLE__)
 #include <sys/un.h>
-#endif
+#include <unistd.h>
 
 static napi_value triple(napi_env env, double pid, double uid, double gid) {
   napi_value result, value;
@@ -54,10 +68,72 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
 #endif
 }
 
+static napi_value int_value(napi_env env, int32_t number) {
+  napi_value value;
+  napi_create_int32(env, number, &value);
+  return value;
+}
+
+static napi_value connect_unix(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct sockaddr_un address;
+  memset(&address, 0, sizeof(address));
+  address.sun_family = AF_UNIX;
+  size_t length = 0;
+  int32_t timeout_ms = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return int_value(env, -EINVAL);
+  // A path that does not fit sun_path (with its terminating NUL) is refused, never cut short.
+  if (napi_get_value_string_utf8(env, argv[0], address.sun_path, sizeof(address.sun_path), &length) != napi_ok ||
+      length == 0 || length >= sizeof(address.sun_path) - 1)
+    return int_value(env, -ENAMETOOLONG);
+  if (napi_get_value_int32(env, argv[1], &timeout_ms) != napi_ok || timeout_ms <= 0) return int_value(env, -EINVAL);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return int_value(env, -errno);
+  struct timeval timeout = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) != 0 ||
+      connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+    int error = errno;
+    close(fd);
+    return int_value(env, -error);
+  }
+  return int_value(env, fd);
+}
+
+static napi_value shutdown_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok &&
+      fd >= 0)
+    shutdown(fd, SHUT_RDWR);
+  return NULL;
+}
+
+static napi_value is_a_tty(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) napi_get_value_int32(env, argv[0], &fd);
+  napi_get_boolean(env, fd >= 0 && isatty(fd) == 1, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH, peer_credentials, NULL, &fn) != napi_ok) return NULL;
-  napi_set_named_property(env, exports, "peerCredentials", fn);
+  const struct {
+    const char *name;
+    napi_callback callback;
+  } functions[] = {
+      {"peerCredentials", peer_credentials},
+      {"connectUnix", connect_unix},
+      {"shutdownSocket", shutdown_socket},
+      {"isatty", is_a_tty},
+  };
+  for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+    napi_value fn;
+    if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].callback, NULL, &fn) != napi_ok) return NULL;
+    napi_set_named_property(env, exports, functions[i].name, fn);
+  }
   return exports;
 }
 

@@ -131,7 +131,7 @@ async function commonJsBundle(entry, outfile, external, plugins = []) {
 // Native (and for the lean entry, only for starting a daemon): required when needed. oclif is never
 // imported on the lean path (its error printer is required by file when an error is shown).
 const leanBundle = path.join(dist, 'cli', 'lean.bundle.cjs')
-await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'])
+await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'], [ttyWithoutNet()])
 // The REST API's OpenAPI tooling (1.3 MB of lodash, ajv, openapi-backend …) is required from
 // node_modules only when http_port asks for it, and of jayson only its server core is bundled.
 const daemonBundle = path.join(dist, 'daemon', 'entry.bundle.cjs')
@@ -153,12 +153,37 @@ await bundle({
 // a run compiles: each in a node of its own, with no options of this one (V8 refuses a cache made
 // under other flags), in an empty HOME.
 const loader = path.join(dist, 'shared', 'bundle-loader.cjs')
-// `hld daemon status --json` where no daemon runs: parsing, configuration, connecting, an error report.
+// The lean commands as they are run: `hld daemon status --json` where no daemon runs, then
+// `hld daemon start --json` (the daemon bundle below, forked) and the hot commands against it,
+// their errors included; then the daemon is stopped.
 train(
-  `const loaded = require(${JSON.stringify(loader)}).requireBundle(${JSON.stringify(leanBundle)})
-  const argv = ['daemon', 'status', '--json']
-  loaded.exports.runLean(loaded.exports.leanCommand(argv), argv).then(() => loaded.writeCache())`,
-  (run) => run.status === 3 && run.stdout.includes('DaemonNotRunningError'),
+  `const {readFileSync} = require('node:fs')
+  const loaded = require(${JSON.stringify(loader)}).requireBundle(${JSON.stringify(leanBundle)})
+  const {leanCommand, runLean} = loaded.exports
+  const run = async (...argv) => {
+    if (!(await runLean(leanCommand(argv), argv))) throw new Error('not run by the lean entry: hld ' + argv.join(' '))
+  }
+  // The daemon is this process's child: it is reaped (and gone) only while the event loop runs.
+  const stopDaemon = async () => {
+    const pid = Number(readFileSync(process.env.HUMANLAYER_DAEMON_SOCKET + '.pid', 'utf8'))
+    process.kill(pid, 'SIGTERM')
+    for (const deadline = Date.now() + 10000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      try { process.kill(pid, 0) } catch { return }
+    }
+    throw new Error('the daemon did not stop within 10 s')
+  }
+  ;(async () => {
+    await run('daemon', 'status', '--json')
+    await run('daemon', 'start', '--json')
+    try {
+      for (const argv of [['daemon', 'status', '--json'], ['approvals', 'list', '--json'], ['session', 'list', '--json'], ['session', 'list'], ['approvals', 'approve', 'ffff0000', '--json']]) await run(...argv)
+      loaded.writeCache()
+    } finally {
+      await stopDaemon()
+    }
+    process.exitCode = 0
+  })()`,
+  (run) => run.status === 0 && run.stdout.includes('DaemonNotRunningError') && run.stdout.includes('"approvals": []'),
 )
 // A daemon's first start, on a new database, until it answers health; then it stops (SIGTERM).
 train(
@@ -179,6 +204,22 @@ train(
   poll()`,
   (run) => run.status === 0,
 )
+
+/**
+ * chalk's supports-color asks node:tty whether stdout and stderr are terminals when it loads, and
+ * node:tty loads node:net: ~3 ms of every lean command, which otherwise runs without node:net
+ * (src/client/fd-socket.ts). It gets dist/shared/tty.js instead, whose isatty is the same answer.
+ */
+function ttyWithoutNet() {
+  return {
+    name: 'tty-without-net',
+    setup(build) {
+      build.onResolve({filter: /^(node:)?tty$/}, ({importer}) =>
+        importer.includes(`${path.sep}supports-color${path.sep}`) ? {path: path.join(dist, 'shared', 'tty.js')} : undefined,
+      )
+    },
+  }
+}
 
 /**
  * jayson's index requires its clients (http, https, tls, websockets with ws) and its server's every

@@ -4,7 +4,7 @@
  * Both give it the same output, the same daemon connection and the same errors, so a command
  * is written once. Imports nothing of oclif: the lean entry must not load it.
  */
-import type {DaemonClient, Endpoint} from '../client/index.js'
+import type {DaemonClient, Endpoint, SocketTransport} from '../client/index.js'
 import type {HostSpec} from '../config/hosts.js'
 import type {Config, ConfigOverrides} from '../config/index.js'
 import {inert} from './render/inert.js'
@@ -44,6 +44,16 @@ export interface CommandContext extends Pick<
   /** A warning on stderr as oclif prints one (` ›   Warning: …`), unless --json. */
   warn(message: string): void
   jsonEnabled(): boolean
+  /** Where a command that streams (watch) writes: process.stdout and process.stderr when not given. */
+  readonly streams?: {out: OutputStream; err: Pick<OutputStream, 'write'>}
+}
+
+/** The part of a Writable that a streaming command writes its lines to. */
+export interface OutputStream {
+  write(text: string): boolean
+  on(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown
+  once(event: 'drain', listener: () => void): unknown
+  off(event: 'drain', listener: () => void): unknown
 }
 
 /**
@@ -92,6 +102,8 @@ export class DaemonAccess {
   /** Each machine's client, by address and auto-start: asked again, a command gets the same one. */
   private readonly clients = new Map<string, Promise<DaemonClient>>()
   private defaultClient: DaemonClient | undefined
+  /** How this machine's socket is connected to: the lean entry's short commands say `fd` (see client/fd-socket.ts). */
+  protected socketTransport: SocketTransport = 'net'
 
   constructor(private readonly flags: GlobalFlags) {}
 
@@ -118,7 +130,7 @@ export class DaemonAccess {
       return sshEndpoint(host.target, {dialArgs: options.autostart === false ? ['--no-autostart'] : []})
     }
     const {socketEndpoint} = await import('../client/index.js')
-    return socketEndpoint((options.config ?? (await this.loadConfig())).socket_path)
+    return socketEndpoint((options.config ?? (await this.loadConfig())).socket_path, this.socketTransport)
   }
 
   /** The client to a running daemon (one per command); starts one unless told not to (or HUMANLAYER_NO_AUTOSTART=1). */
@@ -150,14 +162,14 @@ export class DaemonAccess {
       const {DaemonClient} = await import('../client/index.js')
       client = await DaemonClient.connect(await this.endpointOf(host, options))
     } else if (options.autostart === false) {
-      const {DaemonClient} = await import('../client/index.js')
-      client = await DaemonClient.connect(config.socket_path)
+      const {DaemonClient, socketEndpoint} = await import('../client/index.js')
+      client = await DaemonClient.connect(socketEndpoint(config.socket_path, this.socketTransport))
     } else {
       const {connectOrStart} = await import('../client/lifecycle.js')
       // One line on stderr, so stdout (and --json) stay the command's own.
       const announce = (health: {pid: number; socket_path: string}) =>
         process.stderr.write(`started hld daemon (pid ${inert(health.pid)}, socket ${inert(health.socket_path)})\n`)
-      client = await connectOrStart(config, process.env, announce)
+      client = await connectOrStart(config, process.env, announce, this.socketTransport)
     }
     this.openedClients.push(client)
     return client

@@ -10,16 +10,17 @@
  * test/integration/lean-cli.test.ts runs every routed command through both and compares.
  * `HLD_NO_LEAN=1` (any HLD_* variable) sends everything to oclif.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {EventEmitter} from 'node:events'
+import {existsSync, readFileSync, writeSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
-import {isatty} from 'node:tty'
 import {format} from 'node:util'
 
-import {type CommandContext, DaemonAccess, type GlobalFlags, type Parsed, honourNoColor} from './context.js'
+import {type CommandContext, DaemonAccess, type GlobalFlags, type OutputStream, type Parsed, honourNoColor} from './context.js'
 import {errorJson, reportError} from './error-report.js'
 import {jsonText} from './render/inert.js'
+import {isatty} from '../shared/tty.js'
 
 // bin/run.js loads this module's bundle first and routes the arguments with these.
 export {hoistGlobalFlags, isLeanDialStdio, leanCommand} from './argv.js'
@@ -198,6 +199,11 @@ function parseValue(flag: FlagSpec, input: string): unknown {
 
 /** The CommandContext of a command run here: output as oclif's Command prints it. */
 class LeanContext extends DaemonAccess implements CommandContext {
+  // These commands hold one or two connections to this machine's daemon at a time.
+  protected override socketTransport = 'fd' as const
+  // process.stderr only when a line is written: it, too, is a node:net socket on a pipe.
+  readonly streams = {out: stdout, err: {write: (text: string) => process.stderr.write(text)}}
+
   constructor(
     flags: GlobalFlags,
     private readonly tokens: string[],
@@ -210,7 +216,7 @@ class LeanContext extends DaemonAccess implements CommandContext {
   }
 
   log(message = ''): void {
-    if (!this.jsonEnabled()) console.log(format(message))
+    if (!this.jsonEnabled()) stdout.write(`${format(message)}\n`)
   }
 
   logToStderr(message = ''): void {
@@ -224,9 +230,36 @@ class LeanContext extends DaemonAccess implements CommandContext {
 
 /** JSON as BaseCommand.logJson prints it without a theme (pretty), or one compact line (NDJSON). */
 function printJson(json: unknown, jsonLines = false): void {
-  if (jsonLines) process.stdout.write(`${jsonText(json)}\n`)
-  else console.log(format(jsonText(json, 2)))
+  stdout.write(jsonLines ? `${jsonText(json)}\n` : `${format(jsonText(json, 2))}\n`)
 }
+
+/**
+ * stdout as console.log writes it, but written at once with fs.writeSync: process.stdout on a pipe
+ * or a terminal is a node:net socket, whose modules alone cost a short command ~3 ms. Should stdout
+ * refuse a write (a non-blocking pipe that is full, a reader gone), that write and every later one
+ * go through process.stdout, which reports it as it always did ('error', 'drain'), in order.
+ */
+class Stdout extends EventEmitter implements OutputStream {
+  private stream: NodeJS.WriteStream | undefined
+
+  write(text: string): boolean {
+    const bytes = Buffer.from(text)
+    let offset = 0
+    if (!this.stream) {
+      try {
+        while (offset < bytes.length) offset += writeSync(1, bytes, offset)
+        return true
+      } catch {
+        this.stream = process.stdout
+        this.stream.on('drain', () => this.emit('drain'))
+        this.stream.on('error', (error) => this.emit('error', error))
+      }
+    }
+    return this.stream.write(bytes.subarray(offset))
+  }
+}
+
+const stdout = new Stdout()
 
 /**
  * An error (or a warning) as oclif's handler prints it (` ›   Error: …`, wrapped to the terminal),

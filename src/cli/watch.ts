@@ -3,7 +3,6 @@
  * the event stream (reconnecting and resuming on its own), print each event, and stop on --count,
  * --until, --timeout, SIGINT, or a reader that went away (`hld watch | head`).
  */
-import type {Writable} from 'node:stream'
 
 import type {Endpoint} from '../client/index.js'
 import {type StreamStatus, type SubscribeFilter, streamEvents} from '../client/subscribe.js'
@@ -12,7 +11,7 @@ import type {Config} from '../config/index.js'
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {provenanceText, shortId} from './approvals.js'
-import {type CommandContext, CommandError, type Parsed} from './context.js'
+import {type CommandContext, CommandError, type OutputStream, type Parsed} from './context.js'
 import {WatchTimeoutError} from './errors.js'
 import {ExitCode} from './exit-codes.js'
 import {inert, jsonText} from './render/inert.js'
@@ -69,14 +68,18 @@ export async function watch(ctx: CommandContext, {flags}: Parsed<WatchFlags>): P
   // (auto-start rules; over ssh, dial-stdio does that there).
   const source = (host: HostSpec, label?: string) => watchSource(ctx, flags.session, host, filter, config, label)
   const sources = hosts ? await Promise.all(hosts.map(async (host) => source(host, host.name))) : [await source(await ctx.host(config))]
-  await runWatch({
-    sources,
-    since: since === 'now' ? undefined : Number(since),
-    json: ctx.jsonEnabled(),
-    count: flags.count,
-    until,
-    timeoutMs: flags.timeout,
-  })
+  await runWatch(
+    {
+      sources,
+      since: since === 'now' ? undefined : Number(since),
+      json: ctx.jsonEnabled(),
+      count: flags.count,
+      until,
+      timeoutMs: flags.timeout,
+    },
+    ctx.streams?.out,
+    ctx.streams?.err,
+  )
 }
 
 /**
@@ -104,8 +107,8 @@ async function watchSource(
 
 export async function runWatch(
   options: WatchOptions,
-  out: Writable = process.stdout,
-  err: Writable = process.stderr,
+  out: OutputStream = process.stdout,
+  err: Pick<OutputStream, 'write'> = process.stderr,
 ): Promise<WatchSummary> {
   const abort = new AbortController()
   const summary: WatchSummary = {events: 0, last_event_id: null, ended: 'interrupted'}
@@ -194,7 +197,7 @@ async function* merge<T>(iterators: AsyncGenerator<T>[]): AsyncGenerator<T> {
   }
 }
 
-function drained(out: Writable, signal: AbortSignal): Promise<void> {
+function drained(out: OutputStream, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       out.off('drain', done)

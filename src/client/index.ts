@@ -3,14 +3,14 @@
  * matched to their replies by id, each with its own timeout. Errors keep their JSON-RPC code
  * (as `RpcError`) or become one of the errors in ./errors.ts, which say what to do.
  */
-import net from 'node:net'
-import type {Duplex} from 'node:stream'
+import type net from 'node:net'
 
 import {RpcError, type RpcErrorObject} from '../protocol/errors.js'
 import {DEFAULT_MAX_FRAME_BYTES, LineDecoder, encodeFrame} from '../protocol/framing.js'
 import type {Method, ParamsOf, ResultOf} from '../protocol/method.js'
 import {CallTimeoutError, DaemonNotRunningError, DaemonUnreachableError, ReplyTooLargeError} from '../shared/errors.js'
 import {checkListener, checkSocketTrust} from '../shared/socket-trust.js'
+import {connectFdSocket} from './fd-socket.js'
 
 export * from '../shared/errors.js'
 
@@ -32,17 +32,56 @@ interface Response {
   error?: RpcErrorObject
 }
 
+/** What a client reads and writes frames on: a socket, ssh's pipe, or an FdSocket (as much of a Duplex as they use). */
+export interface Connection {
+  on(event: 'data', listener: (chunk: Buffer) => void): this
+  on(event: 'error', listener: (error: Error) => void): this
+  on(event: 'close', listener: () => void): this
+  write(data: string | Uint8Array): boolean
+  end(): this
+  destroy(): this
+  pause(): this
+  resume(): this
+}
+
 /**
  * Where a daemon is reached: this machine's socket, or another machine's over ssh
  * (./ssh.ts). Each `open()` is one new connection; `label` names it in errors.
  */
 export interface Endpoint {
   readonly label: string
-  open(timeoutMs?: number): Promise<Duplex>
+  open(timeoutMs?: number): Promise<Connection>
 }
 
-export function socketEndpoint(socketPath: string): Endpoint {
-  return {label: socketPath, open: (timeoutMs) => connectSocket(socketPath, timeoutMs)}
+/**
+ * How a connection to a local socket is made: node:net, or (`fd`: the lean entry's short
+ * commands, one connection at a time) a blocking socket read in a pool thread (./fd-socket.ts).
+ */
+export type SocketTransport = 'net' | 'fd'
+
+export function socketEndpoint(socketPath: string, transport: SocketTransport = 'net'): Endpoint {
+  return {label: socketPath, open: (timeoutMs) => openSocket(socketPath, transport, timeoutMs)}
+}
+
+/** connectSocket's connection, made the `transport` way (node:net where the native addon is missing). */
+export async function openSocket(
+  socketPath: string,
+  transport: SocketTransport,
+  timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+): Promise<Connection> {
+  if (transport === 'net') return connectSocket(socketPath, timeoutMs)
+  checkSocketTrust(socketPath)
+  const socket = connectFdSocket(socketPath, timeoutMs)
+  if (!socket) return connectSocket(socketPath, timeoutMs)
+  if (socket instanceof Error) {
+    throw socket.code === 'EAGAIN'
+      ? new DaemonUnreachableError(socketPath, `no connection within ${timeoutMs} ms`)
+      : toConnectError(socketPath, socket)
+  }
+  const stranger = checkListener(socketPath, socket)
+  if (!stranger) return socket
+  socket.destroy()
+  throw stranger
 }
 
 /**
@@ -53,7 +92,8 @@ export function socketEndpoint(socketPath: string): Endpoint {
 export async function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
   checkSocketTrust(socketPath)
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection({path: socketPath})
+    // Loaded here, not at the top: the lean entry's commands connect without it (./fd-socket.ts).
+    const socket = process.getBuiltinModule('node:net').createConnection({path: socketPath})
     const timer = setTimeout(() => {
       socket.destroy()
       reject(new DaemonUnreachableError(socketPath, `no connection within ${timeoutMs} ms`))
@@ -105,7 +145,7 @@ export class DaemonClient {
   readonly socketPath: string
 
   private constructor(
-    private readonly socket: Duplex,
+    private readonly socket: Connection,
     /** Where this client is connected: a stream method (Subscribe) opens its own connection there. */
     readonly endpoint: Endpoint,
   ) {

@@ -4,10 +4,8 @@
  * dies first, the error quotes the end of its log. A stop asks over the socket and waits
  * until the socket stops answering.
  */
-import {spawn} from 'node:child_process'
 import type net from 'node:net'
 import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, watch} from 'node:fs'
-import {unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -18,7 +16,7 @@ import {Health, type HealthResult, Shutdown} from '../protocol/daemon.js'
 import {databaseInUseError} from '../shared/database-holder.js'
 import {pidFilePath, unverifiedDaemonPid} from '../shared/daemon-pid.js'
 import {DaemonAlreadyRunningError, DaemonNotRunningError} from '../shared/errors.js'
-import {DaemonClient, connectSocket} from './index.js'
+import {type Connection, DaemonClient, type SocketTransport, connectSocket, openSocket} from './index.js'
 import {checkSocketPathLength, probeDaemon} from '../shared/probe.js'
 import {checkSocketDirectory} from '../shared/socket-trust.js'
 import {ExitCode} from '../cli/exit-codes.js'
@@ -105,7 +103,9 @@ export function spawnDaemon(config: Config, env: NodeJS.ProcessEnv = process.env
   const out = openSync(config.log_file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
   const argv = daemonEntry()
   try {
-    const child = spawn(process.execPath, argv, {
+    // Loaded here, not at the top: every command that may start a daemon loads this module, and
+    // node:child_process costs ~1 ms of each one's start while a daemon is already running.
+    const child = process.getBuiltinModule('node:child_process').spawn(process.execPath, argv, {
       detached: true,
       stdio: ['ignore', out, out],
       env: {...env, ...configEnv(config)},
@@ -290,6 +290,7 @@ export async function stopDaemon(socketPath: string, options: {timeoutMs?: numbe
   }
   process.kill(pid, 'SIGKILL')
   await waitUntil(() => !isAlive(pid), 2000)
+  const {unlink} = process.getBuiltinModule('node:fs/promises') // only after a stop: not at every start
   await Promise.all([unlink(socketPath).catch(() => {}), unlink(pidFilePath(socketPath)).catch(() => {})])
   return {pid, forced: true}
 }
@@ -302,22 +303,28 @@ export async function connectOrStart(
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
   onStarted: (health: HealthResult) => void = () => {},
+  transport: SocketTransport = 'net',
 ): Promise<DaemonClient> {
-  return DaemonClient.connect({label: config.socket_path, open: () => openOrStart(config, env, onStarted)})
+  const open = (socketPath: string): Promise<Connection> => openSocket(socketPath, transport)
+  return DaemonClient.connect({label: config.socket_path, open: () => openOrStart(config, env, onStarted, open)})
 }
 
-/** A connection to the daemon's socket, starting the daemon first when none runs (unless HUMANLAYER_NO_AUTOSTART=1). */
-export async function openOrStart(
+/**
+ * A connection to the daemon's socket (made by `open`: node:net's by default), starting the
+ * daemon first when none runs (unless HUMANLAYER_NO_AUTOSTART=1).
+ */
+export async function openOrStart<C = net.Socket>(
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
   onStarted: (health: HealthResult) => void = () => {},
-): Promise<net.Socket> {
+  open: (socketPath: string) => Promise<C> = connectSocket as (socketPath: string) => Promise<C>,
+): Promise<C> {
   try {
-    return await connectSocket(config.socket_path)
+    return await open(config.socket_path)
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError) || env.HUMANLAYER_NO_AUTOSTART === '1') throw error
   }
   const started = await startDaemonInBackground(config, env)
   if (started) onStarted(started)
-  return connectSocket(config.socket_path)
+  return open(config.socket_path)
 }

@@ -5,14 +5,13 @@
  * event id it yielded, across daemon restarts and overflow cut-offs. Events are yielded at
  * most once each, in id order.
  */
-import type {Duplex} from 'node:stream'
 
 import {ErrorCode, RpcError} from '../protocol/errors.js'
 import type {DaemonEvent, EventType} from '../protocol/events.js'
 import {LineDecoder, encodeFrame} from '../protocol/framing.js'
 import {Subscribe, type SubscribeConfirmation, type SubscribeFrame, parseSubscribeFrame} from '../protocol/subscribe.js'
 import {DaemonUnreachableError} from '../shared/errors.js'
-import {type Endpoint, MAX_REPLY_BYTES, socketEndpoint} from './index.js'
+import {type Connection, type Endpoint, MAX_REPLY_BYTES, socketEndpoint} from './index.js'
 import {sleep} from '../shared/retry.js'
 
 export interface SubscribeFilter {
@@ -34,7 +33,7 @@ export class Subscription {
   private failure: Error | undefined
 
   private constructor(
-    private readonly socket: Duplex,
+    private readonly socket: Connection,
     readonly confirmation: SubscribeConfirmation,
   ) {}
 

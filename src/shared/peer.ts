@@ -1,8 +1,9 @@
 /**
  * Who is at the other end of a Unix socket connection, as the kernel knows it: the pid, uid and
  * gid it recorded when the peer called connect() (SO_PEERCRED on Linux, getpeereid and
- * LOCAL_PEERPID on macOS). Nothing a client says about itself can change it. Read through a
- * small native addon (native/peercred.c, built by `npm install` with node-gyp).
+ * LOCAL_PEERPID on macOS). Nothing a client says about itself can change it. Read through
+ * hld's small native addon (native/peercred.c, built by `npm install` with node-gyp), which also
+ * holds the other socket calls node does not offer without node:net (socketAddon).
  */
 import {createRequire} from 'node:module'
 import type net from 'node:net'
@@ -16,18 +17,25 @@ export interface Peer {
   gid: number
 }
 
-interface PeerCredAddon {
+/** native/peercred.c's functions. */
+export interface SocketAddon {
   peerCredentials(fd: number): [number, number, number] | null
+  /** A blocking, connected socket's fd, or -errno. */
+  connectUnix(socketPath: string, timeoutMs: number): number
+  /** Wakes a read blocked on the socket in another thread. */
+  shutdownSocket(fd: number): void
+  isatty(fd: number): boolean
 }
 
-let addon: PeerCredAddon | undefined
+let addon: SocketAddon | undefined
 let loadError: string | undefined
 
-function loadAddon(): PeerCredAddon | undefined {
+/** The addon; undefined when this installation has none that loads (peerIdentityProblem says why). */
+export function socketAddon(): SocketAddon | undefined {
   if (addon || loadError) return addon
   const file = path.join(packageRoot(), 'build', 'Release', 'peercred.node')
   try {
-    addon = createRequire(import.meta.url)(file) as PeerCredAddon
+    addon = createRequire(import.meta.url)(file) as SocketAddon
   } catch (error) {
     loadError = `cannot load ${file} (${(error as Error).message}); rebuild it with \`npm rebuild hld\` or \`npm install\``
   }
@@ -36,16 +44,16 @@ function loadAddon(): PeerCredAddon | undefined {
 
 /** Why peerOf cannot answer on this installation; undefined when it can. */
 export function peerIdentityProblem(): string | undefined {
-  loadAddon()
+  socketAddon()
   return loadError
 }
 
 /** The connected peer's credentials; null when the OS or the installation cannot tell. */
-export function peerOf(socket: net.Socket): Peer | null {
+export function peerOf(socket: net.Socket | {readonly fd: number}): Peer | null {
   // A Unix socket's handle (a Pipe) exposes its file descriptor; a TCP or in-memory stream may not.
-  const fd = (socket as unknown as {_handle?: {fd?: unknown}})._handle?.fd
+  const fd = 'fd' in socket ? socket.fd : (socket as unknown as {_handle?: {fd?: unknown}})._handle?.fd
   if (typeof fd !== 'number' || fd < 0) return null
-  const credentials = loadAddon()?.peerCredentials(fd)
+  const credentials = socketAddon()?.peerCredentials(fd)
   if (!credentials) return null
   const [pid, uid, gid] = credentials
   return pid > 0 ? {pid, uid, gid} : null

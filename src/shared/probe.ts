@@ -3,7 +3,6 @@
  * stale socket file, or after stopping one. The daemon needs this as much as the CLI does, so it
  * is a single health request on a raw connection rather than the CLI's client (src/client).
  */
-import net from 'node:net'
 
 import {Health, type HealthResult} from '../protocol/daemon.js'
 import {LineDecoder, encodeFrame} from '../protocol/framing.js'
@@ -32,7 +31,8 @@ export function checkSocketPathLength(socketPath: string): void {
 export async function probeDaemon(socketPath: string): Promise<Partial<HealthResult> | undefined> {
   checkSocketTrust(socketPath)
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection({path: socketPath})
+    // Loaded here: the commands that load this module to start a daemon rarely do (see client/fd-socket.ts).
+    const socket = process.getBuiltinModule('node:net').createConnection({path: socketPath})
     const finish = (outcome: Partial<HealthResult> | undefined): void => {
       clearTimeout(timer)
       socket.destroy()

@@ -80,7 +80,7 @@ export function checkSocketDirectory(socketPath: string): void {
  * After connecting: the error to fail with when the kernel says the listening process is another
  * user (not us, not root); undefined when it is not, or when this OS or installation cannot tell.
  */
-export function checkListener(socketPath: string, socket: net.Socket): SocketPathError | undefined {
+export function checkListener(socketPath: string, socket: net.Socket | {readonly fd: number}): SocketPathError | undefined {
   const uid = process.getuid?.()
   const peer = peerOf(socket)
   if (uid === undefined || !peer || peer.uid === uid || peer.uid === 0) return undefined

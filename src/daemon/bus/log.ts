@@ -3,10 +3,14 @@
  * id, then fanned out to stream subscribers.
  *
  * `publish` stays synchronous and cheap for services that publish thousands of events a
- * second: it stamps the event (id, timestamp), encodes it once, and queues it. A flush on
- * the next turn of the event loop writes the queue in one transaction and only then hands
- * the batch to stream subscribers. So anything a subscriber received live is already in the
- * log: a batch the database refuses is held and retried. Past MAX_UNSTORED_BYTES the held events
+ * second: it stamps the event (id, timestamp), encodes it once, and queues it. Events published
+ * inside a transaction of the store (a request's handler runs in one, see Store.write) are stored
+ * in that transaction, as a participant in its commit (Store.joinCommits), and handed to stream
+ * subscribers right after its COMMIT: one commit (and for a durable write one sync) for the rows
+ * and their events, and no turn of the event loop between them and a subscriber. Others wait for
+ * a flush on the next turn of the event loop, which writes the queue in one transaction and only
+ * then hands the batch to stream subscribers. So anything a subscriber received live is already
+ * in the log: a batch the database refuses is held and retried. Past MAX_UNSTORED_BYTES the held events
  * are given up on: one marker row takes their place in the queue (id = the last lost id, type
  * `events_lost`), stored and delivered in order like an event once the database takes writes
  * again, so live subscribers and later replays alike, whatever their filter, get an
@@ -130,6 +134,9 @@ export class EventLog implements EventBus {
   private readonly insertBatch: (rows: PendingRow[]) => void
   private readonly pages = new Map<string, ReturnType<EventLog['preparePage']>>()
   private readonly lostMarkers: ReturnType<EventLog['prepareLostMarkers']>
+  /** How many events at the head of the queue the transaction committing now stores. */
+  private committing = 0
+  private readonly leaveCommits: () => void
 
   constructor(
     private readonly store: Store,
@@ -172,6 +179,7 @@ export class EventLog implements EventBus {
       for (; i < rows.length; i++) insertOne.run(bindRows(keys, rows, i, 1))
     })
     this.lostMarkers = this.prepareLostMarkers()
+    this.leaveCommits = store.joinCommits({beforeCommit: () => this.beforeCommit(), afterCommit: () => this.afterCommit()})
   }
 
   /** Starts the periodic retention; the first run happens at once (in bounded steps). */
@@ -259,30 +267,49 @@ export class EventLog implements EventBus {
   /**
    * `work` and the storing of every event queued by its end (those it published, and any not
    * flushed yet) in one IMMEDIATE transaction; the events reach subscribers after its commit. If
-   * it fails, they stay queued for flush and its retries. Inside a transaction already (whose
-   * commit is not ours to see), the events are left to flush.
+   * it fails, they stay queued for flush and its retries. Inside a transaction already, they are
+   * stored with that one.
    */
   storeWith<T>(work: () => T): T {
-    const {sqlite} = this.store
-    if (sqlite.inTransaction) return work()
-    const result = sqlite
-      .transaction(() => {
-        const value = work()
-        if (this.queue.length > 0) this.insertBatch(this.queue)
-        return value
-      })
-      .immediate()
-    if (this.queue.length > 0) this.stored()
-    return result
+    return this.store.transaction(work)
   }
 
-  /** The queue is committed: deliver it. */
-  private stored(): void {
-    const rows = this.queue
+  /**
+   * A transaction of the store is about to commit: what is queued (what its work published, and
+   * anything not flushed yet) is stored in it, in a savepoint. When the database refuses the rows
+   * but the transaction lives on, the work commits without them and they stay queued for flush and
+   * its retries, as they would have without the transaction; when the refusal ended the
+   * transaction (SQLite rolls back on some errors, a full disk), that fails the whole of it.
+   */
+  private beforeCommit(): void {
+    this.committing = 0
+    if (this.queue.length === 0) return
+    try {
+      this.insertBatch(this.queue)
+    } catch (error) {
+      if (!this.store.sqlite.inTransaction) throw error
+      if (!this.retryTimer) this.flushTimer ??= setImmediate(() => this.flush())
+      return
+    }
+    this.committing = this.queue.length
+  }
+
+  /** Committed: the events stored with it go to subscribers now, before anything else runs. */
+  private afterCommit(): void {
+    if (this.committing === 0) return
+    const count = this.committing
+    this.committing = 0
+    // Events published since beforeCommit (by another participant's afterCommit) stay queued.
+    this.stored(count)
+  }
+
+  /** The queue's first `count` events are committed: deliver them. */
+  private stored(count = this.queue.length): void {
+    const rows = count === this.queue.length ? this.queue : this.queue.slice(0, count)
     if (this.retryDelay > RETRY_FIRST_MS) this.log.info('events stored again after a failure', {count: rows.length})
     this.retryDelay = RETRY_FIRST_MS
-    this.queue = []
-    this.queuedBytes = 0
+    this.queue = count === this.queue.length ? [] : this.queue.slice(count)
+    this.queuedBytes = this.queue.reduce((bytes, row) => bytes + row.data.length, 0)
     this.flushed = rows.at(-1)!.logged.id
     this.deliver(rows.map((row) => row.logged))
   }
@@ -398,6 +425,7 @@ export class EventLog implements EventBus {
     clearTimeout(this.retryTimer)
     if (this.queue.length > 0) this.log.error('events not stored at shutdown: the database refused them', {count: this.queue.length})
     this.retention.close()
+    this.leaveCommits()
     this.listeners.clear()
     this.batchListeners.clear()
   }

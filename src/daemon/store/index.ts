@@ -36,7 +36,35 @@ export interface Store {
    * or checkpoint, and the database stays consistent either way.
    */
   write: <T>(work: () => T, options?: WriteOptions) => Promise<T>
+  /**
+   * Runs `work` in one IMMEDIATE transaction now, synchronously, for writes that cannot wait for
+   * the lock (claude's output, stored at once): throws SQLITE_BUSY while another process holds it,
+   * and then nothing was stored. Commits with NORMAL, as `write` without `durable`. Inside a
+   * transaction already (a nested call) it just runs `work`, which commits with that one.
+   */
+  transaction: <T>(work: () => T) => T
+  /**
+   * Makes `participant` part of every transaction `write` and `transaction` commit, from now on;
+   * returns the function that takes it out. See CommitParticipant.
+   */
+  joinCommits(participant: CommitParticipant): () => void
   close(): void
+}
+
+/**
+ * What takes part in every transaction the store commits, so that what a request's work leaves
+ * behind it (the events it published, above all) is stored in that transaction, with one commit
+ * and, for a durable write, one sync, and is acted on the moment it is committed. Both calls are
+ * made in the same synchronous run as the COMMIT between them: nothing else runs in between.
+ */
+export interface CommitParticipant {
+  /**
+   * Inside the transaction, after `work` and before COMMIT: what it writes commits (and is synced)
+   * with the work. A throw fails the whole transaction, as a throw of `work` would.
+   */
+  beforeCommit(): void
+  /** Once that COMMIT succeeded (synced inside it, for a durable write without `syncOffLoop`). Must not throw. */
+  afterCommit(): void
 }
 
 export interface WriteOptions {
@@ -136,13 +164,14 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     if (!upToDate) migrate(db, {migrationsFolder: folder})
     const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
     const wal = file === ':memory:' ? undefined : new WalSync(`${file}-wal`, file)
+    const commits = new Commits(sqlite, file)
     return {
       db,
       sqlite,
       path: file,
       write: async (work, writeOptions = {}) => {
         const offLoop = writeOptions.durable === true && writeOptions.syncOffLoop === true && wal !== undefined
-        const {result} = await writeLocked(sqlite, file, lockWaitMs, work, writeOptions.durable === true && !offLoop)
+        const {result} = await writeLocked(commits, lockWaitMs, work, writeOptions.durable === true && !offLoop)
         if (!offLoop) return result
         // Synced while the rest of `work` (if it returned a promise) goes on; both before resolving.
         const synced = wal.sync()
@@ -151,6 +180,12 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
         await synced
         return value
       },
+      transaction: (work) => {
+        if (sqlite.inTransaction) return work()
+        sqlite.exec('BEGIN IMMEDIATE')
+        return commits.run(work)
+      },
+      joinCommits: (participant) => commits.join(participant),
       close: () => {
         sqlite.close()
         wal?.close()
@@ -169,13 +204,8 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
  * can come between our statements, so nothing inside fails with SQLITE_BUSY. Inside a
  * transaction already (a nested call) it just runs `work`.
  */
-async function writeLocked<T>(
-  sqlite: Database.Database,
-  file: string,
-  lockWaitMs: number,
-  work: () => T,
-  full: boolean,
-): Promise<{result: T}> {
+async function writeLocked<T>(commits: Commits, lockWaitMs: number, work: () => T, full: boolean): Promise<{result: T}> {
+  const {sqlite, file} = commits
   const deadline = Date.now() + lockWaitMs
   for (let delay = LOCK_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS)) {
     if (sqlite.inTransaction) return {result: work()}
@@ -199,25 +229,52 @@ async function writeLocked<T>(
     }
   }
   try {
+    // Boxed: a promise `work` returned is the caller's to await, not this one's.
+    return {result: commits.run(work)}
+  } catch (error) {
+    if (!isDiskError(error)) throw error
+    throw new RpcError(
+      ErrorCode.Unavailable,
+      `The database ${file} could not be written: ${(error as Error).message} (is its disk full?). ` +
+        'Nothing of this request was stored; free space on that disk and retry.',
+    )
+  } finally {
+    if (full) sqlite.pragma('synchronous = NORMAL')
+  }
+}
+
+/** The end of every transaction the store runs: its participants' part, COMMIT, or ROLLBACK. */
+class Commits {
+  private readonly participants = new Set<CommitParticipant>()
+
+  constructor(
+    readonly sqlite: Database.Database,
+    readonly file: string,
+  ) {}
+
+  join(participant: CommitParticipant): () => void {
+    this.participants.add(participant)
+    return () => this.participants.delete(participant)
+  }
+
+  /**
+   * Runs `work` in the transaction just begun, then the participants' part, and commits; if any
+   * of it throws, rolls back and throws that.
+   */
+  run<T>(work: () => T): T {
     let result: T
     try {
       result = work()
-      sqlite.exec('COMMIT')
+      for (const participant of this.participants) participant.beforeCommit()
+      this.sqlite.exec('COMMIT')
     } catch (error) {
       // SQLite may have rolled back already (it does on a full disk): a second ROLLBACK would
       // throw and hide why.
-      if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
-      if (!isDiskError(error)) throw error
-      throw new RpcError(
-        ErrorCode.Unavailable,
-        `The database ${file} could not be written: ${(error as Error).message} (is its disk full?). ` +
-          'Nothing of this request was stored; free space on that disk and retry.',
-      )
+      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK')
+      throw error
     }
-    // Boxed: a promise `work` returned is the caller's to await, not this one's.
-    return {result}
-  } finally {
-    if (full) sqlite.pragma('synchronous = NORMAL')
+    for (const participant of this.participants) participant.afterCommit()
+    return result
   }
 }
 

@@ -52,6 +52,48 @@ describe('openStore', () => {
     }
   })
 
+  it('runs a commit participant inside every transaction it commits, and after each commit, not after one that failed', async () => {
+    const store = openStore(path.join(dir, 'daemon.db'))
+    const count = (key: string) => (store.sqlite.prepare('SELECT COUNT(*) AS n FROM daemon_meta WHERE key = ?').get(key) as {n: number}).n
+    const put = (key: string) => store.sqlite.prepare('INSERT OR REPLACE INTO daemon_meta (key, value) VALUES (?, ?)').run(key, 'v')
+    const heard: string[] = []
+    let fail = false
+    const leave = store.joinCommits({
+      beforeCommit: () => {
+        heard.push(`before:${store.sqlite.inTransaction}`)
+        put('participant')
+        if (fail) throw new Error('participant failed')
+      },
+      afterCommit: () => heard.push(`after:${store.sqlite.inTransaction}:${count('work')}:${count('participant')}`),
+    })
+    try {
+      await store.write(() => put('work'), {durable: true})
+      // A nested transaction is part of the outer one: one commit.
+      expect(store.transaction(() => store.transaction(() => 'nested'))).to.equal('nested')
+      expect(heard).to.deep.equal(['before:true', 'after:false:1:1', 'before:true', 'after:false:1:1'])
+
+      store.sqlite.prepare('DELETE FROM daemon_meta').run()
+      heard.length = 0
+      fail = true
+      const failed = await store
+        .write(() => put('work'))
+        .then(
+          () => 'committed',
+          (error: unknown) => (error as Error).message,
+        )
+      expect(failed).to.equal('participant failed')
+      expect(heard).to.deep.equal(['before:true'])
+      expect(count('work') + count('participant'), 'the work is rolled back with it').to.equal(0)
+
+      leave()
+      heard.length = 0
+      await store.write(() => put('work'))
+      expect(heard, 'left').to.deep.equal([])
+    } finally {
+      store.close()
+    }
+  })
+
   it('refuses a database migrated by a newer hld, saying what to do', () => {
     const file = path.join(dir, 'daemon.db')
     const store = openStore(file)

@@ -38,6 +38,105 @@ describe('EventLog', () => {
     expect(world.bus.flushedId).to.equal(5)
   })
 
+  describe('events published inside a write', () => {
+    /** What the test's writes store beside their events: a daemon_meta row. */
+    const putMeta = (key: string) => world.store.sqlite.prepare('INSERT INTO daemon_meta (key, value) VALUES (?, ?)').run(key, 'v')
+    /** Another connection's view: only what is committed. */
+    const committed = (): {events: number[]; meta: string[]} => {
+      const other = new Database(world.databasePath, {readonly: true})
+      try {
+        const events = other.prepare('SELECT id FROM events ORDER BY id').pluck().all() as number[]
+        const meta = other.prepare("SELECT key FROM daemon_meta WHERE key LIKE 't-%' ORDER BY key").pluck().all() as string[]
+        return {events, meta}
+      } finally {
+        other.close()
+      }
+    }
+
+    it('are stored in its transaction and reach stream listeners at its commit, before it resolves, with what it wrote', async () => {
+      const seen: {batch: number[]; committed: ReturnType<typeof committed>; inTransaction: boolean}[] = []
+      world.bus.onBatch((batch) => {
+        seen.push({batch: batch.map((event) => event.id), committed: committed(), inTransaction: world.store.sqlite.inTransaction})
+      })
+      world.publish(1) // published outside: queued, and stored with the next commit
+      for (const durable of [true, false]) {
+        const before = seen.length
+        await world.store.write(
+          () => {
+            putMeta(`t-${durable}`)
+            world.publish(2)
+            expect(seen, 'nothing is delivered before the commit').to.have.length(before)
+          },
+          {durable},
+        )
+      }
+      // No turn of the event loop has passed (a flush runs on one): delivered at the commits.
+      expect(seen).to.deep.equal([
+        {batch: [1, 2, 3], committed: {events: [1, 2, 3], meta: ['t-true']}, inTransaction: false},
+        {batch: [4, 5], committed: {events: [1, 2, 3, 4, 5], meta: ['t-false', 't-true']}, inTransaction: false},
+      ])
+      expect(world.bus.flushedId).to.equal(5)
+      // A synchronous transaction of the store (claude's output) does the same.
+      world.bus.storeWith(() => world.publish(1))
+      expect(seen.at(-1)?.batch).to.deep.equal([6])
+    })
+
+    it('stay queued, in order, when the database refuses them: the write commits without them and a flush stores them later', async () => {
+      const batches: number[][] = []
+      world.bus.onBatch((batch) => batches.push(batch.map((event) => event.id)))
+      // A refusal that ends the statement, not the transaction (a full disk may end both: see the next test).
+      world.store.sqlite.exec("CREATE TEMP TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'refused'); END")
+      await world.store.write(() => {
+        putMeta('t-refused')
+        world.publish(2)
+      })
+      expect(committed()).to.deep.equal({events: [], meta: ['t-refused']})
+      expect(batches).to.deep.equal([])
+      world.store.sqlite.exec('DROP TRIGGER refuse')
+      await world.store.write(() => world.publish(1))
+      expect(batches, 'the held events go first, with the next commit').to.deep.equal([[1, 2, 3]])
+      expect(committed().events).to.deep.equal([1, 2, 3])
+    })
+
+    it('fail the write when storing them ended its transaction, and stay queued for the next flush', async () => {
+      const batches: number[][] = []
+      world.bus.onBatch((batch) => batches.push(batch.map((event) => event.id)))
+      // ROLLBACK inside a trigger is not allowed; a failing COMMIT of the events stands in for a
+      // full disk that rolled the transaction back: the write fails, and nothing of it is stored.
+      world.store.sqlite.exec("CREATE TEMP TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ROLLBACK, 'disk full'); END")
+      const failed = await world.store
+        .write(() => {
+          putMeta('t-failed')
+          world.publish(1)
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error as Error,
+        )
+      expect(failed?.message).to.match(/disk full/)
+      expect(committed()).to.deep.equal({events: [], meta: []})
+      world.store.sqlite.exec('DROP TRIGGER refuse')
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(batches).to.deep.equal([[1]])
+    })
+
+    it('of a write that fails stay queued and go with the next flush, as before', async () => {
+      const batches: number[][] = []
+      world.bus.onBatch((batch) => batches.push(batch.map((event) => event.id)))
+      await world.store
+        .write(() => {
+          putMeta('t-rolled-back')
+          world.publish(1)
+          throw new Error('no')
+        })
+        .catch(() => {})
+      expect(batches).to.deep.equal([])
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(batches).to.deep.equal([[1]])
+      expect(committed()).to.deep.equal({events: [1], meta: []})
+    })
+  })
+
   it('keeps the wire form of each event, and filters pages by type, session and run', () => {
     world.publish(6)
     world.bus.publish({type: 'new_approval', data: {approval_id: 'a1', session_id: null, run_id: null, tool_name: 'Bash'}})
