@@ -1,6 +1,5 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 /** Found once: the package does not move while hld runs, and the walk is a stat per folder (three per launch). */
 let root: string | undefined
@@ -14,10 +13,10 @@ export function packageRoot(): string {
 }
 
 function findPackageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url))
+  let dir = import.meta.dirname
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir)
-    if (parent === dir) throw new Error(`Cannot find hld's package.json above ${fileURLToPath(import.meta.url)}`)
+    if (parent === dir) throw new Error(`Cannot find hld's package.json above ${import.meta.filename}`)
     dir = parent
   }
   return dir
