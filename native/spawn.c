@@ -309,6 +309,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_get_boolean(env, 0, &supported);
 #endif
   napi_set_named_property(env, exports, "supported", supported);
+  /* Takes the umask (an addon built before it did takes 7 arguments, not 8). */
+  napi_value with_umask;
+  napi_get_boolean(env, 1, &with_umask);
+  napi_set_named_property(env, exports, "withUmask", with_umask);
   return exports;
 }
 

@@ -108,6 +108,8 @@ interface DetachedSpawn {
 
 interface SpawnAddon {
   supported: boolean
+  /** Absent from an addon built before spawnDetached took the umask (updated without npm rebuild). */
+  withUmask?: boolean
   spawnDetached(
     file: string,
     args: string[],
@@ -123,12 +125,20 @@ interface SpawnAddon {
 
 let spawnAddon: SpawnAddon | null | undefined
 
+/**
+ * The addon if it works on this system and is built from this spawn.c: one built from an older
+ * one (hld updated without `npm rebuild`) takes other arguments, so child_process it is, until rebuilt.
+ */
+export function usableSpawnAddon<T extends {supported: boolean; withUmask?: boolean}>(addon: T): T | null {
+  return addon.supported && addon.withUmask === true ? addon : null
+}
+
 /** native/spawn.c where it was built and works on this system, else null (then child_process does it). */
 function loadSpawnAddon(): SpawnAddon | null {
   if (spawnAddon !== undefined) return spawnAddon
   try {
     const addon = createRequire(import.meta.url)(path.join(packageRoot(), 'build', 'Release', 'spawn.node')) as SpawnAddon
-    spawnAddon = addon.supported ? addon : null
+    spawnAddon = usableSpawnAddon(addon)
   } catch {
     spawnAddon = null
   }

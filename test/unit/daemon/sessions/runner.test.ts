@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {SpawnError, startClaude} from '../../../../src/daemon/sessions/runner.js'
+import {SpawnError, startClaude, usableSpawnAddon} from '../../../../src/daemon/sessions/runner.js'
 import {waitFor} from '../../../helpers/sandbox.js'
 import {isAlive} from '../../../../src/shared/procfs.js'
 
@@ -192,5 +192,12 @@ describe('startClaude (runner)', () => {
     )
     expect(error).to.be.instanceOf(SpawnError)
     expect((error as Error).message).to.match(/Could not start \/nonexistent\/claude: .*ENOENT/)
+  })
+
+  it('uses the spawn addon only when it works here and is built from this spawn.c (an older build takes other arguments)', () => {
+    const addon = {supported: true, withUmask: true}
+    expect(usableSpawnAddon(addon)).to.equal(addon)
+    expect(usableSpawnAddon({supported: true})).to.equal(null)
+    expect(usableSpawnAddon({supported: false, withUmask: true})).to.equal(null)
   })
 })
