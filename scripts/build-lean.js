@@ -117,7 +117,7 @@ async function commonJsBundle(entry, outfile, external, plugins = []) {
     metafile: true,
     // A CommonJS file has no import.meta: its modules get the bundle's own URL, which is where they
     // would be (each bundle sits beside its entry).
-    define: {'import.meta.url': 'bundleUrl'},
+    define: {'import.meta.url': 'bundleUrl', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename'},
     banner: {js: "const bundleUrl = require('node:url').pathToFileURL(__filename).href;"},
     external,
   })

@@ -216,7 +216,7 @@ class LeanContext extends DaemonAccess implements CommandContext {
   }
 
   log(message = ''): void {
-    if (!this.jsonEnabled()) stdout.write(`${format(message)}\n`)
+    if (!this.jsonEnabled()) stdout.write(`${message}\n`)
   }
 
   logToStderr(message = ''): void {
@@ -230,7 +230,7 @@ class LeanContext extends DaemonAccess implements CommandContext {
 
 /** JSON as BaseCommand.logJson prints it without a theme (pretty), or one compact line (NDJSON). */
 function printJson(json: unknown, jsonLines = false): void {
-  stdout.write(jsonLines ? `${jsonText(json)}\n` : `${format(jsonText(json, 2))}\n`)
+  stdout.write(`${jsonText(json, jsonLines ? undefined : 2)}\n`)
 }
 
 /**

@@ -27,7 +27,8 @@ const READ_CHUNK_BYTES = 64 * 1024
  */
 export function connectFdSocket(socketPath: string, timeoutMs: number): FdSocket | NodeJS.ErrnoException | undefined {
   const addon = socketAddon()
-  if (!addon) return undefined
+  // An addon built before it had connectUnix (a package updated without `npm rebuild`): node:net.
+  if (typeof addon?.connectUnix !== 'function') return undefined
   const fd = addon.connectUnix(socketPath, timeoutMs)
   if (fd >= 0) return new FdSocket(fd, addon)
   const code = getSystemErrorName(fd)

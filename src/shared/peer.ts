@@ -5,7 +5,6 @@
  * hld's small native addon (native/peercred.c, built by `npm install` with node-gyp), which also
  * holds the other socket calls node does not offer without node:net (socketAddon).
  */
-import {createRequire} from 'node:module'
 import type net from 'node:net'
 import path from 'node:path'
 
@@ -35,7 +34,10 @@ export function socketAddon(): SocketAddon | undefined {
   if (addon || loadError) return addon
   const file = path.join(packageRoot(), 'build', 'Release', 'peercred.node')
   try {
-    addon = createRequire(import.meta.url)(file) as SocketAddon
+    // What require() does with a .node file, without its resolution (package scopes, exports), which costs more than the dlopen.
+    const module = {exports: {} as SocketAddon}
+    process.dlopen(module, file)
+    addon = module.exports
   } catch (error) {
     loadError = `cannot load ${file} (${(error as Error).message}); rebuild it with \`npm rebuild hld\` or \`npm install\``
   }

@@ -7,7 +7,9 @@
 import {socketAddon} from './peer.js'
 
 export function isatty(fd: number): boolean {
-  return socketAddon()?.isatty(fd) ?? process.getBuiltinModule('node:tty').isatty(fd)
+  const addon = socketAddon()
+  // Also node:tty's when the addon was built before it had isatty (updated without `npm rebuild`).
+  return typeof addon?.isatty === 'function' ? addon.isatty(fd) : process.getBuiltinModule('node:tty').isatty(fd)
 }
 
 // supports-color imports node:tty's default export and calls tty.isatty.
