@@ -11,7 +11,9 @@ import {columnKeys, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
 
-const pendingStatus = eq(approvals.status, 'pending')
+// A literal, not a bound value: the partial indexes are built with this very term, and a bound
+// value compared with it makes SQLite prepare the statement again at every run.
+const pendingStatus = sql`${approvals.status} = 'pending'`
 
 /** Where a decided approval is in the newest-first order. */
 export interface DecidedPosition {
@@ -26,6 +28,7 @@ export class ApprovalRepository {
   private readonly insertNew
   private readonly finish
   private readonly countPendingOf
+  private readonly byToolUse
 
   constructor(private readonly db: Db) {
     this.byId = db
@@ -54,6 +57,14 @@ export class ApprovalRepository {
       .select({n: sql<number>`count(*)`})
       .from(approvals)
       .where(and(eq(approvals.sessionId, sql.placeholder('session')), pendingStatus))
+      .prepare()
+    // The oldest: `get` takes the first row. No LIMIT: a bound one makes SQLite prepare the
+    // statement again at every run (see CONTRIBUTING.md, Queries).
+    this.byToolUse = db
+      .select()
+      .from(approvals)
+      .where(and(eq(approvals.toolUseId, sql.placeholder('toolUse')), eq(approvals.sessionId, sql.placeholder('session'))))
+      .orderBy(asc(approvals.createdAt))
       .prepare()
   }
 
@@ -106,13 +117,7 @@ export class ApprovalRepository {
 
   /** The approval a session already has for one tool call, if any (hook and MCP server ask for the same call). */
   findByToolUse(sessionId: string, toolUseId: string): ApprovalRow | undefined {
-    return this.db
-      .select()
-      .from(approvals)
-      .where(and(eq(approvals.toolUseId, toolUseId), eq(approvals.sessionId, sessionId)))
-      .orderBy(asc(approvals.createdAt))
-      .limit(1)
-      .get()
+    return this.byToolUse.get({toolUse: toolUseId, session: sessionId})
   }
 
   pendingCloudIds(): string[] {

@@ -1,7 +1,7 @@
 /**
- * The policy tables' queries: sessions' own rules and the audit log. The two that run on every
- * tool call (the session by run id, the audit insert) and the one that runs at every launch (the
- * session's rules) are prepared once.
+ * The policy tables' queries: sessions' own rules and the audit log. Those that run on every
+ * tool call (the session by run id, the audit insert), on every approval (the session by id) and
+ * at every launch (the session's rules) are prepared once.
  */
 import {and, asc, desc, eq, getTableColumns, gte, sql} from 'drizzle-orm'
 
@@ -18,6 +18,7 @@ const SESSION_POLICY_COLUMNS = getTableColumns(sessionPolicies)
 
 export class PolicyRepository {
   private readonly byRunId
+  private readonly byId
   private readonly insertAuditRow
   /** Runs at every launch (building and preparing it per launch showed in the launch bench). */
   private readonly insertSessionStmt
@@ -27,6 +28,11 @@ export class PolicyRepository {
       .select()
       .from(sessionPolicies)
       .where(eq(sessionPolicies.runId, sql.placeholder('runId')))
+      .prepare()
+    this.byId = db
+      .select()
+      .from(sessionPolicies)
+      .where(eq(sessionPolicies.sessionId, sql.placeholder('sessionId')))
       .prepare()
     this.insertAuditRow = db.insert(auditEntries).values(placeholdersFor(AUDIT_KEYS)).prepare()
     this.insertSessionStmt = db
@@ -45,7 +51,7 @@ export class PolicyRepository {
   }
 
   sessionById(sessionId: string): SessionPolicyRow | undefined {
-    return this.db.select().from(sessionPolicies).where(eq(sessionPolicies.sessionId, sessionId)).get()
+    return this.byId.get({sessionId})
   }
 
   /** Up to `limit` ids of sessions with a policy that start with `prefix` (see store/prefix.ts). */

@@ -100,12 +100,21 @@ export function mcpConfigDirs(socketPath: string): string {
 }
 
 /**
+ * The temp directory joined with daemonDirPrefix, by socket, worked out once: os.tmpdir() reads
+ * the environment through Node's privilege check (six system calls, twice per launch) and the
+ * prefix is a hash.
+ */
+const configDirPrefixes = new Map<string, string>()
+
+/**
  * Where a session's config goes: a directory of its own named by the session id, which is random
  * (a UUID), so nobody can create it first; known before anything is written, so the session's row
  * records it from its first insert, and a restart after a crash finds it.
  */
 export function mcpConfigFileFor(socketPath: string, sessionId: string): string {
-  return path.join(os.tmpdir(), `${daemonDirPrefix(socketPath)}${sessionId}`, CONFIG_NAME)
+  let prefix = configDirPrefixes.get(socketPath)
+  if (prefix === undefined) configDirPrefixes.set(socketPath, (prefix = path.join(os.tmpdir(), daemonDirPrefix(socketPath))))
+  return path.join(`${prefix}${sessionId}`, CONFIG_NAME)
 }
 
 /**

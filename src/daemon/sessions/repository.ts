@@ -84,6 +84,8 @@ export class SessionRepository {
   private readonly toolCallByApprovalStmt
   private readonly toolCallByIdStmt
   private readonly openToolCallByNameStmt
+  /** Runs at every approval of a tool call, and at its decision. */
+  private readonly setApprovalStmt
 
   constructor(private readonly store: Store) {
     const db = (this.db = store.db)
@@ -134,13 +136,14 @@ export class SessionRepository {
       .orderBy(desc(rawEvents.id))
       .limit(1)
       .prepare()
+    // max(id), not ORDER BY id DESC LIMIT 1: drizzle binds a limit as a parameter, and SQLite
+    // prepares a statement again at every run whose LIMIT parameter was bound (at every run here):
+    // 3-5x the query's own cost (CONTRIBUTING.md, Queries).
     const newestToolCall = (...where: SQL[]) =>
       db
-        .select({id: conversationEvents.id})
+        .select({id: max(conversationEvents.id)})
         .from(conversationEvents)
         .where(and(eq(conversationEvents.sessionId, id), eq(conversationEvents.eventType, 'tool_call'), ...where))
-        .orderBy(desc(conversationEvents.id))
-        .limit(1)
         .prepare()
     this.toolCallByApprovalStmt = newestToolCall(eq(conversationEvents.approvalId, sql.placeholder('approvalId')))
     this.toolCallByIdStmt = newestToolCall(eq(conversationEvents.toolId, sql.placeholder('toolId')))
@@ -149,6 +152,11 @@ export class SessionRepository {
       eq(conversationEvents.isCompleted, false),
       isNull(conversationEvents.approvalStatus),
     )
+    this.setApprovalStmt = db
+      .update(conversationEvents)
+      .set(placeholdersFor(['approvalId', 'approvalStatus']))
+      .where(eq(conversationEvents.id, sql.placeholder('eventId')))
+      .prepare()
     this.backfillStmt = db
       .update(conversationEvents)
       .set(placeholdersFor(['claudeSessionId']))
@@ -379,12 +387,13 @@ export class SessionRepository {
       this.toolCallByApprovalStmt.get({id: sessionId, approvalId})?.id ??
       (match.tool_use_id === undefined
         ? this.openToolCallByNameStmt.get({id: sessionId, toolName: match.tool_name})?.id
-        : this.toolCallByIdStmt.get({id: sessionId, toolId: match.tool_use_id})?.id)
+        : this.toolCallByIdStmt.get({id: sessionId, toolId: match.tool_use_id})?.id) ??
+      undefined
     )
   }
 
   setApproval(eventId: number, approvalId: string, status: ToolCallApprovalStatus): void {
-    this.store.db.update(conversationEvents).set({approvalId, approvalStatus: status}).where(eq(conversationEvents.id, eventId)).run()
+    this.setApprovalStmt.run({eventId, approvalId, approvalStatus: status})
   }
 }
 

@@ -9,7 +9,6 @@
  * realistic size, and after claude exits reads it to its end: nothing claude wrote is dropped.
  */
 import {closeSync, fstatSync, openSync, readlinkSync, readSync, statSync, watch, type FSWatcher} from 'node:fs'
-import {open, type FileHandle} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {constants} from 'node:os'
 import path from 'node:path'
@@ -103,10 +102,14 @@ interface DetachedSpawn {
   /** Descriptors its stdout and stderr go to (it gets copies; the caller closes these). */
   stdout: number
   stderr: number
+  /** Its umask; the daemon's when unset. */
+  umask?: number
 }
 
 interface SpawnAddon {
   supported: boolean
+  /** Absent from an addon built before spawnDetached took the umask (updated without npm rebuild). */
+  withUmask?: boolean
   spawnDetached(
     file: string,
     args: string[],
@@ -114,18 +117,28 @@ interface SpawnAddon {
     cwd: string,
     stdoutFd: number,
     stderrFd: number,
+    /** -1: the daemon's. */
+    umask: number,
     onExit: (code: number | null, signal: number | null) => void,
   ): number
 }
 
 let spawnAddon: SpawnAddon | null | undefined
 
+/**
+ * The addon if it works on this system and is built from this spawn.c: one built from an older
+ * one (hld updated without `npm rebuild`) takes other arguments, so child_process it is, until rebuilt.
+ */
+export function usableSpawnAddon<T extends {supported: boolean; withUmask?: boolean}>(addon: T): T | null {
+  return addon.supported && addon.withUmask === true ? addon : null
+}
+
 /** native/spawn.c where it was built and works on this system, else null (then child_process does it). */
 function loadSpawnAddon(): SpawnAddon | null {
   if (spawnAddon !== undefined) return spawnAddon
   try {
     const addon = createRequire(import.meta.url)(path.join(packageRoot(), 'build', 'Release', 'spawn.node')) as SpawnAddon
-    spawnAddon = addon.supported ? addon : null
+    spawnAddon = usableSpawnAddon(addon)
   } catch {
     spawnAddon = null
   }
@@ -139,9 +152,12 @@ for (const [name, number] of Object.entries(constants.signals))
 
 /**
  * Starts a program in its own session and process group (as `detached: true` does), stdin from
- * /dev/null. Through native/spawn.c (posix_spawn) where it loads: Node's spawn forks, and fork
- * copies the daemon's page tables on the event loop, a cost that grows with the daemon's memory
- * and was most of a launch. Else through child_process, with the same behaviour.
+ * /dev/null, with the given umask. Through native/spawn.c (a vfork-like clone that sets the umask
+ * and execs the program itself) where it loads: Node's spawn forks, and fork copies the daemon's
+ * page tables on the event loop, a cost that grows with the daemon's memory and was most of a
+ * launch. Else through child_process, with the same behaviour: Node cannot give a child its own
+ * umask, and changing the daemon's around the spawn would race its own file creation on other
+ * threads, so there sh sets it and execs the program, keeping the pid (an exec more per launch).
  */
 async function spawnDetached(options: DetachedSpawn): Promise<Detached> {
   const addon = loadSpawnAddon()
@@ -151,15 +167,26 @@ async function spawnDetached(options: DetachedSpawn): Promise<Detached> {
     const exited = new Promise<Exit>((resolve) => (resolveExit = resolve))
     let pid: number
     try {
-      pid = addon.spawnDetached(options.command, options.args, env, options.cwd, options.stdout, options.stderr, (code, signal) =>
-        resolveExit([code, signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null)]),
+      pid = addon.spawnDetached(
+        options.command,
+        options.args,
+        env,
+        options.cwd,
+        options.stdout,
+        options.stderr,
+        options.umask ?? -1,
+        (code, signal) => resolveExit([code, signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null)]),
       )
     } catch (error) {
       throw new SpawnError(options.command, (error as Error).message)
     }
     return {pid, exited}
   }
-  const child: ChildProcess = spawn(options.command, options.args, {
+  const [command, args] =
+    options.umask === undefined
+      ? [options.command, options.args]
+      : ['/bin/sh', ['-c', 'umask "$0" && exec "$@"', options.umask.toString(8).padStart(4, '0'), options.command, ...options.args]]
+  const child: ChildProcess = spawn(command, args, {
     cwd: options.cwd,
     env: options.env,
     detached: true,
@@ -174,20 +201,19 @@ async function spawnDetached(options: DetachedSpawn): Promise<Detached> {
 }
 
 export async function startClaude(options: ClaudeProcessOptions): Promise<ClaudeProcess> {
-  // Node cannot give a child its own umask, and changing the daemon's around the spawn would race
-  // its own file creation on other threads; sh sets it and execs claude, keeping the pid.
-  const [command, args] =
-    options.umask === undefined
-      ? [options.command, options.args]
-      : ['/bin/sh', ['-c', 'umask "$0" && exec "$@"', options.umask.toString(8).padStart(4, '0'), options.command, ...options.args]]
   const out = openSync(options.files.output, 'a', 0o600)
   const err = openSync(options.files.errors, 'a', 0o600)
   let child: Detached
   try {
-    child = await spawnDetached({command, args, cwd: options.cwd, env: childEnv(options.env), stdout: out, stderr: err})
-  } catch (error) {
-    if (error instanceof SpawnError) throw new SpawnError(options.command, error.reason)
-    throw error
+    child = await spawnDetached({
+      command: options.command,
+      args: options.args,
+      cwd: options.cwd,
+      env: childEnv(options.env),
+      stdout: out,
+      stderr: err,
+      umask: options.umask,
+    })
   } finally {
     // claude holds its own copies.
     closeSync(out)
@@ -320,14 +346,28 @@ class DirectoryWatches {
 const directoryWatches = new DirectoryWatches()
 
 /**
+ * One buffer for every read of every tail: reads are synchronous (see OutputTail), so none
+ * overlaps another, and what the decoder keeps is copied out of it.
+ */
+const readBuffer = Buffer.allocUnsafe(READ_CHUNK_BYTES)
+
+/**
  * The output file from `offset` on, as lines: read whenever the file changes (a watch of its
  * directory, plus a poll in case the watch misses), and to its very end by finish().
+ *
+ * Opened and read on the event loop: a read of a file the kernel holds in its cache takes some
+ * microseconds, less than the round trip through the thread pool it replaced (three to four per
+ * session: the open, a read per change, the close), and storing what was read takes the loop far
+ * longer anyway. A read that fills the buffer is followed by the next only after the loop's
+ * other work has had a turn, so a burst of output is read in slices.
  */
 class OutputTail {
   private readonly decoder: LineDecoder
   private batch: string[] = []
   private position: number
-  private file: Promise<FileHandle>
+  /** The open file, or why it could not be opened (finish() reports it). */
+  private readonly file: {fd: number} | {error: unknown}
+  private closed = false
   private draining: Promise<void> = Promise.resolve()
   private again = false
   private busy = false
@@ -347,9 +387,11 @@ class OutputTail {
         reading.onOversize(bytes)
       },
     })
-    this.file = open(reading.files.output, 'r')
-    // Keep the promise from rejecting unobserved; finish() reports it.
-    this.file.catch(() => {})
+    try {
+      this.file = {fd: openSync(reading.files.output, 'r')}
+    } catch (error) {
+      this.file = {error}
+    }
     this.unwatch = directoryWatches.add(reading.files.output, () => this.kick())
     this.timer = setInterval(() => this.kick(), TAIL_POLL_MS)
     this.kick()
@@ -360,10 +402,16 @@ class OutputTail {
     this.unwatch()
     clearInterval(this.timer)
     await this.draining
-    await this.drain()
-    this.decoder.end()
-    this.flush(this.position)
-    await (await this.file).close()
+    try {
+      await this.drain()
+      this.decoder.end()
+      this.flush(this.position)
+    } finally {
+      if ('fd' in this.file && !this.closed) {
+        this.closed = true
+        closeSync(this.file.fd)
+      }
+    }
   }
 
   private kick(): void {
@@ -387,15 +435,18 @@ class OutputTail {
   }
 
   private async drain(): Promise<void> {
-    const file = await this.file
+    if ('error' in this.file) throw this.file.error
+    if (this.closed) return
     for (;;) {
-      // A fresh buffer each time: the decoder keeps slices of it for an unfinished line.
-      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES)
-      const {bytesRead} = await file.read(buffer, 0, buffer.length, this.position)
+      const bytesRead = readSync(this.file.fd, readBuffer, 0, readBuffer.length, this.position)
       if (bytesRead === 0) return
       this.position += bytesRead
-      this.decoder.push(buffer.subarray(0, bytesRead))
+      // A copy: the decoder keeps slices of it for an unfinished line.
+      this.decoder.push(Buffer.from(readBuffer.subarray(0, bytesRead)))
       this.flush(this.position - this.decoder.buffered)
+      if (bytesRead < readBuffer.length) return
+      await new Promise((resolve) => setImmediate(resolve))
+      if (this.closed) return
     }
   }
 

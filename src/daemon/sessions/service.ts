@@ -7,8 +7,7 @@
  * event (upstream #923), whatever killed it.
  */
 import {randomUUID} from 'node:crypto'
-import {existsSync, mkdirSync, statSync} from 'node:fs'
-import {unlink} from 'node:fs/promises'
+import {existsSync, mkdirSync, statSync, unlinkSync} from 'node:fs'
 import {availableParallelism, totalmem} from 'node:os'
 import path from 'node:path'
 
@@ -37,7 +36,6 @@ import type {ClaudeLocation} from './claude-locator.js'
 import {
   APPROVALS_PERMISSION_TOOL,
   type McpServers,
-  ignoreMissing,
   mcpConfigFileFor,
   removeMcpConfigFile,
   sessionMcpServers,
@@ -509,7 +507,7 @@ export class SessionService implements SessionLink {
       await run.drained
       await this.removeMcpConfig(run, run.mcpConfigPath)
       await this.deps.store.write(() => this.finish(run, {exitCode: null, signal: null, stderrTail, adopted: true}))
-      await this.removeOutput(run)
+      this.removeOutput(run)
     } finally {
       this.active.delete(run.id)
       settle()
@@ -729,6 +727,11 @@ export class SessionService implements SessionLink {
         disallowedTools: params.disallowed_tools,
         additionalDirectories,
       })
+      // Every launch runs inside a write of the store (the request's, or the one that frees its
+      // slot), which commits when this first awaits: at the latest here (with no config to write),
+      // so the session's row is stored before its claude exists, and a daemon that dies from now
+      // on finds it at its next start.
+      await Promise.resolve()
       run.process = await startClaude({
         command: claudePath,
         args,
@@ -744,7 +747,8 @@ export class SessionService implements SessionLink {
     } catch (error) {
       const message = (error as Error).message
       this.active.delete(run.id)
-      await Promise.all([this.removeMcpConfig(run, run.mcpConfigPath), this.removeOutput(run)])
+      this.removeOutput(run)
+      await this.removeMcpConfig(run, run.mcpConfigPath)
       await this.deps.store.write(() => {
         this.repo.update(run.id, {status: 'failed', errorMessage: message, completedAt: new Date(), mcpConfigPath: null})
         this.publishStatus(run, 'starting', 'failed', message)
@@ -810,7 +814,7 @@ export class SessionService implements SessionLink {
         await this.removeMcpConfig(run, run.mcpConfigPath)
         await this.deps.store.write(() => this.finish(run, outcome))
         // Stored; a restart has nothing left to resume.
-        await this.removeOutput(run)
+        this.removeOutput(run)
       })
       .catch((error: unknown) => {
         // The row is reconciled at the next start.
@@ -944,17 +948,24 @@ export class SessionService implements SessionLink {
     })
   }
 
-  /** Never rejects: a failure is logged. */
-  private async removeOutput(session: {id: string}): Promise<void> {
+  /**
+   * Never throws: a failure is logged. On the event loop: an unlink of a file takes some tens of
+   * microseconds here, less than a round trip through the thread pool (a wake-up of a worker and
+   * of the loop), while a directory's removal can take a millisecond (see removeMcpConfig).
+   */
+  private removeOutput(session: {id: string}): void {
     const files = this.filesOf(session.id)
-    try {
-      await Promise.all([unlink(files.output).catch(ignoreMissing), unlink(files.errors).catch(ignoreMissing)])
-    } catch (error) {
-      this.deps.log.warn('could not remove the output files of a session', {session_id: session.id, error})
+    for (const file of [files.output, files.errors]) {
+      try {
+        unlinkSync(file)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+          this.deps.log.warn('could not remove an output file of a session', {session_id: session.id, file, error})
+      }
     }
   }
 
-  /** Never rejects: a failure is logged. */
+  /** Never rejects: a failure is logged. Off the event loop: it removes a directory, 0.5-1 ms here. */
   private async removeMcpConfig(session: {id: string}, file: string | null | undefined): Promise<void> {
     const error = file ? await removeMcpConfigFile(file) : undefined
     if (error) this.deps.log.warn('could not remove an MCP config file', {session_id: session.id, file, error})

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {SpawnError, startClaude} from '../../../../src/daemon/sessions/runner.js'
+import {SpawnError, startClaude, usableSpawnAddon} from '../../../../src/daemon/sessions/runner.js'
 import {waitFor} from '../../../helpers/sandbox.js'
 import {isAlive} from '../../../../src/shared/procfs.js'
 
@@ -146,5 +146,58 @@ describe('startClaude (runner)', () => {
     )
     expect(error).to.be.instanceOf(SpawnError)
     expect((error as Error).message).to.match(/Could not start \/nonexistent\/claude: .*ENOENT/)
+  })
+
+  it('runs claude itself with the umask asked for: its umask, stdin /dev/null, its own session, no signal blocked or ignored', async () => {
+    const lines: string[] = []
+    const child = await startClaude({
+      command: process.execPath,
+      args: [
+        '-e',
+        `const fs = require('node:fs')
+         const status = fs.readFileSync('/proc/self/status', 'utf8')
+         const field = (name) => status.split(name + ':')[1].trim().split(/\\s/)[0]
+         console.log(JSON.stringify({umask: process.umask(), stdin: fs.readlinkSync('/proc/self/fd/0'), blocked: field('SigBlk'),
+           ignored: field('SigIgn'), sid: Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3])}))`,
+      ],
+      cwd: process.cwd(),
+      umask: 0o027,
+      files: filesOfRun(),
+      onLines: (batch) => lines.push(...batch),
+      onOversize: () => {},
+    })
+    expect((await child.exited).exitCode).to.equal(0)
+    // Node itself ignores SIGPIPE and SIGXFSZ at start; nothing else is.
+    expect(JSON.parse(lines[0])).to.deep.equal({
+      umask: 0o027,
+      stdin: '/dev/null',
+      blocked: '0000000000000000',
+      ignored: '0000000001001000',
+      sid: child.pid,
+    })
+  })
+
+  it('fails to start a missing command with a SpawnError when a umask is asked for too (no shell in between that would start instead)', async () => {
+    const error = await startClaude({
+      command: '/nonexistent/claude',
+      args: [],
+      cwd: process.cwd(),
+      umask: 0o022,
+      files: filesOfRun(),
+      onLines: () => {},
+      onOversize: () => {},
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).to.be.instanceOf(SpawnError)
+    expect((error as Error).message).to.match(/Could not start \/nonexistent\/claude: .*ENOENT/)
+  })
+
+  it('uses the spawn addon only when it works here and is built from this spawn.c (an older build takes other arguments)', () => {
+    const addon = {supported: true, withUmask: true}
+    expect(usableSpawnAddon(addon)).to.equal(addon)
+    expect(usableSpawnAddon({supported: true})).to.equal(null)
+    expect(usableSpawnAddon({supported: false, withUmask: true})).to.equal(null)
   })
 })
