@@ -115,10 +115,10 @@ async function commonJsBundle(entry, outfile, external, plugins = []) {
     format: 'cjs',
     write: false,
     metafile: true,
-    // A CommonJS file has no import.meta: its modules get the bundle's own URL, which is where they
-    // would be (each bundle sits beside its entry).
-    define: {'import.meta.url': 'bundleUrl', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename'},
-    banner: {js: "const bundleUrl = require('node:url').pathToFileURL(__filename).href;"},
+    // A CommonJS file has no import.meta: its modules get the bundle's own file, folder and URL,
+    // which is where they would be (each bundle sits beside its entry). The URL only when asked for.
+    define: {'import.meta.url': 'bundleMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename'},
+    banner: {js: "const bundleMeta = {get url() { return require('node:url').pathToFileURL(__filename).href } };"},
     external,
   })
   const code = outputFiles[0].text
