@@ -1,20 +1,22 @@
 /** The approval methods on the router; each is a thin call into the service. */
 import {CreateApproval, FetchApprovals, GetApproval, SendDecision, WaitForDecision} from '../../protocol/approvals.js'
-import * as schema from '../../protocol/approvals.schema.js'
-import type {HandlerContext, Router} from '../rpc/router.js'
+import {type HandlerContext, type Router, schemasFrom} from '../rpc/router.js'
 import type {Decider} from './deciders.js'
 import type {ApprovalService} from './service.js'
 
+/** Loaded (with zod) by the first call that validates with one of them. */
+const schema = schemasFrom(() => import('../../protocol/approvals.schema.js'))
+
 export function registerApprovalHandlers(router: Router, approvals: ApprovalService): void {
   router
-    .register(CreateApproval, schema.CreateApprovalParams, (params) => approvals.create(params))
-    .register(GetApproval, schema.GetApprovalParams, (params) => ({approval: approvals.get(params.approval_id)}))
-    .register(FetchApprovals, schema.FetchApprovalsParams, (params) => approvals.fetch(params))
-    .register(SendDecision, schema.SendDecisionParams, async ({channel, decider, ...params}, ctx) => ({
+    .register(CreateApproval, schema('CreateApprovalParams'), (params) => approvals.create(params))
+    .register(GetApproval, schema('GetApprovalParams'), (params) => ({approval: approvals.get(params.approval_id)}))
+    .register(FetchApprovals, schema('FetchApprovalsParams'), (params) => approvals.fetch(params))
+    .register(SendDecision, schema('SendDecisionParams'), async ({channel, decider, ...params}, ctx) => ({
       success: true as const,
       approval: await approvals.decide(params, deciderOf(ctx, channel, decider)),
     }))
-    .register(WaitForDecision, schema.WaitForDecisionParams, (params, ctx) => approvals.waitForDecision(params, ctx.signal))
+    .register(WaitForDecision, schema('WaitForDecisionParams'), (params, ctx) => approvals.waitForDecision(params, ctx.signal))
 }
 
 /**

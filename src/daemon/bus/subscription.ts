@@ -27,7 +27,6 @@ import {
   type SubscribeConfirmation,
   eventFrameLine,
 } from '../../protocol/subscribe.js'
-import * as schema from '../../protocol/subscribe.schema.js'
 import type {Logger} from '../../shared/logger.js'
 import {invalidParams} from '../rpc/router.js'
 import type {StreamConnection, StreamHandler} from '../rpc/server.js'
@@ -85,8 +84,16 @@ function frameLine(event: LoggedEvent, cursor = 0): string {
   return `${JSON.stringify({jsonrpc: '2.0', result, id: null})}\n`
 }
 
+type SubscribeSchemas = typeof import('../../protocol/subscribe.schema.js')
+
 export function createSubscribeStream(bus: EventLog, options: SubscribeStreamOptions): StreamHandler {
-  return (rawParams, connection) => {
+  // Loaded (with zod) by the first Subscribe, not at start. Its confirmation names the head of
+  // the log as it is then, so a subscription that waited for the load misses nothing it promises.
+  let schemas: SubscribeSchemas | undefined
+  let loading: Promise<SubscribeSchemas> | undefined
+  const subscribe = (schema: SubscribeSchemas, rawParams: unknown, connection: StreamConnection): void => {
+    // The peer may have hung up while the schema loaded: nothing to start then.
+    if (connection.signal.aborted) return
     const parsed = schema.SubscribeParams.safeParse(rawParams ?? {})
     if (!parsed.success) {
       connection.send({jsonrpc: '2.0', error: invalidParams(Subscribe.name, parsed.error).toJSON(), id: null})
@@ -94,14 +101,28 @@ export function createSubscribeStream(bus: EventLog, options: SubscribeStreamOpt
       return
     }
     const {event_types: types, session_id: sessionId, run_id: runId, since} = parsed.data
-    logUnknown(rawParams, types, options.log)
+    logUnknown(schema, rawParams, types, options.log)
     const filter: EventFilter = {types: types && types.length > 0 ? new Set(types) : undefined, sessionId, runId}
     new Subscription(bus, connection, filter, options).start(since)
+  }
+  return (rawParams, connection) => {
+    if (schemas) {
+      subscribe(schemas, rawParams, connection)
+      return
+    }
+    loading ??= import('../../protocol/subscribe.schema.js')
+    loading.then(
+      (loaded) => subscribe((schemas = loaded), rawParams, connection),
+      (error: unknown) => {
+        options.log.error('could not load the Subscribe schema', {error})
+        connection.close()
+      },
+    )
   }
 }
 
 /** What a newer (or Go) client asked for that this daemon does not know: it never matches. */
-function logUnknown(rawParams: unknown, types: string[] | undefined, log: Logger): void {
+function logUnknown(schema: SubscribeSchemas, rawParams: unknown, types: string[] | undefined, log: Logger): void {
   const known = new Set<string>(EVENT_TYPES)
   const unknownTypes = (types ?? []).filter((type) => !known.has(type))
   const keys = typeof rawParams === 'object' && rawParams !== null ? Object.keys(rawParams) : []

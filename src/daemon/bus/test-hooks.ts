@@ -5,12 +5,14 @@
  */
 import type {NewEvent} from '../../protocol/events.js'
 import {DebugPublish} from '../../protocol/subscribe.js'
-import * as schema from '../../protocol/subscribe.schema.js'
-import type {Router} from '../rpc/router.js'
+import {type Router, schemasFrom} from '../rpc/router.js'
 import type {EventBus} from './index.js'
 
+/** Loaded (with zod) by the first call that validates with one of them. */
+const schema = schemasFrom(() => import('../../protocol/subscribe.schema.js'))
+
 export function registerTestEventHooks(router: Router, bus: EventBus): void {
-  router.register(DebugPublish, schema.DebugPublishParams, ({type, data, count = 1}) => {
+  router.register(DebugPublish, schema('DebugPublishParams'), ({type, data, count = 1}) => {
     let first = 0
     let last = 0
     for (let seq = 0; seq < count; seq++) {

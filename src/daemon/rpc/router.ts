@@ -38,6 +38,39 @@ export type Handler<M> = (params: ParamsOf<M>, ctx: HandlerContext) => Promise<R
 /** The zod schema whose parsed output is what the handler receives. */
 type SchemaFor<M> = z.ZodType<ParamsOf<M>, unknown>
 
+/**
+ * A method's schema as its handlers module names it: loaded (with zod) by the first call that
+ * validates with it, so a start does not build the ~100 schemas of the protocol (and zod) before
+ * it answers health. See schemasFrom.
+ */
+export type LazySchema<S> = () => Promise<S>
+
+/**
+ * The schemas of one protocol module (`*.schema.ts`), each loaded when first needed:
+ * `const schema = schemasFrom(() => import('…/sessions.schema.js'))`, then
+ * `router.register(ListSessions, schema('ListSessionsParams'), …)`. The module, and zod, load once.
+ */
+export function schemasFrom<T extends object>(load: () => Promise<T>): <K extends keyof T>(name: K) => LazySchema<T[K]> {
+  let loading: Promise<T> | undefined
+  return (name) => async () => (await (loading ??= load()))[name]
+}
+
+export interface RegisterOptions {
+  /**
+   * The schema takes no params (an empty strict object, as `health` and `shutdown`): a call
+   * without any, or with `{}`, runs without loading it. Anything else is validated as usual.
+   */
+  noParams?: boolean
+}
+
+/** What a method without params is called with: none, null, or an empty object. */
+function isEmptyParams(params: unknown): boolean {
+  if (params === undefined || params === null) return true
+  if (typeof params !== 'object' || Array.isArray(params) || Object.getPrototypeOf(params) !== Object.prototype) return false
+  for (const key in params) if (Object.hasOwn(params, key)) return false
+  return true
+}
+
 /** What jayson calls with `useContext`: params, our context, a node-style callback. */
 type RawMethod = (params: unknown, ctx: HandlerContext, callback: (error: RpcErrorObject | null, result?: unknown) => void) => void
 
@@ -64,22 +97,38 @@ export class Router {
     private readonly options: RouterOptions = {},
   ) {}
 
-  register<M extends Method<unknown, unknown>>(method: M, schema: SchemaFor<M>, handler: Handler<M>): this {
+  register<M extends Method<unknown, unknown>>(
+    method: M,
+    schema: SchemaFor<M> | LazySchema<SchemaFor<M>>,
+    handler: Handler<M>,
+    options: RegisterOptions = {},
+  ): this {
     if (this.methods[method.name]) throw new Error(`Method ${method.name} is registered twice`)
-    this.methods[method.name] = (rawParams, ctx, callback) => {
-      const parsed = schema.safeParse(rawParams ?? {})
-      if (!parsed.success) {
-        callback(invalidParams(method.name, parsed.error).toJSON())
-        return
-      }
-      const {writeGate, ungated} = this.options
-      const run = (): Promise<Reply<M>> | Reply<M> => handler(parsed.data, ctx)
+    let loaded = typeof schema === 'function' ? undefined : schema
+    const {writeGate, ungated} = this.options
+    const run = (params: ParamsOf<M>, ctx: HandlerContext, callback: Parameters<RawMethod>[2]): void => {
+      const call = (): Promise<Reply<M>> | Reply<M> => handler(params, ctx)
       Promise.resolve()
-        .then(() => (writeGate && !ungated?.has(method.name) ? writeGate(run, method.name) : run()))
+        .then(() => (writeGate && !ungated?.has(method.name) ? writeGate(call, method.name) : call()))
         .then(
           (result) => callback(null, result ?? null),
           (error: unknown) => callback(this.toErrorObject(method.name, error)),
         )
+    }
+    const validate = (validator: SchemaFor<M>, rawParams: unknown, ctx: HandlerContext, callback: Parameters<RawMethod>[2]): void => {
+      const parsed = validator.safeParse(rawParams ?? {})
+      if (parsed.success) run(parsed.data, ctx, callback)
+      else callback(invalidParams(method.name, parsed.error).toJSON())
+    }
+    this.methods[method.name] = (rawParams, ctx, callback) => {
+      if (loaded) validate(loaded, rawParams, ctx, callback)
+      else if (options.noParams && isEmptyParams(rawParams)) run({} as ParamsOf<M>, ctx, callback)
+      else {
+        ;(schema as LazySchema<SchemaFor<M>>)().then(
+          (validator) => validate((loaded = validator), rawParams, ctx, callback),
+          (error: unknown) => callback(this.toErrorObject(method.name, error)),
+        )
+      }
     }
     return this
   }
