@@ -3,7 +3,8 @@
  * take a connection over (`Subscribe`), and a graceful close. jayson (through the Router)
  * validates the envelope and dispatches; this file never looks inside a method.
  */
-import {chmod, unlink} from 'node:fs/promises'
+import {chmodSync} from 'node:fs'
+import {unlink} from 'node:fs/promises'
 import net from 'node:net'
 
 import type jayson from 'jayson'
@@ -91,7 +92,8 @@ export class RpcServer {
     } finally {
       process.umask(previous)
     }
-    await chmod(this.options.socketPath, 0o600)
+    // Synchronous: an asynchronous call would start libuv's thread pool before the first health answer.
+    chmodSync(this.options.socketPath, 0o600)
   }
 
   /** Stops accepting, lets requests in flight finish (bounded), closes every connection. */

@@ -3,8 +3,12 @@
  * directory (or one no other user can write), not a symlink or a stray file, and not held by
  * a live daemon. A socket file
  * nobody answers on is what a crash leaves behind; it is removed.
+ *
+ * Synchronous file calls: the daemon has nothing else to do while it starts, and the first
+ * asynchronous one would start libuv's thread pool (four threads, a few ms under load) before
+ * it can answer health.
  */
-import {lstat, mkdir, unlink} from 'node:fs/promises'
+import {lstatSync, mkdirSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 
 import {DaemonAlreadyRunningError, SocketPathError} from '../../shared/errors.js'
@@ -14,15 +18,10 @@ import {checkSocketDirectory} from '../../shared/socket-trust.js'
 export async function prepareSocketPath(socketPath: string): Promise<void> {
   checkSocketPathLength(socketPath)
   checkSocketDirectory(socketPath)
-  await mkdir(path.dirname(socketPath), {recursive: true, mode: 0o700})
+  mkdirSync(path.dirname(socketPath), {recursive: true, mode: 0o700})
 
-  let stats
-  try {
-    stats = await lstat(socketPath)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw error
-  }
+  const stats = lstatSync(socketPath, {throwIfNoEntry: false})
+  if (!stats) return
   if (stats.isSymbolicLink()) {
     throw new SocketPathError(`The socket path ${socketPath} is a symbolic link; refusing to use it. Remove it or choose another path.`)
   }
@@ -33,7 +32,9 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
   }
   const live = await probeDaemon(socketPath)
   if (live) throw new DaemonAlreadyRunningError(socketPath, live.pid)
-  await unlink(socketPath).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error
-  })
+  try {
+    unlinkSync(socketPath)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
 }
