@@ -688,8 +688,7 @@ export class SessionService implements SessionLink {
     const [entry] = this.queue.splice(index, 1)
     this.active.delete(run.id)
     const now = new Date()
-    this.repo.update(run.id, {errorMessage: reason, completedAt: now, lastActivityAt: now})
-    this.transition(run, 'interrupted', reason)
+    this.transition(run, 'interrupted', reason, {errorMessage: reason, completedAt: now, lastActivityAt: now})
     entry.settle()
   }
 
@@ -759,10 +758,7 @@ export class SessionService implements SessionLink {
     }
 
     const pid = run.process.pid
-    await this.deps.store.write(() => {
-      this.repo.update(run.id, {pid})
-      this.transition(run, 'running')
-    })
+    await this.deps.store.write(() => this.transition(run, 'running', undefined, {pid}))
     this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid, resume: where.resume})
     this.follow(run, settle)
     // A shutdown that began while this launch was in flight must not leave it running.
@@ -908,7 +904,7 @@ export class SessionService implements SessionLink {
       error = result?.isError ? `claude reported ${result.subtype}: ${result.error}` : describeExit(outcome, result !== undefined)
     }
     const now = new Date()
-    this.repo.update(run.id, {
+    this.transition(run, status, error, {
       completedAt: now,
       lastActivityAt: now,
       durationMs: result?.durationMs ?? now.getTime() - run.startedAt,
@@ -916,16 +912,16 @@ export class SessionService implements SessionLink {
       pid: null,
       mcpConfigPath: null,
     })
-    this.transition(run, status, error)
     this.active.delete(run.id)
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
     this.startQueued()
   }
 
-  private transition(run: ActiveRun, status: SessionStatus, error?: string): void {
+  /** Stores the new status, with `update` in the same statement, and publishes it. */
+  private transition(run: ActiveRun, status: SessionStatus, error?: string, update: SessionUpdate = {}): void {
     const old = run.status
     run.status = status
-    this.repo.update(run.id, {status})
+    this.repo.update(run.id, {...update, status})
     this.publishStatus(run, old, status, error)
   }
 
