@@ -39,7 +39,6 @@ import {
   mcpConfigFileFor,
   removeMcpConfigFile,
   sessionMcpServers,
-  settingsFileFor,
   writeMcpConfigFile,
 } from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
@@ -607,9 +606,9 @@ export class SessionService implements SessionLink {
       {sessionId: run.id, runId: run.runId, socketPath: this.deps.socketPath},
       approvalsEnabled && permissionPromptTool ? {permissionTool: permissionPromptTool, apiKey: this.deps.apiKey} : undefined,
     )
-    // The settings live beside the MCP config, in its private directory, and go with it. Its path
-    // is in the row from the start, so that a restart removes it if this daemon dies first.
-    if (servers || settings) run.mcpConfigPath = mcpConfigFileFor(this.deps.socketPath, run.id)
+    // The MCP config's path is in the row from the start, so that a restart removes it if this
+    // daemon dies first.
+    if (servers) run.mcpConfigPath = mcpConfigFileFor(this.deps.socketPath, run.id)
     this.repo.insert({
       id: run.id,
       runId: run.runId,
@@ -709,15 +708,17 @@ export class SessionService implements SessionLink {
     const {permissionPromptTool, additionalDirectories, servers, settings} = launch
     try {
       mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
-      // Its path is in the session's row already (see start); the settings go beside it.
-      const settingsFile = settings ? settingsFileFor(run.mcpConfigPath!) : undefined
-      if (run.mcpConfigPath) await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath, run.id, settings)
+      // Its path is in the session's row already (see start).
+      if (servers) await writeMcpConfigFile(servers, this.deps.socketPath, run.id)
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,
         model: params.model,
         mcpConfigFile: servers ? run.mcpConfigPath : undefined,
-        settingsFile,
+        // Inline, not a file: it holds no secret (the hook's command: node, hook.cjs, the socket's
+        // path and the run id, which claude's environment has too), and a file beside the config
+        // cost a creation and a removal per launch (4 round trips through the thread pool).
+        settings: settings && JSON.stringify(settings),
         permissionPromptTool,
         maxTurns: params.max_turns,
         systemPrompt: params.system_prompt,
