@@ -109,10 +109,16 @@ export async function runLean(id: string, argv: string[]): Promise<boolean> {
   return true
 }
 
+/** The manifest, put in the bundle by the build (scripts/build-lean.js); not there when this runs unbundled. */
+declare const HLD_LEAN_MANIFEST: Record<string, CommandSpec> | undefined
+
 let cachedManifest: Record<string, CommandSpec> | undefined
 
 function manifest(): Record<string, CommandSpec> {
-  cachedManifest ??= JSON.parse(readFileSync(path.join(import.meta.dirname, 'lean-manifest.json'), 'utf8')) as Record<string, CommandSpec>
+  cachedManifest ??=
+    typeof HLD_LEAN_MANIFEST === 'undefined'
+      ? (JSON.parse(readFileSync(path.join(import.meta.dirname, 'lean-manifest.json'), 'utf8')) as Record<string, CommandSpec>)
+      : HLD_LEAN_MANIFEST
   return cachedManifest
 }
 
