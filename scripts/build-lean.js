@@ -137,12 +137,14 @@ await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sql
 })
 // The REST API's OpenAPI tooling (1.3 MB of lodash, ajv, openapi-backend …) is required from
 // node_modules only when http_port asks for it, and of jayson only its server core is bundled.
+// better-sqlite3's JavaScript is bundled (required from node_modules, its dozen files cost a start
+// more than the rest of its opening); its native addon is not (see sqliteAddonFromItsPackage).
 const daemonBundle = path.join(dist, 'daemon', 'entry.bundle.cjs')
 await commonJsBundle(
   path.join(dist, 'daemon', 'entry.js'),
   daemonBundle,
-  ['better-sqlite3', 'openapi-backend', 'ajv-formats'],
-  [jaysonServerOnly()],
+  ['openapi-backend', 'ajv-formats', 'better-sqlite3/package.json'],
+  [jaysonServerOnly(), sqliteAddonFromItsPackage()],
 )
 
 await bundle({
@@ -245,6 +247,38 @@ function jaysonServerOnly() {
       build.onLoad({filter: /.*/, namespace: 'jayson-unused'}, () => ({
         // A function nothing is an instance of (jayson asks `definition instanceof jayson.Client`), which throws if used.
         contents: "module.exports = function notBundled() { throw new Error('this part of jayson is not in the daemon bundle') }",
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/**
+ * better-sqlite3 loads its addon with `bindings`, which looks for it from the file that calls it:
+ * bundled, that would be the bundle, in hld's package. Here it is required from better-sqlite3's
+ * own package, wherever that was installed (found at run time, as `require` would): build/Release,
+ * where its install puts it, else through `bindings` told that package's root (a debug build …).
+ */
+function sqliteAddonFromItsPackage() {
+  return {
+    name: 'sqlite-addon-from-its-package',
+    setup(build) {
+      build.onResolve({filter: /^bindings$/}, ({importer}) =>
+        importer.includes(`${path.sep}better-sqlite3${path.sep}`) ? {path: 'bindings', namespace: 'sqlite-addon'} : undefined,
+      )
+      build.onLoad({filter: /.*/, namespace: 'sqlite-addon'}, () => ({
+        contents: `const {createRequire} = require('node:module')
+const path = require('node:path')
+module.exports = function addon(name) {
+  const root = path.dirname(require.resolve('better-sqlite3/package.json'))
+  const fromPackage = createRequire(path.join(root, 'package.json'))
+  try {
+    return fromPackage(path.join(root, 'build', 'Release', name))
+  } catch (error) {
+    if (error.code !== 'MODULE_NOT_FOUND') throw error
+  }
+  return fromPackage('bindings')({bindings: name, module_root: root})
+}`,
         loader: 'js',
       }))
     },

@@ -9,6 +9,7 @@ import type {Db} from '../store/index.js'
 import {columnKeys, driverValues, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {auditEntries, type AuditRow, sessionPolicies, type SessionPolicyRow} from '../store/schema/policy.js'
+import {preparedOnFirstUse} from '../store/prepared.js'
 
 /** An audit row keeps at most this much of a tool input; the approval (if any) has it all. */
 export const AUDIT_INPUT_CAP = 64 * 1024
@@ -24,22 +25,28 @@ export class PolicyRepository {
   private readonly insertSessionStmt
 
   constructor(private readonly db: Db) {
-    this.byRunId = db
-      .select()
-      .from(sessionPolicies)
-      .where(eq(sessionPolicies.runId, sql.placeholder('runId')))
-      .prepare()
-    this.byId = db
-      .select()
-      .from(sessionPolicies)
-      .where(eq(sessionPolicies.sessionId, sql.placeholder('sessionId')))
-      .prepare()
-    this.insertAuditRow = db.insert(auditEntries).values(placeholdersFor(AUDIT_KEYS)).prepare()
-    this.insertSessionStmt = db
-      .insert(sessionPolicies)
-      .values(placeholdersFor(columnKeys(SESSION_POLICY_COLUMNS)))
-      .onConflictDoNothing()
-      .prepare()
+    this.byRunId = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(sessionPolicies)
+        .where(eq(sessionPolicies.runId, sql.placeholder('runId')))
+        .prepare(),
+    )
+    this.byId = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(sessionPolicies)
+        .where(eq(sessionPolicies.sessionId, sql.placeholder('sessionId')))
+        .prepare(),
+    )
+    this.insertAuditRow = preparedOnFirstUse(() => db.insert(auditEntries).values(placeholdersFor(AUDIT_KEYS)).prepare())
+    this.insertSessionStmt = preparedOnFirstUse(() =>
+      db
+        .insert(sessionPolicies)
+        .values(placeholdersFor(columnKeys(SESSION_POLICY_COLUMNS)))
+        .onConflictDoNothing()
+        .prepare(),
+    )
   }
 
   insertSession(row: SessionPolicyRow): void {
