@@ -12,13 +12,16 @@
  * The short CLI commands use it with fs.writeSync/fs.read instead of node:net, whose modules
  * alone cost them more than the rest of their work (src/client/fd-socket.ts).
  *
- * shutdownSocket(fd): shutdown(SHUT_RDWR), which wakes a read blocked on the socket in another
- * thread (close() would not), so the socket can then be closed.
+ * watchReadable(fd, callback) -> watch: calls callback(status) on the event loop each time the
+ * fd is readable (or, status < 0, failed): libuv's poll handle, which node:net's sockets use
+ * underneath their streams. It keeps the loop alive until unwatch(watch), which must come before
+ * the fd is closed.
  *
  * isatty(fd) -> boolean: isatty(3), without loading node:tty (which loads node:net).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <node_api.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +29,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <uv.h>
 
 static napi_value triple(napi_env env, double pid, double uid, double gid) {
   napi_value result, value;
@@ -100,13 +104,75 @@ static napi_value connect_unix(napi_env env, napi_callback_info info) {
   return int_value(env, fd);
 }
 
-static napi_value shutdown_socket(napi_env env, napi_callback_info info) {
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int stopped;
+} readable_watch;
+
+static void on_watch_closed(uv_handle_t *handle) {
+  free(handle->data);
+}
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  (void)events;
+  readable_watch *watch = poll->data;
+  napi_env env = watch->env;
+  napi_handle_scope scope;
+  napi_value callback, receiver, argv[1], result;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_get_reference_value(env, watch->callback, &callback);
+  napi_get_global(env, &receiver);
+  napi_create_int32(env, status, &argv[0]);
+  // make_callback, not call_function: promise reactions and nextTicks run after it, as after any I/O callback.
+  if (napi_make_callback(env, watch->context, receiver, callback, 1, argv, &result) == napi_pending_exception) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static napi_value watch_readable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], name, handle;
+  int32_t fd;
+  uv_loop_t *loop;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_type_error(env, NULL, "watchReadable(fd, callback)");
+    return NULL;
+  }
+  readable_watch *watch = calloc(1, sizeof(readable_watch));
+  if (!watch || uv_poll_init(loop, &watch->poll, fd) != 0) {
+    free(watch);
+    napi_throw_error(env, NULL, "cannot watch the socket");
+    return NULL;
+  }
+  watch->env = env;
+  watch->poll.data = watch;
+  napi_create_reference(env, argv[1], 1, &watch->callback);
+  napi_create_string_utf8(env, "hld.FdSocket", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &watch->context);
+  uv_poll_start(&watch->poll, UV_READABLE, on_readable);
+  napi_create_external(env, watch, NULL, NULL, &handle);
+  return handle;
+}
+
+static napi_value unwatch(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok &&
-      fd >= 0)
-    shutdown(fd, SHUT_RDWR);
+  readable_watch *watch;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_external(env, argv[0], (void **)&watch) != napi_ok || watch->stopped)
+    return NULL;
+  watch->stopped = 1;
+  uv_poll_stop(&watch->poll);
+  napi_delete_reference(env, watch->callback);
+  napi_async_destroy(env, watch->context);
+  uv_close((uv_handle_t *)&watch->poll, on_watch_closed);
   return NULL;
 }
 
@@ -126,7 +192,8 @@ static napi_value init(napi_env env, napi_value exports) {
   } functions[] = {
       {"peerCredentials", peer_credentials},
       {"connectUnix", connect_unix},
-      {"shutdownSocket", shutdown_socket},
+      {"watchReadable", watch_readable},
+      {"unwatch", unwatch},
       {"isatty", is_a_tty},
   };
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {

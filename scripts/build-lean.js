@@ -107,7 +107,7 @@ const bundle = (options) => build({bundle: true, platform: 'node', format: 'esm'
  * src/shared/bundle-loader.cts. Its first line names its contents, so that only the code cache made
  * from this very bundle is used.
  */
-async function commonJsBundle(entry, outfile, external, plugins = []) {
+async function commonJsBundle(entry, outfile, external, plugins = [], define = {}) {
   const {outputFiles, metafile} = await bundle({
     entryPoints: [entry],
     outfile,
@@ -115,10 +115,10 @@ async function commonJsBundle(entry, outfile, external, plugins = []) {
     format: 'cjs',
     write: false,
     metafile: true,
-    // A CommonJS file has no import.meta: its modules get the bundle's own URL, which is where they
-    // would be (each bundle sits beside its entry).
-    define: {'import.meta.url': 'bundleUrl', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename'},
-    banner: {js: "const bundleUrl = require('node:url').pathToFileURL(__filename).href;"},
+    // A CommonJS file has no import.meta: its modules get the bundle's own file, folder and URL,
+    // which is where they would be (each bundle sits beside its entry). The URL only when asked for.
+    define: {'import.meta.url': 'bundleMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename', ...define},
+    banner: {js: "const bundleMeta = {get url() { return require('node:url').pathToFileURL(__filename).href } };"},
     external,
   })
   const code = outputFiles[0].text
@@ -131,15 +131,20 @@ async function commonJsBundle(entry, outfile, external, plugins = []) {
 // Native (and for the lean entry, only for starting a daemon): required when needed. oclif is never
 // imported on the lean path (its error printer is required by file when an error is shown).
 const leanBundle = path.join(dist, 'cli', 'lean.bundle.cjs')
-await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'], [ttyWithoutNet()])
+// The manifest goes in too, so that no command reads it at each start.
+await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'], [ttyWithoutNet()], {
+  HLD_LEAN_MANIFEST: JSON.stringify(manifest),
+})
 // The REST API's OpenAPI tooling (1.3 MB of lodash, ajv, openapi-backend …) is required from
 // node_modules only when http_port asks for it, and of jayson only its server core is bundled.
+// better-sqlite3's JavaScript is bundled (required from node_modules, its dozen files cost a start
+// more than the rest of its opening); its native addon is not (see sqliteAddonFromItsPackage).
 const daemonBundle = path.join(dist, 'daemon', 'entry.bundle.cjs')
 await commonJsBundle(
   path.join(dist, 'daemon', 'entry.js'),
   daemonBundle,
-  ['better-sqlite3', 'openapi-backend', 'ajv-formats'],
-  [jaysonServerOnly()],
+  ['openapi-backend', 'ajv-formats', 'better-sqlite3/package.json'],
+  [jaysonServerOnly(), sqliteAddonFromItsPackage()],
 )
 
 await bundle({
@@ -242,6 +247,38 @@ function jaysonServerOnly() {
       build.onLoad({filter: /.*/, namespace: 'jayson-unused'}, () => ({
         // A function nothing is an instance of (jayson asks `definition instanceof jayson.Client`), which throws if used.
         contents: "module.exports = function notBundled() { throw new Error('this part of jayson is not in the daemon bundle') }",
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/**
+ * better-sqlite3 loads its addon with `bindings`, which looks for it from the file that calls it:
+ * bundled, that would be the bundle, in hld's package. Here it is required from better-sqlite3's
+ * own package, wherever that was installed (found at run time, as `require` would): build/Release,
+ * where its install puts it, else through `bindings` told that package's root (a debug build …).
+ */
+function sqliteAddonFromItsPackage() {
+  return {
+    name: 'sqlite-addon-from-its-package',
+    setup(build) {
+      build.onResolve({filter: /^bindings$/}, ({importer}) =>
+        importer.includes(`${path.sep}better-sqlite3${path.sep}`) ? {path: 'bindings', namespace: 'sqlite-addon'} : undefined,
+      )
+      build.onLoad({filter: /.*/, namespace: 'sqlite-addon'}, () => ({
+        contents: `const {createRequire} = require('node:module')
+const path = require('node:path')
+module.exports = function addon(name) {
+  const root = path.dirname(require.resolve('better-sqlite3/package.json'))
+  const fromPackage = createRequire(path.join(root, 'package.json'))
+  try {
+    return fromPackage(path.join(root, 'build', 'Release', name))
+  } catch (error) {
+    if (error.code !== 'MODULE_NOT_FOUND') throw error
+  }
+  return fromPackage('bindings')({bindings: name, module_root: root})
+}`,
         loader: 'js',
       }))
     },

@@ -109,10 +109,16 @@ export async function runLean(id: string, argv: string[]): Promise<boolean> {
   return true
 }
 
+/** The manifest, put in the bundle by the build (scripts/build-lean.js); not there when this runs unbundled. */
+declare const HLD_LEAN_MANIFEST: Record<string, CommandSpec> | undefined
+
 let cachedManifest: Record<string, CommandSpec> | undefined
 
 function manifest(): Record<string, CommandSpec> {
-  cachedManifest ??= JSON.parse(readFileSync(new URL('lean-manifest.json', import.meta.url), 'utf8')) as Record<string, CommandSpec>
+  cachedManifest ??=
+    typeof HLD_LEAN_MANIFEST === 'undefined'
+      ? (JSON.parse(readFileSync(path.join(import.meta.dirname, 'lean-manifest.json'), 'utf8')) as Record<string, CommandSpec>)
+      : HLD_LEAN_MANIFEST
   return cachedManifest
 }
 
@@ -266,7 +272,7 @@ const stdout = new Stdout()
  * by oclif's own code, loaded only now: the part that formats, not the rest of oclif.
  */
 function oclifText(name: 'Error' | 'Warning', message: string): string {
-  const require = createRequire(import.meta.url)
+  const require = createRequire(import.meta.filename)
   const lib = path.dirname(require.resolve('@oclif/core'))
   const {default: prettyPrint} = require(path.join(lib, 'errors', 'errors', 'pretty-print.js')) as {default: (error: unknown) => string}
   const {colorize} = require(path.join(lib, 'ux', 'theme.js')) as {colorize: (color: string, text: string) => string}

@@ -7,7 +7,6 @@
 import type net from 'node:net'
 import {closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, watch} from 'node:fs'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {type Config, configEnv} from '../config/index.js'
 import {refuseSymlinkedFiles} from '../shared/private-files.js'
@@ -45,7 +44,7 @@ export const DEFAULT_STOP_TIMEOUT_MS = 10_000
  * costs several times node's own start-up; the TS source through tsx in development.
  */
 function daemonEntry(): string[] {
-  const here = fileURLToPath(import.meta.url)
+  const here = import.meta.filename
   const dist = path.join(path.dirname(here), '..')
   if (here.endsWith('.ts')) return ['--import', 'tsx', path.join(dist, 'daemon', 'entry.ts')]
   return [path.join(dist, 'shared', 'bundle-loader.cjs'), path.join(dist, 'daemon', 'entry.bundle.cjs')]

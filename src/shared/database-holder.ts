@@ -22,7 +22,7 @@ export function databaseInUseError(databasePath: string): DatabaseInUseError {
 function readHolder(databasePath: string): {pid: number; socketPath: string} | undefined {
   let db: BetterSqlite3.Database | undefined
   try {
-    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
+    const Database = createRequire(import.meta.filename)('better-sqlite3') as typeof BetterSqlite3
     db = new Database(databasePath, {readonly: true, fileMustExist: true, timeout: 1000})
     const rows = db.prepare('SELECT key, value FROM daemon_meta WHERE key IN (?, ?)').all(HOLDER_PID_KEY, HOLDER_SOCKET_KEY) as {
       key: string

@@ -16,13 +16,18 @@ export interface Peer {
   gid: number
 }
 
+/** A poll handle of the addon's (opaque). */
+export type ReadableWatch = {readonly __brand: 'ReadableWatch'}
+
 /** native/peercred.c's functions. */
 export interface SocketAddon {
   peerCredentials(fd: number): [number, number, number] | null
   /** A blocking, connected socket's fd, or -errno. */
   connectUnix(socketPath: string, timeoutMs: number): number
-  /** Wakes a read blocked on the socket in another thread. */
-  shutdownSocket(fd: number): void
+  /** Calls `onReadable` on the event loop whenever fd is readable (status < 0: -errno of a failure), until unwatch. */
+  watchReadable(fd: number, onReadable: (status: number) => void): ReadableWatch
+  /** Stops a watch: before the fd is closed. */
+  unwatch(watch: ReadableWatch): void
   isatty(fd: number): boolean
 }
 

@@ -21,7 +21,7 @@ let fullStringWidth: ((text: string) => number) | undefined
  */
 function stringWidth(text: string): number {
   if (PRINTABLE_ASCII.test(text)) return text.length
-  fullStringWidth ??= (createRequire(import.meta.url)('string-width') as {default: (text: string) => number}).default
+  fullStringWidth ??= (createRequire(import.meta.filename)('string-width') as {default: (text: string) => number}).default
   return fullStringWidth(text)
 }
 

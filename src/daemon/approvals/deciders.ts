@@ -46,6 +46,9 @@ const MAX_COMMAND_CHARS = 4096
 const MAX_ANCESTORS = 512
 
 export class DeciderCheck {
+  /** The daemon's own process group and session: fixed once it runs, so read once. */
+  private own: {pgid?: number; sid?: number} | undefined
+
   constructor(private readonly deps: DeciderCheckDeps) {}
 
   /**
@@ -108,8 +111,8 @@ export class DeciderCheck {
     const byGroupOrSession = new Map<number, SessionProcess>()
     // Never the daemon's own group or session: a claude that shared them would make every
     // process started beside the daemon (its terminal, say) look like part of the session.
-    const own = readStat(process.pid)
-    const shared = new Set([own?.pgid, own?.sid])
+    this.own ??= readStat(process.pid) ?? {}
+    const shared = new Set([this.own.pgid, this.own.sid])
     for (const session of sessions) {
       byPid.set(session.pid, session)
       const stat = readStat(session.pid)

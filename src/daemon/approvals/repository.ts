@@ -10,8 +10,11 @@ import type {Db} from '../store/index.js'
 import {columnKeys, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {approvals, type ApprovalRow} from '../store/schema/approvals.js'
+import {preparedOnFirstUse} from '../store/prepared.js'
 
-const pendingStatus = eq(approvals.status, 'pending')
+// A literal, not a bound value: the partial indexes are built with this very term, and a bound
+// value compared with it makes SQLite prepare the statement again at every run.
+const pendingStatus = sql`${approvals.status} = 'pending'`
 
 /** Where a decided approval is in the newest-first order. */
 export interface DecidedPosition {
@@ -26,35 +29,54 @@ export class ApprovalRepository {
   private readonly insertNew
   private readonly finish
   private readonly countPendingOf
+  private readonly byToolUse
 
   constructor(private readonly db: Db) {
-    this.byId = db
-      .select()
-      .from(approvals)
-      .where(eq(approvals.id, sql.placeholder('id')))
-      .prepare()
+    this.byId = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(approvals)
+        .where(eq(approvals.id, sql.placeholder('id')))
+        .prepare(),
+    )
     // rowid breaks ties in insertion order; the partial index carries it, so no sort step.
-    this.pendingAll = db
-      .select()
-      .from(approvals)
-      .where(pendingStatus)
-      .orderBy(asc(approvals.createdAt), asc(sql`rowid`))
-      .prepare()
+    this.pendingAll = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(approvals)
+        .where(pendingStatus)
+        .orderBy(asc(approvals.createdAt), asc(sql`rowid`))
+        .prepare(),
+    )
     // Every column from the row's value of the same key. Bound as is: every column here is text
     // or a number, so a row's values are already what the driver stores.
     const everyColumn = placeholdersFor(columnKeys(getTableColumns(approvals)))
-    this.insertRow = db.insert(approvals).values(everyColumn).prepare()
-    this.insertNew = db.insert(approvals).values(everyColumn).onConflictDoNothing().prepare()
-    this.finish = db
-      .update(approvals)
-      .set(placeholdersFor(['status', 'comment', 'decidedAt', 'decidedBy']))
-      .where(and(eq(approvals.id, sql.placeholder('id')), pendingStatus))
-      .prepare()
-    this.countPendingOf = db
-      .select({n: sql<number>`count(*)`})
-      .from(approvals)
-      .where(and(eq(approvals.sessionId, sql.placeholder('session')), pendingStatus))
-      .prepare()
+    this.insertRow = preparedOnFirstUse(() => db.insert(approvals).values(everyColumn).prepare())
+    this.insertNew = preparedOnFirstUse(() => db.insert(approvals).values(everyColumn).onConflictDoNothing().prepare())
+    this.finish = preparedOnFirstUse(() =>
+      db
+        .update(approvals)
+        .set(placeholdersFor(['status', 'comment', 'decidedAt', 'decidedBy']))
+        .where(and(eq(approvals.id, sql.placeholder('id')), pendingStatus))
+        .prepare(),
+    )
+    this.countPendingOf = preparedOnFirstUse(() =>
+      db
+        .select({n: sql<number>`count(*)`})
+        .from(approvals)
+        .where(and(eq(approvals.sessionId, sql.placeholder('session')), pendingStatus))
+        .prepare(),
+    )
+    // The oldest: `get` takes the first row. No LIMIT: a bound one makes SQLite prepare the
+    // statement again at every run (see CONTRIBUTING.md, Queries).
+    this.byToolUse = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(approvals)
+        .where(and(eq(approvals.toolUseId, sql.placeholder('toolUse')), eq(approvals.sessionId, sql.placeholder('session'))))
+        .orderBy(asc(approvals.createdAt))
+        .prepare(),
+    )
   }
 
   insert(row: ApprovalRow): void {
@@ -106,13 +128,7 @@ export class ApprovalRepository {
 
   /** The approval a session already has for one tool call, if any (hook and MCP server ask for the same call). */
   findByToolUse(sessionId: string, toolUseId: string): ApprovalRow | undefined {
-    return this.db
-      .select()
-      .from(approvals)
-      .where(and(eq(approvals.toolUseId, toolUseId), eq(approvals.sessionId, sessionId)))
-      .orderBy(asc(approvals.createdAt))
-      .limit(1)
-      .get()
+    return this.byToolUse.get({toolUse: toolUseId, session: sessionId})
   }
 
   pendingCloudIds(): string[] {

@@ -34,6 +34,7 @@ import {bindRows, rowPlaceholdersFor} from '../store/placeholders.js'
 import {events} from '../store/schema/index.js'
 import {type RetentionOptions, TableRetention} from '../store/retention.js'
 import type {EventBus, EventListener} from './index.js'
+import {preparedOnFirstUse} from '../store/prepared.js'
 
 /** An event as the log keeps and sends it, or the marker of events given up on. */
 export type LoggedEvent = {
@@ -163,8 +164,8 @@ export class EventLog implements EventBus {
     // Busy sessions publish events by the dozen per read: EVENTS_PER_INSERT rows per statement
     // cost a third less than as many single-row inserts (binding and stepping, not SQLite's own work).
     const keys = ['id', 'type', 'timestamp', 'sessionId', 'runId', 'data'] as const
-    const insertMany = db.insert(events).values(rowPlaceholdersFor(keys, EVENTS_PER_INSERT)).prepare()
-    const insertOne = db.insert(events).values(rowPlaceholdersFor(keys, 1)).prepare()
+    const insertMany = preparedOnFirstUse(() => db.insert(events).values(rowPlaceholdersFor(keys, EVENTS_PER_INSERT)).prepare())
+    const insertOne = preparedOnFirstUse(() => db.insert(events).values(rowPlaceholdersFor(keys, 1)).prepare())
     this.insertBatch = sqlite.transaction((queued: PendingRow[]) => {
       const rows = queued.map(({logged, timestamp, data}) => ({
         id: logged.id,
@@ -178,7 +179,7 @@ export class EventLog implements EventBus {
       for (; i + EVENTS_PER_INSERT <= rows.length; i += EVENTS_PER_INSERT) insertMany.run(bindRows(keys, rows, i, EVENTS_PER_INSERT))
       for (; i < rows.length; i++) insertOne.run(bindRows(keys, rows, i, 1))
     })
-    this.lostMarkers = this.prepareLostMarkers()
+    this.lostMarkers = preparedOnFirstUse(() => this.prepareLostMarkers())
     this.leaveCommits = store.joinCommits({beforeCommit: () => this.beforeCommit(), afterCommit: () => this.afterCommit()})
   }
 

@@ -95,6 +95,13 @@ function verdict(value: unknown, where: string, fail: (why: string) => never): T
   return value
 }
 
+/**
+ * What a missing policy file means. One object (shared: never changed), so that what is compiled
+ * from it is not compiled again per call: PolicyService keeps a compiled policy while its document
+ * is the same object.
+ */
+const NO_POLICY: PolicyDocument = {rules: []}
+
 /** The document at `file`, read again when its mtime changes; a missing file is an empty policy. */
 export class PolicyFile {
   private seen: {mtimeMs: number; size: number; result: PolicyDocument | PolicyError} | undefined
@@ -110,7 +117,7 @@ export class PolicyFile {
     const stat = this.stat()
     if (!stat) {
       this.seen = undefined
-      return {rules: []}
+      return NO_POLICY
     }
     if (!this.seen || this.seen.mtimeMs !== stat.mtimeMs || this.seen.size !== stat.size) {
       let result: PolicyDocument | PolicyError
@@ -128,7 +135,8 @@ export class PolicyFile {
 
   private stat(): {mtimeMs: number; size: number} | undefined {
     try {
-      return statSync(this.file)
+      // Checked at every tool call: a missing file (the usual case) is not worth an exception.
+      return statSync(this.file, {throwIfNoEntry: false})
     } catch {
       return undefined
     }

@@ -1,7 +1,7 @@
 /**
- * The policy tables' queries: sessions' own rules and the audit log. The two that run on every
- * tool call (the session by run id, the audit insert) and the one that runs at every launch (the
- * session's rules) are prepared once.
+ * The policy tables' queries: sessions' own rules and the audit log. Those that run on every
+ * tool call (the session by run id, the audit insert), on every approval (the session by id) and
+ * at every launch (the session's rules) are prepared once.
  */
 import {and, asc, desc, eq, getTableColumns, gte, sql} from 'drizzle-orm'
 
@@ -9,6 +9,7 @@ import type {Db} from '../store/index.js'
 import {columnKeys, driverValues, placeholdersFor} from '../store/placeholders.js'
 import {idsWithPrefix} from '../store/prefix.js'
 import {auditEntries, type AuditRow, sessionPolicies, type SessionPolicyRow} from '../store/schema/policy.js'
+import {preparedOnFirstUse} from '../store/prepared.js'
 
 /** An audit row keeps at most this much of a tool input; the approval (if any) has it all. */
 export const AUDIT_INPUT_CAP = 64 * 1024
@@ -18,22 +19,34 @@ const SESSION_POLICY_COLUMNS = getTableColumns(sessionPolicies)
 
 export class PolicyRepository {
   private readonly byRunId
+  private readonly byId
   private readonly insertAuditRow
   /** Runs at every launch (building and preparing it per launch showed in the launch bench). */
   private readonly insertSessionStmt
 
   constructor(private readonly db: Db) {
-    this.byRunId = db
-      .select()
-      .from(sessionPolicies)
-      .where(eq(sessionPolicies.runId, sql.placeholder('runId')))
-      .prepare()
-    this.insertAuditRow = db.insert(auditEntries).values(placeholdersFor(AUDIT_KEYS)).prepare()
-    this.insertSessionStmt = db
-      .insert(sessionPolicies)
-      .values(placeholdersFor(columnKeys(SESSION_POLICY_COLUMNS)))
-      .onConflictDoNothing()
-      .prepare()
+    this.byRunId = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(sessionPolicies)
+        .where(eq(sessionPolicies.runId, sql.placeholder('runId')))
+        .prepare(),
+    )
+    this.byId = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(sessionPolicies)
+        .where(eq(sessionPolicies.sessionId, sql.placeholder('sessionId')))
+        .prepare(),
+    )
+    this.insertAuditRow = preparedOnFirstUse(() => db.insert(auditEntries).values(placeholdersFor(AUDIT_KEYS)).prepare())
+    this.insertSessionStmt = preparedOnFirstUse(() =>
+      db
+        .insert(sessionPolicies)
+        .values(placeholdersFor(columnKeys(SESSION_POLICY_COLUMNS)))
+        .onConflictDoNothing()
+        .prepare(),
+    )
   }
 
   insertSession(row: SessionPolicyRow): void {
@@ -45,7 +58,7 @@ export class PolicyRepository {
   }
 
   sessionById(sessionId: string): SessionPolicyRow | undefined {
-    return this.db.select().from(sessionPolicies).where(eq(sessionPolicies.sessionId, sessionId)).get()
+    return this.byId.get({sessionId})
   }
 
   /** Up to `limit` ids of sessions with a policy that start with `prefix` (see store/prefix.ts). */

@@ -276,6 +276,9 @@ export class PolicyService implements SessionPolicyLink {
    * as it does for the hook, so the two paths agree.
    */
   settingApproval(sessionId: string, toolName: string, toolInput: unknown): AutoApproval | undefined {
+    // Without a setting on, no rule of one can approve: nothing to judge (the common case, at every approval).
+    const settings = this.deps.sessionSettings?.(sessionId)
+    if (!settings?.auto_accept_edits && !settings?.dangerously_skip_permissions) return undefined
     const session = this.repo.sessionById(sessionId)
     if (!session) return undefined
     let judgement: Judgement

@@ -23,6 +23,7 @@ import {bindRows, columnKeys, driverValues, placeholdersFor, rowPlaceholdersFor}
 import {idsWithPrefix} from '../store/prefix.js'
 import {conversationEvents, fileSnapshots, rawEvents, sessions} from '../store/schema/index.js'
 import type {ConversationDraft} from './stream-parser.js'
+import {preparedOnFirstUse} from '../store/prepared.js'
 
 export type SessionRow = typeof sessions.$inferSelect
 export type NewSessionRow = typeof sessions.$inferInsert
@@ -84,64 +85,85 @@ export class SessionRepository {
   private readonly toolCallByApprovalStmt
   private readonly toolCallByIdStmt
   private readonly openToolCallByNameStmt
+  /** Runs at every approval of a tool call, and at its decision. */
+  private readonly setApprovalStmt
 
   constructor(private readonly store: Store) {
     const db = (this.db = store.db)
     const id = sql.placeholder('id')
-    this.insertSession = db
-      .insert(sessions)
-      .values(placeholdersFor(columnKeys(SESSION_COLUMNS)))
-      .prepare()
-    this.insertSnapshotStmt = db
-      .insert(fileSnapshots)
-      .values(placeholdersFor(['sessionId', 'toolId', 'filePath', 'content', 'createdAt']))
-      .prepare()
-    this.insertRawStmt = db.insert(rawEvents).values(rowPlaceholdersFor(RAW_KEYS, 1)).prepare()
-    this.insertRawManyStmt = db.insert(rawEvents).values(rowPlaceholdersFor(RAW_KEYS, RAW_LINES_PER_INSERT)).prepare()
-    this.insertEventStmt = db.insert(conversationEvents).values(placeholdersFor(EVENT_KEYS)).prepare()
-    this.completeToolStmt = db
-      .update(conversationEvents)
-      .set({isCompleted: true})
-      .where(
-        and(
-          eq(conversationEvents.sessionId, id),
-          eq(conversationEvents.eventType, 'tool_call'),
-          eq(conversationEvents.toolId, sql.placeholder('toolId')),
-        ),
-      )
-      .prepare()
-    this.completeToolByRowStmt = db
-      .update(conversationEvents)
-      .set({isCompleted: true})
-      .where(eq(conversationEvents.id, sql.placeholder('rowId')))
-      .prepare()
-    // Approvals look a session up by id for every listing, and by run id for every approval.
-    this.byIdStmt = db.select().from(sessions).where(eq(sessions.id, id)).prepare()
-    this.byRunIdStmt = db
-      .select()
-      .from(sessions)
-      .where(eq(sessions.runId, sql.placeholder('runId')))
-      .prepare()
-    this.lastSequenceStmt = db
-      .select({last: max(conversationEvents.sequence)})
-      .from(conversationEvents)
-      .where(eq(conversationEvents.sessionId, id))
-      .prepare()
-    this.lastLineStmt = db
-      .select({line: rawEvents.eventJson})
-      .from(rawEvents)
-      .where(eq(rawEvents.sessionId, id))
-      .orderBy(desc(rawEvents.id))
-      .limit(1)
-      .prepare()
-    const newestToolCall = (...where: SQL[]) =>
+    this.insertSession = preparedOnFirstUse(() =>
       db
-        .select({id: conversationEvents.id})
+        .insert(sessions)
+        .values(placeholdersFor(columnKeys(SESSION_COLUMNS)))
+        .prepare(),
+    )
+    this.insertSnapshotStmt = preparedOnFirstUse(() =>
+      db
+        .insert(fileSnapshots)
+        .values(placeholdersFor(['sessionId', 'toolId', 'filePath', 'content', 'createdAt']))
+        .prepare(),
+    )
+    this.insertRawStmt = preparedOnFirstUse(() => db.insert(rawEvents).values(rowPlaceholdersFor(RAW_KEYS, 1)).prepare())
+    this.insertRawManyStmt = preparedOnFirstUse(() =>
+      db.insert(rawEvents).values(rowPlaceholdersFor(RAW_KEYS, RAW_LINES_PER_INSERT)).prepare(),
+    )
+    this.insertEventStmt = preparedOnFirstUse(() => db.insert(conversationEvents).values(placeholdersFor(EVENT_KEYS)).prepare())
+    this.completeToolStmt = preparedOnFirstUse(() =>
+      db
+        .update(conversationEvents)
+        .set({isCompleted: true})
+        .where(
+          and(
+            eq(conversationEvents.sessionId, id),
+            eq(conversationEvents.eventType, 'tool_call'),
+            eq(conversationEvents.toolId, sql.placeholder('toolId')),
+          ),
+        )
+        .prepare(),
+    )
+    this.completeToolByRowStmt = preparedOnFirstUse(() =>
+      db
+        .update(conversationEvents)
+        .set({isCompleted: true})
+        .where(eq(conversationEvents.id, sql.placeholder('rowId')))
+        .prepare(),
+    )
+    // Approvals look a session up by id for every listing, and by run id for every approval.
+    this.byIdStmt = preparedOnFirstUse(() => db.select().from(sessions).where(eq(sessions.id, id)).prepare())
+    this.byRunIdStmt = preparedOnFirstUse(() =>
+      db
+        .select()
+        .from(sessions)
+        .where(eq(sessions.runId, sql.placeholder('runId')))
+        .prepare(),
+    )
+    this.lastSequenceStmt = preparedOnFirstUse(() =>
+      db
+        .select({last: max(conversationEvents.sequence)})
         .from(conversationEvents)
-        .where(and(eq(conversationEvents.sessionId, id), eq(conversationEvents.eventType, 'tool_call'), ...where))
-        .orderBy(desc(conversationEvents.id))
+        .where(eq(conversationEvents.sessionId, id))
+        .prepare(),
+    )
+    this.lastLineStmt = preparedOnFirstUse(() =>
+      db
+        .select({line: rawEvents.eventJson})
+        .from(rawEvents)
+        .where(eq(rawEvents.sessionId, id))
+        .orderBy(desc(rawEvents.id))
         .limit(1)
-        .prepare()
+        .prepare(),
+    )
+    // max(id), not ORDER BY id DESC LIMIT 1: drizzle binds a limit as a parameter, and SQLite
+    // prepares a statement again at every run whose LIMIT parameter was bound (at every run here):
+    // 3-5x the query's own cost (CONTRIBUTING.md, Queries).
+    const newestToolCall = (...where: SQL[]) =>
+      preparedOnFirstUse(() =>
+        db
+          .select({id: max(conversationEvents.id)})
+          .from(conversationEvents)
+          .where(and(eq(conversationEvents.sessionId, id), eq(conversationEvents.eventType, 'tool_call'), ...where))
+          .prepare(),
+      )
     this.toolCallByApprovalStmt = newestToolCall(eq(conversationEvents.approvalId, sql.placeholder('approvalId')))
     this.toolCallByIdStmt = newestToolCall(eq(conversationEvents.toolId, sql.placeholder('toolId')))
     this.openToolCallByNameStmt = newestToolCall(
@@ -149,11 +171,20 @@ export class SessionRepository {
       eq(conversationEvents.isCompleted, false),
       isNull(conversationEvents.approvalStatus),
     )
-    this.backfillStmt = db
-      .update(conversationEvents)
-      .set(placeholdersFor(['claudeSessionId']))
-      .where(and(eq(conversationEvents.sessionId, id), isNull(conversationEvents.claudeSessionId)))
-      .prepare()
+    this.setApprovalStmt = preparedOnFirstUse(() =>
+      db
+        .update(conversationEvents)
+        .set(placeholdersFor(['approvalId', 'approvalStatus']))
+        .where(eq(conversationEvents.id, sql.placeholder('eventId')))
+        .prepare(),
+    )
+    this.backfillStmt = preparedOnFirstUse(() =>
+      db
+        .update(conversationEvents)
+        .set(placeholdersFor(['claudeSessionId']))
+        .where(and(eq(conversationEvents.sessionId, id), isNull(conversationEvents.claudeSessionId)))
+        .prepare(),
+    )
   }
 
   insert(row: NewSessionRow): void {
@@ -379,12 +410,13 @@ export class SessionRepository {
       this.toolCallByApprovalStmt.get({id: sessionId, approvalId})?.id ??
       (match.tool_use_id === undefined
         ? this.openToolCallByNameStmt.get({id: sessionId, toolName: match.tool_name})?.id
-        : this.toolCallByIdStmt.get({id: sessionId, toolId: match.tool_use_id})?.id)
+        : this.toolCallByIdStmt.get({id: sessionId, toolId: match.tool_use_id})?.id) ??
+      undefined
     )
   }
 
   setApproval(eventId: number, approvalId: string, status: ToolCallApprovalStatus): void {
-    this.store.db.update(conversationEvents).set({approvalId, approvalStatus: status}).where(eq(conversationEvents.id, eventId)).run()
+    this.setApprovalStmt.run({eventId, approvalId, approvalStatus: status})
   }
 }
 

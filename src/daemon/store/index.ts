@@ -211,6 +211,7 @@ async function writeLocked<T>(commits: Commits, lockWaitMs: number, work: () => 
     if (sqlite.inTransaction) return {result: work()}
     // The safety level cannot change inside a transaction: FULL from before BEGIN to after COMMIT
     // (all in one synchronous run), so this commit syncs the WAL, and with it everything before.
+    // Not a cached statement: SQLite applies this pragma when it is prepared, not when it is run.
     if (full) sqlite.pragma('synchronous = FULL')
     try {
       sqlite.exec('BEGIN IMMEDIATE')

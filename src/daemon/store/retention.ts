@@ -8,6 +8,7 @@ import type {SQLiteColumn, SQLiteTable} from 'drizzle-orm/sqlite-core'
 
 import type {Logger} from '../../shared/logger.js'
 import type {Store} from './index.js'
+import {preparedOnFirstUse} from './prepared.js'
 
 export interface RetentionOptions {
   /** Keep at most about this many rows (the newest N ids). */
@@ -51,23 +52,29 @@ export class TableRetention {
   ) {
     const {db} = store
     const {table, id, time} = target
-    this.maxId = db
-      .select({id: max(id)})
-      .from(table)
-      .prepare()
+    this.maxId = preparedOnFirstUse(() =>
+      db
+        .select({id: max(id)})
+        .from(table)
+        .prepare(),
+    )
     // The stored value (not mapped to a Date), to compare with timeOf's.
     const at = sql<string | number>`${time}`
-    this.candidates = db
-      .select({id: sql<number>`${id}`, at})
-      .from(table)
-      .where(gt(id, sql.placeholder('after')))
-      .orderBy(asc(id))
-      .limit(sql.placeholder('limit'))
-      .prepare()
-    this.deleteThrough = db
-      .delete(table)
-      .where(lte(id, sql.placeholder('through')))
-      .prepare()
+    this.candidates = preparedOnFirstUse(() =>
+      db
+        .select({id: sql<number>`${id}`, at})
+        .from(table)
+        .where(gt(id, sql.placeholder('after')))
+        .orderBy(asc(id))
+        .limit(sql.placeholder('limit'))
+        .prepare(),
+    )
+    this.deleteThrough = preparedOnFirstUse(() =>
+      db
+        .delete(table)
+        .where(lte(id, sql.placeholder('through')))
+        .prepare(),
+    )
     const oldest = db
       .select({id: min(id)})
       .from(table)

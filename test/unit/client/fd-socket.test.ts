@@ -18,7 +18,7 @@ import {FdSocket} from '../../../src/client/fd-socket.js'
 import {Health} from '../../../src/protocol/daemon.js'
 import {ListSessions} from '../../../src/protocol/sessions.js'
 
-/** The lean entry's transport (client/fd-socket.ts): a blocking socket, read in a pool thread. */
+/** The lean entry's transport (client/fd-socket.ts): a blocking socket, read when libuv's poll handle says it is readable. */
 describe('DaemonClient over the fd transport', () => {
   let dir: string
   let socketPath: string
@@ -76,7 +76,7 @@ describe('DaemonClient over the fd transport', () => {
     expect(results.map((result) => result.total)).to.deep.equal([1, 2, 3])
   })
 
-  it('times a call out while its read waits, and closing frees the socket', async () => {
+  it('times a call out while it waits for the reply, and closing frees the socket', async () => {
     await serve(() => {}) // never answers
     const endpoint = socketEndpoint(socketPath, 'fd')
     const connection = await endpoint.open()

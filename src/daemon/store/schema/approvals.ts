@@ -38,6 +38,10 @@ export const approvals = sqliteTable(
     index('approvals_pending_idx')
       .on(table.createdAt)
       .where(sql`status = 'pending'`),
+    // A session's pending approvals (counted at every decision), without reading its decided ones.
+    index('approvals_session_pending_idx')
+      .on(table.sessionId)
+      .where(sql`status = 'pending'`),
     index('approvals_tool_use_id_idx')
       .on(table.toolUseId)
       .where(sql`tool_use_id IS NOT NULL`),

@@ -1,0 +1,1 @@
+CREATE INDEX `approvals_session_pending_idx` ON `approvals` (`session_id`) WHERE status = 'pending';
