@@ -205,7 +205,7 @@ function parseValue(flag: FlagSpec, input: string): unknown {
 
 /** The CommandContext of a command run here: output as oclif's Command prints it. */
 class LeanContext extends DaemonAccess implements CommandContext {
-  // These commands hold one or two connections to this machine's daemon at a time.
+  // Without node:net, whose modules alone cost these commands ~3 ms (client/fd-socket.ts).
   protected override socketTransport = 'fd' as const
   // process.stderr only when a line is written: it, too, is a node:net socket on a pipe.
   readonly streams = {out: stdout, err: {write: (text: string) => process.stderr.write(text)}}
