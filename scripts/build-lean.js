@@ -107,7 +107,7 @@ const bundle = (options) => build({bundle: true, platform: 'node', format: 'esm'
  * src/shared/bundle-loader.cts. Its first line names its contents, so that only the code cache made
  * from this very bundle is used.
  */
-async function commonJsBundle(entry, outfile, external, plugins = []) {
+async function commonJsBundle(entry, outfile, external, plugins = [], define = {}) {
   const {outputFiles, metafile} = await bundle({
     entryPoints: [entry],
     outfile,
@@ -117,7 +117,7 @@ async function commonJsBundle(entry, outfile, external, plugins = []) {
     metafile: true,
     // A CommonJS file has no import.meta: its modules get the bundle's own file, folder and URL,
     // which is where they would be (each bundle sits beside its entry). The URL only when asked for.
-    define: {'import.meta.url': 'bundleMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename'},
+    define: {'import.meta.url': 'bundleMeta.url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename', ...define},
     banner: {js: "const bundleMeta = {get url() { return require('node:url').pathToFileURL(__filename).href } };"},
     external,
   })
@@ -131,7 +131,10 @@ async function commonJsBundle(entry, outfile, external, plugins = []) {
 // Native (and for the lean entry, only for starting a daemon): required when needed. oclif is never
 // imported on the lean path (its error printer is required by file when an error is shown).
 const leanBundle = path.join(dist, 'cli', 'lean.bundle.cjs')
-await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'], [ttyWithoutNet()])
+// The manifest goes in too, so that no command reads it at each start.
+await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'], [ttyWithoutNet()], {
+  HLD_LEAN_MANIFEST: JSON.stringify(manifest),
+})
 // The REST API's OpenAPI tooling (1.3 MB of lodash, ajv, openapi-backend …) is required from
 // node_modules only when http_port asks for it, and of jayson only its server core is bundled.
 // better-sqlite3's JavaScript is bundled (required from node_modules, its dozen files cost a start

@@ -216,6 +216,7 @@ export async function listApprovals(
 }
 
 function printApprovals(ctx: CommandContext, approvals: (Approval & {host?: string})[], all: boolean | undefined): void {
+  if (ctx.jsonEnabled()) return // --json prints the result instead
   if (approvals.length === 0) {
     ctx.log(all ? 'No approvals.' : 'No pending approvals.')
     return

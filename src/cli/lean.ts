@@ -109,10 +109,16 @@ export async function runLean(id: string, argv: string[]): Promise<boolean> {
   return true
 }
 
+/** The manifest, put in the bundle by the build (scripts/build-lean.js); not there when this runs unbundled. */
+declare const HLD_LEAN_MANIFEST: Record<string, CommandSpec> | undefined
+
 let cachedManifest: Record<string, CommandSpec> | undefined
 
 function manifest(): Record<string, CommandSpec> {
-  cachedManifest ??= JSON.parse(readFileSync(path.join(import.meta.dirname, 'lean-manifest.json'), 'utf8')) as Record<string, CommandSpec>
+  cachedManifest ??=
+    typeof HLD_LEAN_MANIFEST === 'undefined'
+      ? (JSON.parse(readFileSync(path.join(import.meta.dirname, 'lean-manifest.json'), 'utf8')) as Record<string, CommandSpec>)
+      : HLD_LEAN_MANIFEST
   return cachedManifest
 }
 
@@ -199,7 +205,7 @@ function parseValue(flag: FlagSpec, input: string): unknown {
 
 /** The CommandContext of a command run here: output as oclif's Command prints it. */
 class LeanContext extends DaemonAccess implements CommandContext {
-  // These commands hold one or two connections to this machine's daemon at a time.
+  // Without node:net, whose modules alone cost these commands ~3 ms (client/fd-socket.ts).
   protected override socketTransport = 'fd' as const
   // process.stderr only when a line is written: it, too, is a node:net socket on a pipe.
   readonly streams = {out: stdout, err: {write: (text: string) => process.stderr.write(text)}}

@@ -63,11 +63,14 @@ export async function listSessions(
     const errors = reportFailures(fanIn, (line) => process.stderr.write(`hld: ${inert(line)}\n`))
     const sessions = fanIn.answers.flatMap(({host, value}) => value.sessions.map((s) => ({...s, host: host.name})))
     sessions.sort((a, b) => a.created_at.localeCompare(b.created_at))
+    if (ctx.jsonEnabled()) return {sessions, errors}
     if (sessions.length === 0) ctx.log(params.status ? `No ${params.status} sessions.` : 'No sessions yet.')
     else ctx.log(sessionTable(sessions))
     return {sessions, errors}
   }
   const result = await (await ctx.client({config})).call(ListSessions, params)
+  // The table is for people: under --json the result is the output, and rendering it costs.
+  if (ctx.jsonEnabled()) return result
   const {sessions, total} = result
   if (sessions.length === 0) {
     const kind = [archived ? 'archived' : undefined, status].filter(Boolean).join(' ')
@@ -90,6 +93,9 @@ export async function showSession(ctx: CommandContext, {args, flags}: Parsed<{li
   const {limit} = flags
   const {session} = await client.call(GetSessionState, {session_id: id})
   const {events, total} = await client.call(GetConversation, {session_id: session.id, ...(limit > 0 ? {limit} : {})})
+  const result = {session, events, ...(total === undefined ? {} : {total})}
+  // Rendering every event is for people; --json prints the result.
+  if (ctx.jsonEnabled()) return result
   for (const line of sessionDetails(session)) ctx.log(line)
   ctx.log('')
   const count =
@@ -100,7 +106,7 @@ export async function showSession(ctx: CommandContext, {args, flags}: Parsed<{li
   const conversation = conversationLines(events)
   for (const line of conversation.lines) ctx.log(line)
   if (conversation.cut) ctx.log(cutNote('--json shows every event whole'))
-  return {session, events, ...(total === undefined ? {} : {total})}
+  return result
 }
 
 /** One line saying how a followed session stands. */

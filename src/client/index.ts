@@ -54,8 +54,8 @@ export interface Endpoint {
 }
 
 /**
- * How a connection to a local socket is made: node:net, or (`fd`: the lean entry's short
- * commands, one connection at a time) a blocking socket read in a pool thread (./fd-socket.ts).
+ * How a connection to a local socket is made: node:net, or (`fd`: the lean entry's commands) the
+ * native addon's socket without node:net's modules and streams (./fd-socket.ts).
  */
 export type SocketTransport = 'net' | 'fd'
 

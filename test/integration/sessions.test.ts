@@ -1,10 +1,11 @@
-import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
 import type {DaemonClient} from '../../src/client/index.js'
+import {hookSettings} from '../../src/daemon/policy/hook-settings.js'
 import {isAlive} from '../../src/shared/procfs.js'
 import {ErrorCode} from '../../src/protocol/errors.js'
 import {
@@ -124,6 +125,9 @@ describe('sessions (fake claude, real daemon)', function () {
     const configFile = flag('--mcp-config')
     // The session is still running (slow), so its config must still be there.
     expect(existsSync(configFile)).to.equal(true)
+    // The policy's hook comes inline (it holds no secret), not as a file beside the config.
+    expect(JSON.parse(flag('--settings'))).to.deep.equal(hookSettings({runId: run_id, socketPath: sandbox.socketPath, reconnectMs: 30_000}))
+    expect(readdirSync(path.dirname(configFile))).to.deep.equal(['mcp-config.json'])
     await client.call(InterruptSession, {session_id})
     await waitForStatus(client, session_id, 'interrupted')
     expect(existsSync(configFile)).to.equal(false)

@@ -8,8 +8,8 @@ export interface ClaudeArgs {
   resume?: string
   model?: string
   mcpConfigFile?: string
-  /** claude's --settings file: the policy's PreToolUse hook. */
-  settingsFile?: string
+  /** claude's --settings, a file or (as the daemon gives it) JSON: the policy's PreToolUse hook. */
+  settings?: string
   permissionPromptTool?: string
   maxTurns?: number
   systemPrompt?: string
@@ -27,7 +27,7 @@ export function buildClaudeArgs(spec: ClaudeArgs): string[] {
   if (spec.model) args.push('--model', spec.model)
   args.push('--output-format', 'stream-json', '--verbose')
   if (spec.mcpConfigFile) args.push('--mcp-config', spec.mcpConfigFile)
-  if (spec.settingsFile) args.push('--settings', spec.settingsFile)
+  if (spec.settings) args.push('--settings', spec.settings)
   if (spec.permissionPromptTool) args.push('--permission-prompt-tool', spec.permissionPromptTool)
   if (spec.maxTurns !== undefined && spec.maxTurns > 0) args.push('--max-turns', String(spec.maxTurns))
   if (spec.systemPrompt) args.push('--system-prompt', spec.systemPrompt)

@@ -119,42 +119,27 @@ export function mcpConfigFileFor(socketPath: string, sessionId: string): string 
 
 /**
  * Writes the config into a new private directory (0700; an existing one is an error, as with
- * mkdtemp), and claude's `--settings` (the policy hook) beside it when given, so they go together;
- * returns the config's path. The two files are written at once: each write is a few round trips
- * through the thread pool, and a launch waits for them.
+ * mkdtemp); returns its path.
  */
-export async function writeMcpConfigFile(
-  config: McpServers,
-  socketPath: string,
-  sessionId: string = randomUUID(),
-  settings?: object,
-): Promise<string> {
+export async function writeMcpConfigFile(config: McpServers, socketPath: string, sessionId: string = randomUUID()): Promise<string> {
   const file = mcpConfigFileFor(socketPath, sessionId)
   await mkdir(path.dirname(file), {mode: 0o700})
-  await Promise.all([
-    writeFile(file, JSON.stringify(config), {mode: 0o600, flag: 'wx'}),
-    settings && writeFile(settingsFileFor(file), JSON.stringify(settings), {mode: 0o600, flag: 'wx'}),
-  ])
+  await writeFile(file, JSON.stringify(config), {mode: 0o600, flag: 'wx'})
   return file
-}
-
-/** Where writeMcpConfigFile puts the settings of the config at `mcpConfigFile`. */
-export function settingsFileFor(mcpConfigFile: string): string {
-  return path.join(path.dirname(mcpConfigFile), 'settings.json')
 }
 
 /**
  * Removes a config that writeMcpConfigFile wrote, with its directory; any other path (say, from
  * a database someone edited) is left alone. Best effort: resolves to the error instead of
- * rejecting. Off the event loop, and by name: the two files it holds, then the directory (a
- * recursive removal looks at everything first, twice the calls, per session); a directory that
- * holds more than those is removed whole.
+ * rejecting. Off the event loop, and by name: the file, then the directory (a recursive removal
+ * looks at everything first, twice the calls, per session); a directory that holds more (the
+ * settings.json beside it of a session an older hld started) is removed whole.
  */
 export async function removeMcpConfigFile(file: string): Promise<Error | undefined> {
   const dir = path.dirname(file)
   if (path.basename(file) !== CONFIG_NAME || !path.basename(dir).startsWith(DIR_PREFIX)) return undefined
   try {
-    await Promise.all([file, settingsFileFor(file)].map((name) => unlink(name).catch(ignoreMissing)))
+    await unlink(file).catch(ignoreMissing)
     await rmdir(dir).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') await rm(dir, {recursive: true, force: true})
       else ignoreMissing(error)

@@ -39,7 +39,6 @@ import {
   mcpConfigFileFor,
   removeMcpConfigFile,
   sessionMcpServers,
-  settingsFileFor,
   writeMcpConfigFile,
 } from './mcp-config.js'
 import type {SessionPolicyLink} from '../policy/service.js'
@@ -607,9 +606,9 @@ export class SessionService implements SessionLink {
       {sessionId: run.id, runId: run.runId, socketPath: this.deps.socketPath},
       approvalsEnabled && permissionPromptTool ? {permissionTool: permissionPromptTool, apiKey: this.deps.apiKey} : undefined,
     )
-    // The settings live beside the MCP config, in its private directory, and go with it. Its path
-    // is in the row from the start, so that a restart removes it if this daemon dies first.
-    if (servers || settings) run.mcpConfigPath = mcpConfigFileFor(this.deps.socketPath, run.id)
+    // The MCP config's path is in the row from the start, so that a restart removes it if this
+    // daemon dies first.
+    if (servers) run.mcpConfigPath = mcpConfigFileFor(this.deps.socketPath, run.id)
     this.repo.insert({
       id: run.id,
       runId: run.runId,
@@ -688,8 +687,7 @@ export class SessionService implements SessionLink {
     const [entry] = this.queue.splice(index, 1)
     this.active.delete(run.id)
     const now = new Date()
-    this.repo.update(run.id, {errorMessage: reason, completedAt: now, lastActivityAt: now})
-    this.transition(run, 'interrupted', reason)
+    this.transition(run, 'interrupted', reason, {errorMessage: reason, completedAt: now, lastActivityAt: now})
     entry.settle()
   }
 
@@ -710,15 +708,17 @@ export class SessionService implements SessionLink {
     const {permissionPromptTool, additionalDirectories, servers, settings} = launch
     try {
       mkdirSync(this.deps.outputDir, {recursive: true, mode: 0o700})
-      // Its path is in the session's row already (see start); the settings go beside it.
-      const settingsFile = settings ? settingsFileFor(run.mcpConfigPath!) : undefined
-      if (run.mcpConfigPath) await writeMcpConfigFile(servers ?? {mcpServers: {}}, this.deps.socketPath, run.id, settings)
+      // Its path is in the session's row already (see start).
+      if (servers) await writeMcpConfigFile(servers, this.deps.socketPath, run.id)
       const args = buildClaudeArgs({
         query: params.query,
         resume: where.resume,
         model: params.model,
         mcpConfigFile: servers ? run.mcpConfigPath : undefined,
-        settingsFile,
+        // Inline, not a file: it holds no secret (the hook's command: node, hook.cjs, the socket's
+        // path and the run id, which claude's environment has too), and a file beside the config
+        // cost a creation and a removal per launch (4 round trips through the thread pool).
+        settings: settings && JSON.stringify(settings),
         permissionPromptTool,
         maxTurns: params.max_turns,
         systemPrompt: params.system_prompt,
@@ -759,10 +759,7 @@ export class SessionService implements SessionLink {
     }
 
     const pid = run.process.pid
-    await this.deps.store.write(() => {
-      this.repo.update(run.id, {pid})
-      this.transition(run, 'running')
-    })
+    await this.deps.store.write(() => this.transition(run, 'running', undefined, {pid}))
     this.deps.log.info('session started', {session_id: run.id, run_id: run.runId, pid, resume: where.resume})
     this.follow(run, settle)
     // A shutdown that began while this launch was in flight must not leave it running.
@@ -908,7 +905,7 @@ export class SessionService implements SessionLink {
       error = result?.isError ? `claude reported ${result.subtype}: ${result.error}` : describeExit(outcome, result !== undefined)
     }
     const now = new Date()
-    this.repo.update(run.id, {
+    this.transition(run, status, error, {
       completedAt: now,
       lastActivityAt: now,
       durationMs: result?.durationMs ?? now.getTime() - run.startedAt,
@@ -916,16 +913,16 @@ export class SessionService implements SessionLink {
       pid: null,
       mcpConfigPath: null,
     })
-    this.transition(run, status, error)
     this.active.delete(run.id)
     this.deps.log.info('session ended', {session_id: run.id, status, exit_code: outcome.exitCode, signal: outcome.signal, error})
     this.startQueued()
   }
 
-  private transition(run: ActiveRun, status: SessionStatus, error?: string): void {
+  /** Stores the new status, with `update` in the same statement, and publishes it. */
+  private transition(run: ActiveRun, status: SessionStatus, error?: string, update: SessionUpdate = {}): void {
     const old = run.status
     run.status = status
-    this.repo.update(run.id, {status})
+    this.repo.update(run.id, {...update, status})
     this.publishStatus(run, old, status, error)
   }
 

@@ -1,12 +1,10 @@
 import {execFileSync} from 'node:child_process'
-import {existsSync, readFileSync, statSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
 import {hookCommand, hookSettings} from '../../../../src/daemon/policy/hook-settings.js'
-import {removeMcpConfigFile, settingsFileFor, writeMcpConfigFile} from '../../../../src/daemon/sessions/mcp-config.js'
+import {buildClaudeArgs} from '../../../../src/daemon/sessions/args.js'
 import {REPO_ROOT} from '../../../helpers/sandbox.js'
 
 describe('policy hook settings', () => {
@@ -30,13 +28,10 @@ describe('policy hook settings', () => {
     expect(echoed.split('\n').slice(0, 7)).to.deep.equal(['pre-tool-use', '--socket', socketPath, '--run-id', 'r', '--reconnect-ms', '5'])
   })
 
-  it('is written 0600 beside the MCP config, and removed with it', async () => {
-    const mcp = await writeMcpConfigFile({mcpServers: {}}, path.join(os.tmpdir(), 'hld-test.sock'), undefined, {hooks: {}})
-    const file = settingsFileFor(mcp)
-    expect(path.dirname(file)).to.equal(path.dirname(mcp))
-    expect(statSync(file).mode & 0o777).to.equal(0o600)
-    expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal({hooks: {}})
-    expect(await removeMcpConfigFile(mcp)).to.equal(undefined)
-    expect(existsSync(file)).to.equal(false)
+  it('goes to claude inline, as JSON before --print (no file to write and remove per launch)', () => {
+    const settings = JSON.stringify(hookSettings({runId: 'r', socketPath: '/tmp/d.sock', reconnectMs: 5}))
+    const args = buildClaudeArgs({query: 'q', settings})
+    expect(args[args.indexOf('--settings') + 1]).to.equal(settings)
+    expect(args.slice(-3)).to.deep.equal(['--print', '--', 'q'])
   })
 })
