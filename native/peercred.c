@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <node_api.h>
 #include <string.h>
@@ -92,7 +93,12 @@ static napi_value connect_unix(napi_env env, napi_callback_info info) {
       length == 0 || length >= sizeof(address.sun_path) - 1)
     return int_value(env, -ENAMETOOLONG);
   if (napi_get_value_int32(env, argv[1], &timeout_ms) != napi_ok || timeout_ms <= 0) return int_value(env, -EINVAL);
+#if defined(SOCK_CLOEXEC)
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#else
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0); // macOS: no SOCK_CLOEXEC, so close-on-exec right after
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
   if (fd < 0) return int_value(env, -errno);
   struct timeval timeout = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) != 0 ||
