@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <node_api.h>
 #include <string.h>
@@ -88,11 +89,16 @@ static napi_value connect_unix(napi_env env, napi_callback_info info) {
   int32_t timeout_ms = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return int_value(env, -EINVAL);
   // A path that does not fit sun_path (with its terminating NUL) is refused, never cut short.
-  if (napi_get_value_string_utf8(env, argv[0], address.sun_path, sizeof(address.sun_path), &length) != napi_ok ||
-      length == 0 || length >= sizeof(address.sun_path) - 1)
+  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &length) != napi_ok || length == 0 || length >= sizeof(address.sun_path) ||
+      napi_get_value_string_utf8(env, argv[0], address.sun_path, sizeof(address.sun_path), &length) != napi_ok)
     return int_value(env, -ENAMETOOLONG);
   if (napi_get_value_int32(env, argv[1], &timeout_ms) != napi_ok || timeout_ms <= 0) return int_value(env, -EINVAL);
+#if defined(SOCK_CLOEXEC)
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#else
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0); // macOS: no SOCK_CLOEXEC, so close-on-exec right after
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
   if (fd < 0) return int_value(env, -errno);
   struct timeval timeout = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) != 0 ||

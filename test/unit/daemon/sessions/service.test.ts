@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -128,6 +128,25 @@ describe('SessionService', () => {
     ])
     const update = events.find((e) => e.type === 'conversation_updated')
     expect(update?.data).to.include({session_id, event_type: 'message', content_type: 'text', role: 'assistant', content: 'Working on it…'})
+  })
+
+  it("starts claude only once the write that stores the session's row has committed, also with no MCP config to write", async () => {
+    // The children of this process's threads: a claude started inside the write would be among them.
+    const children = () =>
+      new Set(
+        readdirSync('/proc/self/task').flatMap((tid) => readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)),
+      )
+    const before = children()
+    let startedInside: string[] = []
+    // As the router runs a launch request: inside a write, which commits when the work first awaits.
+    const launched = await store.write(() => {
+      const launch = service.launch({query: 'fine', working_dir: dir, disable_approvals: true})
+      expect(store.sqlite.inTransaction).to.equal(true)
+      startedInside = [...children()].filter((pid) => !before.has(pid))
+      return launch
+    })
+    expect(startedInside, 'claude started before the row was committed').to.deep.equal([])
+    await waitFor(() => service.state(launched.session_id).status === 'completed', 10_000, 'the session to complete')
   })
 
   it('a subscriber that throws does not disturb a session', async () => {
