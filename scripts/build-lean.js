@@ -132,9 +132,15 @@ async function commonJsBundle(entry, outfile, external, plugins = [], define = {
 // imported on the lean path (its error printer is required by file when an error is shown).
 const leanBundle = path.join(dist, 'cli', 'lean.bundle.cjs')
 // The manifest goes in too, so that no command reads it at each start.
-await commonJsBundle(path.join(dist, 'cli', 'lean.js'), leanBundle, ['better-sqlite3', '@oclif/core'], [ttyWithoutNet()], {
-  HLD_LEAN_MANIFEST: JSON.stringify(manifest),
-})
+await commonJsBundle(
+  path.join(dist, 'cli', 'lean.js'),
+  leanBundle,
+  ['better-sqlite3', '@oclif/core'],
+  [ttyWithoutNet(), chalkAtFirstUse()],
+  {
+    HLD_LEAN_MANIFEST: JSON.stringify(manifest),
+  },
+)
 // The REST API's OpenAPI tooling (1.3 MB of lodash, ajv, openapi-backend …) is required from
 // node_modules only when http_port asks for it, and of jayson only its server core is bundled.
 // better-sqlite3's JavaScript is bundled (required from node_modules, its dozen files cost a start
@@ -227,6 +233,35 @@ function ttyWithoutNet() {
       build.onResolve({filter: /^(node:)?tty$/}, ({importer}) =>
         importer.includes(`${path.sep}supports-color${path.sep}`) ? {path: path.join(dist, 'shared', 'tty.js')} : undefined,
       )
+    },
+  }
+}
+
+/**
+ * chalk works out the terminal's colours and builds its style tables when it loads: ~1 ms of every
+ * lean command, which under --json never colours anything. Our modules get a stand-in that loads
+ * chalk (bundled as ever) at its first use.
+ */
+function chalkAtFirstUse() {
+  return {
+    name: 'chalk-at-first-use',
+    setup(build) {
+      build.onResolve({filter: /^chalk$/}, ({namespace, importer}) =>
+        namespace === 'chalk-at-first-use' || importer.includes(`${path.sep}node_modules${path.sep}`)
+          ? undefined
+          : {path: 'chalk', namespace: 'chalk-at-first-use'},
+      )
+      build.onLoad({filter: /.*/, namespace: 'chalk-at-first-use'}, () => ({
+        contents: `let chalk
+const loaded = () => (chalk ??= require('chalk').default)
+// Imported from an ES module, a CommonJS module's exports are its default export: chalk itself.
+module.exports = new Proxy({}, {
+  get: (_, key) => loaded()[key],
+  set: (_, key, value) => Reflect.set(loaded(), key, value),
+})`,
+        loader: 'js',
+        resolveDir: path.join(dist, '..'),
+      }))
     },
   }
 }
