@@ -29,7 +29,7 @@ async function main() {
   // The commands run most skip oclif when their arguments are plain; runLean says false for
   // anything it leaves to oclif, --help included.
   const id = lean.leanCommand(argv)
-  if (id && (await lean.runLean(id, argv))) return
+  if (id && (await lean.runLean(id, argv))) return lean.exit()
 
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
   const {execute} = await import('@oclif/core')
