@@ -275,11 +275,11 @@ const stdout = new Stdout()
 /**
  * Ends the process once runLean has run a command: process.exit() skips the teardown of the heap
  * and of the event loop that a natural exit does, 1-2 ms of a short command. Only when all it
- * printed is written; when stdout fell back to its stream, the natural exit lets that drain.
- * (stderr, on a pipe, a file or a terminal, is written synchronously on Linux.)
+ * printed is written: when stdout fell back to its stream, and where process.stderr may still
+ * hold lines (it writes pipes synchronously on Linux only), the natural exit lets them drain.
  */
 export function exit(): void {
-  if (stdout.flushed) process.exit()
+  if (stdout.flushed && process.platform === 'linux') process.exit()
 }
 
 /**
