@@ -243,7 +243,8 @@ function printJson(json: unknown, jsonLines = false): void {
  * stdout as console.log writes it, but written at once with fs.writeSync: process.stdout on a pipe
  * or a terminal is a node:net socket, whose modules alone cost a short command ~3 ms. Should stdout
  * refuse a write (a non-blocking pipe that is full, a reader gone), that write and every later one
- * go through process.stdout, which reports it as it always did ('error', 'drain'), in order.
+ * go through process.stdout, in order. Its 'drain' is passed on, and its 'error' to whoever listens
+ * (watch ends on it); with nobody listening it is dropped, as console.log drops it (`| head`).
  */
 class Stdout extends EventEmitter implements OutputStream {
   private stream: NodeJS.WriteStream | undefined
@@ -263,7 +264,7 @@ class Stdout extends EventEmitter implements OutputStream {
       } catch {
         this.stream = process.stdout
         this.stream.on('drain', () => this.emit('drain'))
-        this.stream.on('error', (error) => this.emit('error', error))
+        this.stream.on('error', (error) => this.listenerCount('error') > 0 && this.emit('error', error))
       }
     }
     return this.stream.write(bytes.subarray(offset))

@@ -15,7 +15,7 @@ import {expect} from 'chai'
 import {execa} from 'execa'
 
 import type {Approval} from '../../src/protocol/approvals.js'
-import {FetchApprovals} from '../../src/protocol/approvals.js'
+import {CreateApproval, FetchApprovals} from '../../src/protocol/approvals.js'
 import {CLI, REPO_ROOT, Sandbox} from '../helpers/sandbox.js'
 import {FAKE_CLAUDE, waitForStatus} from '../helpers/sessions.js'
 
@@ -260,5 +260,45 @@ describe('the lean entry of the hot commands prints what oclif prints', function
     await same(['approvals', 'approve', '--all'], {exitCode: 2, entry: 'oclif'})
     await same(['approvals', 'deny', one.id, '--all', '--session', sessions[0], '--comment', 'x', '--json'], {exitCode: 2})
     await same(['approvals', 'approve', '--all', '--session', sessions[0]], {entry: 'oclif'})
+  })
+  it('a reader that goes away before the output ends (| head -c 1): the same quiet end as through oclif', async () => {
+    // Over a pipe's 64 KiB of output, so that the writing outlives the reader: four large requests
+    // of a session that waits on its own approval.
+    const launched = await sandbox.cli(['session', 'launch', '--json', '-w', sandbox.root, '[fake:permission] create the marker'])
+    expect(launched.exitCode, launched.stderr).to.equal(0)
+    const session = (JSON.parse(launched.stdout) as {session_id: string}).session_id
+    const client = await sandbox.client()
+    try {
+      await waitForStatus(client, session, 'waiting_input', 60_000)
+      const [waiting] = (await client.call(FetchApprovals, {session_id: session})).approvals
+      for (let i = 0; i < 4; i++) {
+        await client.call(CreateApproval, {
+          run_id: waiting.run_id,
+          tool_name: 'Bash',
+          tool_input: {command: `echo ${String(i).repeat(60_000)}`},
+        })
+      }
+    } finally {
+      client.close()
+    }
+    const headOne = async (env: Record<string, string> = {}) => {
+      const child = execa(process.execPath, [CLI, 'approvals', 'list', '--json'], {
+        env: sandbox.env(env),
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        stdout: 'pipe',
+        buffer: false,
+        timeout: 30_000,
+      })
+      child.stdout.once('data', () => child.stdout.destroy())
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      const {exitCode} = await child
+      return {exitCode, stderr}
+    }
+    const lean = await headOne()
+    expect(lean).to.deep.equal(await headOne({HLD_NO_LEAN: '1'}))
+    expect(lean).to.deep.equal({exitCode: 0, stderr: ''})
   })
 })
