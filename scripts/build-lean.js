@@ -254,8 +254,10 @@ function chalkAtFirstUse() {
       build.onLoad({filter: /.*/, namespace: 'chalk-at-first-use'}, () => ({
         contents: `let chalk
 const loaded = () => (chalk ??= require('chalk').default)
-// Imported from an ES module, a CommonJS module's exports are its default export: chalk itself.
-module.exports = new Proxy({}, {
+// Imported from an ES module, a CommonJS module's exports are its default export: chalk itself
+// (a function, as chalk is).
+module.exports = new Proxy(function chalk() {}, {
+  apply: (_, self, args) => loaded()(...args),
   get: (_, key) => loaded()[key],
   set: (_, key, value) => Reflect.set(loaded(), key, value),
 })`,
