@@ -12,7 +12,8 @@
 // Usage: node approval-store-server.mjs <socket> <database>; prints "ready" once listening.
 import {randomUUID} from 'node:crypto'
 import {createRequire} from 'node:module'
-import net from 'node:net'
+
+import {serveNdjson} from './ndjson-server.mjs'
 
 const require = createRequire(import.meta.url)
 const Database = require('better-sqlite3')
@@ -68,19 +69,4 @@ function handle(socket, request) {
   socket.write(`${JSON.stringify({jsonrpc: '2.0', error: {code: -32601, message: 'Method not found'}, id})}\n`)
 }
 
-const server = net.createServer((socket) => {
-  let buffer = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (chunk) => {
-    buffer += chunk
-    let index
-    while ((index = buffer.indexOf('\n')) !== -1) {
-      const line = buffer.slice(0, index)
-      buffer = buffer.slice(index + 1)
-      handle(socket, JSON.parse(line))
-    }
-  })
-  socket.on('error', () => {})
-})
-server.listen(socketPath, () => process.stdout.write('ready\n'))
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+serveNdjson(socketPath, handle)

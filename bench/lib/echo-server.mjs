@@ -4,23 +4,9 @@
 // replies of the same size; else with a small result.
 // Usage: node echo-server.mjs <socket> [result.json]; prints "ready" once listening.
 import {readFileSync} from 'node:fs'
-import net from 'node:net'
+
+import {serveNdjson} from './ndjson-server.mjs'
 
 const result = process.argv[3] ? JSON.parse(readFileSync(process.argv[3], 'utf8')) : {status: 'ok'}
 
-const server = net.createServer((socket) => {
-  let buffer = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (chunk) => {
-    buffer += chunk
-    let index
-    while ((index = buffer.indexOf('\n')) !== -1) {
-      const request = JSON.parse(buffer.slice(0, index))
-      buffer = buffer.slice(index + 1)
-      socket.write(`${JSON.stringify({jsonrpc: '2.0', result, id: request.id})}\n`)
-    }
-  })
-  socket.on('error', () => {})
-})
-server.listen(process.argv[2], () => process.stdout.write('ready\n'))
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+serveNdjson(process.argv[2], (socket, request) => socket.write(`${JSON.stringify({jsonrpc: '2.0', result, id: request.id})}\n`))
