@@ -132,20 +132,23 @@ describe('startClaude (runner)', () => {
     expect(outcome).to.include({exitCode: null, signal: 'SIGABRT'})
   })
 
-  it('fails to start a missing command with a SpawnError', async () => {
-    const error = await startClaude({
-      command: '/nonexistent/claude',
-      args: [],
-      cwd: process.cwd(),
-      files: filesOfRun(),
-      onLines: () => {},
-      onOversize: () => {},
-    }).then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(error).to.be.instanceOf(SpawnError)
-    expect((error as Error).message).to.match(/Could not start \/nonexistent\/claude: .*ENOENT/)
+  it('fails to start a missing command with a SpawnError, with or without a umask (no shell in between that would start instead)', async () => {
+    for (const umask of [undefined, 0o022]) {
+      const error = await startClaude({
+        command: '/nonexistent/claude',
+        args: [],
+        cwd: process.cwd(),
+        ...(umask === undefined ? {} : {umask}),
+        files: filesOfRun(),
+        onLines: () => {},
+        onOversize: () => {},
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error, `umask ${umask}`).to.be.instanceOf(SpawnError)
+      expect((error as Error).message).to.match(/Could not start \/nonexistent\/claude: .*ENOENT/)
+    }
   })
 
   it('runs claude itself with the umask asked for: its umask, stdin /dev/null, its own session, no signal blocked or ignored', async () => {
@@ -175,23 +178,6 @@ describe('startClaude (runner)', () => {
       ignored: '0000000001001000',
       sid: child.pid,
     })
-  })
-
-  it('fails to start a missing command with a SpawnError when a umask is asked for too (no shell in between that would start instead)', async () => {
-    const error = await startClaude({
-      command: '/nonexistent/claude',
-      args: [],
-      cwd: process.cwd(),
-      umask: 0o022,
-      files: filesOfRun(),
-      onLines: () => {},
-      onOversize: () => {},
-    }).then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(error).to.be.instanceOf(SpawnError)
-    expect((error as Error).message).to.match(/Could not start \/nonexistent\/claude: .*ENOENT/)
   })
 
   it('uses the spawn addon only when it works here and is built from this spawn.c (an older build takes other arguments)', () => {
