@@ -69,10 +69,9 @@ export async function openSocket(
   transport: SocketTransport,
   timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
 ): Promise<Connection> {
-  if (transport === 'net') return connectSocket(socketPath, timeoutMs)
   checkSocketTrust(socketPath)
-  const socket = connectFdSocket(socketPath, timeoutMs)
-  if (!socket) return connectSocket(socketPath, timeoutMs)
+  const socket = transport === 'fd' ? connectFdSocket(socketPath, timeoutMs) : undefined
+  if (!socket) return connectNetSocket(socketPath, timeoutMs)
   if (socket instanceof Error) {
     throw socket.code === 'EAGAIN'
       ? new DaemonUnreachableError(socketPath, `no connection within ${timeoutMs} ms`)
@@ -91,6 +90,11 @@ export async function openSocket(
  */
 export async function connectSocket(socketPath: string, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<net.Socket> {
   checkSocketTrust(socketPath)
+  return connectNetSocket(socketPath, timeoutMs)
+}
+
+/** connectSocket once the socket's path is trusted. */
+function connectNetSocket(socketPath: string, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     // Loaded here, not at the top: the lean entry's commands connect without it (./fd-socket.ts).
     const socket = process.getBuiltinModule('node:net').createConnection({path: socketPath})
